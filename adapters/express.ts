@@ -1,0 +1,115 @@
+import type { ServerResponse } from 'node:http';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import onHeaders from 'on-headers';
+import { CachedRoute, type Outcome, type RouteOptions, type StatusHeader } from '../lib/cached-route.js';
+import type { KeyFunction } from '../lib/key-function.js';
+import type { Replay } from '../lib/replay.js';
+import type { ResponseCapture } from '../lib/response-capture.js';
+import { appendExpireGroups, type ExpireOptions, runWriteExpiry, writeExpiry } from '../lib/write-expiry.js';
+
+export type { ExpireOptions, KeyFunction, RouteOptions };
+
+type AnyFunction = (...args: unknown[]) => unknown;
+
+function where(req: Request): string {
+  const path: unknown = req.route?.path;
+  return `${req.method} ${req.baseUrl}${typeof path === 'string' ? path : req.path}`;
+}
+
+function sendReplay(res: Response, replay: Replay): void {
+  res.statusCode = replay.status;
+  for (const [name, value] of replay.headers) res.setHeader(name, value);
+  res.end(replay.body);
+}
+
+function captureChunk(capture: ResponseCapture, chunk: unknown, encoding: unknown): void {
+  if (typeof chunk === 'string' || chunk instanceof Uint8Array) {
+    capture.write(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : undefined);
+  }
+}
+
+/*
+ * Wraps res.write and res.end the way expressjs/compression does: the originals run first with the caller's
+ * arguments untouched (return values, back-pressure and callbacks are theirs), then the chunk is copied. The
+ * original call is what sends the head, so the copy is taken after the header-time decision.
+ */
+function captureResponse(res: Response, capture: ResponseCapture, header: StatusHeader | undefined): void {
+  if (header !== undefined) res.setHeader(header[0], header[1]);
+  onHeaders(res, function onResponseHeaders(this: ServerResponse) {
+    capture.head(this.statusCode, this.getHeaders());
+  });
+  const write = res.write as unknown as AnyFunction;
+  const end = res.end as unknown as AnyFunction;
+  res.write = function writeAndCapture(this: Response, ...args: unknown[]) {
+    const result = write.apply(this, args);
+    captureChunk(capture, args[0], args[1]);
+    return result;
+  } as Response['write'];
+  res.end = function endAndCapture(this: Response, ...args: unknown[]) {
+    const result = end.apply(this, args);
+    if (typeof args[0] !== 'function') captureChunk(capture, args[0], args[1]);
+    return result;
+  } as Response['end'];
+  res.once('finish', () => void capture.end());
+  // After 'finish' this is a no-op; before it, the client went away or the response errored: store nothing.
+  res.once('close', () => capture.abort('connection closed before the response finished'));
+}
+
+function apply(outcome: Outcome, res: Response, next: NextFunction): void {
+  if (outcome.type === 'hit') return sendReplay(res, outcome.replay);
+  if (outcome.type === 'miss') captureResponse(res, outcome.capture, outcome.header);
+  else if (outcome.header !== undefined) res.setHeader(outcome.header[0], outcome.header[1]);
+  next();
+}
+
+/**
+ * Caches a route's whole response under the key its key function returns, tagged with its groups.
+ *
+ * ```js
+ * app.get('/users/:id', groupCache((req) => ({ key: `user_${req.params.id}`, groups: ['users'] })), handler);
+ * ```
+ * @param keyFn gets `req`; returns `{ key, groups?, ttl? }`, `[key, groups]`, a key string, or a falsy value to
+ *   bypass the cache for this request. May be async. If it throws, the request is served uncached and the cache
+ *   emits an `error` event.
+ * @param options see {@link RouteOptions}; `cache` defaults to the process-wide default cache.
+ */
+export function groupCache<Req extends Request = Request>(keyFn: KeyFunction<Req>, options?: RouteOptions): RequestHandler {
+  const route = new CachedRoute<Req>(keyFn, options);
+  return function groupCacheMiddleware(req: Request, res: Response, next: NextFunction): void {
+    const outcome = route.begin(req as Req, { method: req.method, headers: req.headers, where: where(req) });
+    if (outcome instanceof Promise) outcome.then((value) => apply(value, res, next), next);
+    else apply(outcome, res, next);
+  };
+}
+
+/**
+ * Expires the groups a write route names in `res.locals.expireGroups` (a string or an array), once the route
+ * answered with a success (2xx by default), and before the response reaches the client: `res.end` is held
+ * until the store has recorded the expiry, so the client's next read never sees pre-write data.
+ */
+export function expireGroups(options?: ExpireOptions): RequestHandler {
+  const settings = writeExpiry(options);
+  return function expireGroupsMiddleware(_req: Request, res: Response, next: NextFunction): void {
+    const end = res.end as unknown as AnyFunction;
+    res.end = function endAfterExpiry(this: Response, ...args: unknown[]) {
+      const requested: unknown = res.locals.expireGroups;
+      if (requested === undefined || requested === null) return end.apply(this, args);
+      res.end = end as unknown as Response['end'];
+      void runWriteExpiry(settings, requested, res.statusCode).then((ok) => {
+        if (ok || res.headersSent) return end.apply(this, args);
+        const callback = args.find((arg) => typeof arg === 'function');
+        res.statusCode = 503;
+        for (const name of res.getHeaderNames()) if (name.startsWith('content-') || name === 'etag') res.removeHeader(name);
+        res.setHeader('content-type', 'text/plain; charset=utf-8');
+        return end.call(this, 'Service Unavailable: the write was applied but its cache invalidation could not be recorded', 'utf8', callback);
+      });
+      return this;
+    } as Response['end'];
+    next();
+  };
+}
+
+/** Adds groups for `expireGroups()` to expire once this write succeeds (appends to `res.locals.expireGroups`). */
+export function addExpireGroups(res: Response, groups: string | readonly string[]): void {
+  appendExpireGroups(res.locals, groups);
+}

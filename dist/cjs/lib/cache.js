@@ -1,0 +1,411 @@
+"use strict";
+var __importDefault = (this && this.__importDefault) || function (mod) {
+    return (mod && mod.__esModule) ? mod : { "default": mod };
+};
+Object.defineProperty(exports, "__esModule", { value: true });
+exports.GroupCache = exports.Fill = void 0;
+exports.statusSet = statusSet;
+exports.createCache = createCache;
+const node_events_1 = require("node:events");
+const debug_1 = __importDefault(require("debug"));
+const errors_js_1 = require("./errors.js");
+const key_function_js_1 = require("./key-function.js");
+const keys_js_1 = require("./keys.js");
+const memory_store_js_1 = require("./stores/memory-store.js");
+const timeout_js_1 = require("./timeout.js");
+const debug = (0, debug_1.default)('group-cache');
+/**
+ * One running fill of a key: the handler's response on its way into the store. Concurrent misses on the key
+ * wait for it and share the entry only if the store accepted it.
+ */
+class Fill {
+    key;
+    id;
+    tags;
+    /** Store-clock stamp taken before the handler ran. */
+    startedAt;
+    where;
+    #cache;
+    #waiters = new Set();
+    #settled = false;
+    #result;
+    constructor(cache, request, startedAt) {
+        this.#cache = cache;
+        this.key = request.key;
+        this.id = request.id;
+        this.tags = request.tags;
+        this.where = request.where;
+        this.startedAt = startedAt;
+    }
+    get settled() {
+        return this.#settled;
+    }
+    /** Resolves with the stored entry, or undefined if it was not stored or `ms` passed first. */
+    wait(ms) {
+        if (this.#settled)
+            return Promise.resolve(this.#result);
+        return new Promise((resolve) => {
+            const done = (entry) => {
+                clearTimeout(timer);
+                this.#waiters.delete(done);
+                resolve(entry);
+            };
+            const timer = setTimeout(done, ms, undefined);
+            this.#waiters.add(done);
+        });
+    }
+    /** Hands the finished response to the store; waiters get it only if the store accepted it. */
+    commit(entry, ttl) {
+        return this.#cache._commit(this, entry, ttl);
+    }
+    /** The response will not be stored (refused by policy, too large, errored or aborted). */
+    cancel(reason) {
+        debug('fill of %s not stored: %s', this.where, reason);
+        this.#cache._release(this);
+        this._settle(undefined);
+    }
+    /** @internal */
+    _settle(entry) {
+        if (this.#settled)
+            return;
+        this.#settled = true;
+        this.#result = entry;
+        for (const waiter of [...this.#waiters])
+            waiter(entry);
+    }
+}
+exports.Fill = Fill;
+function positive(options, name, fallback, integer = true) {
+    const value = options[name];
+    if (value === undefined)
+        return fallback;
+    if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value) || (integer && !Number.isInteger(value))) {
+        throw new TypeError(`option ${name} must be a positive ${integer ? 'integer' : 'number'}, got ${String(value)}`);
+    }
+    return value;
+}
+/** Validates a `statuses` option: a non-empty list of HTTP status codes. */
+function statusSet(value, name) {
+    if (!Array.isArray(value) || value.length === 0)
+        throw new TypeError(`option ${name} must be a non-empty array of status codes`);
+    for (const status of value) {
+        if (!Number.isInteger(status) || status < 100 || status > 599) {
+            throw new TypeError(`option ${name} must hold status codes from 100 to 599, got ${String(status)}`);
+        }
+    }
+    return new Set(value);
+}
+function checkStore(store) {
+    if (typeof store !== 'object' || store === null)
+        throw new TypeError('option store must be a store object');
+    for (const method of ['get', 'set', 'expire', 'delete', 'clear']) {
+        if (typeof store[method] !== 'function') {
+            throw new TypeError(`option store needs to have a ${method}() function`);
+        }
+    }
+    return store;
+}
+const MAX_RETRY_DELAY = 30_000;
+const MAX_GROUPS_PER_EXPIRY = 10_000;
+/**
+ * The framework-free cache engine: lookups with one fill per key, group and key expiry by time stamps, stats,
+ * events, and a retry queue for expiries the store could not take.
+ */
+class GroupCache extends node_events_1.EventEmitter {
+    store;
+    ttl;
+    maxEntryBytes;
+    statuses;
+    storeTimeout;
+    waitTimeout;
+    /** The status header as `[name, ...]` (name as configured), or undefined when turned off. */
+    header;
+    maxKeyLength;
+    maxGroups;
+    now;
+    #maxPending;
+    #retryInterval;
+    #inflight = new Map();
+    // Tags whose expiry has not reached the store yet. While one is here, no entry carrying it is served.
+    #pending = new Set();
+    #retryTimer;
+    #retryAttempt = 0;
+    #closed = false;
+    #counts = { hits: 0, misses: 0, stale: 0, bypasses: 0, stores: 0, refused: 0, waits: 0, expires: 0, errors: 0 };
+    #evictions = 0;
+    constructor(options = {}) {
+        super();
+        if (typeof options !== 'object' || options === null)
+            throw new TypeError('argument options must be an object');
+        const raw = options;
+        if (options.now !== undefined && typeof options.now !== 'function')
+            throw new TypeError('option now must be a function');
+        this.now = options.now ?? Date.now;
+        this.store = options.store === undefined ? (0, memory_store_js_1.memoryStore)({ now: this.now }) : checkStore(options.store);
+        this.ttl = positive(raw, 'ttl', 60_000, false);
+        this.maxEntryBytes = positive(raw, 'maxEntryBytes', 2 ** 20);
+        this.statuses = options.statuses === undefined ? new Set([200]) : statusSet(options.statuses, 'statuses');
+        this.storeTimeout = positive(raw, 'storeTimeout', 500, false);
+        this.waitTimeout = positive(raw, 'waitTimeout', 10_000, false);
+        if (options.header !== undefined && options.header !== false && (typeof options.header !== 'string' || !options.header)) {
+            throw new TypeError('option header must be a header name or false');
+        }
+        this.header = options.header === false ? undefined : (options.header ?? 'X-Cache');
+        this.maxKeyLength = positive(raw, 'maxKeyLength', keys_js_1.DEFAULT_MAX_KEY_LENGTH);
+        this.maxGroups = positive(raw, 'maxGroups', 64);
+        this.#maxPending = positive(raw, 'maxPendingExpiries', 10_000);
+        this.#retryInterval = positive(raw, 'retryInterval', 1_000, false);
+        this.store.onEvict?.((id, reason) => {
+            this.#evictions++;
+            if (this.listenerCount('evict') > 0)
+                this.emit('evict', { id, reason });
+        });
+    }
+    /**
+     * Expires every response tagged with any of `groups`, at once, whatever their number: one write per group.
+     * Resolves once the store has recorded it. If the store cannot be reached, the expiry is queued and retried
+     * until it lands, this process serves no entry of those groups meanwhile, and the promise rejects with a
+     * `GroupCacheError` (`EEXPIRE`) so a caller can choose to fail its own response.
+     */
+    async expireGroups(groups) {
+        const list = (0, key_function_js_1.normalizeGroups)(groups, 'argument groups', MAX_GROUPS_PER_EXPIRY);
+        if (list.length === 0)
+            return;
+        await this.#expire(list.map((group) => (0, keys_js_1.groupTag)(group, this.maxKeyLength)), { groups: list, keys: [] });
+    }
+    /** Expires one key: its entry, and any fill of it already running, are never served. */
+    async expireKey(key) {
+        if (typeof key !== 'string' || key === '')
+            throw new TypeError('argument key must be a non-empty string');
+        const id = (0, keys_js_1.keyId)(key, this.maxKeyLength);
+        await this.#expire([id], { groups: [], keys: [key] });
+        try {
+            await (0, timeout_js_1.callStore)('store.delete', this.storeTimeout, () => this.store.delete(id));
+        }
+        catch (error) {
+            // The expiry record already makes the entry stale; the delete only frees its memory early.
+            this._report(error);
+        }
+    }
+    async #expire(tags, event) {
+        this.#doomFills(tags);
+        try {
+            await (0, timeout_js_1.callStore)('store.expire', this.storeTimeout, () => this.store.expire(tags));
+        }
+        catch (error) {
+            this.#queueExpiry(tags);
+            const failure = new errors_js_1.GroupCacheError('EEXPIRE', `could not expire ${describeExpiry(event)} now; queued for retry (${this.#pending.size} pending)`, { cause: error, details: { ...event } });
+            this._report(failure);
+            throw failure;
+        }
+        this.#counts.expires += tags.length;
+        if (this.listenerCount('expire') > 0)
+            this.emit('expire', event);
+    }
+    // A request arriving after an expiry must not join a fill that started before it.
+    #doomFills(tags) {
+        if (this.#inflight.size === 0)
+            return;
+        const doomed = new Set(tags);
+        for (const [id, fill] of this.#inflight) {
+            if (fill.tags.some((tag) => doomed.has(tag)))
+                this.#inflight.delete(id);
+        }
+    }
+    #queueExpiry(tags) {
+        for (const tag of tags) {
+            this.#pending.delete(tag);
+            this.#pending.add(tag);
+        }
+        const dropped = [];
+        for (const tag of this.#pending) {
+            if (this.#pending.size <= this.#maxPending)
+                break;
+            this.#pending.delete(tag);
+            dropped.push(tag);
+        }
+        if (dropped.length > 0)
+            this.#reportDropped(dropped, 'the retry queue is full');
+        this.#scheduleRetry();
+    }
+    #scheduleRetry() {
+        if (this.#retryTimer !== undefined || this.#closed || this.#pending.size === 0)
+            return;
+        const delay = Math.min(this.#retryInterval * 2 ** this.#retryAttempt, MAX_RETRY_DELAY);
+        this.#retryTimer = setTimeout(() => {
+            this.#retryTimer = undefined;
+            void this.#retry();
+        }, delay);
+        this.#retryTimer.unref();
+    }
+    async #retry() {
+        const tags = [...this.#pending];
+        try {
+            await (0, timeout_js_1.callStore)('store.expire (retry)', this.storeTimeout, () => this.store.expire(tags));
+            for (const tag of tags)
+                this.#pending.delete(tag);
+            this.#retryAttempt = 0;
+            this.#counts.expires += tags.length;
+            debug('retried expiry of %d tags landed', tags.length);
+        }
+        catch (error) {
+            this.#retryAttempt++;
+            debug('retry of %d expiries failed: %s', tags.length, error.message);
+        }
+        this.#scheduleRetry();
+    }
+    #reportDropped(tags, why) {
+        const error = new errors_js_1.GroupCacheError('EEXPIREDROPPED', `${tags.length} group/key expiries were never applied because ${why}: ${tags.slice(0, 5).join(', ')}`, { details: { tags: [...tags] } });
+        this._report(error);
+        // Losing an invalidation is the one failure that must never pass silently.
+        if (this.listenerCount('error') === 0)
+            process.emitWarning(error.message, 'GroupCacheWarning', error.code);
+    }
+    /** Removes every entry and group record of this cache's store. */
+    async clear() {
+        this.#inflight.clear();
+        await (0, timeout_js_1.callStore)('store.clear', this.storeTimeout, () => this.store.clear());
+    }
+    /** Stops retry timers and closes the store. Expiries still pending are reported as dropped. */
+    async close() {
+        this.#closed = true;
+        clearTimeout(this.#retryTimer);
+        this.#retryTimer = undefined;
+        if (this.#pending.size > 0)
+            this.#reportDropped([...this.#pending], 'the cache was closed');
+        this.#pending.clear();
+        await this.store.close?.();
+    }
+    stats() {
+        const store = this.store.stats?.();
+        return {
+            ...this.#counts,
+            evictions: store?.evictions ?? this.#evictions,
+            entries: store?.entries ?? 0,
+            bytes: store?.bytes ?? 0,
+            pendingExpiries: this.#pending.size,
+        };
+    }
+    /** @internal Reports a run-time failure: an `error` event, or the debug log when nobody listens. */
+    _report(error) {
+        this.#counts.errors++;
+        const failure = error instanceof errors_js_1.GroupCacheError
+            ? error
+            : new errors_js_1.GroupCacheError('ESTORE', String(error?.message ?? error), { cause: error });
+        if (this.listenerCount('error') > 0)
+            this.emit('error', failure);
+        else
+            debug('%s: %s', failure.code, failure.message);
+    }
+    /** @internal */
+    _bypass(reason, where, key) {
+        this.#counts.bypasses++;
+        if (this.listenerCount('bypass') > 0)
+            this.emit('bypass', key === undefined ? { reason, where } : { reason, where, key });
+    }
+    #usable(entry, request) {
+        if (entry === undefined || entry.expiresAt <= this.now() || !request.accepts(entry))
+            return false;
+        if (this.#pending.size === 0)
+            return true;
+        return !entry.tags.some((tag) => this.#pending.has(tag));
+    }
+    /**
+     * @internal Looks a request up: a hit, a fill for the caller to run, or a pass (uncached). Concurrent misses on
+     * one key wait for the first one's fill and share its entry if the store accepted it.
+     */
+    _acquire(request) {
+        let lookup;
+        try {
+            lookup = (0, timeout_js_1.callStore)('store.get', this.storeTimeout, () => this.store.get(request.id));
+        }
+        catch (error) {
+            return this.#passOnError(error, request);
+        }
+        if (lookup instanceof Promise) {
+            return lookup.then((result) => this.#afterLookup(result, request), (error) => this.#passOnError(error, request));
+        }
+        return this.#afterLookup(lookup, request);
+    }
+    #passOnError(error, request) {
+        this._report(error);
+        this._bypass('store unavailable', request.where, request.key);
+        return { type: 'pass', reason: 'store unavailable' };
+    }
+    #afterLookup(lookup, request) {
+        if (this.#usable(lookup.entry, request))
+            return this.#hit(lookup.entry, request);
+        if (lookup.stale) {
+            this.#counts.stale++;
+            if (this.listenerCount('stale') > 0)
+                this.emit('stale', { key: request.key, where: request.where });
+        }
+        const running = this.#inflight.get(request.id);
+        if (running !== undefined && !running.settled)
+            return this.#join(running, lookup, request);
+        return this.#startFill(lookup, request);
+    }
+    async #join(running, lookup, request) {
+        this.#counts.waits++;
+        const shared = await running.wait(this.waitTimeout);
+        if (this.#usable(shared, request))
+            return this.#hit(shared, request);
+        return this.#startFill(lookup, request);
+    }
+    #hit(entry, request) {
+        this.#counts.hits++;
+        if (this.listenerCount('hit') > 0)
+            this.emit('hit', { key: request.key, where: request.where });
+        return { type: 'hit', entry };
+    }
+    #startFill(lookup, request) {
+        if (!request.canFill)
+            return { type: 'pass', reason: 'HEAD miss' };
+        this.#counts.misses++;
+        if (this.listenerCount('miss') > 0)
+            this.emit('miss', { key: request.key, where: request.where });
+        const fill = new Fill(this, request, lookup.stamp);
+        const running = this.#inflight.get(request.id);
+        if (running === undefined || running.settled)
+            this.#inflight.set(request.id, fill);
+        return { type: 'fill', fill };
+    }
+    /** @internal */
+    _release(fill) {
+        if (this.#inflight.get(fill.id) === fill)
+            this.#inflight.delete(fill.id);
+    }
+    /** @internal */
+    async _commit(fill, entry, ttl) {
+        let stored = false;
+        try {
+            stored = await (0, timeout_js_1.callStore)('store.set', this.storeTimeout, () => this.store.set(fill.id, entry, ttl));
+        }
+        catch (error) {
+            this._report(error);
+        }
+        this._release(fill);
+        if (stored) {
+            this.#counts.stores++;
+            if (this.listenerCount('store') > 0) {
+                this.emit('store', { key: fill.key, where: fill.where, bytes: entry.body.length });
+            }
+        }
+        else {
+            this.#counts.refused++;
+            debug('store refused %s (a group was expired while it was filled, or a newer entry is there)', fill.where);
+        }
+        fill._settle(stored ? entry : undefined);
+        return stored;
+    }
+}
+exports.GroupCache = GroupCache;
+function describeExpiry(event) {
+    const names = [...event.groups.map((g) => `group ${JSON.stringify(g)}`), ...event.keys.map((k) => `key ${JSON.stringify(k)}`)];
+    return names.length > 3 ? `${names.slice(0, 3).join(', ')} and ${names.length - 3} more` : names.join(', ');
+}
+/** Creates a cache. With no options: a memory store of 64 MiB and a 60 s TTL. */
+function createCache(options) {
+    return new GroupCache(options);
+}
+//# sourceMappingURL=cache.js.map

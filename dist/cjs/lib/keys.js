@@ -1,0 +1,25 @@
+"use strict";
+Object.defineProperty(exports, "__esModule", { value: true });
+exports.DEFAULT_MAX_KEY_LENGTH = void 0;
+exports.keyId = keyId;
+exports.groupTag = groupTag;
+const node_crypto_1 = require("node:crypto");
+/** Keys and group names longer than this (in UTF-16 code units) are stored by their SHA-256 digest. */
+exports.DEFAULT_MAX_KEY_LENGTH = 256;
+function digest(value) {
+    return (0, node_crypto_1.createHash)('sha256').update(value).digest('base64url');
+}
+/*
+ * Keys and groups live in separate name spaces, and hashed names in their own, so that no key can ever be
+ * read as a group (the seed let a key overwrite a group token of the same name) and no short name can be
+ * chosen to equal the digest of a long one. Any string is a valid name: stores treat ids as opaque.
+ */
+/** The store id of a cache key; also the tag that `expireKey` expires. */
+function keyId(key, maxLength = exports.DEFAULT_MAX_KEY_LENGTH) {
+    return key.length <= maxLength ? `k:${key}` : `K:${digest(key)}`;
+}
+/** The tag of a group name. */
+function groupTag(group, maxLength = exports.DEFAULT_MAX_KEY_LENGTH) {
+    return group.length <= maxLength ? `g:${group}` : `G:${digest(group)}`;
+}
+//# sourceMappingURL=keys.js.map

@@ -1,0 +1,516 @@
+import { EventEmitter } from 'node:events';
+import createDebug from 'debug';
+import { GroupCacheError } from './errors.js';
+import { normalizeGroups } from './key-function.js';
+import { DEFAULT_MAX_KEY_LENGTH, groupTag, keyId } from './keys.js';
+import { memoryStore } from './stores/memory-store.js';
+import { callStore } from './timeout.js';
+import type { CachedEntry, CacheStore, EvictionReason, StoreLookup } from './types.js';
+
+const debug = createDebug('group-cache');
+
+/** Options of {@link createCache}. Every duration is in milliseconds. */
+export interface CacheOptions {
+  /** Where entries and group-expiry records live. Default: a new `memoryStore()`. */
+  store?: CacheStore;
+  /** Default lifetime of an entry. Default 60,000 ms. Routes and key functions can override it. */
+  ttl?: number;
+  /** Largest body stored; larger responses are passed through uncached. Default 1 MiB. */
+  maxEntryBytes?: number;
+  /** Statuses that may be stored. Default `[200]`. */
+  statuses?: readonly number[];
+  /** Longest wait for one store call before the request is served uncached. Default 500 ms. */
+  storeTimeout?: number;
+  /** Longest wait of a concurrent miss for the fill already running on its key. Default 10,000 ms. */
+  waitTimeout?: number;
+  /** Name of the response header that says HIT, MISS, STALE or BYPASS; `false` turns it off. Default `'X-Cache'`. */
+  header?: string | false;
+  /** Keys and group names longer than this are stored by their SHA-256 digest. Default 256. */
+  maxKeyLength?: number;
+  /** Most groups one entry may carry. Default 64. */
+  maxGroups?: number;
+  /** Most tags whose failed expiry waits for a retry; past it the oldest is dropped and reported. Default 10,000. */
+  maxPendingExpiries?: number;
+  /** First delay before a failed expiry is retried; it doubles up to 30 s. Default 1,000 ms. */
+  retryInterval?: number;
+  /** Wall clock for TTLs and `Age`. Default `Date.now`. A default memory store gets the same clock. */
+  now?: () => number;
+}
+
+/** Counters since the cache was created, plus the store's own numbers where it has them. */
+export interface CacheStats {
+  hits: number;
+  /** Requests that ran the handler to fill the cache (stale lookups included). */
+  misses: number;
+  /** Lookups that found an entry made stale by a group or key expiry. */
+  stale: number;
+  bypasses: number;
+  stores: number;
+  /** Fills the store refused because a group was expired while they ran, or a newer entry was there. */
+  refused: number;
+  /** Concurrent misses that waited for the running fill of their key. */
+  waits: number;
+  /** Group or key tags expired. */
+  expires: number;
+  errors: number;
+  evictions: number;
+  entries: number;
+  bytes: number;
+  /** Tags whose expiry did not reach the store yet and is being retried. */
+  pendingExpiries: number;
+}
+
+export interface KeyEvent {
+  key: string;
+  where: string;
+}
+export interface BypassEvent {
+  reason: string;
+  where: string;
+  key?: string;
+}
+export interface StoreEvent extends KeyEvent {
+  bytes: number;
+}
+export interface EvictEvent {
+  /** The store id of the key (`k:` + key, or `K:` + digest for a long key). */
+  id: string;
+  reason: EvictionReason;
+}
+export interface ExpireEvent {
+  groups: string[];
+  keys: string[];
+}
+
+/** The events a cache emits. `error` never throws: with no listener it goes to the `debug` log. */
+export interface GroupCacheEvents {
+  hit: [KeyEvent];
+  miss: [KeyEvent];
+  stale: [KeyEvent];
+  bypass: [BypassEvent];
+  store: [StoreEvent];
+  evict: [EvictEvent];
+  expire: [ExpireEvent];
+  error: [GroupCacheError];
+}
+
+/** A lookup request from the HTTP layer (`cached-route.ts`). */
+export interface AcquireRequest {
+  key: string;
+  id: string;
+  tags: string[];
+  where: string;
+  /** Whether a miss may start a fill (false for HEAD). */
+  canFill: boolean;
+  /** Whether an entry suits this request (its `Vary` values match). */
+  accepts(entry: CachedEntry): boolean;
+}
+
+export type Acquired =
+  | { type: 'hit'; entry: CachedEntry }
+  | { type: 'fill'; fill: Fill }
+  | { type: 'pass'; reason: string };
+
+/**
+ * One running fill of a key: the handler's response on its way into the store. Concurrent misses on the key
+ * wait for it and share the entry only if the store accepted it.
+ */
+export class Fill {
+  readonly key: string;
+  readonly id: string;
+  readonly tags: readonly string[];
+  /** Store-clock stamp taken before the handler ran. */
+  readonly startedAt: number;
+  readonly where: string;
+  readonly #cache: GroupCache;
+  readonly #waiters = new Set<(entry: CachedEntry | undefined) => void>();
+  #settled = false;
+  #result: CachedEntry | undefined;
+
+  constructor(cache: GroupCache, request: AcquireRequest, startedAt: number) {
+    this.#cache = cache;
+    this.key = request.key;
+    this.id = request.id;
+    this.tags = request.tags;
+    this.where = request.where;
+    this.startedAt = startedAt;
+  }
+
+  get settled(): boolean {
+    return this.#settled;
+  }
+
+  /** Resolves with the stored entry, or undefined if it was not stored or `ms` passed first. */
+  wait(ms: number): Promise<CachedEntry | undefined> {
+    if (this.#settled) return Promise.resolve(this.#result);
+    return new Promise((resolve) => {
+      const done = (entry: CachedEntry | undefined): void => {
+        clearTimeout(timer);
+        this.#waiters.delete(done);
+        resolve(entry);
+      };
+      const timer = setTimeout(done, ms, undefined);
+      this.#waiters.add(done);
+    });
+  }
+
+  /** Hands the finished response to the store; waiters get it only if the store accepted it. */
+  commit(entry: CachedEntry, ttl: number): Promise<boolean> {
+    return this.#cache._commit(this, entry, ttl);
+  }
+
+  /** The response will not be stored (refused by policy, too large, errored or aborted). */
+  cancel(reason: string): void {
+    debug('fill of %s not stored: %s', this.where, reason);
+    this.#cache._release(this);
+    this._settle(undefined);
+  }
+
+  /** @internal */
+  _settle(entry: CachedEntry | undefined): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#result = entry;
+    for (const waiter of [...this.#waiters]) waiter(entry);
+  }
+}
+
+function positive(options: Record<string, unknown>, name: string, fallback: number, integer = true): number {
+  const value = options[name];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value) || (integer && !Number.isInteger(value))) {
+    throw new TypeError(`option ${name} must be a positive ${integer ? 'integer' : 'number'}, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** Validates a `statuses` option: a non-empty list of HTTP status codes. */
+export function statusSet(value: unknown, name: string): ReadonlySet<number> {
+  if (!Array.isArray(value) || value.length === 0) throw new TypeError(`option ${name} must be a non-empty array of status codes`);
+  for (const status of value) {
+    if (!Number.isInteger(status) || status < 100 || status > 599) {
+      throw new TypeError(`option ${name} must hold status codes from 100 to 599, got ${String(status)}`);
+    }
+  }
+  return new Set(value as number[]);
+}
+
+function checkStore(store: unknown): CacheStore {
+  if (typeof store !== 'object' || store === null) throw new TypeError('option store must be a store object');
+  for (const method of ['get', 'set', 'expire', 'delete', 'clear'] as const) {
+    if (typeof (store as Record<string, unknown>)[method] !== 'function') {
+      throw new TypeError(`option store needs to have a ${method}() function`);
+    }
+  }
+  return store as CacheStore;
+}
+
+const MAX_RETRY_DELAY = 30_000;
+const MAX_GROUPS_PER_EXPIRY = 10_000;
+
+/**
+ * The framework-free cache engine: lookups with one fill per key, group and key expiry by time stamps, stats,
+ * events, and a retry queue for expiries the store could not take.
+ */
+export class GroupCache extends EventEmitter<GroupCacheEvents> {
+  readonly store: CacheStore;
+  readonly ttl: number;
+  readonly maxEntryBytes: number;
+  readonly statuses: ReadonlySet<number>;
+  readonly storeTimeout: number;
+  readonly waitTimeout: number;
+  /** The status header as `[name, ...]` (name as configured), or undefined when turned off. */
+  readonly header: string | undefined;
+  readonly maxKeyLength: number;
+  readonly maxGroups: number;
+  readonly now: () => number;
+  readonly #maxPending: number;
+  readonly #retryInterval: number;
+  readonly #inflight = new Map<string, Fill>();
+  // Tags whose expiry has not reached the store yet. While one is here, no entry carrying it is served.
+  readonly #pending = new Set<string>();
+  #retryTimer: NodeJS.Timeout | undefined;
+  #retryAttempt = 0;
+  #closed = false;
+  readonly #counts = { hits: 0, misses: 0, stale: 0, bypasses: 0, stores: 0, refused: 0, waits: 0, expires: 0, errors: 0 };
+  #evictions = 0;
+
+  constructor(options: CacheOptions = {}) {
+    super();
+    if (typeof options !== 'object' || options === null) throw new TypeError('argument options must be an object');
+    const raw = options as Record<string, unknown>;
+    if (options.now !== undefined && typeof options.now !== 'function') throw new TypeError('option now must be a function');
+    this.now = options.now ?? Date.now;
+    this.store = options.store === undefined ? memoryStore({ now: this.now }) : checkStore(options.store);
+    this.ttl = positive(raw, 'ttl', 60_000, false);
+    this.maxEntryBytes = positive(raw, 'maxEntryBytes', 2 ** 20);
+    this.statuses = options.statuses === undefined ? new Set([200]) : statusSet(options.statuses, 'statuses');
+    this.storeTimeout = positive(raw, 'storeTimeout', 500, false);
+    this.waitTimeout = positive(raw, 'waitTimeout', 10_000, false);
+    if (options.header !== undefined && options.header !== false && (typeof options.header !== 'string' || !options.header)) {
+      throw new TypeError('option header must be a header name or false');
+    }
+    this.header = options.header === false ? undefined : (options.header ?? 'X-Cache');
+    this.maxKeyLength = positive(raw, 'maxKeyLength', DEFAULT_MAX_KEY_LENGTH);
+    this.maxGroups = positive(raw, 'maxGroups', 64);
+    this.#maxPending = positive(raw, 'maxPendingExpiries', 10_000);
+    this.#retryInterval = positive(raw, 'retryInterval', 1_000, false);
+    this.store.onEvict?.((id, reason) => {
+      this.#evictions++;
+      if (this.listenerCount('evict') > 0) this.emit('evict', { id, reason });
+    });
+  }
+
+  /**
+   * Expires every response tagged with any of `groups`, at once, whatever their number: one write per group.
+   * Resolves once the store has recorded it. If the store cannot be reached, the expiry is queued and retried
+   * until it lands, this process serves no entry of those groups meanwhile, and the promise rejects with a
+   * `GroupCacheError` (`EEXPIRE`) so a caller can choose to fail its own response.
+   */
+  async expireGroups(groups: string | readonly string[]): Promise<void> {
+    const list = normalizeGroups(groups, 'argument groups', MAX_GROUPS_PER_EXPIRY);
+    if (list.length === 0) return;
+    await this.#expire(
+      list.map((group) => groupTag(group, this.maxKeyLength)),
+      { groups: list, keys: [] },
+    );
+  }
+
+  /** Expires one key: its entry, and any fill of it already running, are never served. */
+  async expireKey(key: string): Promise<void> {
+    if (typeof key !== 'string' || key === '') throw new TypeError('argument key must be a non-empty string');
+    const id = keyId(key, this.maxKeyLength);
+    await this.#expire([id], { groups: [], keys: [key] });
+    try {
+      await callStore('store.delete', this.storeTimeout, () => this.store.delete(id));
+    } catch (error) {
+      // The expiry record already makes the entry stale; the delete only frees its memory early.
+      this._report(error);
+    }
+  }
+
+  async #expire(tags: string[], event: ExpireEvent): Promise<void> {
+    this.#doomFills(tags);
+    try {
+      await callStore('store.expire', this.storeTimeout, () => this.store.expire(tags));
+    } catch (error) {
+      this.#queueExpiry(tags);
+      const failure = new GroupCacheError(
+        'EEXPIRE',
+        `could not expire ${describeExpiry(event)} now; queued for retry (${this.#pending.size} pending)`,
+        { cause: error, details: { ...event } },
+      );
+      this._report(failure);
+      throw failure;
+    }
+    this.#counts.expires += tags.length;
+    if (this.listenerCount('expire') > 0) this.emit('expire', event);
+  }
+
+  // A request arriving after an expiry must not join a fill that started before it.
+  #doomFills(tags: readonly string[]): void {
+    if (this.#inflight.size === 0) return;
+    const doomed = new Set(tags);
+    for (const [id, fill] of this.#inflight) {
+      if (fill.tags.some((tag) => doomed.has(tag))) this.#inflight.delete(id);
+    }
+  }
+
+  #queueExpiry(tags: readonly string[]): void {
+    for (const tag of tags) {
+      this.#pending.delete(tag);
+      this.#pending.add(tag);
+    }
+    const dropped: string[] = [];
+    for (const tag of this.#pending) {
+      if (this.#pending.size <= this.#maxPending) break;
+      this.#pending.delete(tag);
+      dropped.push(tag);
+    }
+    if (dropped.length > 0) this.#reportDropped(dropped, 'the retry queue is full');
+    this.#scheduleRetry();
+  }
+
+  #scheduleRetry(): void {
+    if (this.#retryTimer !== undefined || this.#closed || this.#pending.size === 0) return;
+    const delay = Math.min(this.#retryInterval * 2 ** this.#retryAttempt, MAX_RETRY_DELAY);
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      void this.#retry();
+    }, delay);
+    this.#retryTimer.unref();
+  }
+
+  async #retry(): Promise<void> {
+    const tags = [...this.#pending];
+    try {
+      await callStore('store.expire (retry)', this.storeTimeout, () => this.store.expire(tags));
+      for (const tag of tags) this.#pending.delete(tag);
+      this.#retryAttempt = 0;
+      this.#counts.expires += tags.length;
+      debug('retried expiry of %d tags landed', tags.length);
+    } catch (error) {
+      this.#retryAttempt++;
+      debug('retry of %d expiries failed: %s', tags.length, (error as Error).message);
+    }
+    this.#scheduleRetry();
+  }
+
+  #reportDropped(tags: readonly string[], why: string): void {
+    const error = new GroupCacheError(
+      'EEXPIREDROPPED',
+      `${tags.length} group/key expiries were never applied because ${why}: ${tags.slice(0, 5).join(', ')}`,
+      { details: { tags: [...tags] } },
+    );
+    this._report(error);
+    // Losing an invalidation is the one failure that must never pass silently.
+    if (this.listenerCount('error') === 0) process.emitWarning(error.message, 'GroupCacheWarning', error.code);
+  }
+
+  /** Removes every entry and group record of this cache's store. */
+  async clear(): Promise<void> {
+    this.#inflight.clear();
+    await callStore('store.clear', this.storeTimeout, () => this.store.clear());
+  }
+
+  /** Stops retry timers and closes the store. Expiries still pending are reported as dropped. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    if (this.#pending.size > 0) this.#reportDropped([...this.#pending], 'the cache was closed');
+    this.#pending.clear();
+    await this.store.close?.();
+  }
+
+  stats(): CacheStats {
+    const store = this.store.stats?.();
+    return {
+      ...this.#counts,
+      evictions: store?.evictions ?? this.#evictions,
+      entries: store?.entries ?? 0,
+      bytes: store?.bytes ?? 0,
+      pendingExpiries: this.#pending.size,
+    };
+  }
+
+  /** @internal Reports a run-time failure: an `error` event, or the debug log when nobody listens. */
+  _report(error: unknown): void {
+    this.#counts.errors++;
+    const failure =
+      error instanceof GroupCacheError
+        ? error
+        : new GroupCacheError('ESTORE', String((error as Error)?.message ?? error), { cause: error });
+    if (this.listenerCount('error') > 0) this.emit('error', failure);
+    else debug('%s: %s', failure.code, failure.message);
+  }
+
+  /** @internal */
+  _bypass(reason: string, where: string, key?: string): void {
+    this.#counts.bypasses++;
+    if (this.listenerCount('bypass') > 0) this.emit('bypass', key === undefined ? { reason, where } : { reason, where, key });
+  }
+
+  #usable(entry: CachedEntry | undefined, request: AcquireRequest): entry is CachedEntry {
+    if (entry === undefined || entry.expiresAt <= this.now() || !request.accepts(entry)) return false;
+    if (this.#pending.size === 0) return true;
+    return !entry.tags.some((tag) => this.#pending.has(tag));
+  }
+
+  /**
+   * @internal Looks a request up: a hit, a fill for the caller to run, or a pass (uncached). Concurrent misses on
+   * one key wait for the first one's fill and share its entry if the store accepted it.
+   */
+  _acquire(request: AcquireRequest): Acquired | Promise<Acquired> {
+    let lookup: StoreLookup | Promise<StoreLookup>;
+    try {
+      lookup = callStore('store.get', this.storeTimeout, () => this.store.get(request.id));
+    } catch (error) {
+      return this.#passOnError(error, request);
+    }
+    if (lookup instanceof Promise) {
+      return lookup.then(
+        (result) => this.#afterLookup(result, request),
+        (error: unknown) => this.#passOnError(error, request),
+      );
+    }
+    return this.#afterLookup(lookup, request);
+  }
+
+  #passOnError(error: unknown, request: AcquireRequest): Acquired {
+    this._report(error);
+    this._bypass('store unavailable', request.where, request.key);
+    return { type: 'pass', reason: 'store unavailable' };
+  }
+
+  #afterLookup(lookup: StoreLookup, request: AcquireRequest): Acquired | Promise<Acquired> {
+    if (this.#usable(lookup.entry, request)) return this.#hit(lookup.entry, request);
+    if (lookup.stale) {
+      this.#counts.stale++;
+      if (this.listenerCount('stale') > 0) this.emit('stale', { key: request.key, where: request.where });
+    }
+    const running = this.#inflight.get(request.id);
+    if (running !== undefined && !running.settled) return this.#join(running, lookup, request);
+    return this.#startFill(lookup, request);
+  }
+
+  async #join(running: Fill, lookup: StoreLookup, request: AcquireRequest): Promise<Acquired> {
+    this.#counts.waits++;
+    const shared = await running.wait(this.waitTimeout);
+    if (this.#usable(shared, request)) return this.#hit(shared, request);
+    return this.#startFill(lookup, request);
+  }
+
+  #hit(entry: CachedEntry, request: AcquireRequest): Acquired {
+    this.#counts.hits++;
+    if (this.listenerCount('hit') > 0) this.emit('hit', { key: request.key, where: request.where });
+    return { type: 'hit', entry };
+  }
+
+  #startFill(lookup: StoreLookup, request: AcquireRequest): Acquired {
+    if (!request.canFill) return { type: 'pass', reason: 'HEAD miss' };
+    this.#counts.misses++;
+    if (this.listenerCount('miss') > 0) this.emit('miss', { key: request.key, where: request.where });
+    const fill = new Fill(this, request, lookup.stamp);
+    const running = this.#inflight.get(request.id);
+    if (running === undefined || running.settled) this.#inflight.set(request.id, fill);
+    return { type: 'fill', fill };
+  }
+
+  /** @internal */
+  _release(fill: Fill): void {
+    if (this.#inflight.get(fill.id) === fill) this.#inflight.delete(fill.id);
+  }
+
+  /** @internal */
+  async _commit(fill: Fill, entry: CachedEntry, ttl: number): Promise<boolean> {
+    let stored = false;
+    try {
+      stored = await callStore('store.set', this.storeTimeout, () => this.store.set(fill.id, entry, ttl));
+    } catch (error) {
+      this._report(error);
+    }
+    this._release(fill);
+    if (stored) {
+      this.#counts.stores++;
+      if (this.listenerCount('store') > 0) {
+        this.emit('store', { key: fill.key, where: fill.where, bytes: entry.body.length });
+      }
+    } else {
+      this.#counts.refused++;
+      debug('store refused %s (a group was expired while it was filled, or a newer entry is there)', fill.where);
+    }
+    fill._settle(stored ? entry : undefined);
+    return stored;
+  }
+}
+
+function describeExpiry(event: ExpireEvent): string {
+  const names = [...event.groups.map((g) => `group ${JSON.stringify(g)}`), ...event.keys.map((k) => `key ${JSON.stringify(k)}`)];
+  return names.length > 3 ? `${names.slice(0, 3).join(', ')} and ${names.length - 3} more` : names.join(', ');
+}
+
+/** Creates a cache. With no options: a memory store of 64 MiB and a 60 s TTL. */
+export function createCache(options?: CacheOptions): GroupCache {
+  return new GroupCache(options);
+}

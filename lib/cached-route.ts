@@ -1,0 +1,195 @@
+import type { AcquireRequest, Acquired, GroupCache } from './cache.js';
+import { statusSet } from './cache.js';
+import { defaultCache } from './default-cache.js';
+import { GroupCacheError } from './errors.js';
+import { varyKeySuffix, varyMatches } from './headers.js';
+import { type KeyFunction, type KeyResult, normalizeKeyResult } from './key-function.js';
+import { groupTag, keyId } from './keys.js';
+import { type Replay, replayEntry } from './replay.js';
+import { ResponseCapture } from './response-capture.js';
+import type { HeaderMap, StoragePolicy } from './storage-policy.js';
+import { requestBypassReason } from './storage-policy.js';
+import { isPromiseLike } from './timeout.js';
+import type { CachedEntry } from './types.js';
+
+/** Options of a cached route (`groupCache(keyFn, options)`). Unset ones fall back to the cache's. */
+export interface RouteOptions<Cache = GroupCache> {
+  /** The cache to use. Default: the process-wide default cache shared with `expireGroups()`. */
+  cache?: Cache;
+  /** Lifetime of this route's entries, in ms. A key function's `ttl` overrides it. */
+  ttl?: number;
+  /** Statuses that may be stored. Default: the cache's (200 only). */
+  statuses?: readonly number[];
+  /** Largest body stored, in bytes. Default: the cache's (1 MiB). */
+  maxEntryBytes?: number;
+  /** Cache requests that carry `Authorization` (the response must not depend on who asks). Default false. */
+  allowAuthorization?: boolean;
+  /** Store responses that set cookies; every client then gets the cookie. Default false. */
+  allowSetCookie?: boolean;
+  /** Store responses marked `Cache-Control: private`. Default false. */
+  allowPrivate?: boolean;
+  /** Request headers whose values are mixed into the key (one entry per combination). Default none. */
+  vary?: readonly string[];
+}
+
+/** The request facts the core needs, as an adapter reads them off its framework. */
+export interface RequestInfo {
+  method: string;
+  headers: HeaderMap;
+  /** Where the request is handled, for messages: `GET /users/:id`. */
+  where: string;
+}
+
+/** A header an adapter sets on a miss or bypass: `[name, value]`. */
+export type StatusHeader = readonly [name: string, value: string];
+
+/** What an adapter does with a request. */
+export type Outcome =
+  /** Write `replay` and do not run the handler. */
+  | { type: 'hit'; replay: Replay }
+  /** Run the handler; feed its response to `capture`. */
+  | { type: 'miss'; capture: ResponseCapture; header: StatusHeader | undefined }
+  /** Run the handler; store nothing. */
+  | { type: 'pass'; header: StatusHeader | undefined };
+
+function flag(options: Record<string, unknown>, name: string): boolean {
+  const value = options[name];
+  if (value === undefined) return false;
+  if (typeof value !== 'boolean') throw new TypeError(`option ${name} must be a boolean`);
+  return value;
+}
+
+function positiveOption(options: Record<string, unknown>, name: string, fallback: number): number {
+  const value = options[name];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
+    throw new TypeError(`option ${name} must be a positive number, got ${String(value)}`);
+  }
+  return value;
+}
+
+/**
+ * One cached route, framework-free: runs the storage policy and the key function, looks the key up, and tells
+ * the adapter to replay a hit, capture a miss or pass the request through. Adapters only translate.
+ */
+export class CachedRoute<Req> {
+  readonly cache: GroupCache;
+  readonly #keyFn: KeyFunction<Req>;
+  readonly #policy: StoragePolicy;
+  readonly #ttl: number;
+  readonly #vary: readonly string[];
+  readonly #hit: StatusHeader | undefined;
+  readonly #miss: StatusHeader | undefined;
+  readonly #bypass: StatusHeader | undefined;
+
+  constructor(keyFn: KeyFunction<Req>, options: RouteOptions = {}) {
+    if (typeof keyFn !== 'function') throw new TypeError('argument keyFn must be a function');
+    if (typeof options !== 'object' || options === null) throw new TypeError('argument options must be an object');
+    const raw = options as Record<string, unknown>;
+    const cache = options.cache ?? defaultCache();
+    if (typeof cache !== 'object' || typeof cache._acquire !== 'function') {
+      throw new TypeError('option cache must be a cache made by createCache()');
+    }
+    this.cache = cache;
+    this.#keyFn = keyFn;
+    this.#ttl = positiveOption(raw, 'ttl', cache.ttl);
+    this.#policy = {
+      statuses: options.statuses === undefined ? cache.statuses : statusSet(options.statuses, 'statuses'),
+      allowAuthorization: flag(raw, 'allowAuthorization'),
+      allowSetCookie: flag(raw, 'allowSetCookie'),
+      allowPrivate: flag(raw, 'allowPrivate'),
+      maxEntryBytes: positiveOption(raw, 'maxEntryBytes', cache.maxEntryBytes),
+    };
+    const vary = options.vary ?? [];
+    if (!Array.isArray(vary) || vary.some((name) => typeof name !== 'string' || name === '')) {
+      throw new TypeError('option vary must be an array of request header names');
+    }
+    this.#vary = vary.map((name: string) => name.toLowerCase());
+    const header = cache.header;
+    this.#hit = header === undefined ? undefined : [header, 'HIT'];
+    this.#miss = header === undefined ? undefined : [header, 'MISS'];
+    this.#bypass = header === undefined ? undefined : [header, 'BYPASS'];
+  }
+
+  /** Decides what to do with a request. Never rejects: every failure becomes a pass, reported as an event. */
+  begin(req: Req, info: RequestInfo): Outcome | Promise<Outcome> {
+    const reason = requestBypassReason(info.method, info.headers, this.#policy);
+    if (reason !== undefined) return this.#pass(reason, info);
+    let result: KeyResult | Promise<KeyResult>;
+    try {
+      result = this.#keyFn(req);
+    } catch (error) {
+      return this.#keyError(error, info, 'threw');
+    }
+    if (isPromiseLike(result)) {
+      return result.then(
+        (value) => this.#withKey(value, info),
+        (error: unknown) => this.#keyError(error, info, 'rejected'),
+      );
+    }
+    return this.#withKey(result, info);
+  }
+
+  #pass(reason: string, info: RequestInfo, key?: string): Outcome {
+    this.cache._bypass(reason, info.where, key);
+    return { type: 'pass', header: this.#bypass };
+  }
+
+  #keyError(error: unknown, info: RequestInfo, how: string): Outcome {
+    const failure =
+      error instanceof GroupCacheError
+        ? new GroupCacheError('EKEYFUNCTION', `key function of ${info.where} ${error.message.replace(/^key function /, '')}`, {
+            cause: error.cause,
+            details: { ...error.details, where: info.where },
+          })
+        : new GroupCacheError('EKEYFUNCTION', `key function of ${info.where} ${how}: ${(error as Error)?.message ?? String(error)}`, {
+            cause: error,
+            details: { where: info.where },
+          });
+    this.cache._report(failure);
+    return this.#pass('key function error', info);
+  }
+
+  #withKey(result: KeyResult, info: RequestInfo): Outcome | Promise<Outcome> {
+    let spec: ReturnType<typeof normalizeKeyResult>;
+    try {
+      spec = normalizeKeyResult(result, this.cache.maxGroups);
+    } catch (error) {
+      return this.#keyError(error, info, 'returned junk');
+    }
+    if (spec === undefined) return this.#pass('no key', info);
+    const cache = this.cache;
+    const key = this.#vary.length === 0 ? spec.key : spec.key + varyKeySuffix(this.#vary, info.headers);
+    const id = keyId(key, cache.maxKeyLength);
+    const tags = spec.groups.map((group) => groupTag(group, cache.maxKeyLength));
+    tags.push(id);
+    const request: AcquireRequest = {
+      key: spec.key,
+      id,
+      tags,
+      where: info.where,
+      canFill: info.method === 'GET',
+      accepts: (entry: CachedEntry) => entry.vary.length === 0 || varyMatches(entry.vary, info.headers),
+    };
+    const ttl = spec.ttl ?? this.#ttl;
+    const acquired = cache._acquire(request);
+    if (isPromiseLike(acquired)) return acquired.then((value) => this.#outcome(value, info, ttl));
+    return this.#outcome(acquired, info, ttl);
+  }
+
+  #outcome(acquired: Acquired, info: RequestInfo, ttl: number): Outcome {
+    const cache = this.cache;
+    switch (acquired.type) {
+      case 'hit':
+        return { type: 'hit', replay: replayEntry(acquired.entry, info.method, info.headers, cache.now(), this.#hit) };
+      case 'fill':
+        return {
+          type: 'miss',
+          capture: new ResponseCapture(acquired.fill, this.#policy, info.headers, ttl, cache.now, cache.header),
+          header: this.#miss,
+        };
+      default:
+        return { type: 'pass', header: acquired.reason === 'HEAD miss' ? this.#miss : this.#bypass };
+    }
+  }
+}

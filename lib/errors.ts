@@ -1,0 +1,32 @@
+/** Machine-readable codes of the errors the cache reports at run time. */
+export type GroupCacheErrorCode =
+  /** The key function threw or returned something that is not a valid key result. */
+  | 'EKEYFUNCTION'
+  /** A store call failed. */
+  | 'ESTORE'
+  /** A store call took longer than `storeTimeout`. */
+  | 'ETIMEOUT'
+  /** A group expiry could not be applied now; it is queued and retried. */
+  | 'EEXPIRE'
+  /** A queued group expiry was dropped (queue full or cache closed) and never applied. */
+  | 'EEXPIREDROPPED'
+  /** The response could not be captured or replayed. */
+  | 'ERESPONSE';
+
+/** A run-time failure, with a `code` to branch on and the original error as `cause`. */
+export class GroupCacheError extends Error {
+  readonly code: GroupCacheErrorCode;
+  /** Extra facts for the report: key, route, the value the key function returned, groups... */
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(
+    code: GroupCacheErrorCode,
+    message: string,
+    options: { cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'GroupCacheError';
+    this.code = code;
+    this.details = options.details ?? {};
+  }
+}

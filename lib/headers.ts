@@ -1,0 +1,68 @@
+import type { HeaderMap } from './storage-policy.js';
+import { headerTokens } from './storage-policy.js';
+import type { HeaderList, HeaderValue } from './types.js';
+
+/*
+ * Hop-by-hop headers (RFC 9110 §7.6.1) belong to one connection, not to the representation, and are never
+ * stored. `Age` and `Date` are regenerated on every hit, `Content-Length` is recomputed from the stored body,
+ * and the ETag is kept in the entry's own field.
+ */
+const NOT_STORED = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'age',
+  'date',
+  'content-length',
+  'etag',
+]);
+
+function toValue(value: number | string | readonly string[]): HeaderValue {
+  return typeof value === 'object' ? [...value] : String(value);
+}
+
+/** The end-to-end headers of a response, as stored. `ownHeader` (lower case) is the cache's status header. */
+export function storableHeaders(headers: HeaderMap, ownHeader: string | undefined): HeaderList {
+  const named = headerTokens(headers.connection);
+  const list: HeaderList = [];
+  for (const name of Object.keys(headers)) {
+    const value = headers[name];
+    const lower = name.toLowerCase();
+    if (value === undefined || NOT_STORED.has(lower) || lower === ownHeader || named.includes(lower)) continue;
+    list.push([lower, toValue(value)]);
+  }
+  return list;
+}
+
+/** The request header values a response varies on (its `Vary` list), `''` for absent ones. */
+export function varyValues(varyHeader: HeaderMap[string], requestHeaders: HeaderMap): Array<[string, string]> {
+  const names = headerTokens(varyHeader);
+  return names.map((name) => [name, requestValue(requestHeaders, name)]);
+}
+
+function requestValue(headers: HeaderMap, name: string): string {
+  const value = headers[name];
+  if (value === undefined) return '';
+  return typeof value === 'object' ? value.join(', ') : String(value).trim();
+}
+
+/** True when the request carries the same values as the ones an entry was filled with. */
+export function varyMatches(vary: ReadonlyArray<readonly [string, string]>, requestHeaders: HeaderMap): boolean {
+  for (const [name, value] of vary) {
+    if (requestValue(requestHeaders, name) !== value) return false;
+  }
+  return true;
+}
+
+/** The values of the route's `vary` request headers, to be mixed into the key (only when the route asks). */
+export function varyKeySuffix(names: readonly string[], requestHeaders: HeaderMap): string {
+  let suffix = '';
+  for (const name of names) suffix += `\n${name}:${requestValue(requestHeaders, name)}`;
+  return suffix;
+}

@@ -1,0 +1,94 @@
+import { GroupCacheError } from './errors.js';
+
+/** What a key function may return: a spec, a `[key, groups]` pair, a bare key, or a falsy value to bypass. */
+export type KeyResult =
+  | string
+  | KeySpec
+  | readonly [key: string, groups?: string | readonly string[]]
+  | null
+  | undefined
+  | false;
+
+/** The full form of a key function's result. */
+export interface KeySpec {
+  /** The cache key. Any non-empty string; long keys are hashed. */
+  key: string;
+  /** Group names this response belongs to (a single name or a list). */
+  groups?: string | readonly string[];
+  /** Lifetime of this entry in ms, overriding the route's and the cache's `ttl`. */
+  ttl?: number;
+}
+
+/** A key function: gets the framework's request object (Express `req`, Koa `ctx`), may be async. */
+export type KeyFunction<Req> = (req: Req) => KeyResult | Promise<KeyResult>;
+
+/** A validated key function result. */
+export interface NormalizedKey {
+  key: string;
+  groups: string[];
+  ttl: number | undefined;
+}
+
+/** Describes an unexpected value for an error message, without dumping a huge object. */
+export function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return `an array of length ${value.length}`;
+  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+  if (typeof value === 'object') return `an object with keys [${Object.keys(value).slice(0, 8).join(', ')}]`;
+  return `${typeof value} ${String(value)}`;
+}
+
+function invalid(message: string, value: unknown): GroupCacheError {
+  return new GroupCacheError('EKEYFUNCTION', `key function returned ${describeValue(value)}: ${message}`, {
+    details: { returned: value },
+  });
+}
+
+/**
+ * Normalises a list of group names: a single string or an array of non-empty strings, de-duplicated.
+ * Throws a `TypeError` naming `what` for anything else.
+ */
+export function normalizeGroups(value: unknown, what: string, maxGroups: number): string[] {
+  if (value === undefined || value === null) return [];
+  const list = typeof value === 'string' ? [value] : value;
+  if (!Array.isArray(list)) throw new TypeError(`${what} must be a string or an array of strings, got ${describeValue(value)}`);
+  const groups = new Set<string>();
+  for (const group of list) {
+    if (typeof group !== 'string' || group === '') {
+      throw new TypeError(`${what} must contain non-empty strings only, got ${describeValue(group)}`);
+    }
+    groups.add(group);
+  }
+  if (groups.size > maxGroups) throw new TypeError(`${what} has ${groups.size} groups, more than the limit of ${maxGroups}`);
+  return [...groups];
+}
+
+/**
+ * Validates what a key function returned. Returns `undefined` for a bypass (falsy result) and throws a
+ * `GroupCacheError` (`EKEYFUNCTION`) that says what was wrong for anything else that is not a valid result.
+ */
+export function normalizeKeyResult(value: unknown, maxGroups: number): NormalizedKey | undefined {
+  if (value === null || value === undefined || value === false) return undefined;
+  let key: unknown;
+  let groups: unknown;
+  let ttl: unknown;
+  if (typeof value === 'string') {
+    key = value;
+  } else if (Array.isArray(value)) {
+    if (value.length < 1 || value.length > 2) throw invalid('a [key, groups] pair has one or two items', value);
+    [key, groups] = value;
+  } else if (typeof value === 'object') {
+    ({ key, groups, ttl } = value as Record<string, unknown>);
+  } else {
+    throw invalid('expected a key string, [key, groups], { key, groups, ttl } or a falsy value to bypass', value);
+  }
+  if (typeof key !== 'string' || key === '') throw invalid('the key must be a non-empty string', value);
+  if (ttl !== undefined && (typeof ttl !== 'number' || !(ttl > 0) || !Number.isFinite(ttl))) {
+    throw invalid('ttl must be a positive, finite number of milliseconds', value);
+  }
+  try {
+    return { key, groups: normalizeGroups(groups, 'groups', maxGroups), ttl };
+  } catch (error) {
+    throw invalid((error as Error).message, value);
+  }
+}

@@ -1,0 +1,89 @@
+/** A header value as Node's `OutgoingHttpHeaders` holds it once normalised to strings. */
+export type HeaderValue = string | string[];
+
+/** Header name (lower case) and value pairs, in the order they were set. */
+export type HeaderList = Array<[name: string, value: HeaderValue]>;
+
+/** A sync or async result: stores may answer synchronously to keep the hit path free of promises. */
+export type MaybePromise<T> = T | Promise<T>;
+
+/**
+ * One cached response, as the cache hands it to a store and gets it back.
+ * Times named `*At` with a `stamp` are on the store's clock; the others are the cache's wall clock in ms.
+ */
+export interface CachedEntry {
+  /** Exact status replayed on a hit. */
+  status: number;
+  /** End-to-end headers only: no hop-by-hop headers, `Age`, `Date`, `Content-Length` or the cache's own header. */
+  headers: HeaderList;
+  /** The body as sent to the client (after any encoding the handler applied). */
+  body: Buffer;
+  /** Strong or weak entity tag: the handler's own, or one computed from the body. */
+  etag: string;
+  /** Request header values the response varies on (`Vary`), lower-case names; `''` for an absent header. */
+  vary: Array<[name: string, value: string]>;
+  /** Namespaced invalidation tags: every group tag and the entry's own key tag (see `keys.ts`). */
+  tags: string[];
+  /** Store-clock stamp taken by the lookup that started this fill, before the handler ran. */
+  startedAt: number;
+  /** Cache wall clock (ms) when the response finished. */
+  storedAt: number;
+  /** Cache wall clock (ms) after which the entry is no longer served. */
+  expiresAt: number;
+}
+
+/** What a store answers to a lookup. */
+export interface StoreLookup {
+  /** The entry, only when every one of its tags was last expired strictly before its `startedAt`. */
+  entry: CachedEntry | undefined;
+  /** True when an entry was there but a tag (or the store's floor) made it stale. */
+  stale: boolean;
+  /**
+   * The store's clock now. A fill that begins after this lookup uses it as `startedAt`, so any expiry the
+   * store records later gets a strictly greater stamp and dooms the fill.
+   */
+  stamp: number;
+}
+
+/** Numbers a store can report synchronously. */
+export interface StoreStats {
+  entries: number;
+  bytes: number;
+  evictions: number;
+  /** Group-expiry records currently kept. */
+  records: number;
+}
+
+/** Why a store dropped an entry on its own. */
+export type EvictionReason = 'lru' | 'ttl' | 'stale';
+
+/**
+ * The store contract. Small and explicit: a store keeps entries and, per tag, when it was last expired, on a
+ * clock only it advances. Group state lives in the store, never only in the cache's process memory.
+ */
+export interface CacheStore {
+  /** A short name for messages and stats (`'memory'`, `'redis'`). */
+  readonly name: string;
+  /**
+   * Reads `key`. Serves the entry only if every tag in `entry.tags` was last expired strictly before
+   * `entry.startedAt` (same tick counts as expired) and the store's own TTL has not passed.
+   */
+  get(key: string): MaybePromise<StoreLookup>;
+  /**
+   * Writes `entry` under `key` for `ttl` ms. Returns false, writing nothing, when a tag was expired at or after
+   * `entry.startedAt` (the fill is doomed), when the entry there started later, or when the entry is too large.
+   */
+  set(key: string, entry: CachedEntry, ttl: number): MaybePromise<boolean>;
+  /** Records "expired now" for each tag, in one operation whatever the number of entries tagged. */
+  expire(tags: readonly string[]): MaybePromise<void>;
+  /** Removes `key`; true when something was removed. */
+  delete(key: string): MaybePromise<boolean>;
+  /** Removes every entry and record of this store (and only this store's). */
+  clear(): MaybePromise<void>;
+  /** Releases timers and connections the store owns. */
+  close?(): MaybePromise<void>;
+  /** Synchronous numbers, where the store can give them. */
+  stats?(): StoreStats;
+  /** Registers the cache's eviction listener. */
+  onEvict?(listener: (key: string, reason: EvictionReason) => void): void;
+}
