@@ -1,0 +1,65 @@
+import { expect } from 'chai';
+import { requestBypassReason, responseRejectReason, type StoragePolicy } from 'group-cache';
+
+const policy: StoragePolicy = {
+  statuses: new Set([200]),
+  allowAuthorization: false,
+  allowSetCookie: false,
+  allowPrivate: false,
+  maxEntryBytes: 1000,
+};
+
+describe('storage policy', () => {
+  describe('requestBypassReason(method, headers, policy)', () => {
+    it('lets GET and HEAD through', () => {
+      expect(requestBypassReason('GET', {}, policy)).to.equal(undefined);
+      expect(requestBypassReason('HEAD', {}, policy)).to.equal(undefined);
+    });
+    for (const method of ['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']) {
+      it(`bypasses ${method}`, () => expect(requestBypassReason(method, {}, policy)).to.equal(`${method} request`));
+    }
+    it('bypasses a request with Authorization', () => {
+      expect(requestBypassReason('GET', { authorization: 'Bearer x' }, policy)).to.equal('Authorization header');
+    });
+    it('lets Authorization through when the route opts in', () => {
+      expect(requestBypassReason('GET', { authorization: 'Bearer x' }, { ...policy, allowAuthorization: true })).to.equal(undefined);
+    });
+  });
+
+  describe('responseRejectReason(status, headers, policy)', () => {
+    it('accepts a plain 200', () => expect(responseRejectReason(200, { 'content-type': 'text/plain' }, policy)).to.equal(undefined));
+    it('refuses statuses outside the allowed set', () => {
+      for (const status of [201, 204, 206, 301, 304, 404, 500]) {
+        expect(responseRejectReason(status, {}, policy)).to.equal(`status ${status}`);
+      }
+    });
+    it('accepts a status the route allows', () => {
+      expect(responseRejectReason(404, {}, { ...policy, statuses: new Set([200, 404]) })).to.equal(undefined);
+    });
+    it('refuses Set-Cookie unless allowed', () => {
+      expect(responseRejectReason(200, { 'set-cookie': ['a=1'] }, policy)).to.equal('Set-Cookie header');
+      expect(responseRejectReason(200, { 'set-cookie': ['a=1'] }, { ...policy, allowSetCookie: true })).to.equal(undefined);
+    });
+    it('refuses Cache-Control no-store, in any case and position', () => {
+      expect(responseRejectReason(200, { 'cache-control': 'max-age=5, No-Store' }, policy)).to.equal('Cache-Control: no-store');
+    });
+    it('refuses Cache-Control private, with or without a field list, unless allowed', () => {
+      expect(responseRejectReason(200, { 'cache-control': 'private' }, policy)).to.equal('Cache-Control: private');
+      expect(responseRejectReason(200, { 'cache-control': 'private="set-cookie", max-age=1' }, policy)).to.equal(
+        'Cache-Control: private',
+      );
+      expect(responseRejectReason(200, { 'cache-control': 'private' }, { ...policy, allowPrivate: true })).to.equal(undefined);
+    });
+    it('does not mistake a directive argument for a directive', () => {
+      expect(responseRejectReason(200, { 'cache-control': 'max-age=60, s-maxage=10' }, policy)).to.equal(undefined);
+    });
+    it('refuses Vary: *', () => {
+      expect(responseRejectReason(200, { vary: 'Accept, *' }, policy)).to.equal('Vary: *');
+      expect(responseRejectReason(200, { vary: 'Accept-Encoding' }, policy)).to.equal(undefined);
+    });
+    it('refuses a declared Content-Length over maxEntryBytes', () => {
+      expect(responseRejectReason(200, { 'content-length': 1001 }, policy)).to.match(/over maxEntryBytes/);
+      expect(responseRejectReason(200, { 'content-length': '1000' }, policy)).to.equal(undefined);
+    });
+  });
+});
