@@ -56,7 +56,10 @@ function captureResponse(res: Response, capture: ResponseCapture, header: Status
 }
 
 function apply(outcome: Outcome, res: Response, next: NextFunction): void {
-  if (outcome.type === 'hit') return sendReplay(res, outcome.replay);
+  if (outcome.type === 'hit') {
+    sendReplay(res, outcome.replay);
+    return;
+  }
   if (outcome.type === 'miss') captureResponse(res, outcome.capture, outcome.header);
   else if (outcome.header !== undefined) res.setHeader(outcome.header[0], outcome.header[1]);
   next();
@@ -101,7 +104,12 @@ export function expireGroups(options?: ExpireOptions): RequestHandler {
         res.statusCode = 503;
         for (const name of res.getHeaderNames()) if (name.startsWith('content-') || name === 'etag') res.removeHeader(name);
         res.setHeader('content-type', 'text/plain; charset=utf-8');
-        return end.call(this, 'Service Unavailable: the write was applied but its cache invalidation could not be recorded', 'utf8', callback);
+        return end.call(
+          this,
+          'Service Unavailable: the write was applied but its cache invalidation could not be recorded',
+          'utf8',
+          callback,
+        );
       });
       return this;
     } as Response['end'];

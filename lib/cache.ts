@@ -106,10 +106,7 @@ export interface AcquireRequest {
   accepts(entry: CachedEntry): boolean;
 }
 
-export type Acquired =
-  | { type: 'hit'; entry: CachedEntry }
-  | { type: 'fill'; fill: Fill }
-  | { type: 'pass'; reason: string };
+export type Acquired = { type: 'hit'; entry: CachedEntry } | { type: 'fill'; fill: Fill } | { type: 'pass'; reason: string };
 
 /**
  * One running fill of a key: the handler's response on its way into the store. Concurrent misses on the key
@@ -186,7 +183,8 @@ function positive(options: Record<string, unknown>, name: string, fallback: numb
 
 /** Validates a `statuses` option: a non-empty list of HTTP status codes. */
 export function statusSet(value: unknown, name: string): ReadonlySet<number> {
-  if (!Array.isArray(value) || value.length === 0) throw new TypeError(`option ${name} must be a non-empty array of status codes`);
+  if (!Array.isArray(value) || value.length === 0)
+    throw new TypeError(`option ${name} must be a non-empty array of status codes`);
   for (const status of value) {
     if (!Number.isInteger(status) || status < 100 || status > 599) {
       throw new TypeError(`option ${name} must hold status codes from 100 to 599, got ${String(status)}`);

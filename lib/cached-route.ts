@@ -1,4 +1,4 @@
-import type { AcquireRequest, Acquired, GroupCache } from './cache.js';
+import type { Acquired, AcquireRequest, GroupCache } from './cache.js';
 import { statusSet } from './cache.js';
 import { defaultCache } from './default-cache.js';
 import { GroupCacheError } from './errors.js';
@@ -142,10 +142,14 @@ export class CachedRoute<Req> {
             cause: error.cause,
             details: { ...error.details, where: info.where },
           })
-        : new GroupCacheError('EKEYFUNCTION', `key function of ${info.where} ${how}: ${(error as Error)?.message ?? String(error)}`, {
-            cause: error,
-            details: { where: info.where },
-          });
+        : new GroupCacheError(
+            'EKEYFUNCTION',
+            `key function of ${info.where} ${how}: ${(error as Error)?.message ?? String(error)}`,
+            {
+              cause: error,
+              details: { where: info.where },
+            },
+          );
     this.cache._report(failure);
     return this.#pass('key function error', info);
   }

@@ -19,11 +19,7 @@ export class GroupCacheError extends Error {
   /** Extra facts for the report: key, route, the value the key function returned, groups... */
   readonly details: Readonly<Record<string, unknown>>;
 
-  constructor(
-    code: GroupCacheErrorCode,
-    message: string,
-    options: { cause?: unknown; details?: Record<string, unknown> } = {},
-  ) {
+  constructor(code: GroupCacheErrorCode, message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'GroupCacheError';
     this.code = code;

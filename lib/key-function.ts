@@ -1,13 +1,7 @@
 import { GroupCacheError } from './errors.js';
 
 /** What a key function may return: a spec, a `[key, groups]` pair, a bare key, or a falsy value to bypass. */
-export type KeyResult =
-  | string
-  | KeySpec
-  | readonly [key: string, groups?: string | readonly string[]]
-  | null
-  | undefined
-  | false;
+export type KeyResult = string | KeySpec | readonly [key: string, groups?: string | readonly string[]] | null | undefined | false;
 
 /** The full form of a key function's result. */
 export interface KeySpec {

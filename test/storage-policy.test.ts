@@ -22,12 +22,15 @@ describe('storage policy', () => {
       expect(requestBypassReason('GET', { authorization: 'Bearer x' }, policy)).to.equal('Authorization header');
     });
     it('lets Authorization through when the route opts in', () => {
-      expect(requestBypassReason('GET', { authorization: 'Bearer x' }, { ...policy, allowAuthorization: true })).to.equal(undefined);
+      expect(requestBypassReason('GET', { authorization: 'Bearer x' }, { ...policy, allowAuthorization: true })).to.equal(
+        undefined,
+      );
     });
   });
 
   describe('responseRejectReason(status, headers, policy)', () => {
-    it('accepts a plain 200', () => expect(responseRejectReason(200, { 'content-type': 'text/plain' }, policy)).to.equal(undefined));
+    it('accepts a plain 200', () =>
+      expect(responseRejectReason(200, { 'content-type': 'text/plain' }, policy)).to.equal(undefined));
     it('refuses statuses outside the allowed set', () => {
       for (const status of [201, 204, 206, 301, 304, 404, 500]) {
         expect(responseRejectReason(status, {}, policy)).to.equal(`status ${status}`);

@@ -1,6 +1,6 @@
-import type { AddressInfo } from 'node:net';
 import type { RequestListener, Server } from 'node:http';
 import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 /** A real server on a free loopback port, for tests that need one server across many requests. */
 export async function listen(handler: RequestListener): Promise<{ server: Server; url: string; close(): Promise<void> }> {
