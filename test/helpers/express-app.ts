@@ -1,0 +1,47 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import type { Response as SuperResponse } from 'supertest';
+import request from 'supertest';
+
+export { express, request };
+
+/** supertest parser that keeps the body as raw bytes, whatever its type. */
+export function rawBody(res: SuperResponse, callback: (error: Error | null, body: Buffer) => void): void {
+  const chunks: Buffer[] = [];
+  res.on('data', (chunk: Buffer) => chunks.push(chunk));
+  res.on('end', () => callback(null, Buffer.concat(chunks)));
+}
+
+/** GET `path` and return the response with `body` as a Buffer. */
+export function getRaw(app: express.Express | Server | string, path: string): Promise<SuperResponse & { body: Buffer }> {
+  return request(app).get(path).buffer(true).parse(rawBody) as unknown as Promise<SuperResponse & { body: Buffer }>;
+}
+
+/** Starts `app` on a free loopback port; one server for many concurrent requests. */
+export async function serve(app: express.Express): Promise<{ url: string; server: Server; close(): Promise<void> }> {
+  const server = await new Promise<Server>((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A clock the test moves by hand. */
+export function manualClock(start = 1_700_000_000_000): { now: () => number; advance(ms: number): void } {
+  let time = start;
+  return {
+    now: () => time,
+    advance(ms: number) {
+      time += ms;
+    },
+  };
+}
