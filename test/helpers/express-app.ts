@@ -13,9 +13,13 @@ export function rawBody(res: SuperResponse, callback: (error: Error | null, body
   res.on('end', () => callback(null, Buffer.concat(chunks)));
 }
 
-/** GET `path` and return the response with `body` as a Buffer. */
+/** GET `path` and return the response with `body` as a Buffer. The request is sent at once (supertest is lazy). */
 export function getRaw(app: express.Express | Server | string, path: string): Promise<SuperResponse & { body: Buffer }> {
-  return request(app).get(path).buffer(true).parse(rawBody) as unknown as Promise<SuperResponse & { body: Buffer }>;
+  return request(app)
+    .get(path)
+    .buffer(true)
+    .parse(rawBody)
+    .then((res) => res as SuperResponse & { body: Buffer });
 }
 
 /** Starts `app` on a free loopback port; one server for many concurrent requests. */
