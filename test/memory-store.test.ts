@@ -1,0 +1,142 @@
+import { expect } from 'chai';
+import { type CachedEntry, createCache, groupTag, keyId, memoryStore } from 'group-cache';
+import { groupCache } from 'group-cache/express';
+import { express, getRaw, manualClock } from './helpers/express-app.js';
+
+function entry(startedAt: number, tags: string[], body = Buffer.alloc(1000, 1)): CachedEntry {
+  return {
+    status: 200,
+    headers: [['content-type', 'text/plain']],
+    body,
+    etag: '"e"',
+    vary: [],
+    tags,
+    startedAt,
+    storedAt: 0,
+    expiresAt: 1e15,
+  };
+}
+
+describe('memoryStore', () => {
+  it('memoryStore(options) validates its options', () => {
+    expect(() => memoryStore({ maxBytes: -1 })).to.throw(TypeError, /option maxBytes must be a positive integer/);
+    expect(() => memoryStore({ maxEntries: 1.5 })).to.throw(TypeError, /option maxEntries/);
+    expect(() => memoryStore({ now: 5 as never })).to.throw(TypeError, /option now must be a function/);
+  });
+
+  it('stays under maxBytes, evicting least recently used, under a flood of distinct keys', () => {
+    const store = memoryStore({ maxBytes: 50_000 });
+    for (let i = 0; i < 1_000; i++) {
+      const { stamp } = store.get(`k:${i}`);
+      expect(store.set(`k:${i}`, entry(stamp, [`k:${i}`]), 60_000)).to.equal(true);
+      expect(store.stats().bytes).to.be.at.most(50_000);
+    }
+    const stats = store.stats();
+    expect(stats.entries).to.be.below(1_000).and.above(10);
+    expect(stats.evictions).to.equal(1_000 - stats.entries);
+    expect(store.get('k:999').entry).to.not.equal(undefined);
+    expect(store.get('k:0').entry).to.equal(undefined);
+  });
+
+  it('a read refreshes recency: the entry read last survives eviction', () => {
+    const store = memoryStore({ maxEntries: 3 });
+    for (const key of ['a', 'b', 'c']) store.set(key, entry(store.get(key).stamp, []), 60_000);
+    store.get('a');
+    store.set('d', entry(store.get('d').stamp, []), 60_000);
+    expect(store.get('a').entry).to.not.equal(undefined);
+    expect(store.get('b').entry).to.equal(undefined);
+  });
+
+  it('keeps the group records bounded under a flood of distinct group names, without reviving stale entries', () => {
+    const store = memoryStore({ maxRecords: 100 });
+    const old = store.get('k:old').stamp;
+    store.set('k:old', entry(old, ['g:victim', 'k:old']), 60_000);
+    store.expire(['g:victim']);
+    for (let i = 0; i < 10_000; i++) store.expire([`g:flood-${i}`]);
+    expect(store.stats().records).to.be.at.most(100);
+    // The victim's record was dropped, but the floor it raised still marks the old entry stale.
+    const lookup = store.get('k:old');
+    expect(lookup.entry).to.equal(undefined);
+    expect(lookup.stale).to.equal(true);
+    // A fill that starts after the flood is fresh.
+    const fresh = store.get('k:new').stamp;
+    expect(store.set('k:new', entry(fresh, ['g:victim', 'k:new']), 60_000)).to.equal(true);
+    expect(store.get('k:new').entry).to.not.equal(undefined);
+  });
+
+  it('drops records older than the longest TTL stored', () => {
+    const clock = manualClock();
+    const store = memoryStore({ now: clock.now });
+    store.set('k:a', entry(store.get('k:a').stamp, ['g:a']), 1_000);
+    store.expire(['g:one', 'g:two']);
+    expect(store.stats().records).to.equal(2);
+    clock.advance(1_001);
+    store.expire(['g:three']);
+    expect(store.stats().records).to.equal(1);
+  });
+
+  it('expiring a group costs the same for 1 member or 100,000: one record, no per-member work', () => {
+    const store = memoryStore({ maxBytes: 2 ** 30, maxEntries: 200_000 });
+    for (let i = 0; i < 100_000; i++)
+      store.set(`k:${i}`, entry(store.get(`k:${i}`).stamp, ['g:big', `k:${i}`], Buffer.alloc(1)), 60_000);
+    const before = store.stats();
+    store.expire(['g:big']);
+    const after = store.stats();
+    // Nothing was scanned or deleted: entries stay until read, and exactly one record was written.
+    expect(after.entries).to.equal(before.entries);
+    expect(after.records).to.equal(before.records + 1);
+    expect(store.get('k:0').stale).to.equal(true);
+    expect(store.get('k:99999').stale).to.equal(true);
+  });
+
+  it('set() refuses a fill whose group was expired after it started (same tick counts as expired)', () => {
+    const store = memoryStore();
+    const stamp = store.get('k:x').stamp;
+    store.expire(['g:x']);
+    expect(store.set('k:x', entry(stamp, ['g:x', 'k:x']), 60_000)).to.equal(false);
+    expect(store.get('k:x').entry).to.equal(undefined);
+  });
+
+  it('set() refuses an older fill over a newer entry', () => {
+    const store = memoryStore();
+    const older = store.get('k:x').stamp;
+    const newer = store.get('k:x').stamp;
+    expect(store.set('k:x', entry(newer, ['k:x'], Buffer.from('new')), 60_000)).to.equal(true);
+    expect(store.set('k:x', entry(older, ['k:x'], Buffer.from('old')), 60_000)).to.equal(false);
+    expect(store.get('k:x').entry?.body.toString()).to.equal('new');
+  });
+
+  it('clear() makes fills started before it unstorable', () => {
+    const store = memoryStore();
+    const stamp = store.get('k:x').stamp;
+    store.clear();
+    expect(store.set('k:x', entry(stamp, ['k:x']), 60_000)).to.equal(false);
+  });
+
+  it('through the cache: maxBytes holds under a flood of distinct keys and group names', async () => {
+    const store = memoryStore({ maxBytes: 100_000, maxRecords: 50 });
+    const cache = createCache({ store });
+    const app = express();
+    app.get(
+      '/f/:i',
+      groupCache((req) => ({ key: `f${req.params.i}`, groups: [`group-${req.params.i}`] }), { cache }),
+      (_req, res) => res.send('x'.repeat(1000)),
+    );
+    for (let i = 0; i < 300; i++) {
+      await getRaw(app, `/f/${i}`);
+      await cache.expireGroups(`other-${i}`);
+    }
+    expect(cache.stats().bytes).to.be.at.most(100_000);
+    expect(cache.stats().entries).to.be.below(300);
+    expect(store.stats().records).to.be.at.most(50);
+  });
+
+  it('keyId and groupTag hash long names into their own name spaces', () => {
+    expect(keyId('a')).to.equal('k:a');
+    expect(groupTag('a')).to.equal('g:a');
+    const long = 'x'.repeat(300);
+    expect(keyId(long)).to.match(/^K:[\w-]{43}$/);
+    expect(groupTag(long)).to.match(/^G:[\w-]{43}$/);
+    expect(keyId(long)).to.not.equal(keyId(`${long}y`));
+  });
+});
