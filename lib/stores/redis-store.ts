@@ -1,0 +1,386 @@
+/**
+ * The Redis store: one cache and one invalidation shared by every process and machine that uses the same Redis
+ * and prefix. Supported: Redis 6.2 and 7 (the scripts use `ZMSCORE`), ioredis 5. Not Redis Cluster, unless the
+ * prefix holds a hash tag (`'{gc}:'`) so that every key of the store lives in one slot.
+ *
+ * How it stays correct:
+ * - One clock: Redis's `TIME` (µs), read inside the scripts. A lookup returns it as the stamp a fill starts at;
+ *   an expiry records it per tag. The app servers' clocks never order anything.
+ * - Keys (all under `prefix`): `expiries`, a sorted set of tag → last expiry stamp, which also holds the epoch
+ *   (member `"\0epoch"`): every entry started at or before it reads as stale. The epoch lives in the same key as
+ *   the records so they are lost together (eviction, `FLUSHALL`, a restart without persistence), and a missing
+ *   epoch is recreated at "now": lost records can never make an old entry fresh. `ttl`, the longest entry TTL
+ *   seen (ms), bounds how long a record can matter. `e:<id>`, one hash per entry (`s` startedAt, `t` its tags,
+ *   `m` JSON metadata, `b` the body bytes) with a `PX` TTL.
+ * - `get`, `set` and `expire` are one round trip each (a Lua script). `set` refuses a fill that a tag expiry or
+ *   the epoch dooms, and one older than the fresh entry already there. `expire` is one `ZADD` whatever the number
+ *   of entries tagged, then drops records older than the longest TTL and those over `maxRecords`, raising the
+ *   epoch over whatever it drops.
+ * - Ids and tags are sent as script arguments, never spliced into Lua source, so any content is safe.
+ *
+ * What a user can rely on during an outage (Redis down, slow, restarting or out of memory): every call either
+ * answers or fails; none waits for Redis to come back. A client that is reconnecting or closed fails at once,
+ * without queueing, and the cache's `storeTimeout` bounds the rest, so requests are served by their handlers,
+ * uncached, with an `error` event. Expiries that fail are queued and retried by the cache (see `createCache`),
+ * and caching resumes by itself once the client is ready again. Entries written before Redis lost its data read
+ * as misses afterwards.
+ *
+ * The store does not own the client: `close()` leaves it connected; quit it yourself when you are done.
+ */
+import type { Redis } from 'ioredis';
+import type { CachedEntry, CacheStore, HeaderList, StoreLookup } from '../types.js';
+
+/** Options of {@link redisStore}. */
+export interface RedisStoreOptions {
+  /**
+   * A connected (or connecting) ioredis client. The store defines its scripts on it and never quits it. Let the
+   * client fail fast rather than queue during an outage, e.g. `new Redis(url, { maxRetriesPerRequest: 1 })`.
+   */
+  client: Redis;
+  /** Start of every key this store writes; `clear()` removes only these. It must not start another store's prefix. Default `'gc:'`. */
+  prefix?: string;
+  /** Largest entry accepted, in bytes (body, headers, tags and metadata). Default 8 MiB. */
+  maxEntryBytes?: number;
+  /**
+   * Bound on the group-expiry records kept. Past it the oldest go and the epoch rises over them, so their entries
+   * read as stale rather than fresh. Default 1,000,000.
+   */
+  maxRecords?: number;
+}
+
+const META_VERSION = 1;
+
+// Shared by every script: Redis 6.2 needs effects replication before a write that follows TIME (7 always does it).
+const PRELUDE = `
+pcall(redis.replicate_commands)
+local EPOCH = '\\0epoch'
+local function num(n) return string.format('%.0f', n) end
+local function clock()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
+-- Returns the epoch and the clock. A missing epoch (records lost) is recreated at now, and the clock is then
+-- moved to the next microsecond so that a fill starting from this lookup is not doomed by the new epoch.
+local function epoch_of(records, now)
+  local epoch = redis.call('ZSCORE', records, EPOCH)
+  if epoch then return tonumber(epoch), now end
+  redis.call('ZADD', records, num(now), EPOCH)
+  local later = now
+  for _ = 1, 10000 do
+    later = clock()
+    if later > now then break end
+  end
+  return now, later
+end
+-- True when no tag was expired at or after started (same tick counts as expired).
+local function tags_fresh(records, tags, started)
+  for i = 1, #tags, 500 do
+    local scores = redis.call('ZMSCORE', records, unpack(tags, i, math.min(i + 499, #tags)))
+    for j = 1, #scores do
+      if scores[j] and tonumber(scores[j]) >= started then return false end
+    end
+  end
+  return true
+end
+-- Tags are stored as <byte length>:<bytes>, repeated: any byte may appear in a tag.
+local function decode_tags(s)
+  local tags, pos = {}, 1
+  while pos <= #s do
+    local colon = string.find(s, ':', pos, true)
+    if not colon then return nil end
+    local n = tonumber(string.sub(s, pos, colon - 1))
+    if not n then return nil end
+    tags[#tags + 1] = string.sub(s, colon + 1, colon + n)
+    pos = colon + n + 1
+  end
+  return tags
+end
+local function fresh(records, epoch, started, encoded)
+  if not started or started <= epoch then return false end
+  local tags = decode_tags(encoded)
+  return tags ~= nil and tags_fresh(records, tags, started)
+end
+`;
+
+// KEYS: entry, records. Reply: { stamp, 0 } miss, { stamp, 2 } stale (deleted), { stamp, 1, startedAt, meta, body }.
+const GET_SCRIPT = `${PRELUDE}
+local epoch, now = epoch_of(KEYS[2], clock())
+local f = redis.call('HMGET', KEYS[1], 's', 't', 'm', 'b')
+if not f[1] then return { now, 0 } end
+if not (f[2] and f[3] and f[4]) or not fresh(KEYS[2], epoch, tonumber(f[1]), f[2]) then
+  redis.call('DEL', KEYS[1])
+  return { now, 2 }
+end
+return { now, 1, f[1], f[3], f[4] }
+`;
+
+// KEYS: entry, records, longest ttl. ARGV: startedAt, ttl ms, meta, body, tags... Reply: 1 stored, 0 refused.
+const SET_SCRIPT = `${PRELUDE}
+local epoch = epoch_of(KEYS[2], clock())
+local started = tonumber(ARGV[1])
+local tags = {}
+for i = 5, #ARGV do tags[#tags + 1] = ARGV[i] end
+if not started or started <= epoch or not tags_fresh(KEYS[2], tags, started) then return 0 end
+local old = redis.call('HMGET', KEYS[1], 's', 't')
+local old_started = tonumber(old[1])
+if old_started and old_started > started and old[2] and fresh(KEYS[2], epoch, old_started, old[2]) then return 0 end
+local parts = {}
+for i = 1, #tags do parts[i] = #tags[i] .. ':' .. tags[i] end
+redis.call('HSET', KEYS[1], 's', ARGV[1], 't', table.concat(parts), 'm', ARGV[3], 'b', ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+local longest = tonumber(redis.call('GET', KEYS[3]) or '0') or 0
+if tonumber(ARGV[2]) > longest then redis.call('SET', KEYS[3], ARGV[2]) end
+return 1
+`;
+
+// KEYS: records, longest ttl. ARGV: maxRecords, tags... Reply: the stamp recorded.
+const EXPIRE_SCRIPT = `${PRELUDE}
+local epoch, now = epoch_of(KEYS[1], clock())
+-- Never record a stamp below one already recorded, even if Redis's clock steps back.
+local stamp = now
+local top = redis.call('ZREVRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if top[2] and tonumber(top[2]) > stamp then stamp = tonumber(top[2]) end
+for i = 2, #ARGV, 500 do
+  local args = {}
+  for j = i, math.min(i + 499, #ARGV) do
+    args[#args + 1] = num(stamp)
+    args[#args + 1] = ARGV[j]
+  end
+  redis.call('ZADD', KEYS[1], unpack(args))
+end
+-- A record older than the longest TTL can only doom entries that are gone; the epoch covers any that are not.
+local raised = epoch
+local longest = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
+if longest > 0 then
+  local cutoff = stamp - longest * 1000
+  -- The epoch itself is under the cutoff too: only records dropped with it raise it.
+  if cutoff > epoch and redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', num(cutoff)) > 1 then raised = cutoff end
+end
+local excess = redis.call('ZCARD', KEYS[1]) - 1 - tonumber(ARGV[1])
+if excess > 0 then
+  -- The epoch is among the lowest scores (records under it are redundant), so pop one more and put it back.
+  local popped = redis.call('ZPOPMIN', KEYS[1], excess + 1)
+  for i = 2, #popped, 2 do
+    local score = tonumber(popped[i])
+    if score > raised then raised = score end
+  end
+  redis.call('ZADD', KEYS[1], num(raised), EPOCH)
+else
+  redis.call('ZADD', KEYS[1], num(raised), EPOCH)
+end
+return stamp
+`;
+
+// KEYS: records. Raises the epoch to now: fills started before a clear() are never stored after it.
+const TOUCH_SCRIPT = `${PRELUDE}
+redis.call('ZADD', KEYS[1], num(clock()), EPOCH)
+return 1
+`;
+
+const COMMANDS = {
+  groupCacheGet1: { numberOfKeys: 2, lua: GET_SCRIPT },
+  groupCacheSet1: { numberOfKeys: 3, lua: SET_SCRIPT },
+  groupCacheExpire1: { numberOfKeys: 2, lua: EXPIRE_SCRIPT },
+  groupCacheTouch1: { numberOfKeys: 1, lua: TOUCH_SCRIPT },
+} as const;
+
+type Arg = string | Buffer | number;
+type GetReply = [stamp: number, state: 0 | 1 | 2, startedAt?: Buffer, meta?: Buffer, body?: Buffer];
+/** The methods `defineCommand` adds to the client for {@link COMMANDS}. */
+interface ScriptCommands {
+  groupCacheGet1Buffer(...args: Arg[]): Promise<GetReply>;
+  groupCacheSet1(...args: Arg[]): Promise<number>;
+  groupCacheExpire1(...args: Arg[]): Promise<number>;
+  groupCacheTouch1(...args: Arg[]): Promise<number>;
+}
+
+interface Meta {
+  v: number;
+  status: number;
+  headers: HeaderList;
+  etag: string;
+  vary: Array<[string, string]>;
+  tags: string[];
+  storedAt: number;
+  expiresAt: number;
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/*
+ * Ids and tags go to Redis as UTF-8, which cannot carry a lone surrogate: two such strings would encode alike.
+ * Those (and the rare id starting with NUL) are sent as NUL + the hex of their UTF-16 code units instead, which no
+ * other id maps to, so distinct ids always stay distinct keys and members.
+ */
+function wire(id: string): string {
+  if (!id.startsWith('\0') && !LONE_SURROGATE.test(id)) return id;
+  return `\0${Buffer.from(id, 'utf16le').toString('hex')}`;
+}
+
+function positiveInteger(options: Record<string, unknown>, name: string, fallback: number): number {
+  const value = options[name];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+    throw new TypeError(`option ${name} must be a positive integer, got ${String(value)}`);
+  }
+  return value;
+}
+
+function isClient(value: unknown): value is Redis {
+  if (typeof value !== 'object' || value === null) return false;
+  const client = value as Record<string, unknown>;
+  return (
+    typeof client.defineCommand === 'function' && typeof client.scanStream === 'function' && typeof client.status === 'string'
+  );
+}
+
+function globEscape(value: string): string {
+  return value.replace(/[*?[\]\\]/g, '\\$&');
+}
+
+/** A store on Redis, shared by every cache that uses the same Redis and prefix. See the top of this file. */
+export class RedisStore implements CacheStore {
+  readonly name = 'redis';
+  /** The prefix of every key this store writes. */
+  readonly prefix: string;
+  readonly #client: Redis;
+  readonly #scripts: ScriptCommands;
+  readonly #maxEntryBytes: number;
+  readonly #maxRecords: number;
+  readonly #records: string;
+  readonly #longestTtl: string;
+  #connected = false;
+  #closed = false;
+
+  constructor(options: RedisStoreOptions) {
+    if (typeof options !== 'object' || options === null) throw new TypeError('argument options must be an object');
+    if (!isClient(options.client)) throw new TypeError('option client must be an ioredis client');
+    if (options.client.options?.keyPrefix) throw new TypeError('option client must not have a keyPrefix: use option prefix');
+    if (options.prefix !== undefined && typeof options.prefix !== 'string') throw new TypeError('option prefix must be a string');
+    const raw = options as unknown as Record<string, unknown>;
+    this.#client = options.client;
+    this.prefix = options.prefix ?? 'gc:';
+    this.#maxEntryBytes = positiveInteger(raw, 'maxEntryBytes', 8 * 2 ** 20);
+    this.#maxRecords = positiveInteger(raw, 'maxRecords', 1_000_000);
+    this.#records = `${this.prefix}expiries`;
+    this.#longestTtl = `${this.prefix}ttl`;
+    for (const [name, definition] of Object.entries(COMMANDS)) this.#client.defineCommand(name, definition);
+    this.#scripts = this.#client as unknown as ScriptCommands;
+  }
+
+  #entryKey(id: string): string {
+    return `${this.prefix}e:${wire(id)}`;
+  }
+
+  /*
+   * Fails at once instead of letting ioredis queue the command until it reconnects: once the client has been
+   * ready, any other status means Redis is gone for now. Before that, a first connection is allowed to finish
+   * (a plain `new Redis(url)` works from the first request); the cache's storeTimeout bounds the wait.
+   */
+  #ready(): void {
+    if (this.#closed) throw new Error('the redis store is closed');
+    const status = this.#client.status;
+    if (status === 'ready') {
+      this.#connected = true;
+      return;
+    }
+    if (!this.#connected && (status === 'wait' || status === 'connecting' || status === 'connect')) return;
+    throw new Error(`redis client is not ready (status ${status})`);
+  }
+
+  async get(id: string): Promise<StoreLookup> {
+    this.#ready();
+    const reply = await this.#scripts.groupCacheGet1Buffer(this.#entryKey(id), this.#records);
+    const [stamp, state, startedAt, meta, body] = reply;
+    if (state !== 1 || startedAt === undefined || meta === undefined || body === undefined) {
+      return { entry: undefined, stale: state === 2, stamp };
+    }
+    const decoded = JSON.parse(meta.toString('utf8')) as Meta;
+    if (decoded.v !== META_VERSION) return { entry: undefined, stale: false, stamp };
+    const entry: CachedEntry = {
+      status: decoded.status,
+      headers: decoded.headers,
+      body,
+      etag: decoded.etag,
+      vary: decoded.vary,
+      tags: decoded.tags,
+      startedAt: Number(startedAt.toString('latin1')),
+      storedAt: decoded.storedAt,
+      expiresAt: decoded.expiresAt,
+    };
+    return { entry, stale: false, stamp };
+  }
+
+  async set(id: string, entry: CachedEntry, ttl: number): Promise<boolean> {
+    this.#ready();
+    const meta: Meta = {
+      v: META_VERSION,
+      status: entry.status,
+      headers: entry.headers,
+      etag: entry.etag,
+      vary: entry.vary,
+      tags: entry.tags,
+      storedAt: entry.storedAt,
+      expiresAt: entry.expiresAt,
+    };
+    const encoded = Buffer.from(JSON.stringify(meta), 'utf8');
+    const tags = entry.tags.map(wire);
+    let size = encoded.length + entry.body.length + id.length * 3;
+    for (const tag of tags) size += tag.length * 3;
+    if (size > this.#maxEntryBytes) return false;
+    const stored = await this.#scripts.groupCacheSet1(
+      this.#entryKey(id),
+      this.#records,
+      this.#longestTtl,
+      String(entry.startedAt),
+      String(Math.max(1, Math.ceil(ttl))),
+      encoded,
+      entry.body,
+      ...tags,
+    );
+    return stored === 1;
+  }
+
+  async expire(tags: readonly string[]): Promise<void> {
+    this.#ready();
+    if (tags.length === 0) return;
+    await this.#scripts.groupCacheExpire1(this.#records, this.#longestTtl, this.#maxRecords, ...tags.map(wire));
+  }
+
+  async delete(id: string): Promise<boolean> {
+    this.#ready();
+    return (await this.#client.del(this.#entryKey(id))) > 0;
+  }
+
+  /** Removes every key of this prefix (SCAN + UNLINK, never FLUSHDB), then raises the epoch to now. */
+  async clear(): Promise<void> {
+    this.#ready();
+    const stream = this.#client.scanStream({ match: `${globEscape(this.prefix)}*`, count: 1000 });
+    for await (const keys of stream as AsyncIterable<string[]>) {
+      if (keys.length > 0) await this.#client.unlink(...keys);
+    }
+    await this.#scripts.groupCacheTouch1(this.#records);
+  }
+
+  /** Number of group/key expiry records kept (the epoch not counted), for monitoring. */
+  async records(): Promise<number> {
+    this.#ready();
+    return Math.max(0, (await this.#client.zcard(this.#records)) - 1);
+  }
+
+  /** Stops the store; later calls fail. The client stays connected: the caller created it and quits it. */
+  close(): void {
+    this.#closed = true;
+  }
+}
+
+/**
+ * Creates a store on Redis through an ioredis client.
+ *
+ * ```js
+ * const cache = createCache({ store: redisStore({ client: new Redis(url), prefix: 'gc:' }) });
+ * ```
+ */
+export function redisStore(options: RedisStoreOptions): RedisStore {
+  return new RedisStore(options);
+}

@@ -1,0 +1,189 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { redisStore } from 'group-cache/redis';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { StoreFactory } from '../store-conformance.js';
+
+/**
+ * A redis-server the tests start themselves: a free loopback port (never 6379), no persistence, a scratch
+ * directory. It can be killed and restarted on the same port to simulate an outage.
+ */
+export interface RedisServer {
+  readonly url: string;
+  readonly port: number;
+  /** False when the tests run against `REDIS_URL` (no binary): kill/restart/flush are then unavailable. */
+  readonly owned: boolean;
+  /** SIGKILLs the server (an outage). */
+  kill(): Promise<void>;
+  /** Starts it again on the same port, empty, and waits until it answers. */
+  restart(): Promise<void>;
+  /** Kills it for good and removes its directory. */
+  stop(): Promise<void>;
+}
+
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+function hasBinary(): boolean {
+  try {
+    execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const server = createServer();
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => {
+        const address = server.address();
+        server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+      });
+    });
+    if (port !== 6379 && port !== 0) return port;
+  }
+}
+
+function ping(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ port, host: '127.0.0.1' });
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(200, () => done(false));
+    socket.once('error', () => done(false));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('data', (data) => done(data.toString().startsWith('+PONG')));
+  });
+}
+
+async function waitUntil(what: string, check: () => Promise<boolean>, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`redis-server: timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+async function startOwned(): Promise<RedisServer> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'group-cache-redis-'));
+  let child: ChildProcess | undefined;
+  const launch = async (): Promise<void> => {
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
+    const spawned = spawn('redis-server', args, { stdio: 'ignore' });
+    running.add(spawned);
+    spawned.once('exit', () => running.delete(spawned));
+    child = spawned;
+    await waitUntil(`it answers on port ${port}`, () => ping(port));
+  };
+  const kill = async (): Promise<void> => {
+    const current = child;
+    child = undefined;
+    if (current === undefined || current.exitCode !== null || current.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      current.once('exit', () => resolve());
+      current.kill('SIGKILL');
+    });
+  };
+  await launch();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    owned: true,
+    kill,
+    async restart() {
+      await kill();
+      await launch();
+    },
+    async stop() {
+      await kill();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function external(url: string): RedisServer {
+  const unsupported = (): Promise<void> => Promise.reject(new Error('cannot kill or restart a REDIS_URL server'));
+  return {
+    url,
+    port: Number(new URL(url).port || 6379),
+    owned: false,
+    kill: unsupported,
+    restart: unsupported,
+    stop: async () => {},
+  };
+}
+
+/**
+ * Starts a redis-server for a suite, or uses `REDIS_URL` when there is no binary. With neither, it warns loudly and
+ * skips the suite; under CI (`CI=true`) it fails instead, since CI must never skip the Redis tests.
+ * Call from a `before` hook: `server = await startRedisOrSkip(this)`.
+ */
+export async function startRedisOrSkip(context: Mocha.Context, needsOwned = false): Promise<RedisServer> {
+  if (hasBinary()) return startOwned();
+  const url = process.env.REDIS_URL;
+  const why = url === undefined ? 'no redis-server binary and no REDIS_URL' : 'no redis-server binary to kill and restart';
+  if (url !== undefined && !needsOwned) return external(url);
+  if (process.env.CI === 'true') throw new Error(`Redis tests cannot run (${why}); CI must run them: install redis-server`);
+  console.warn(`\n  !!! SKIPPING Redis tests: ${why}. Install redis-server (or set REDIS_URL) to run them. !!!\n`);
+  context.skip();
+}
+
+/** ioredis options for tests: fail fast while the server is down, so nothing waits or hangs. */
+export const testClientOptions: RedisOptions = {
+  maxRetriesPerRequest: 1,
+  enableOfflineQueue: false,
+  connectTimeout: 1_000,
+  retryStrategy: () => 50,
+};
+
+/** A client connected to `server`, ready for commands. */
+export async function connect(server: RedisServer, options: RedisOptions = {}): Promise<Redis> {
+  const client = new Redis(server.url, { ...testClientOptions, ...options });
+  // Connection errors while the server is killed are expected; ioredis would print them as unhandled otherwise.
+  client.on('error', () => {});
+  await waitUntil('the client is ready', async () => client.status === 'ready');
+  return client;
+}
+
+/** Waits until `client` has reconnected after a restart. */
+export function waitReady(client: Redis, ms = 5_000): Promise<void> {
+  return waitUntil('the client reconnected', async () => client.status === 'ready', ms);
+}
+
+let prefixes = 0;
+/** A prefix no other test uses, so suites on one server (or on REDIS_URL) never see each other's keys. */
+export function uniquePrefix(name: string): string {
+  return `gct:${process.pid}:${name}:${++prefixes}:`;
+}
+
+/** The Redis store for the store conformance suite: one server and client per suite, one prefix per fixture. */
+export function redisStoreFactory(): StoreFactory {
+  let server: RedisServer | undefined;
+  let client: Redis | undefined;
+  return {
+    async setup(context) {
+      server = await startRedisOrSkip(context);
+      client = await connect(server);
+    },
+    create(options) {
+      if (client === undefined) throw new Error('the Redis suite was not set up');
+      const store = redisStore({ client, prefix: uniquePrefix('conformance'), ...options });
+      return { store, records: () => store.records(), cleanup: () => store.clear() };
+    },
+    async teardown() {
+      client?.disconnect();
+      await server?.stop();
+    },
+  };
+}

@@ -1,0 +1,322 @@
+import { randomBytes } from 'node:crypto';
+import { expect } from 'chai';
+import type { CachedEntry, CacheStore, HeaderList } from 'group-cache';
+
+/** Options a conformance test may ask of a fresh store. */
+export interface StoreFixtureOptions {
+  maxRecords?: number;
+  maxEntryBytes?: number;
+}
+
+/** A fresh store, isolated from every other fixture, and how to look inside it. */
+export interface StoreFixture {
+  store: CacheStore;
+  /** Group/key expiry records the store keeps. */
+  records(): Promise<number>;
+  cleanup?(): Promise<void>;
+}
+
+/** What a store registers with the suite: a factory, plus hooks for a server it needs. */
+export interface StoreFactory {
+  setup?(context: Mocha.Context): Promise<void>;
+  create(options?: StoreFixtureOptions): StoreFixture | Promise<StoreFixture>;
+  teardown?(): Promise<void>;
+}
+
+function entry(startedAt: number, tags: string[], body: Buffer = Buffer.from('body'), headers: HeaderList = []): CachedEntry {
+  return {
+    status: 200,
+    headers: [['content-type', 'text/plain; charset=utf-8'], ...headers],
+    body,
+    etag: '"e-1"',
+    vary: [['accept-encoding', 'gzip']],
+    tags,
+    startedAt,
+    storedAt: 1_700_000_000_000,
+    expiresAt: 1_700_000_060_000,
+  };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The tests that define a store, run against every store: `storeConformance('memoryStore', factory)`.
+ * Stamps always come from the store's own lookups: the suite never assumes what its clock is.
+ */
+export function storeConformance(name: string, factory: StoreFactory): void {
+  describe(`store conformance: ${name}`, () => {
+    const fixtures: StoreFixture[] = [];
+    async function fresh(options?: StoreFixtureOptions): Promise<CacheStore> {
+      return (await open(options)).store;
+    }
+    async function open(options?: StoreFixtureOptions): Promise<StoreFixture> {
+      const fixture = await factory.create(options);
+      fixtures.push(fixture);
+      return fixture;
+    }
+    /** Looks `id` up and stores an entry started at that lookup, as a fill does. */
+    async function fill(store: CacheStore, id: string, tags: string[], body?: Buffer, ttl = 60_000): Promise<CachedEntry> {
+      const { stamp } = await store.get(id);
+      const value = entry(stamp, [...tags, id], body);
+      expect(await store.set(id, value, ttl), `set(${JSON.stringify(id)})`).to.equal(true);
+      return value;
+    }
+
+    before(async function () {
+      await factory.setup?.(this);
+    });
+    afterEach(async () => {
+      for (const fixture of fixtures.splice(0)) await fixture.cleanup?.();
+    });
+    after(async () => {
+      await factory.teardown?.();
+    });
+
+    it('get(id) of a missing id is a miss, not stale, with a numeric stamp', async () => {
+      const store = await fresh();
+      const lookup = await store.get('k:nothing');
+      expect(lookup.entry).to.equal(undefined);
+      expect(lookup.stale).to.equal(false);
+      expect(lookup.stamp).to.be.a('number');
+    });
+
+    it('set(id, entry, ttl) then get(id) returns the entry, every field intact', async () => {
+      const store = await fresh();
+      const stored = await fill(store, 'k:a', ['g:users']);
+      const { entry: read, stale } = await store.get('k:a');
+      expect(stale).to.equal(false);
+      expect(read).to.deep.equal(stored);
+      expect(Buffer.isBuffer(read?.body)).to.equal(true);
+    });
+
+    it('a lookup stamp is never below one taken before it', async () => {
+      const store = await fresh();
+      let last = (await store.get('k:a')).stamp;
+      for (let i = 0; i < 20; i++) {
+        const { stamp } = await store.get('k:a');
+        expect(stamp).to.be.at.least(last);
+        last = stamp;
+      }
+    });
+
+    it('headers with arrays and non-ASCII values round trip in order', async () => {
+      const store = await fresh();
+      const headers: HeaderList = [
+        ['link', ['</a>; rel=preload', '</b>; rel=preload']],
+        ['x-name', 'caf\u00e9'],
+        ['x-empty', ''],
+        ['x-list', []],
+      ];
+      const { stamp } = await store.get('k:h');
+      const value = entry(stamp, ['k:h'], Buffer.from('x'), headers);
+      expect(await store.set('k:h', value, 60_000)).to.equal(true);
+      expect((await store.get('k:h')).entry?.headers).to.deep.equal(value.headers);
+    });
+
+    it('delete(id) removes the entry and returns true; false for a missing id', async () => {
+      const store = await fresh();
+      await fill(store, 'k:d', []);
+      expect(await store.delete('k:d')).to.equal(true);
+      expect((await store.get('k:d')).entry).to.equal(undefined);
+      expect(await store.delete('k:d')).to.equal(false);
+    });
+
+    it('an entry is no longer served once its ttl passed', async () => {
+      const store = await fresh();
+      await fill(store, 'k:t', [], undefined, 40);
+      expect((await store.get('k:t')).entry).to.not.equal(undefined);
+      await sleep(80);
+      expect((await store.get('k:t')).entry).to.equal(undefined);
+    });
+
+    it('expire([group]) makes every member stale at once, without touching the members', async () => {
+      const store = await fresh();
+      const members = Array.from({ length: 300 }, (_, i) => `k:member-${i}`);
+      for (const id of members) await fill(store, id, ['g:big', 'g:all']);
+      await fill(store, 'k:other', ['g:small', 'g:all']);
+      await store.expire(['g:big']);
+      for (const id of members) {
+        const lookup = await store.get(id);
+        expect(lookup.entry, id).to.equal(undefined);
+        // Still there to be found stale: the expiry was one record, not a delete per member.
+        expect(lookup.stale, id).to.equal(true);
+      }
+      expect((await store.get('k:other')).entry).to.not.equal(undefined);
+      await store.expire(['g:all']);
+      expect((await store.get('k:other')).stale).to.equal(true);
+    });
+
+    it('expire(tags) takes the same time for a group of 1 and of 2,000 members', async () => {
+      const store = await fresh();
+      await fill(store, 'k:alone', ['g:one']);
+      for (let i = 0; i < 2_000; i += 200) {
+        await Promise.all(Array.from({ length: 200 }, (_, j) => fill(store, `k:many-${i + j}`, ['g:many'])));
+      }
+      const time = async (tag: string): Promise<number> => {
+        const samples: number[] = [];
+        for (let i = 0; i < 15; i++) {
+          const started = process.hrtime.bigint();
+          await store.expire([tag]);
+          samples.push(Number(process.hrtime.bigint() - started));
+        }
+        return samples.sort((a, b) => a - b)[7]!;
+      };
+      const one = await time('g:one');
+      const many = await time('g:many');
+      expect(many).to.be.below(one * 5 + 2_000_000);
+      expect((await store.get('k:many-1999')).stale).to.equal(true);
+    });
+
+    it('set() refuses a fill whose key was expired after its lookup (store-time refusal)', async () => {
+      const store = await fresh();
+      const { stamp } = await store.get('k:r');
+      await store.expire(['k:r']);
+      expect(await store.set('k:r', entry(stamp, ['k:r']), 60_000)).to.equal(false);
+      const after = await store.get('k:r');
+      expect(after.entry).to.equal(undefined);
+      expect(after.stale).to.equal(false);
+    });
+
+    it('the race: lookup, then a group expiry, then set(): refused; a fill that starts after the expiry is stored', async () => {
+      const store = await fresh();
+      await fill(store, 'k:race', ['g:race']);
+      await store.expire(['g:race']);
+      const slow = await store.get('k:race');
+      expect(slow.stale).to.equal(true);
+      await store.expire(['g:race']);
+      expect(await store.set('k:race', entry(slow.stamp, ['g:race', 'k:race'], Buffer.from('pre-write')), 60_000)).to.equal(
+        false,
+      );
+      expect((await store.get('k:race')).entry).to.equal(undefined);
+      await fill(store, 'k:race', ['g:race'], Buffer.from('post-write'));
+      expect((await store.get('k:race')).entry?.body.toString()).to.equal('post-write');
+    });
+
+    it('set() refuses an entry older than the fresh one already there', async () => {
+      const store = await fresh();
+      const older = (await store.get('k:o')).stamp;
+      const newer = (await store.get('k:o')).stamp;
+      expect(newer).to.be.above(older);
+      expect(await store.set('k:o', entry(newer, ['k:o'], Buffer.from('new')), 60_000)).to.equal(true);
+      expect(await store.set('k:o', entry(older, ['k:o'], Buffer.from('old')), 60_000)).to.equal(false);
+      expect((await store.get('k:o')).entry?.body.toString()).to.equal('new');
+    });
+
+    it('large binary bodies come back byte for byte', async () => {
+      const store = await fresh();
+      const every = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+      const body = Buffer.concat([every, randomBytes(3 * 2 ** 20), every]);
+      await fill(store, 'k:big', ['g:big'], body);
+      const read = (await store.get('k:big')).entry?.body;
+      expect(read?.length).to.equal(body.length);
+      expect(read?.equals(body)).to.equal(true);
+    });
+
+    it('set() refuses an entry over maxEntryBytes', async () => {
+      const store = await fresh({ maxEntryBytes: 10_000 });
+      const { stamp } = await store.get('k:huge');
+      expect(await store.set('k:huge', entry(stamp, ['k:huge'], Buffer.alloc(20_000)), 60_000)).to.equal(false);
+      expect((await store.get('k:huge')).entry).to.equal(undefined);
+    });
+
+    it('concurrent writes of one key: the latest fill wins whatever the arrival order', async () => {
+      const store = await fresh();
+      const stamps: number[] = [];
+      for (let i = 0; i < 20; i++) stamps.push((await store.get('k:c')).stamp);
+      const order = [...stamps].sort(() => Math.random() - 0.5);
+      await Promise.all(order.map((stamp) => store.set('k:c', entry(stamp, ['k:c'], Buffer.from(String(stamp))), 60_000)));
+      const read = (await store.get('k:c')).entry;
+      expect(read?.startedAt).to.equal(stamps.at(-1));
+      expect(read?.body.toString()).to.equal(String(stamps.at(-1)));
+    });
+
+    it('concurrent writes of distinct keys all land', async () => {
+      const store = await fresh();
+      const ids = Array.from({ length: 100 }, (_, i) => `k:p-${i}`);
+      const lookups = await Promise.all(ids.map((id) => store.get(id)));
+      const results = await Promise.all(
+        ids.map((id, i) => store.set(id, entry(lookups[i]!.stamp, [id], Buffer.from(id)), 60_000)),
+      );
+      expect(results.every(Boolean)).to.equal(true);
+      for (const id of ids) expect((await store.get(id)).entry?.body.toString()).to.equal(id);
+    });
+
+    it('keys and groups of any content never collide or break the store', async () => {
+      const store = await fresh();
+      const odd = [
+        'k:with space',
+        'k:\u00fcnic\u00f8de \u65e5\u672c \u{1f600}',
+        'k:line\nbreak\r\n',
+        'k:a:b:c',
+        'k:a',
+        'k:',
+        'k:\0nul',
+        'k:\ud800',
+        'k:\ud801',
+        'k:\udc00\ud800',
+        "k:']] redis.call('FLUSHALL') --",
+        'k:*?[]\\',
+        'K:Zm9v',
+        `k:${'x'.repeat(300)}`,
+      ];
+      for (const id of odd) await fill(store, id, [`g:${id.slice(2)}`, 'g:odd'], Buffer.from(id, 'utf16le'));
+      for (const id of odd) {
+        const read = (await store.get(id)).entry;
+        expect(read?.body.equals(Buffer.from(id, 'utf16le')), JSON.stringify(id)).to.equal(true);
+        expect(read?.tags).to.deep.equal([`g:${id.slice(2)}`, 'g:odd', id]);
+      }
+      await store.expire(['g:\ud800']);
+      for (const id of odd) expect((await store.get(id)).stale, JSON.stringify(id)).to.equal(id === 'k:\ud800');
+      await store.expire(['g:odd']);
+      for (const id of odd) expect((await store.get(id)).entry, JSON.stringify(id)).to.equal(undefined);
+    });
+
+    it('records stay bounded by maxRecords under a flood of group names, and dropping one revives nothing', async () => {
+      const fixture = await open({ maxRecords: 50 });
+      const { store } = fixture;
+      await fill(store, 'k:victim', ['g:victim']);
+      await store.expire(['g:victim']);
+      for (let i = 0; i < 500; i += 10) {
+        await store.expire(Array.from({ length: 10 }, (_, j) => `g:flood-${i + j}`));
+        expect(await fixture.records()).to.be.at.most(50);
+      }
+      const lookup = await store.get('k:victim');
+      expect(lookup.entry).to.equal(undefined);
+      expect(lookup.stale).to.equal(true);
+      await fill(store, 'k:after', ['g:flood-499']);
+      expect((await store.get('k:after')).entry).to.not.equal(undefined);
+    });
+
+    it('records older than the longest entry ttl are pruned', async () => {
+      const fixture = await open();
+      const { store } = fixture;
+      await fill(store, 'k:short', ['g:short'], undefined, 30);
+      await store.expire(Array.from({ length: 100 }, (_, i) => `g:old-${i}`));
+      expect(await fixture.records()).to.be.at.least(100);
+      await sleep(80);
+      await store.expire(['g:new']);
+      expect(await fixture.records()).to.be.at.most(1);
+      await fill(store, 'k:later', ['g:old-1'], undefined, 30);
+      expect((await store.get('k:later')).entry).to.not.equal(undefined);
+    });
+
+    it('clear() removes this store entries and records, and nothing of another store', async () => {
+      const mine = await open();
+      const theirs = await open();
+      await fill(mine.store, 'k:x', ['g:x']);
+      await fill(theirs.store, 'k:x', ['g:x']);
+      await mine.store.expire(['g:y']);
+      await mine.store.clear();
+      expect((await mine.store.get('k:x')).entry).to.equal(undefined);
+      expect(await mine.records()).to.equal(0);
+      expect((await theirs.store.get('k:x')).entry).to.not.equal(undefined);
+    });
+
+    it('clear() also refuses fills that started before it', async () => {
+      const store = await fresh();
+      const { stamp } = await store.get('k:z');
+      await store.clear();
+      expect(await store.set('k:z', entry(stamp, ['k:z']), 60_000)).to.equal(false);
+    });
+  });
+}
