@@ -1,0 +1,174 @@
+import { pipeline, Stream, Transform, type TransformCallback } from 'node:stream';
+import type { Context, Middleware, Next } from 'koa';
+import { CachedRoute, type Outcome, type RouteOptions } from '../lib/cached-route.js';
+import type { KeyFunction } from '../lib/key-function.js';
+import type { Replay } from '../lib/replay.js';
+import type { ResponseCapture } from '../lib/response-capture.js';
+import { appendExpireGroups, type ExpireOptions, runWriteExpiry, writeExpiry } from '../lib/write-expiry.js';
+
+export type { ExpireOptions, KeyFunction, RouteOptions };
+
+// Statuses Koa sends without a body (its `statuses.empty`).
+const EMPTY_STATUSES = new Set([204, 205, 304]);
+
+function where(ctx: Context): string {
+  // @koa/router records the matched pattern (prefix included); plain Koa only has the path.
+  const matched: unknown = (ctx as { _matchedRoute?: unknown })._matchedRoute;
+  return `${ctx.method} ${typeof matched === 'string' ? matched : ctx.path}`;
+}
+
+// Koa 2 takes any `Stream`; Koa 3 any object with the Readable methods it pipes from.
+function isNodeStream(body: unknown): body is NodeJS.ReadableStream & Stream {
+  if (body instanceof Stream) return true;
+  if (typeof body !== 'object' || body === null) return false;
+  const candidate = body as Record<string, unknown>;
+  return ['pipe', 'read', 'on', 'destroy'].every((method) => typeof candidate[method] === 'function');
+}
+
+function sendReplay(ctx: Context, replay: Replay): void {
+  ctx.status = replay.status;
+  if (replay.body !== undefined) ctx.body = replay.body;
+  else if (!EMPTY_STATUSES.has(replay.status)) ctx.body = Buffer.alloc(0); // HEAD: a null body would turn into 204
+  // The body setter filled in its own Content-Type and Content-Length: the stored ones win, and only they.
+  ctx.remove('Content-Type');
+  ctx.remove('Content-Length');
+  for (const [name, value] of replay.headers) ctx.set(name, value);
+}
+
+/**
+ * The bytes Koa will send for `ctx.body`, as its `respond()` serialises them, or a reason it cannot be stored.
+ * Streams are handled apart; Koa 3's web bodies (Blob, ReadableStream, Response) are passed through uncached.
+ */
+function bufferedBody(ctx: Context): Buffer | { refused: string } {
+  const body: unknown = ctx.body;
+  if (body === null || body === undefined) {
+    // `ctx.body = null` makes the status 204; an unset body at another status becomes Koa's status message.
+    return EMPTY_STATUSES.has(ctx.status) ? Buffer.alloc(0) : { refused: `no body at status ${ctx.status}` };
+  }
+  if (Buffer.isBuffer(body)) return body;
+  if (typeof body === 'string') return Buffer.from(body);
+  if (typeof body !== 'object') return { refused: `unsupported body type ${typeof body}` };
+  for (const name of ['Blob', 'ReadableStream', 'Response'] as const) {
+    const WebType: unknown = globalThis[name];
+    if (typeof WebType === 'function' && body instanceof WebType) return { refused: `${name} body` };
+  }
+  // Koa's respond(): `JSON.stringify(body)`, no spaces; its body setter already set the JSON Content-Type.
+  return Buffer.from(JSON.stringify(body));
+}
+
+/*
+ * Tees a stream body: Koa pipes the tee to the client exactly as it would have piped the handler's stream,
+ * and every chunk is copied into the capture on the way. Content-Length, if the handler set one, is kept
+ * (Koa's body setter drops it when a stream replaces another).
+ */
+function teeStream(ctx: Context, source: NodeJS.ReadableStream & Stream, capture: ResponseCapture): void {
+  const length = ctx.response.get('Content-Length');
+  const tee = new Transform({
+    transform(chunk: Buffer | string, encoding: BufferEncoding, callback: TransformCallback) {
+      capture.write(chunk, typeof chunk === 'string' ? encoding : undefined);
+      callback(null, chunk);
+    },
+  });
+  pipeline(source, tee, (error) => {
+    if (error) capture.abort(`stream body errored: ${error.message}`);
+  });
+  ctx.body = tee;
+  if (length !== '') ctx.set('Content-Length', length);
+}
+
+/*
+ * Runs after the handler: reads the response Koa is about to send off `ctx`, and stores it once the response
+ * has actually finished (a client that goes away before that stores nothing).
+ */
+function captureContext(ctx: Context, capture: ResponseCapture): void {
+  if (ctx.respond === false) {
+    capture.abort('ctx.respond = false');
+    return;
+  }
+  if (ctx.headerSent || !ctx.writable) {
+    capture.abort('response written or closed outside Koa');
+    return;
+  }
+  const res = ctx.res;
+  res.once('finish', () => void capture.end());
+  res.once('close', () => capture.abort('connection closed before the response finished'));
+  const body: unknown = ctx.body;
+  if (isNodeStream(body)) {
+    if (capture.head(ctx.status, ctx.response.headers)) teeStream(ctx, body, capture);
+    return;
+  }
+  const bytes = bufferedBody(ctx);
+  if (!Buffer.isBuffer(bytes)) capture.abort(bytes.refused);
+  else if (capture.head(ctx.status, ctx.response.headers)) capture.write(bytes);
+}
+
+async function apply(outcome: Outcome, ctx: Context, next: Next): Promise<void> {
+  if (outcome.type === 'hit') {
+    sendReplay(ctx, outcome.replay);
+    return;
+  }
+  if (outcome.header !== undefined) ctx.set(outcome.header[0], outcome.header[1]);
+  if (outcome.type === 'pass') return next();
+  const capture = outcome.capture;
+  try {
+    await next();
+  } catch (error) {
+    capture.abort('the handler threw');
+    throw error;
+  }
+  captureContext(ctx, capture);
+}
+
+/**
+ * Caches a route's whole response under the key its key function returns, tagged with its groups.
+ *
+ * ```js
+ * router.get('/users/:id', groupCache((ctx) => ({ key: `user_${ctx.params.id}`, groups: ['users'] })), handler);
+ * ```
+ * The response is read off `ctx` after `await next()`: a string, Buffer or JSON body (serialised as Koa sends
+ * it), a Node stream (copied while it streams, stored only if it ends within `maxEntryBytes`), or no body at 204.
+ * It is stored once Koa has finished sending it. A hit sets `ctx.status`, headers and a Buffer `ctx.body`
+ * and does not call `next()`. `ctx.respond = false` and a handler that throws store nothing.
+ * @param keyFn gets `ctx`; returns `{ key, groups?, ttl? }`, `[key, groups]`, a key string, or a falsy value to
+ *   bypass the cache for this request. May be async. If it throws, the request is served uncached and the cache
+ *   emits an `error` event.
+ * @param options see {@link RouteOptions}; `cache` defaults to the process-wide default cache.
+ */
+export function groupCache<Ctx extends Context = Context>(keyFn: KeyFunction<Ctx>, options?: RouteOptions): Middleware {
+  const route = new CachedRoute<Ctx>(keyFn, options);
+  return async function groupCacheMiddleware(ctx: Context, next: Next): Promise<void> {
+    const outcome = await route.begin(ctx as Ctx, { method: ctx.method, headers: ctx.headers, where: where(ctx) });
+    return apply(outcome, ctx, next);
+  };
+}
+
+/** The body of a write whose expiry could not be recorded, with `onError: 'fail'`. */
+const EXPIRY_FAILED = 'Service Unavailable: the write was applied but its cache invalidation could not be recorded';
+
+/**
+ * Expires the groups a write route names in `ctx.state.expireGroups` (a string or an array), once the route
+ * answered with a success (2xx by default), and before Koa sends the response: the expiry is awaited after
+ * `next()`, so the client's next read never sees pre-write data. With `onError: 'fail'` a write whose expiry
+ * could not be recorded is answered 503 instead.
+ */
+export function expireGroups(options?: ExpireOptions): Middleware {
+  const settings = writeExpiry(options);
+  return async function expireGroupsMiddleware(ctx: Context, next: Next): Promise<void> {
+    await next();
+    const requested: unknown = (ctx.state as Record<string, unknown>).expireGroups;
+    if (requested === undefined || requested === null) return;
+    const ok = await runWriteExpiry(settings, requested, ctx.status);
+    if (ok || ctx.headerSent || ctx.respond === false) return;
+    for (const name of Object.keys(ctx.response.headers)) {
+      if (name.startsWith('content-') || name === 'etag') ctx.remove(name);
+    }
+    ctx.status = 503;
+    ctx.type = 'text/plain; charset=utf-8';
+    ctx.body = EXPIRY_FAILED;
+  };
+}
+
+/** Adds groups for `expireGroups()` to expire once this write succeeds (appends to `ctx.state.expireGroups`). */
+export function addExpireGroups(ctx: Context, groups: string | readonly string[]): void {
+  appendExpireGroups(ctx.state as Record<string, unknown>, groups);
+}
