@@ -8,7 +8,9 @@ import type { IncomingHttpHeaders, RequestListener } from 'node:http';
 import { expect } from 'chai';
 import {
   type CacheOptions,
+  type CacheStore,
   createCache,
+  type ExpireOptions,
   type GroupCache,
   type GroupCacheError,
   type KeyResult,
@@ -49,6 +51,8 @@ export interface RouteSpec {
 export interface AppBlueprint {
   cache: GroupCache;
   routes: readonly RouteSpec[];
+  /** Options of the app-wide `expireGroups({ ...expire, cache })`. */
+  expire?: Omit<ExpireOptions, 'cache'>;
 }
 
 export interface AdapterDriver {
@@ -90,6 +94,7 @@ interface HarnessOptions {
   keyFn?: ViewKeyFunction;
   usersOptions?: Omit<RouteOptions, 'cache'>;
   cacheOptions?: CacheOptions;
+  expire?: Omit<ExpireOptions, 'cache'>;
 }
 
 type RawResponse = SuperResponse & { body: Buffer };
@@ -253,6 +258,16 @@ const NOT_STORED: Array<[fixture: string, why: string]> = [
   ['big', 'a body over maxEntryBytes'],
 ];
 
+/** Replaces the cache's `store.expire` (on this instance only, whatever the store) to delay or fail it. */
+function interceptExpire(
+  cache: GroupCache,
+  around: (original: CacheStore['expire'], tags: readonly string[]) => Promise<void>,
+): void {
+  const store = cache.store;
+  const original = store.expire.bind(store);
+  store.expire = (tags) => around(original, tags);
+}
+
 /** Asserts a run of X-Cache values for GET `path`. */
 async function expectSequence(h: Harness, path: string, expected: string[]): Promise<RawResponse[]> {
   const responses: RawResponse[] = [];
@@ -371,6 +386,62 @@ const SCENARIOS: Scenario[] = [
     },
   ],
   [
+    'read-your-writes: the write’s response waits until the store has recorded the expiry',
+    async (setup) => {
+      const h = await setup();
+      await expectSequence(h, '/users/1', ['MISS']);
+      let recorded = false;
+      interceptExpire(h.cache, async (original, tags) => {
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        await original(tags);
+        recorded = true;
+      });
+      const write = await h.put('/users/1');
+      expect(write.status).to.equal(200);
+      expect(recorded, 'expiry recorded before the response arrived').to.equal(true);
+      await expectSequence(h, '/users/1', ['MISS']);
+    },
+  ],
+  [
+    'a write whose expiry the store refuses is answered, reported (EEXPIRE), and its groups are not served',
+    async (setup) => {
+      const h = await setup();
+      await expectSequence(h, '/users/1', ['MISS']);
+      interceptExpire(h.cache, () => Promise.reject(new Error('store down')));
+      const write = await h.put('/users/1');
+      expect(write.status).to.equal(200);
+      expect(json(write)).to.deep.equal({ id: '1', version: 1 });
+      expect(h.errors.map((error) => error.code)).to.include('EEXPIRE');
+      // The expiry is queued for retry; meanwhile this process serves no entry of that group.
+      const [next] = await expectSequence(h, '/users/1', ['MISS']);
+      expect(json(next as RawResponse)).to.deep.equal({ id: '1', version: 1 });
+    },
+  ],
+  [
+    "onError: 'fail' turns a write whose expiry could not be recorded into a 503",
+    async (setup) => {
+      const h = await setup({ expire: { onError: 'fail' } });
+      interceptExpire(h.cache, () => Promise.reject(new Error('store down')));
+      const write = await h.put('/users/1');
+      expect(write.status).to.equal(503);
+      expect(write.headers['content-type']).to.match(/^text\/plain/);
+      expect(write.body.toString()).to.match(/cache invalidation could not be recorded/);
+      expect((await h.put('/fail/1')).status, 'a failed write expires nothing, so nothing fails').to.equal(422);
+    },
+  ],
+  [
+    'the vary option keeps one entry per request header value',
+    async (setup) => {
+      const h = await setup({ usersOptions: { vary: ['accept-language'] } });
+      const xcache = async (lang: string) => (await h.get('/users/1', { 'accept-language': lang })).headers['x-cache'];
+      expect(await xcache('en')).to.equal('MISS');
+      expect(await xcache('fr')).to.equal('MISS');
+      expect(await xcache('en')).to.equal('HIT');
+      expect(await xcache('fr')).to.equal('HIT');
+      expect(h.calls.users).to.equal(2);
+    },
+  ],
+  [
     'two groups expire independently',
     async (setup) => {
       const h = await setup();
@@ -470,6 +541,7 @@ const SCENARIOS: Scenario[] = [
       const h = await setup();
       const head = await h.head('/users/1');
       expect(head.status).to.equal(200);
+      expect(head.headers['x-cache']).to.equal('MISS');
       expect(head.body.length).to.equal(0);
       const [get] = await expectSequence(h, '/users/1', ['MISS', 'HIT']);
       expect(json(get as RawResponse)).to.deep.equal({ id: '1', version: 0 });
@@ -602,7 +674,8 @@ export function adapterConformance(driver: AdapterDriver, options: ConformanceOp
       const calls: Calls = {};
       const hold = deferred();
       const entered = deferred();
-      const app = driver.build({ cache, routes: usersRoutes(harnessOptions, calls, hold.promise, () => entered.resolve()) });
+      const routes = usersRoutes(harnessOptions, calls, hold.promise, () => entered.resolve());
+      const app = driver.build({ cache, routes, expire: harnessOptions.expire });
       return {
         app,
         cache,

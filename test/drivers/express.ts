@@ -23,10 +23,10 @@ function send(res: Response, answer: RouteResponse): void {
 export function expressDriver(name: string, createApp: typeof express): AdapterDriver {
   return {
     name,
-    build({ cache, routes }) {
+    build({ cache, routes, expire }) {
       const app = createApp();
       app.set('env', 'test');
-      app.use(expireGroups({ cache }));
+      app.use(expireGroups({ ...expire, cache }));
       for (const route of routes) {
         const handlers: RequestHandler[] = [];
         if (route.cached) {

@@ -20,7 +20,7 @@ function send(ctx: Context, answer: RouteResponse): void {
 export function koaDriver(name: string, KoaApp: typeof Koa): AdapterDriver {
   return {
     name,
-    build({ cache, routes }) {
+    build({ cache, routes, expire }) {
       const app = new KoaApp();
       app.silent = true; // the tests provoke errors on purpose
       const router = new Router();
@@ -33,7 +33,7 @@ export function koaDriver(name: string, KoaApp: typeof Koa): AdapterDriver {
         handlers.push(async (ctx) => send(ctx, await route.handle(view(ctx as RouterContext))));
         router[route.method](route.path, ...handlers);
       }
-      app.use(expireGroups({ cache }));
+      app.use(expireGroups({ ...expire, cache }));
       app.use(router.routes());
       app.use(router.allowedMethods());
       return app.callback();
