@@ -55,7 +55,7 @@ async function instance(client: Redis, prefix: string, db: Db): Promise<Instance
   };
 }
 
-describe('Redis store: two app instances on one Redis', function () {
+describe('Redis store: two app instances on one Redis', () => {
   let server: RedisServer;
   const clients: Redis[] = [];
   let a: Instance;

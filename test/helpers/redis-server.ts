@@ -18,7 +18,11 @@ export interface RedisServer {
   readonly owned: boolean;
   /** SIGKILLs the server (an outage). */
   kill(): Promise<void>;
-  /** Starts it again on the same port, empty, and waits until it answers. */
+  /** SIGSTOPs the server: connections stay open and nothing answers (a slow Redis). */
+  pause(): void;
+  /** SIGCONTs a paused server. */
+  resume(): void;
+  /** Starts it again on the same port, with whatever an explicit `SAVE` left, and waits until it answers. */
   restart(): Promise<void>;
   /** Kills it for good and removes its directory. */
   stop(): Promise<void>;
@@ -101,6 +105,8 @@ async function startOwned(): Promise<RedisServer> {
     port,
     owned: true,
     kill,
+    pause: () => void child?.kill('SIGSTOP'),
+    resume: () => void child?.kill('SIGCONT'),
     async restart() {
       await kill();
       await launch();
@@ -114,11 +120,16 @@ async function startOwned(): Promise<RedisServer> {
 
 function external(url: string): RedisServer {
   const unsupported = (): Promise<void> => Promise.reject(new Error('cannot kill or restart a REDIS_URL server'));
+  const refuse = (): void => {
+    throw new Error('cannot pause a REDIS_URL server');
+  };
   return {
     url,
     port: Number(new URL(url).port || 6379),
     owned: false,
     kill: unsupported,
+    pause: refuse,
+    resume: refuse,
     restart: unsupported,
     stop: async () => {},
   };
@@ -154,6 +165,11 @@ export async function connect(server: RedisServer, options: RedisOptions = {}): 
   client.on('error', () => {});
   await waitUntil('the client is ready', async () => client.status === 'ready');
   return client;
+}
+
+/** True when the server answers a PING now. */
+export function answers(server: RedisServer): Promise<boolean> {
+  return ping(server.port);
 }
 
 /** Waits until `client` has reconnected after a restart. */

@@ -1,0 +1,157 @@
+import { expect } from 'chai';
+import { createCache, type GroupCache, type GroupCacheError } from 'group-cache';
+import { expireGroups, groupCache } from 'group-cache/express';
+import { redisStore } from 'group-cache/redis';
+import type { Redis } from 'ioredis';
+import { express, getRaw, request } from './helpers/express-app.js';
+import { answers, connect, type RedisServer, startRedisOrSkip, uniquePrefix, waitReady } from './helpers/redis-server.js';
+
+const STORE_TIMEOUT = 300;
+
+interface App {
+  server: express.Express;
+  cache: GroupCache;
+  errors: GroupCacheError[];
+  calls: () => number;
+}
+
+function app(client: Redis, prefix: string): App {
+  const cache = createCache({ store: redisStore({ client, prefix }), storeTimeout: STORE_TIMEOUT, retryInterval: 50 });
+  const errors: GroupCacheError[] = [];
+  cache.on('error', (error) => errors.push(error));
+  let calls = 0;
+  const server = express();
+  server.get(
+    '/items/:id',
+    groupCache((req) => ({ key: `item_${req.params.id}`, groups: ['items'] }), { cache }),
+    (req, res) => {
+      calls++;
+      res.send(`item ${req.params.id} #${calls}`);
+    },
+  );
+  const write = (_req: express.Request, res: express.Response) => {
+    res.locals.expireGroups = 'items';
+    res.send('written');
+  };
+  server.put('/items/:id', expireGroups({ cache }), write);
+  server.put('/strict/:id', expireGroups({ cache, onError: 'fail' }), write);
+  return { server, cache, errors, calls: () => calls };
+}
+
+async function until(what: string, check: () => boolean | Promise<boolean>, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+describe('Redis store: faults on a real redis-server', () => {
+  let server: RedisServer;
+  const clients: Redis[] = [];
+  let admin: Redis;
+  let prefix: string;
+
+  // The default offline queue is left on: failing fast while Redis is down is the store's job, not the client's.
+  async function client(): Promise<Redis> {
+    const created = await connect(server, { enableOfflineQueue: true });
+    clients.push(created);
+    return created;
+  }
+
+  before(async function () {
+    server = await startRedisOrSkip(this, true);
+  });
+
+  beforeEach(async () => {
+    prefix = uniquePrefix('faults');
+    admin = await client();
+  });
+
+  afterEach(async () => {
+    server.resume();
+    for (const created of clients.splice(0)) created.disconnect();
+    // A test that failed half-way must not leave the next one without a server.
+    if (!(await answers(server))) await server.restart();
+  });
+
+  after(async () => {
+    await server?.stop();
+  });
+
+  it('Redis killed and restarted: served uncached at once, expiry queued then landed, caching resumes by itself', async () => {
+    const a = app(await client(), prefix);
+    const b = app(await client(), prefix);
+    expect((await getRaw(a.server, '/items/1')).headers['x-cache']).to.equal('MISS');
+    expect((await getRaw(b.server, '/items/1')).headers['x-cache']).to.equal('HIT');
+    // Keep the entry across the restart, so that only the queued expiry can make it stale.
+    await admin.save();
+    await server.kill();
+
+    const started = Date.now();
+    const during = await getRaw(a.server, '/items/1');
+    expect(Date.now() - started).to.be.below(STORE_TIMEOUT);
+    expect(during.status).to.equal(200);
+    expect(during.headers['x-cache']).to.equal('BYPASS');
+    expect(during.body.toString()).to.equal('item 1 #2');
+    expect(a.errors[0]?.code).to.equal('ESTORE');
+    expect(a.errors[0]?.message).to.match(/store\.get failed: redis client is not ready/);
+
+    const write = await request(a.server).put('/items/1');
+    expect(write.status).to.equal(200);
+    expect(write.text).to.equal('written');
+    expect(a.cache.stats().pendingExpiries).to.equal(1);
+    expect(a.errors.some((error) => error.code === 'EEXPIRE' && /group "items"/.test(error.message))).to.equal(true);
+    const strict = await request(a.server).put('/strict/1');
+    expect(strict.status).to.equal(503);
+
+    await server.restart();
+    await until('the queued expiry landed', () => a.cache.stats().pendingExpiries === 0);
+    // B never knew of the expiry: only the record the retry wrote in Redis can make its read a miss.
+    await waitReady(clients.at(-1)!);
+    const after = await getRaw(b.server, '/items/1');
+    expect(after.headers['x-cache']).to.equal('MISS');
+    expect((await getRaw(b.server, '/items/2')).headers['x-cache']).to.equal('MISS');
+    expect((await getRaw(a.server, '/items/2')).headers['x-cache']).to.equal('HIT');
+  });
+
+  it('Redis frozen (slow): answered by the handler after about storeTimeout, ETIMEOUT reported', async () => {
+    const a = app(await client(), prefix);
+    await getRaw(a.server, '/items/1');
+    server.pause();
+    try {
+      const started = Date.now();
+      const res = await getRaw(a.server, '/items/1');
+      const elapsed = Date.now() - started;
+      expect(elapsed).to.be.within(STORE_TIMEOUT - 20, STORE_TIMEOUT + 400);
+      expect(res.status).to.equal(200);
+      expect(res.headers['x-cache']).to.equal('BYPASS');
+      expect(a.errors[0]?.code).to.equal('ETIMEOUT');
+    } finally {
+      server.resume();
+    }
+    await until('caching resumed', async () => (await getRaw(a.server, '/items/1')).headers['x-cache'] === 'HIT');
+  });
+
+  it('losing the expiry records (evicted key) makes every older entry a miss, even one whose group was expired', async () => {
+    const a = app(await client(), prefix);
+    const b = app(await client(), prefix);
+    await getRaw(a.server, '/items/1');
+    await getRaw(a.server, '/items/2');
+    await b.cache.expireGroups('items');
+    // Item 1's group record goes with the key; without the epoch it would read fresh again.
+    expect(await admin.del(`${prefix}expiries`)).to.equal(1);
+    expect((await getRaw(a.server, '/items/1')).headers['x-cache']).to.equal('MISS');
+    expect((await getRaw(b.server, '/items/2')).headers['x-cache']).to.equal('MISS');
+    expect((await getRaw(b.server, '/items/2')).headers['x-cache']).to.equal('HIT');
+  });
+
+  it('FLUSHALL on the test server: old entries are misses and caching starts again', async () => {
+    const a = app(await client(), prefix);
+    await getRaw(a.server, '/items/1');
+    expect((await getRaw(a.server, '/items/1')).headers['x-cache']).to.equal('HIT');
+    await admin.flushall();
+    expect((await getRaw(a.server, '/items/1')).headers['x-cache']).to.equal('MISS');
+    expect((await getRaw(a.server, '/items/1')).headers['x-cache']).to.equal('HIT');
+  });
+});
