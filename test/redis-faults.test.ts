@@ -52,9 +52,10 @@ describe('Redis store: faults on a real redis-server', () => {
   let admin: Redis;
   let prefix: string;
 
-  // The default offline queue is left on: failing fast while Redis is down is the store's job, not the client's.
+  // ioredis's defaults (offline queue, 20 retries) would queue commands while Redis is down: these clients keep
+  // them, so failing fast is shown to be the store's doing. afterEach disconnects them, so nothing is left hanging.
   async function client(): Promise<Redis> {
-    const created = await connect(server, { enableOfflineQueue: true });
+    const created = await connect(server, { enableOfflineQueue: true, maxRetriesPerRequest: 20 });
     clients.push(created);
     return created;
   }
@@ -90,7 +91,7 @@ describe('Redis store: faults on a real redis-server', () => {
 
     const started = Date.now();
     const during = await getRaw(a.server, '/items/1');
-    expect(Date.now() - started).to.be.below(STORE_TIMEOUT);
+    expect(Date.now() - started).to.be.below(STORE_TIMEOUT / 2);
     expect(during.status).to.equal(200);
     expect(during.headers['x-cache']).to.equal('BYPASS');
     expect(during.body.toString()).to.equal('item 1 #2');

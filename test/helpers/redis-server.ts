@@ -33,9 +33,12 @@ process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
+// The binary to start; REDIS_SERVER overrides it (e.g. a Redis 6.2 build, or a missing path to try the skip).
+const binary = process.env.REDIS_SERVER ?? 'redis-server';
+
 function hasBinary(): boolean {
   try {
-    execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
+    execFileSync(binary, ['--version'], { stdio: 'ignore' });
     return true;
   } catch {
     return false;
@@ -84,7 +87,7 @@ async function startOwned(): Promise<RedisServer> {
   let child: ChildProcess | undefined;
   const launch = async (): Promise<void> => {
     const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
-    const spawned = spawn('redis-server', args, { stdio: 'ignore' });
+    const spawned = spawn(binary, args, { stdio: 'ignore' });
     running.add(spawned);
     spawned.once('exit', () => running.delete(spawned));
     child = spawned;
@@ -146,7 +149,8 @@ export async function startRedisOrSkip(context: Mocha.Context, needsOwned = fals
   const why = url === undefined ? 'no redis-server binary and no REDIS_URL' : 'no redis-server binary to kill and restart';
   if (url !== undefined && !needsOwned) return external(url);
   if (process.env.CI === 'true') throw new Error(`Redis tests cannot run (${why}); CI must run them: install redis-server`);
-  console.warn(`\n  !!! SKIPPING Redis tests: ${why}. Install redis-server (or set REDIS_URL) to run them. !!!\n`);
+  const fix = url === undefined ? 'Install redis-server (or set REDIS_URL)' : 'Install redis-server';
+  console.warn(`\n  !!! SKIPPING Redis tests: ${why}. ${fix} to run them. !!!\n`);
   context.skip();
 }
 
