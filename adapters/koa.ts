@@ -59,26 +59,32 @@ function bufferedBody(ctx: Context): Buffer | { refused: string } {
 /*
  * Tees a stream body: Koa pipes the tee to the client exactly as it would have piped the handler's stream,
  * and every chunk is copied into the capture on the way. Content-Length, if the handler set one, is kept
- * (Koa's body setter drops it when a stream replaces another).
+ * (Koa's body setter drops it when a stream replaces another). Returns whether the tee was read to its end.
  */
-function teeStream(ctx: Context, source: NodeJS.ReadableStream & Stream, capture: ResponseCapture): void {
-  const length = ctx.response.get('Content-Length');
+function teeStream(ctx: Context, source: NodeJS.ReadableStream & Stream, capture: ResponseCapture): () => boolean {
+  const length: unknown = ctx.response.get('Content-Length'); // '' on Koa 2, undefined on Koa 3 when unset
+  let ended = false;
   const tee = new Transform({
     transform(chunk: Buffer | string, encoding: BufferEncoding, callback: TransformCallback) {
       capture.write(chunk, typeof chunk === 'string' ? encoding : undefined);
       callback(null, chunk);
     },
   });
+  tee.once('end', () => {
+    ended = true;
+  });
   pipeline(source, tee, (error) => {
     if (error) capture.abort(`stream body errored: ${error.message}`);
   });
   ctx.body = tee;
-  if (length !== '') ctx.set('Content-Length', length);
+  if (length !== undefined && length !== '') ctx.set('Content-Length', String(length));
+  return () => ended;
 }
 
 /*
  * Runs after the handler: reads the response Koa is about to send off `ctx`, and stores it once the response
- * has actually finished (a client that goes away before that stores nothing).
+ * has actually finished (a client that goes away before that stores nothing). A stream body is stored only if
+ * it was sent to its end: an error thrown further up replaces it with Koa's error response.
  */
 function captureContext(ctx: Context, capture: ResponseCapture): void {
   if (ctx.respond === false) {
@@ -89,12 +95,16 @@ function captureContext(ctx: Context, capture: ResponseCapture): void {
     capture.abort('response written or closed outside Koa');
     return;
   }
+  let sentInFull = (): boolean => true;
   const res = ctx.res;
-  res.once('finish', () => void capture.end());
+  res.once('finish', () => {
+    if (sentInFull()) void capture.end();
+    else capture.abort('the stream body was not sent in full');
+  });
   res.once('close', () => capture.abort('connection closed before the response finished'));
   const body: unknown = ctx.body;
   if (isNodeStream(body)) {
-    if (capture.head(ctx.status, ctx.response.headers)) teeStream(ctx, body, capture);
+    if (capture.head(ctx.status, ctx.response.headers)) sentInFull = teeStream(ctx, body, capture);
     return;
   }
   const bytes = bufferedBody(ctx);
