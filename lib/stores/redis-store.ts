@@ -17,6 +17,8 @@
  *   of entries tagged, then drops records older than the longest TTL and those over `maxRecords`, raising the
  *   epoch over whatever it drops.
  * - Ids and tags are sent as script arguments, never spliced into Lua source, so any content is safe.
+ * - Redis's clock is trusted. Should it step back, an expiry is still recorded no lower than the last one, so no
+ *   stale entry is served; should it jump far ahead and back, fills are refused until it catches up.
  *
  * What a user can rely on during an outage (Redis down, slow, restarting or out of memory): every call either
  * answers or fails; none waits for Redis to come back. A client that is reconnecting or closed fails at once,
@@ -108,7 +110,7 @@ local epoch, now = epoch_of(KEYS[2], clock())
 local f = redis.call('HMGET', KEYS[1], 's', 't', 'm', 'b')
 if not f[1] then return { now, 0 } end
 if not (f[2] and f[3] and f[4]) or not fresh(KEYS[2], epoch, tonumber(f[1]), f[2]) then
-  redis.call('DEL', KEYS[1])
+  redis.call('UNLINK', KEYS[1])
   return { now, 2 }
 end
 return { now, 1, f[1], f[3], f[4] }
@@ -349,7 +351,7 @@ export class RedisStore implements CacheStore {
 
   async delete(id: string): Promise<boolean> {
     this.#ready();
-    return (await this.#client.del(this.#entryKey(id))) > 0;
+    return (await this.#client.unlink(this.#entryKey(id))) > 0;
   }
 
   /** Removes every key of this prefix (SCAN + UNLINK, never FLUSHDB), then raises the epoch to now. */
