@@ -1,0 +1,37 @@
+// Load generation with autocannon, run programmatically in the bench's own process (pinned apart from servers).
+import autocannon from 'autocannon';
+import { IDS } from './servers/payload.mjs';
+
+function percentile(sorted, p) {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/**
+ * Loads `base` for `duration` seconds and returns req/s and latency percentiles in ms. Latencies are taken from
+ * autocannon's per-response timings (fractional ms), not its integer-ms histogram, so sub-ms rows stay apart.
+ */
+export function measure(base, { duration, connections, requests }) {
+  const list = requests ?? IDS.map((id) => ({ method: 'GET', path: `/users/${id}` }));
+  return new Promise((resolve, reject) => {
+    const latencies = [];
+    const instance = autocannon(
+      { url: base, connections, duration, pipelining: 1, requests: list },
+      (error, result) => {
+        if (error) return reject(error);
+        latencies.sort((a, b) => a - b);
+        resolve({
+          rps: result.requests.total / duration,
+          p50: percentile(latencies, 50),
+          p99: percentile(latencies, 99),
+          total: result.requests.total,
+          non2xx: result.non2xx,
+          errors: result.errors + result.timeouts,
+        });
+      },
+    );
+    instance.on('response', (_client, statusCode, _bytes, responseTime) => {
+      if (statusCode >= 200 && statusCode < 300) latencies.push(responseTime);
+    });
+  });
+}

@@ -1,0 +1,194 @@
+// In-process measurements: group expiry cost by group size, and heap bytes per cached entry.
+// Run with --expose-gc: `node --expose-gc bench/micro.mjs [--quick] [--redis-url=redis://...]`.
+// Prints one JSON line (the results) last on stdout.
+import { createCache, groupTag, keyId, memoryStore } from 'group-cache';
+import { user } from './servers/payload.mjs';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const redisUrl = args.find((arg) => arg.startsWith('--redis-url='))?.slice('--redis-url='.length);
+const log = (...parts) => console.error(...parts);
+
+const TTL = 600_000;
+const HEADERS = [
+  ['x-powered-by', 'Express'],
+  ['content-type', 'application/json; charset=utf-8'],
+];
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** Stores one response through the cache's own fill path (lookup, stamp, commit), like a miss does. */
+async function fill(cache, key, groups, body) {
+  const id = keyId(key, cache.maxKeyLength);
+  const tags = groups.map((group) => groupTag(group, cache.maxKeyLength));
+  tags.push(id);
+  const acquired = await cache._acquire({ key, id, tags, where: 'bench', canFill: true, accepts: () => true });
+  if (acquired.type !== 'fill') throw new Error(`expected a fill for ${key}, got ${acquired.type}`);
+  const now = Date.now();
+  const entry = {
+    status: 200,
+    // Fresh strings per entry, as a capture reads them off each response.
+    headers: HEADERS.map(([name, value]) => [name, Buffer.from(value).toString()]),
+    body,
+    etag: `"${body.length.toString(16)}-${key}"`,
+    vary: [],
+    tags,
+    startedAt: acquired.fill.startedAt,
+    storedAt: now,
+    expiresAt: now + TTL,
+  };
+  if (!(await acquired.fill.commit(entry, TTL))) throw new Error(`store refused ${key}`);
+  return entry;
+}
+
+async function fillMany(cache, count, groupsOf, concurrency) {
+  for (let start = 0; start < count; start += concurrency) {
+    const batch = [];
+    for (let i = start; i < Math.min(count, start + concurrency); i++) {
+      batch.push(fill(cache, `user_${i}`, groupsOf(i), Buffer.from(JSON.stringify(user(i)))));
+    }
+    await Promise.all(batch);
+  }
+}
+
+/*
+ * Every entry carries the groups big_0 .. big_{rounds-1}; round r times `expireGroups(['big_r'])`. The first
+ * round expires a group whose members are all live; later ones, groups whose members are already stale (still
+ * `size` members each for any scanning implementation). Both are reported.
+ */
+async function expiryCost(makeStore, sizes, rounds, concurrency) {
+  const results = [];
+  for (const size of sizes) {
+    const store = await makeStore();
+    const cache = createCache({ store, ttl: TTL, storeTimeout: 60_000 });
+    const groups = Array.from({ length: rounds }, (_, r) => `big_${r}`);
+    await cache.clear();
+    const started = Date.now();
+    await fillMany(cache, size, () => groups, concurrency);
+    const fillMs = Date.now() - started;
+    // Warm the expiry path (JIT, Redis script cache) so the first timed call is not a compile.
+    for (let i = 0; i < 200; i++) await cache.expireGroups([`warmup_${i}`]);
+    const times = [];
+    for (const group of groups) {
+      const t0 = process.hrtime.bigint();
+      await cache.expireGroups([group]);
+      times.push(Number(process.hrtime.bigint() - t0) / 1e3);
+    }
+    const check = await cache._acquire({
+      key: 'user_0',
+      id: keyId('user_0'),
+      tags: [...groups.map((g) => groupTag(g)), keyId('user_0')],
+      where: 'bench',
+      canFill: false,
+      accepts: () => true,
+    });
+    results.push({ size, firstUs: times[0], medianUs: median(times), minUs: Math.min(...times), maxUs: Math.max(...times), fillMs, afterExpiry: check.type });
+    log(`  expiry ${store.name ?? '?'} size ${size}: first ${times[0].toFixed(1)} µs, median ${median(times).toFixed(1)} µs (fill ${fillMs} ms)`);
+    await cache.clear();
+    await cache.close();
+  }
+  return results;
+}
+
+function heap() {
+  global.gc();
+  global.gc();
+  const usage = process.memoryUsage();
+  return usage.heapUsed + usage.external;
+}
+
+/*
+ * Heap bytes per cached 1 KB response (heapUsed + external, after full GCs), in two steps: the bodies alone, as
+ * Buffers built the way a capture builds them, then the entries stored around them. Node's Buffer pool rounds
+ * a small body up to a share of an 8 KB slab, so a body costs more than its length; that cost is reported apart
+ * from the store's own overhead (entry objects, map slot, key, tags and header strings).
+ */
+async function memoryPerEntry(count) {
+  const cache = createCache({ store: memoryStore({ maxBytes: 2 ** 30, maxEntries: count * 2 }), ttl: TTL });
+  await fill(cache, 'warm', ['users'], Buffer.from('warm'));
+  const before = heap();
+  let bodies = [];
+  for (let i = 0; i < count; i++) bodies.push(Buffer.from(JSON.stringify(user(i))));
+  const withBodies = heap();
+  let nominalBody = 0;
+  let nominalRest = 0;
+  for (let i = 0; i < count; i++) {
+    const key = `user_${i}`;
+    const entry = await fill(cache, key, [`user_group_${i}`, 'users'], bodies[i]);
+    nominalBody += entry.body.length;
+    nominalRest += key.length + 'etag'.length + entry.etag.length;
+    for (const [name, value] of entry.headers) nominalRest += name.length + value.length;
+  }
+  bodies = undefined;
+  const after = heap();
+  const accounted = cache.stats().bytes;
+  const measuredPerEntry = (after - before) / count;
+  const bodyCostPerEntry = (withBodies - before) / count;
+  const result = {
+    entries: count,
+    measuredPerEntry,
+    bodyLength: nominalBody / count,
+    bodyCostPerEntry,
+    headersAndKeyPerEntry: nominalRest / count,
+    // Beyond the body's length, its headers and key: what the target judges, with the body at its nominal size.
+    overheadPerEntry: measuredPerEntry - (nominalBody + nominalRest) / count,
+    // The same, with the body at what its Buffer measurably costs (pool share included): the store's own part.
+    storeOverheadPerEntry: measuredPerEntry - bodyCostPerEntry - nominalRest / count,
+    accountedPerEntry: accounted / count,
+    accountedOverMeasured: accounted / (after - before),
+  };
+  log(
+    `  memory: ${measuredPerEntry.toFixed(0)} B/entry measured; body ${result.bodyLength.toFixed(0)} B ` +
+      `(its Buffer costs ${bodyCostPerEntry.toFixed(0)} B), headers+key ${result.headersAndKeyPerEntry.toFixed(0)} B; ` +
+      `overhead ${result.overheadPerEntry.toFixed(0)} B (store's own ${result.storeOverheadPerEntry.toFixed(0)} B); ` +
+      `store accounts ${result.accountedPerEntry.toFixed(0)} B/entry (${result.accountedOverMeasured.toFixed(2)}x measured)`,
+  );
+  await cache.close();
+  return result;
+}
+
+if (typeof global.gc !== 'function') {
+  console.error('run with node --expose-gc');
+  process.exit(2);
+}
+
+const sizes = [1, 1_000, 100_000];
+const rounds = quick ? 5 : 9;
+const output = { expiry: {}, memory: undefined, skipped: {} };
+log('micro: expiry cost, memory store');
+output.expiry.memory = await expiryCost(
+  () => memoryStore({ maxBytes: 2 ** 30, maxEntries: 200_000 }),
+  sizes,
+  rounds,
+  1,
+);
+if (redisUrl) {
+  const { redisStore } = await import('group-cache/redis').catch((error) => ({ error }));
+  if (!redisStore) {
+    output.skipped.redisExpiry = 'group-cache/redis did not load';
+  } else {
+    const { Redis } = await import('ioredis');
+    const clients = [];
+    log('micro: expiry cost, Redis store');
+    output.expiry.redis = await expiryCost(
+      () => {
+        const client = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+        clients.push(client);
+        return redisStore({ client, prefix: `bench:micro:${clients.length}:` });
+      },
+      sizes,
+      rounds,
+      500,
+    );
+    for (const client of clients) client.disconnect();
+  }
+} else {
+  output.skipped.redisExpiry = 'no redis server';
+}
+log('micro: heap bytes per entry');
+output.memory = await memoryPerEntry(quick ? 5_000 : 20_000);
+console.log(JSON.stringify(output));

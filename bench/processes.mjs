@@ -1,0 +1,168 @@
+// Child processes of the benchmark: servers and a private redis-server, pinned when taskset is available, and
+// all of them killed when the benchmark ends, however it ends.
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+const children = new Set();
+
+function killAll() {
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+  children.clear();
+}
+process.on('exit', killAll);
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    killAll();
+    process.exit(130);
+  });
+}
+
+function hasCommand(name) {
+  try {
+    execFileSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Pinning plan: servers on core 0, the load generator (this process) and redis-server on core 1. Returns
+ * `{ pinned, reason, serverCore, loadCore }`.
+ */
+export function planPinning(cores) {
+  if (!hasCommand('taskset')) return { pinned: false, reason: 'taskset not found' };
+  if (cores < 2) return { pinned: false, reason: `only ${cores} core` };
+  try {
+    execFileSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
+  } catch (error) {
+    return { pinned: false, reason: `taskset failed: ${error.message}` };
+  }
+  return { pinned: true, reason: 'servers on core 0; load generator and redis-server on core 1', serverCore: 0, loadCore: 1 };
+}
+
+function pinned(pinning, core, command, args) {
+  return pinning.pinned ? ['taskset', ['-c', String(core), command, ...args]] : [command, args];
+}
+
+/** Starts `bench/server.mjs <rowId>`; resolves `{ port, child, stop() }` or rejects with the child's stderr. */
+export function startServer(rowId, { pinning, env, nodeArgs = [] }) {
+  const script = fileURLToPath(new URL('./server.mjs', import.meta.url));
+  // fork() cannot run under taskset; spawn node with an IPC channel instead.
+  const [command, args] = pinned(pinning, 0, process.execPath, [...nodeArgs, script, rowId]);
+  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
+  children.add(child);
+  let stderr = '';
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`server ${rowId} did not start in 15 s ${stderr.trim()}`));
+    }, 15_000);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      children.delete(child);
+      reject(new Error(`server ${rowId} exited (${code ?? signal}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`));
+    });
+    child.on('message', (message) => {
+      if (!message?.ready) return;
+      clearTimeout(timer);
+      resolve({
+        port: message.port,
+        child,
+        stop: () =>
+          new Promise((done) => {
+            if (child.exitCode !== null || child.signalCode !== null) return done();
+            child.removeAllListeners('exit');
+            child.once('exit', () => {
+              children.delete(child);
+              done();
+            });
+            child.kill('SIGTERM');
+            setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
+          }),
+      });
+    });
+  });
+}
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts a private redis-server (never the one on 6379); resolves `{ url, stop() }` or `{ skip: reason }`. */
+export async function startRedis(pinning) {
+  if (!hasCommand('redis-server')) return { skip: 'no redis-server binary on PATH' };
+  const port = await freePort();
+  const [command, args] = pinned(pinning, 1, 'redis-server', [
+    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes',
+  ]);
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  let output = '';
+  const onData = (chunk) => {
+    output += chunk;
+  };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  const ready = await new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), 10_000);
+    const check = () => {
+      if (/Ready to accept connections/i.test(output)) {
+        clearTimeout(timer);
+        resolve(true);
+      }
+    };
+    child.stdout.on('data', check);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve(false);
+    });
+  });
+  if (!ready) {
+    child.kill('SIGKILL');
+    children.delete(child);
+    return { skip: `redis-server did not start: ${output.trim().split('\n').slice(-2).join(' | ')}` };
+  }
+  child.stdout.removeAllListeners('data');
+  child.stderr.removeAllListeners('data');
+  child.stdout.resume();
+  child.stderr.resume();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    stop: () =>
+      new Promise((done) => {
+        if (child.exitCode !== null) return done();
+        child.once('exit', () => {
+          children.delete(child);
+          done();
+        });
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 3_000).unref();
+      }),
+  };
+}
+
+/** Whether a package specifier resolves to a built file (`group-cache/koa` before its adapter lands, say). */
+export function moduleMissing(specifier) {
+  try {
+    const path = fileURLToPath(import.meta.resolve(specifier));
+    return existsSync(path) ? undefined : `${specifier} is not built (${path} missing)`;
+  } catch (error) {
+    return `${specifier} does not resolve: ${error.message}`;
+  }
+}

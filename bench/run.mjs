@@ -1,0 +1,312 @@
+// The benchmark: `npm run bench` (full, for the README) or `npm run bench:quick` (development).
+// Options: --quick, --only=<row id,...>, --no-micro, --no-mixed, --profile=<row id> (CPU profile of one server).
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { measure } from './load.mjs';
+import { moduleMissing, planPinning, startRedis, startServer } from './processes.mjs';
+import { ALL_ROWS, MIXED_ROWS, ROWS } from './rows.mjs';
+import { checkTargets } from './targets.mjs';
+import { formatMicro, formatTable } from './report.mjs';
+
+const args = process.argv.slice(2);
+const option = (name) => args.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
+const quick = args.includes('--quick');
+const only = option('only')?.split(',');
+const profileRow = option('profile');
+const settings = quick
+  ? { mode: 'quick', warmup: 1, duration: 2, rounds: 2, connections: 32, mixedDuration: 3 }
+  : { mode: 'full', warmup: 3, duration: 5, rounds: 4, connections: 32, mixedDuration: 10 };
+const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+function machine() {
+  const model = /model name\s*:\s*(.+)/.exec(safeRead('/proc/cpuinfo'))?.[1] ?? cpus()[0]?.model ?? 'unknown';
+  let nproc = availableParallelism();
+  try {
+    nproc = Number(execFileSync('nproc', { encoding: 'utf8' }).trim());
+  } catch {}
+  return { nproc, cpu: model, node: process.version, platform: `${process.platform} ${process.arch}` };
+}
+
+function safeRead(path) {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** Why a row cannot run here, or undefined. */
+function skipReason(row, redis) {
+  for (const need of row.needs ?? []) {
+    if (need === 'redis') {
+      if (redis.skip) return redis.skip;
+      continue;
+    }
+    const missing = moduleMissing(need);
+    if (missing) return missing;
+  }
+  return undefined;
+}
+
+/** One GET to check the row answers 200 with the payload (and, for group-cache rows, a HIT on the second). */
+async function sanityCheck(row, port) {
+  const url = `http://127.0.0.1:${port}/users/1`;
+  let response;
+  for (let i = 0; i < 2; i++) {
+    response = await fetch(url);
+    await response.arrayBuffer();
+  }
+  if (response.status !== 200) throw new Error(`GET /users/1 answered ${response.status}`);
+  if (row.kind.startsWith('gc') && response.headers.get('x-cache') !== 'HIT') {
+    throw new Error(`second GET /users/1 was not a hit (X-Cache: ${response.headers.get('x-cache')})`);
+  }
+}
+
+async function startRows(rows, context) {
+  const running = [];
+  const skipped = [];
+  for (const row of rows) {
+    const reason = skipReason(row, context.redis);
+    if (reason) {
+      console.log(`  skip ${row.id}: ${reason}`);
+      skipped.push({ id: row.id, group: row.group, label: row.label, reason });
+      continue;
+    }
+    try {
+      const server = await startServer(row.id, {
+        pinning: context.pinning,
+        env: { BENCH_REDIS_URL: context.redis.url ?? '' },
+        nodeArgs: context.nodeArgs?.(row) ?? [],
+      });
+      await sanityCheck(row, server.port);
+      running.push({ row, server, base: `http://127.0.0.1:${server.port}` });
+    } catch (error) {
+      console.log(`  skip ${row.id}: ${error.message}`);
+      skipped.push({ id: row.id, group: row.group, label: row.label, reason: error.message });
+    }
+  }
+  return { running, skipped };
+}
+
+async function throughput(context) {
+  const rows = ROWS.filter((row) => !only || only.includes(row.id));
+  console.log(`\nStarting ${rows.length} servers`);
+  const { running, skipped } = await startRows(rows, context);
+  console.log(`Warm-up: ${settings.warmup} s per row`);
+  for (const { base } of running) await measure(base, { duration: settings.warmup, connections: settings.connections });
+  const samples = new Map(running.map(({ row }) => [row.id, []]));
+  for (let round = 0; round < settings.rounds; round++) {
+    // Rows interleave: each round visits every row, starting one further along, so drift hits all rows alike.
+    const order = running.map((_, i) => running[(i + round) % running.length]);
+    if (round % 2 === 1) order.reverse();
+    process.stdout.write(`Round ${round + 1}/${settings.rounds}:`);
+    for (const { row, base } of order) {
+      const sample = await measure(base, { duration: settings.duration, connections: settings.connections });
+      if (sample.non2xx > 0 || sample.errors > 0) {
+        console.log(`\n  warning: ${row.id} had ${sample.non2xx} non-2xx responses and ${sample.errors} errors`);
+      }
+      samples.get(row.id).push({ round, ...sample });
+      process.stdout.write(` ${row.id} ${Math.round(sample.rps)}`);
+    }
+    process.stdout.write('\n');
+  }
+  await Promise.all(running.map(({ server }) => server.stop()));
+  return summarize(running.map(({ row }) => row), samples, skipped);
+}
+
+function summarize(rows, samples, skipped) {
+  const limits = new Map(rows.filter((row) => row.limit).map((row) => [row.group, row.id]));
+  return {
+    rows: rows.map((row) => {
+      const own = samples.get(row.id);
+      const limitId = limits.get(row.group);
+      const limitSamples = limitId ? samples.get(limitId) : undefined;
+      // Ratio per round (the row against its limit row of the same round), then the median of those.
+      const ratios = limitSamples
+        ? own.map((sample) => sample.rps / limitSamples.find((other) => other.round === sample.round).rps)
+        : [];
+      return {
+        id: row.id,
+        group: row.group,
+        label: row.label,
+        limit: Boolean(row.limit),
+        rps: median(own.map((s) => s.rps)),
+        rpsMin: Math.min(...own.map((s) => s.rps)),
+        rpsMax: Math.max(...own.map((s) => s.rps)),
+        p50: median(own.map((s) => s.p50)),
+        p99: median(own.map((s) => s.p99)),
+        p99Max: Math.max(...own.map((s) => s.p99)),
+        ratio: ratios.length ? median(ratios) : undefined,
+        ratioMin: ratios.length ? Math.min(...ratios) : undefined,
+        ratioMax: ratios.length ? Math.max(...ratios) : undefined,
+        samples: own,
+      };
+    }),
+    skipped,
+  };
+}
+
+/** 90% GETs over 10,000 keys, 10% PUTs expiring the user's group, ids at random. */
+function mixedRequests() {
+  const pick = () => 1 + Math.floor(Math.random() * 10_000);
+  return [
+    {
+      setupRequest(request) {
+        const write = Math.random() < 0.1;
+        request.method = write ? 'PUT' : 'GET';
+        request.path = `/users/${pick()}`;
+        return request;
+      },
+    },
+  ];
+}
+
+async function mixed(context) {
+  const rows = MIXED_ROWS.filter((row) => !only || only.includes(row.id));
+  if (rows.length === 0) return { rows: [], skipped: [] };
+  console.log('\nMixed workload: 90% reads over 10,000 keys, 10% writes expiring the user group');
+  const { running, skipped } = await startRows(rows, context);
+  const results = [];
+  for (const { row, base } of running) {
+    const stats = async () => (await fetch(`${base}/__stats`)).json();
+    await measure(base, { duration: settings.warmup * 2, connections: settings.connections, requests: mixedRequests() });
+    const before = await stats();
+    const sample = await measure(base, {
+      duration: settings.mixedDuration,
+      connections: settings.connections,
+      requests: mixedRequests(),
+    });
+    const after = await stats();
+    const hits = after.hits - before.hits;
+    const misses = after.misses - before.misses;
+    const result = {
+      id: row.id,
+      label: row.label,
+      rps: sample.rps,
+      p50: sample.p50,
+      p99: sample.p99,
+      hits,
+      misses,
+      stale: after.stale - before.stale,
+      expires: after.expires - before.expires,
+      hitRatio: hits / (hits + misses),
+      non2xx: sample.non2xx,
+      errors: sample.errors,
+    };
+    console.log(
+      `  ${row.label}: ${Math.round(result.rps)} req/s, hit ratio ${(result.hitRatio * 100).toFixed(1)}%, ` +
+        `p99 ${result.p99.toFixed(2)} ms, ${result.expires} group expiries`,
+    );
+    results.push(result);
+  }
+  await Promise.all(running.map(({ server }) => server.stop()));
+  return { rows: results, skipped };
+}
+
+async function micro(context) {
+  console.log('\nMicro measurements (in-process): expiry cost by group size, heap bytes per entry');
+  const script = fileURLToPath(new URL('./micro.mjs', import.meta.url));
+  const nodeArgs = ['--expose-gc', script, ...(quick ? ['--quick'] : [])];
+  if (context.redis.url) nodeArgs.push(`--redis-url=${context.redis.url}`);
+  const [command, commandArgs] = context.pinning.pinned
+    ? ['taskset', ['-c', '0', process.execPath, ...nodeArgs]]
+    : [process.execPath, nodeArgs];
+  const { spawn } = await import('node:child_process');
+  const child = spawn(command, commandArgs, { stdio: ['ignore', 'pipe', 'inherit'] });
+  let stdout = '';
+  child.stdout.on('data', (chunk) => {
+    stdout += chunk;
+  });
+  const code = await new Promise((resolve) => child.once('exit', resolve));
+  if (code !== 0) return { error: `micro.mjs exited with ${code}` };
+  const result = JSON.parse(stdout.trim().split('\n').pop());
+  if (!context.redis.url) result.skipped.redisExpiry = context.redis.skip;
+  return result;
+}
+
+async function profile(context) {
+  const row = ALL_ROWS.find((candidate) => candidate.id === profileRow);
+  if (!row) throw new Error(`unknown row ${profileRow}`);
+  const dir = `${resultsDir}profiles`;
+  mkdirSync(dir, { recursive: true });
+  const started = Date.now();
+  const { running, skipped } = await startRows([row], {
+    ...context,
+    nodeArgs: () => ['--cpu-prof', `--cpu-prof-dir=${dir}`],
+  });
+  if (running.length === 0) throw new Error(skipped[0]?.reason);
+  const { base, server } = running[0];
+  await measure(base, { duration: settings.warmup, connections: settings.connections });
+  const sample = await measure(base, { duration: settings.duration * 2, connections: settings.connections });
+  console.log(`${row.id}: ${Math.round(sample.rps)} req/s under the profiler`);
+  await server.stop();
+  const file = readdirSync(dir)
+    .filter((name) => name.endsWith('.cpuprofile'))
+    .map((name) => `${dir}/${name}`)
+    .filter((path) => statSync(path).mtimeMs >= started)
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+  console.log(`profile: ${file}`);
+  const { summarizeProfile } = await import('./profile-summary.mjs');
+  console.log(summarizeProfile(file));
+}
+
+async function main() {
+  const info = machine();
+  const pinning = planPinning(info.nproc);
+  console.log(`group-cache benchmark (${settings.mode}): ${info.cpu}, ${info.nproc} cores, node ${info.node}`);
+  console.log(`Pinning: ${pinning.pinned ? `yes (${pinning.reason})` : `no (${pinning.reason})`}`);
+  console.log(
+    `Load: autocannon, ${settings.connections} connections, ${settings.rounds} rounds of ${settings.duration} s per row, ` +
+      `${settings.warmup} s warm-up; medians of the rounds, spread min-max`,
+  );
+  const needsRedis = profileRow
+    ? ALL_ROWS.find((row) => row.id === profileRow)?.needs?.includes('redis')
+    : !only || ALL_ROWS.some((row) => only.includes(row.id) && row.needs?.includes('redis'));
+  const redis = needsRedis ? await startRedis(pinning) : { skip: 'not needed' };
+  if (redis.skip && needsRedis) console.log(`Redis rows skipped: ${redis.skip}`);
+  else if (redis.url) console.log(`Redis: own redis-server at ${redis.url} (--save '' --appendonly no)`);
+  const context = { pinning, redis };
+  try {
+    if (profileRow) return await profile(context);
+    const table = await throughput(context);
+    const mixedResults = args.includes('--no-mixed') ? { rows: [], skipped: [] } : await mixed(context);
+    const microResults = args.includes('--no-micro') ? undefined : await micro(context);
+    const targets = checkTargets(table, microResults);
+    const results = {
+      date: new Date().toISOString(),
+      mode: settings.mode,
+      settings,
+      machine: info,
+      pinning,
+      throughput: table,
+      mixed: mixedResults,
+      micro: microResults,
+      targets,
+    };
+    mkdirSync(resultsDir, { recursive: true });
+    writeFileSync(`${resultsDir}latest.json`, `${JSON.stringify(results, null, 2)}\n`);
+    console.log(`\n${formatTable(table)}`);
+    if (microResults) console.log(`\n${formatMicro(microResults, mixedResults)}`);
+    console.log('\nTargets');
+    for (const target of targets) console.log(`  ${target.pass === undefined ? 'SKIP' : target.pass ? 'PASS' : 'FAIL'}  ${target.name}: ${target.detail}`);
+    console.log(`\nResults written to bench/results/latest.json`);
+  } finally {
+    await redis.stop?.();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

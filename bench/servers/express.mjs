@@ -1,0 +1,83 @@
+// Express rows (5 and 4). Each builder returns `{ app, cache? }`; the row's server runs it alone in its process.
+import { bodies, sleep, user, userKey } from './payload.mjs';
+
+async function loadExpress(version) {
+  return version === 4 ? (await import('express4')).default : (await import('express')).default;
+}
+
+async function groupCacheApp(express, store) {
+  const { createCache } = await import('group-cache');
+  const { groupCache, expireGroups } = await import('group-cache/express');
+  const cache = createCache({ store: await store(), ttl: 600_000 });
+  const app = express();
+  app.use(expireGroups({ cache }));
+  app.get(
+    '/users/:id',
+    groupCache((req) => userKey(req.params.id), { cache }),
+    (req, res) => res.json(user(req.params.id)),
+  );
+  app.put('/users/:id', (req, res) => {
+    res.locals.expireGroups = [`user_group_${req.params.id}`];
+    res.json(user(req.params.id));
+  });
+  app.get('/__stats', (_req, res) => res.json(cache.stats()));
+  return { app, cache };
+}
+
+export const builders = {
+  async limit({ version }) {
+    const express = await loadExpress(version);
+    const precomputed = bodies();
+    const app = express();
+    app.get('/users/:id', (req, res) => {
+      res.setHeader('content-type', 'application/json; charset=utf-8');
+      res.end(precomputed.get(req.params.id));
+    });
+    return { app };
+  },
+  async json({ version }) {
+    const express = await loadExpress(version);
+    const app = express();
+    app.get('/users/:id', (req, res) => res.json(user(req.params.id)));
+    return { app };
+  },
+  async slow({ version }) {
+    const express = await loadExpress(version);
+    const app = express();
+    app.get('/users/:id', async (req, res) => {
+      await sleep(5);
+      res.json(user(req.params.id));
+    });
+    return { app };
+  },
+  async gcMemory({ version }) {
+    const { memoryStore } = await import('group-cache');
+    return groupCacheApp(await loadExpress(version), () => memoryStore({ maxBytes: 256 * 2 ** 20 }));
+  },
+  async gcRedis({ version, redisUrl, prefix }) {
+    const { redisStore } = await import('group-cache/redis');
+    const { Redis } = await import('ioredis');
+    return groupCacheApp(await loadExpress(version), () =>
+      redisStore({ client: new Redis(redisUrl, { maxRetriesPerRequest: 1 }), prefix }),
+    );
+  },
+  async apicache({ version }) {
+    const express = await loadExpress(version);
+    const apicache = (await import('apicache')).default;
+    const app = express();
+    app.get('/users/:id', apicache.middleware('10 minutes'), (req, res) => res.json(user(req.params.id)));
+    return { app };
+  },
+  async routeCache({ version }) {
+    const express = await loadExpress(version);
+    const routeCache = (await import('route-cache')).default;
+    const app = express();
+    app.get('/users/:id', routeCache.cacheSeconds(600), (req, res) => res.json(user(req.params.id)));
+    return { app };
+  },
+};
+
+export async function build(kind, options) {
+  const { app, cache } = await builders[kind](options);
+  return { handler: app, cache };
+}

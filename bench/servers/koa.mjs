@@ -1,0 +1,89 @@
+// Koa rows (3). Each builder returns `{ app, cache? }`.
+import { bodies, sleep, user, userKey } from './payload.mjs';
+
+async function base() {
+  const Koa = (await import('koa')).default;
+  const Router = (await import('@koa/router')).default;
+  return { app: new Koa(), router: new Router() };
+}
+
+function finish(app, router, cache) {
+  app.use(router.routes());
+  return { app, cache };
+}
+
+async function groupCacheApp(store) {
+  const { createCache } = await import('group-cache');
+  const { groupCache, expireGroups } = await import('group-cache/koa');
+  const cache = createCache({ store: await store(), ttl: 600_000 });
+  const { app, router } = await base();
+  app.use(expireGroups({ cache }));
+  router.get(
+    '/users/:id',
+    groupCache((ctx) => userKey(ctx.params.id), { cache }),
+    (ctx) => {
+      ctx.body = user(ctx.params.id);
+    },
+  );
+  router.put('/users/:id', (ctx) => {
+    ctx.state.expireGroups = [`user_group_${ctx.params.id}`];
+    ctx.body = user(ctx.params.id);
+  });
+  router.get('/__stats', (ctx) => {
+    ctx.body = cache.stats();
+  });
+  return finish(app, router, cache);
+}
+
+export const builders = {
+  async limit() {
+    const precomputed = bodies();
+    const { app, router } = await base();
+    router.get('/users/:id', (ctx) => {
+      ctx.type = 'application/json; charset=utf-8';
+      ctx.body = precomputed.get(ctx.params.id);
+    });
+    return finish(app, router);
+  },
+  async slow() {
+    const { app, router } = await base();
+    router.get('/users/:id', async (ctx) => {
+      await sleep(5);
+      ctx.body = user(ctx.params.id);
+    });
+    return finish(app, router);
+  },
+  async gcMemory() {
+    const { memoryStore } = await import('group-cache');
+    return groupCacheApp(() => memoryStore({ maxBytes: 256 * 2 ** 20 }));
+  },
+  async gcRedis({ redisUrl, prefix }) {
+    const { redisStore } = await import('group-cache/redis');
+    const { Redis } = await import('ioredis');
+    return groupCacheApp(() => redisStore({ client: new Redis(redisUrl, { maxRetriesPerRequest: 1 }), prefix }));
+  },
+  async koaCash() {
+    const koaCash = (await import('koa-cash')).default;
+    const { app, router } = await base();
+    const entries = new Map();
+    app.use(
+      koaCash({
+        maxAge: 600_000,
+        get: (key) => entries.get(key),
+        set: (key, value) => {
+          entries.set(key, value);
+        },
+      }),
+    );
+    router.get('/users/:id', async (ctx) => {
+      if (await ctx.cashed()) return;
+      ctx.body = user(ctx.params.id);
+    });
+    return finish(app, router);
+  },
+};
+
+export async function build(kind, options) {
+  const { app, cache } = await builders[kind](options);
+  return { handler: app.callback(), cache };
+}

@@ -1,0 +1,31 @@
+// The payload every row answers: about 1 KB of JSON per user, ids cycling over a small set.
+export const IDS = Array.from({ length: 16 }, (_, i) => String(i + 1));
+
+export function user(id) {
+  return {
+    id: Number(id),
+    name: `User ${id}`,
+    email: `user${id}@example.com`,
+    role: 'member',
+    createdAt: '2024-01-01T00:00:00.000Z',
+    bio: 'Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore et dolore magna aliqua. Ut enim ad minim veniam, quis nostrud exercitation ullamco laboris nisi ut aliquip ex ea commodo.',
+    address: { street: '1 Example Street', city: 'Exampleville', zip: '12345', country: 'Exampleland' },
+    preferences: { theme: 'dark', language: 'en', notifications: { email: true, sms: false, push: true } },
+    tags: ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta', 'theta'],
+    history: Array.from({ length: 6 }, (_, i) => ({ at: `2024-0${i + 1}-15T12:00:00.000Z`, action: 'login', ok: true })),
+  };
+}
+
+/** Precomputed bodies for the limit rows: `{ id: Buffer }`. */
+export function bodies() {
+  const map = new Map();
+  for (const id of IDS) map.set(id, Buffer.from(JSON.stringify(user(id))));
+  return map;
+}
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** group-cache key function shared by the Express and Koa rows. */
+export function userKey(id) {
+  return { key: `user_${id}`, groups: [`user_group_${id}`, 'users'] };
+}
