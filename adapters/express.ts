@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import onHeaders from 'on-headers';
 import { CachedRoute, type Outcome, type RouteOptions, type StatusHeader } from '../lib/cached-route.js';
+import { describesBody, EXPIRY_FAILED } from '../lib/expiry-failure.js';
 import type { KeyFunction } from '../lib/key-function.js';
 import type { Replay } from '../lib/replay.js';
 import type { ResponseCapture } from '../lib/response-capture.js';
@@ -101,15 +102,10 @@ export function expireGroups(options?: ExpireOptions): RequestHandler {
       void runWriteExpiry(settings, requested, res.statusCode).then((ok) => {
         if (ok || res.headersSent) return end.apply(this, args);
         const callback = args.find((arg) => typeof arg === 'function');
-        res.statusCode = 503;
-        for (const name of res.getHeaderNames()) if (name.startsWith('content-') || name === 'etag') res.removeHeader(name);
-        res.setHeader('content-type', 'text/plain; charset=utf-8');
-        return end.call(
-          this,
-          'Service Unavailable: the write was applied but its cache invalidation could not be recorded',
-          'utf8',
-          callback,
-        );
+        res.statusCode = EXPIRY_FAILED.status;
+        for (const name of res.getHeaderNames()) if (describesBody(name)) res.removeHeader(name);
+        res.setHeader('content-type', EXPIRY_FAILED.contentType);
+        return end.call(this, EXPIRY_FAILED.body, 'utf8', callback);
       });
       return this;
     } as Response['end'];

@@ -1,6 +1,7 @@
 import { pipeline, Stream, Transform, type TransformCallback } from 'node:stream';
 import type { Context, Middleware, Next } from 'koa';
 import { CachedRoute, type Outcome, type RouteOptions } from '../lib/cached-route.js';
+import { describesBody, EXPIRY_FAILED } from '../lib/expiry-failure.js';
 import type { KeyFunction } from '../lib/key-function.js';
 import type { Replay } from '../lib/replay.js';
 import type { ResponseCapture } from '../lib/response-capture.js';
@@ -152,9 +153,6 @@ export function groupCache<Ctx extends Context = Context>(keyFn: KeyFunction<Ctx
   };
 }
 
-/** The body of a write whose expiry could not be recorded, with `onError: 'fail'`. */
-const EXPIRY_FAILED = 'Service Unavailable: the write was applied but its cache invalidation could not be recorded';
-
 /**
  * Expires the groups a write route names in `ctx.state.expireGroups` (a string or an array), once the route
  * answered with a success (2xx by default), and before Koa sends the response: the expiry is awaited after
@@ -169,12 +167,10 @@ export function expireGroups(options?: ExpireOptions): Middleware {
     if (requested === undefined || requested === null) return;
     const ok = await runWriteExpiry(settings, requested, ctx.status);
     if (ok || ctx.headerSent || ctx.respond === false) return;
-    for (const name of Object.keys(ctx.response.headers)) {
-      if (name.startsWith('content-') || name === 'etag') ctx.remove(name);
-    }
-    ctx.status = 503;
-    ctx.type = 'text/plain; charset=utf-8';
-    ctx.body = EXPIRY_FAILED;
+    for (const name of Object.keys(ctx.response.headers)) if (describesBody(name)) ctx.remove(name);
+    ctx.status = EXPIRY_FAILED.status;
+    ctx.type = EXPIRY_FAILED.contentType;
+    ctx.body = EXPIRY_FAILED.body;
   };
 }
 
