@@ -62,7 +62,9 @@ describe('redisStore', () => {
     await store.set('k:warm', entry(warm, ['k:warm']), 60_000);
     await store.expire(['g:warm']);
     const port = (own as unknown as { stream: { localPort: number } }).stream.localPort;
-    const monitor = await new Redis(server.url).monitor();
+    const watcher = new Redis(server.url);
+    extra.push(watcher);
+    const monitor = await watcher.monitor();
     const seen: string[] = [];
     monitor.on('monitor', (_time: string, args: string[], source: string) => {
       if (source.endsWith(`:${port}`)) seen.push(String(args[0]).toLowerCase());
