@@ -28,8 +28,8 @@ function isNodeStream(body: unknown): body is NodeJS.ReadableStream & Stream {
 
 function sendReplay(ctx: Context, replay: Replay): void {
   ctx.status = replay.status;
+  // No body for HEAD and 304: leave ctx.body unset (setting null would turn the status into a 204).
   if (replay.body !== undefined) ctx.body = replay.body;
-  else if (!EMPTY_STATUSES.has(replay.status)) ctx.body = Buffer.alloc(0); // HEAD: a null body would turn into 204
   // The body setter filled in its own Content-Type and Content-Length: the stored ones win, and only they.
   ctx.remove('Content-Type');
   ctx.remove('Content-Length');
