@@ -1,3 +1,5 @@
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { expect } from 'chai';
 import type { CachedEntry } from 'group-cache';
 import { RedisStore, redisStore } from 'group-cache/redis';
@@ -129,6 +131,30 @@ describe('redisStore', () => {
     });
     expect(Date.now() - started).to.be.below(50);
     expect((error as Error).message).to.match(/redis client is not ready \(status end\)/);
+  });
+
+  it('Redis down at start-up: only the first connection attempt is waited for, then calls fail at once', async () => {
+    // A peer that accepts, stays silent for a while, then hangs up: the client sits in 'connect', then retries.
+    const silent = createServer((socket) => setTimeout(() => socket.destroy(), 100));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    const down = new Redis(port, '127.0.0.1', { retryStrategy: () => 5 });
+    down.on('error', () => {});
+    extra.push(down);
+    try {
+      const store = redisStore({ client: down, prefix: uniquePrefix('start') });
+      // The first attempt may be waited for (the cache's storeTimeout bounds it).
+      void store.get('k:a').catch(() => {});
+      await new Promise((resolve) => down.once('close', resolve));
+      while (down.status !== 'connect') await new Promise((resolve) => setTimeout(resolve, 2));
+      const started = Date.now();
+      const error = await store.get('k:a').catch((caught: unknown) => caught);
+      expect(Date.now() - started).to.be.below(50);
+      expect((error as Error).message).to.equal('redis client is not ready (status connect)');
+    } finally {
+      down.disconnect();
+      silent.close();
+    }
   });
 
   it('close() stops the store but leaves the client connected', async () => {

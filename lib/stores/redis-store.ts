@@ -251,8 +251,14 @@ export class RedisStore implements CacheStore {
   readonly #maxRecords: number;
   readonly #records: string;
   readonly #longestTtl: string;
-  #connected = false;
+  // True during the client's first connection attempt, when commands may wait for it (see #ready).
+  #starting: boolean;
   #closed = false;
+  readonly #started = (): void => {
+    this.#starting = false;
+    this.#client.off('ready', this.#started);
+    this.#client.off('close', this.#started);
+  };
 
   constructor(options: RedisStoreOptions) {
     if (typeof options !== 'object' || options === null) throw new TypeError('argument options must be an object');
@@ -268,6 +274,12 @@ export class RedisStore implements CacheStore {
     this.#longestTtl = `${this.prefix}ttl`;
     for (const [name, definition] of Object.entries(COMMANDS)) this.#client.defineCommand(name, definition);
     this.#scripts = this.#client as unknown as ScriptCommands;
+    const status = this.#client.status;
+    this.#starting = status === 'wait' || status === 'connecting' || status === 'connect';
+    if (this.#starting) {
+      this.#client.once('ready', this.#started);
+      this.#client.once('close', this.#started);
+    }
   }
 
   #entryKey(id: string): string {
@@ -275,18 +287,14 @@ export class RedisStore implements CacheStore {
   }
 
   /*
-   * Fails at once instead of letting ioredis queue the command until it reconnects: once the client has been
-   * ready, any other status means Redis is gone for now. Before that, a first connection is allowed to finish
-   * (a plain `new Redis(url)` works from the first request); the cache's storeTimeout bounds the wait.
+   * Fails at once instead of letting ioredis queue the command until it reconnects: any status but 'ready' means
+   * Redis is gone for now. Only the client's first connection attempt may be waited for (a plain `new Redis(url)`
+   * works from the first request); the cache's storeTimeout bounds that wait.
    */
   #ready(): void {
     if (this.#closed) throw new Error('the redis store is closed');
     const status = this.#client.status;
-    if (status === 'ready') {
-      this.#connected = true;
-      return;
-    }
-    if (!this.#connected && (status === 'wait' || status === 'connecting' || status === 'connect')) return;
+    if (status === 'ready' || this.#starting) return;
     throw new Error(`redis client is not ready (status ${status})`);
   }
 
@@ -373,6 +381,7 @@ export class RedisStore implements CacheStore {
   /** Stops the store; later calls fail. The client stays connected: the caller created it and quits it. */
   close(): void {
     this.#closed = true;
+    this.#started();
   }
 }
 
