@@ -167,6 +167,19 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       expect((await store.get('k:many-1999')).stale).to.equal(true);
     });
 
+    it('an entry with 600 tags, and one expiry of 1,200 tags at once', async () => {
+      const store = await fresh();
+      const tags = Array.from({ length: 600 }, (_, i) => `g:t-${i}`);
+      await fill(store, 'k:many', tags);
+      await fill(store, 'k:few', ['g:few']);
+      expect((await store.get('k:many')).entry?.tags).to.have.length(601);
+      await store.expire(Array.from({ length: 1_200 }, (_, i) => `g:u-${i}`));
+      expect((await store.get('k:many')).entry).to.not.equal(undefined);
+      await store.expire([...Array.from({ length: 1_199 }, (_, i) => `g:v-${i}`), 'g:t-599']);
+      expect((await store.get('k:many')).stale).to.equal(true);
+      expect((await store.get('k:few')).entry).to.not.equal(undefined);
+    });
+
     it('set() refuses a fill whose key was expired after its lookup (store-time refusal)', async () => {
       const store = await fresh();
       const { stamp } = await store.get('k:r');
