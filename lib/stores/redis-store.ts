@@ -27,6 +27,10 @@
  * and caching resumes by itself once the client is ready again. Entries written before Redis lost its data read
  * as misses afterwards.
  *
+ * Under `maxmemory`, a `volatile-*` eviction policy evicts entries (they carry a TTL) and keeps the records; with
+ * `allkeys-*`, evicting the records key empties the cache in effect (every older entry reads as a miss), safely.
+ * `clear()` scans the prefix's keys: on a large database it can outlast `storeTimeout` while it goes on.
+ *
  * The store does not own the client: `close()` leaves it connected; quit it yourself when you are done.
  */
 import type { Redis } from 'ioredis';
