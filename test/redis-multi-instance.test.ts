@@ -120,8 +120,12 @@ describe('Redis store: two app instances on one Redis', () => {
     release.resolve();
     const stale = await slow;
     expect(JSON.parse(stale.body.toString()).name).to.equal('Ada');
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    // A's store call runs after its response finished: wait for it, then it must have been refused.
+    for (let i = 0; i < 100 && a.cache.stats().refused + a.cache.stats().stores === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
     expect(a.cache.stats().refused).to.equal(1);
+    expect(a.cache.stats().stores).to.equal(0);
     const read = await getRaw(b.url, '/users/1');
     expect(read.headers['x-cache']).to.equal('MISS');
     expect(JSON.parse(read.body.toString()).name).to.equal('Grace');
