@@ -6,9 +6,16 @@ import { express, getRaw, manualClock, request, serve } from './helpers/express-
 import { deferred } from './helpers/http.js';
 
 /** The seed's users API: user_N and user_profile_N in user_group_N and users; writes expire groups. */
-function usersApp(cache: GroupCache, options: { gate?: () => Promise<void> } = {}) {
+function usersApp(cache: GroupCache, options: { gate?: () => Promise<void>; onArrive?: () => void } = {}) {
   const app = express();
   app.set('env', 'test');
+  if (options.onArrive) {
+    const onArrive = options.onArrive;
+    app.use((_req, _res, next) => {
+      onArrive();
+      next();
+    });
+  }
   const version = new Map<string, number>();
   const calls = { count: 0 };
   const read = (id: string) => version.get(id) ?? 0;
@@ -327,7 +334,13 @@ describe('Express: concurrency and the stale write-back race', () => {
 
   it('50 concurrent cold GETs run the handler once and all get its body', async () => {
     const cache = createCache();
-    const { app, calls } = usersApp(cache, { gate: () => new Promise((resolve) => setTimeout(resolve, 50)) });
+    // The handler is held until all 50 requests reached the server, so 49 of them must find the fill running.
+    let arrived = 0;
+    const allArrived = deferred();
+    const onArrive = () => {
+      if (++arrived === 50) allArrived.resolve();
+    };
+    const { app, calls } = usersApp(cache, { gate: () => allArrived.promise, onArrive });
     const server = await serve(app);
     try {
       const responses = await Promise.all(Array.from({ length: 50 }, () => getRaw(server.url, '/users/7')));
