@@ -1,4 +1,4 @@
-import { pipeline, Stream, Transform, type TransformCallback } from 'node:stream';
+import { pipeline, type Readable, Stream, Transform, type TransformCallback } from 'node:stream';
 import type { Context, Middleware, Next } from 'koa';
 import { CachedRoute, type Outcome, type RouteOptions } from '../lib/cached-route.js';
 import { describesBody, EXPIRY_FAILED } from '../lib/expiry-failure.js';
@@ -19,7 +19,7 @@ function where(ctx: Context): string {
 }
 
 // Koa 2 takes any `Stream`; Koa 3 any object with the Readable methods it pipes from.
-function isNodeStream(body: unknown): body is NodeJS.ReadableStream & Stream {
+function isNodeStream(body: unknown): body is Readable {
   if (body instanceof Stream) return true;
   if (typeof body !== 'object' || body === null) return false;
   const candidate = body as Record<string, unknown>;
@@ -54,7 +54,11 @@ function bufferedBody(ctx: Context): Buffer | { refused: string } {
     if (typeof WebType === 'function' && body instanceof WebType) return { refused: `${name} body` };
   }
   // Koa's respond(): `JSON.stringify(body)`, no spaces; its body setter already set the JSON Content-Type.
-  return Buffer.from(JSON.stringify(body));
+  try {
+    return Buffer.from(JSON.stringify(body));
+  } catch (error) {
+    return { refused: `body cannot be sent as JSON: ${(error as Error).message}` }; // Koa's respond() fails it too
+  }
 }
 
 /*
@@ -62,7 +66,7 @@ function bufferedBody(ctx: Context): Buffer | { refused: string } {
  * and every chunk is copied into the capture on the way. Content-Length, if the handler set one, is kept
  * (Koa's body setter drops it when a stream replaces another). Returns whether the tee was read to its end.
  */
-function teeStream(ctx: Context, source: NodeJS.ReadableStream & Stream, capture: ResponseCapture): () => boolean {
+function teeStream(ctx: Context, source: Readable, capture: ResponseCapture): () => boolean {
   const length: unknown = ctx.response.get('Content-Length'); // '' on Koa 2, undefined on Koa 3 when unset
   let ended = false;
   const tee = new Transform({
@@ -167,6 +171,8 @@ export function expireGroups(options?: ExpireOptions): Middleware {
     if (requested === undefined || requested === null) return;
     const ok = await runWriteExpiry(settings, requested, ctx.status);
     if (ok || ctx.headerSent || ctx.respond === false) return;
+    const replaced: unknown = ctx.body;
+    if (isNodeStream(replaced)) replaced.destroy(); // Koa 2 would leave it open
     for (const name of Object.keys(ctx.response.headers)) if (describesBody(name)) ctx.remove(name);
     ctx.status = EXPIRY_FAILED.status;
     ctx.type = EXPIRY_FAILED.contentType;

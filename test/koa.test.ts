@@ -263,6 +263,21 @@ for (const [version, KoaApp] of [
       expect(calls.count).to.equal(2);
     });
 
+    if (version === 'Koa 3') {
+      it('Koa 3 web bodies (Blob, ReadableStream) are sent by Koa but passed through uncached', async () => {
+        for (const make of [() => new Blob(['web body']), () => new Blob(['web body']).stream()]) {
+          const { miss, hit, calls, cache } = await missThenHit((ctx) => {
+            ctx.body = make();
+          });
+          expect(miss.body.toString()).to.equal('web body');
+          expect(hit.body.toString()).to.equal('web body');
+          expect(hit.headers['x-cache']).to.equal('MISS');
+          expect(calls.count).to.equal(2);
+          expect(cache.stats().stores).to.equal(0);
+        }
+      });
+    }
+
     it('a hit keeps the stored Content-Type: Koa does not replace it', async () => {
       const { miss, hit } = await missThenHit((ctx) => {
         ctx.set('Content-Type', 'text/csv; charset=utf-8');
@@ -324,6 +339,17 @@ for (const [version, KoaApp] of [
       expect(second.headers['x-cache']).to.equal('MISS');
       expect(second.body.toString()).to.equal('streamed');
       expect((await getRaw(app, '/')).headers['x-cache']).to.equal('HIT');
+    });
+
+    it('a body Koa cannot serialise (circular) fails as in Koa and stores nothing', async () => {
+      const circular: Record<string, unknown> = { name: 'loop' };
+      circular.self = circular;
+      const { miss, hit, cache } = await missThenHit((ctx) => {
+        ctx.body = circular;
+      });
+      expect(miss.status).to.equal(500);
+      expect(hit.status).to.equal(500);
+      expect(cache.stats().stores).to.equal(0);
     });
 
     it('ctx.respond = false bypasses the cache: nothing is stored', async () => {
@@ -447,6 +473,27 @@ for (const [version, KoaApp] of [
       const write = await request(app.callback()).put('/users');
       expect(write.status).to.equal(200);
       expect((await getRaw(app, '/users')).headers['x-cache']).to.equal('MISS');
+    });
+
+    it("onError: 'fail' answers 503 and destroys the write's stream body", async () => {
+      const cache = createCache();
+      cache.on('error', () => {});
+      cache.store.expire = () => Promise.reject(new Error('store down'));
+      const body = Readable.from(['never sent']);
+      const app = new KoaApp();
+      app.use(expireGroups({ cache, onError: 'fail' }));
+      app.use((ctx) => {
+        ctx.set('ETag', '"v1"');
+        ctx.state.expireGroups = 'users';
+        ctx.body = body;
+      });
+      const write = await getRaw(app, '/');
+      expect(write.status).to.equal(503);
+      expect(write.headers['content-type']).to.equal('text/plain; charset=utf-8');
+      expect(write.headers.etag).to.equal(undefined);
+      expect(write.body.toString()).to.match(/invalidation could not be recorded/);
+      expect(body.destroyed).to.equal(true);
+      await cache.close();
     });
 
     it('a write that throws expires nothing', async () => {
