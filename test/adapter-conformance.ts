@@ -71,6 +71,10 @@ export interface ConformanceOptions {
   injectedClock?: boolean;
   /** Prefix of the describe block, e.g. the store's name. */
   label?: string;
+  /** Runs once before the scenarios (start a server; `context.skip()` to skip them all). */
+  setup?: (context: Mocha.Context) => void | Promise<void>;
+  /** Runs once after the scenarios. */
+  teardown?: () => void | Promise<void>;
 }
 
 type Calls = Record<string, number>;
@@ -663,6 +667,13 @@ export function adapterConformance(driver: AdapterDriver, options: ConformanceOp
 
   describe(`${options.label ? `${options.label}: ` : ''}${driver.name} adapter conformance`, () => {
     const caches: GroupCache[] = [];
+    if (options.setup) {
+      const setupSuite = options.setup;
+      before(function setUpStore() {
+        return setupSuite(this);
+      });
+    }
+    if (options.teardown) after(options.teardown);
     afterEach(async () => {
       for (const cache of caches.splice(0)) await dispose(cache);
     });

@@ -1,13 +1,45 @@
 import express from 'express';
 import express4 from 'express4';
+import { type CacheOptions, createCache, type GroupCache } from 'group-cache';
+import { redisStore } from 'group-cache/redis';
+import type { Redis } from 'ioredis';
 import Koa from 'koa';
 import Koa2 from 'koa2';
-import { adapterConformance } from './adapter-conformance.js';
+import { type AdapterDriver, adapterConformance, type ConformanceOptions } from './adapter-conformance.js';
 import { expressDriver } from './drivers/express.js';
 import { koaDriver } from './drivers/koa.js';
+import { connect, type RedisServer, startRedisOrSkip, uniquePrefix } from './helpers/redis-server.js';
 
-// One line per adapter and framework version; each runs the whole conformance table.
-adapterConformance(expressDriver('Express 5', express));
-adapterConformance(expressDriver('Express 4', express4));
-adapterConformance(koaDriver('Koa 3', Koa));
-adapterConformance(koaDriver('Koa 2', Koa2));
+const drivers: AdapterDriver[] = [
+  expressDriver('Express 5', express),
+  expressDriver('Express 4', express4),
+  koaDriver('Koa 3', Koa),
+  koaDriver('Koa 2', Koa2),
+];
+
+// One redis-server for every adapter's run; each cache gets its own key prefix.
+let server: RedisServer | undefined;
+let client: Redis | undefined;
+const onRedis: ConformanceOptions = {
+  label: 'redisStore',
+  async setup(context) {
+    server ??= await startRedisOrSkip(context);
+    client ??= await connect(server);
+  },
+  makeCache(options: CacheOptions): GroupCache {
+    if (client === undefined) throw new Error('the Redis suite was not set up');
+    return createCache({ ...options, store: redisStore({ client, prefix: uniquePrefix('adapters') }) });
+  },
+  async disposeCache(cache) {
+    await cache.clear();
+    await cache.close();
+  },
+};
+after(async () => {
+  client?.disconnect();
+  await server?.stop();
+});
+
+// A new adapter is a driver in the list above; a new store is one more line here.
+for (const driver of drivers) adapterConformance(driver);
+for (const driver of drivers) adapterConformance(driver, onRedis);
