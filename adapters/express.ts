@@ -19,7 +19,12 @@ function where(req: Request): string {
 
 function sendReplay(res: Response, replay: Replay): void {
   res.statusCode = replay.status;
-  for (const [name, value] of replay.headers) res.setHeader(name, value);
+  // Indexed loop: this runs on every hit, and pair destructuring through the iterator shows in profiles.
+  const headers = replay.headers;
+  for (let i = 0; i < headers.length; i++) {
+    const header = headers[i] as Replay['headers'][number];
+    res.setHeader(header[0], header[1]);
+  }
   res.end(replay.body);
 }
 

@@ -11,7 +11,14 @@ function percentile(sorted, p) {
  * Loads `base` for `duration` seconds and returns req/s and latency percentiles in ms. Latencies are taken from
  * autocannon's per-response timings (fractional ms), not its integer-ms histogram, so sub-ms rows stay apart.
  */
-export function measure(base, { duration, connections, requests }) {
+export async function measure(base, { duration, connections, requests, server }) {
+  const cpuBefore = await server?.cpu();
+  const sample = await load(base, { duration, connections, requests });
+  if (server) sample.cpuUsPerReq = ((await server.cpu()) - cpuBefore) / sample.total;
+  return sample;
+}
+
+function load(base, { duration, connections, requests }) {
   const list = requests ?? IDS.map((id) => ({ method: 'GET', path: `/users/${id}` }));
   return new Promise((resolve, reject) => {
     const latencies = [];

@@ -73,9 +73,21 @@ export function startServer(rowId, { pinning, env, nodeArgs = [] }) {
     child.on('message', (message) => {
       if (!message?.ready) return;
       clearTimeout(timer);
+      let asked = 0;
       resolve({
         port: message.port,
         child,
+        cpu: () =>
+          new Promise((done) => {
+            const id = ++asked;
+            const onMessage = (reply) => {
+              if (reply?.id !== id) return;
+              child.off('message', onMessage);
+              done(reply.cpu);
+            };
+            child.on('message', onMessage);
+            child.send({ cpu: true, id });
+          }),
         stop: () =>
           new Promise((done) => {
             if (child.exitCode !== null || child.signalCode !== null) return done();

@@ -5,7 +5,7 @@ const fixed = (value, digits) => (value === undefined || Number.isNaN(value) ? '
 
 /** A Markdown table (readable as plain text too): req/s, spread, p50/p99 and the ratio to the limit row. */
 export function formatTable(table) {
-  const header = ['Framework', 'Row', 'req/s (median)', 'spread (min-max)', 'p50 ms', 'p99 ms', 'vs limit'];
+  const header = ['Framework', 'Row', 'req/s (median)', 'spread (min-max)', 'p50 ms', 'p99 ms', 'vs limit', 'CPU µs/req', 'CPU vs limit'];
   const lines = table.rows.map((row) => [
     row.group,
     row.label,
@@ -14,10 +14,12 @@ export function formatTable(table) {
     fixed(row.p50, 2),
     fixed(row.p99, 2),
     row.limit ? '1.00' : row.ratio === undefined ? '' : `${fixed(row.ratio, 2)} (${fixed(row.ratioMin, 2)}-${fixed(row.ratioMax, 2)})`,
+    fixed(row.cpuUsPerReq, 1),
+    row.limit ? '1.00' : fixed(row.cpuRatio, 2),
   ]);
-  for (const skip of table.skipped) lines.push([skip.group, skip.label, 'skipped', skip.reason.slice(0, 60), '', '', '']);
+  for (const skip of table.skipped) lines.push([skip.group, skip.label, 'skipped', skip.reason.slice(0, 60), '', '', '', '', '']);
   const widths = header.map((title, i) => Math.max(title.length, ...lines.map((line) => line[i].length)));
-  const numeric = [false, false, true, true, true, true, true];
+  const numeric = [false, false, true, true, true, true, true, true, true];
   const render = (cells) => `| ${cells.map((cell, i) => pad(cell, widths[i], numeric[i])).join(' | ')} |`;
   const rule = `|${widths.map((width, i) => (numeric[i] ? `${'-'.repeat(width + 1)}:` : '-'.repeat(width + 2))).join('|')}|`;
   return [render(header), rule, ...lines.map(render)].join('\n');

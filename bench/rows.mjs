@@ -2,6 +2,7 @@
 // `limit: true` marks the framework's limit row that the others are compared with.
 export const ROWS = [
   { id: 'express5-limit', group: 'Express 5', label: 'precomputed Buffer, res.end (limit)', module: 'express', kind: 'limit', version: 5, limit: true },
+  { id: 'express5-limit-headers', group: 'Express 5', label: 'precomputed Buffer + the headers a hit adds', module: 'express', kind: 'limitHeaders', version: 5 },
   { id: 'express5-json', group: 'Express 5', label: 'res.json, no cache', module: 'express', kind: 'json', version: 5 },
   { id: 'express5-slow', group: 'Express 5', label: '5 ms handler, no cache', module: 'express', kind: 'slow', version: 5 },
   { id: 'express5-gc-memory', group: 'Express 5', label: 'group-cache hit, memory store', module: 'express', kind: 'gcMemory', version: 5, needs: ['group-cache/express'] },

@@ -16,8 +16,8 @@ const quick = args.includes('--quick');
 const only = option('only')?.split(',');
 const profileRow = option('profile');
 const settings = quick
-  ? { mode: 'quick', warmup: 1, duration: 2, rounds: 2, connections: 32, mixedDuration: 3 }
-  : { mode: 'full', warmup: 3, duration: 5, rounds: 4, connections: 32, mixedDuration: 10 };
+  ? { mode: 'quick', warmup: 1, duration: 1.5, rounds: 2, connections: 32, mixedDuration: 3 }
+  : { mode: 'full', warmup: 3, duration: 3, rounds: 5, connections: 32, mixedDuration: 10 };
 const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
 
 const median = (values) => {
@@ -103,18 +103,45 @@ async function throughput(context) {
   console.log(`Warm-up: ${settings.warmup} s per row`);
   for (const { base } of running) await measure(base, { duration: settings.warmup, connections: settings.connections });
   const samples = new Map(running.map(({ row }) => [row.id, []]));
+  const limitOf = new Map(running.filter(({ row }) => row.limit).map((entry) => [entry.row.group, entry]));
+  const others = running.filter(({ row }) => !row.limit);
+  const run = async (entry, round, pair) => {
+    const sample = await measure(entry.base, {
+      duration: settings.duration,
+      connections: settings.connections,
+      server: entry.server,
+    });
+    if (sample.non2xx > 0 || sample.errors > 0) {
+      console.log(`\n  warning: ${entry.row.id} had ${sample.non2xx} non-2xx responses and ${sample.errors} errors`);
+    }
+    samples.get(entry.row.id).push({ round, pair, ...sample });
+    return sample;
+  };
   for (let round = 0; round < settings.rounds; round++) {
-    // Rows interleave: each round visits every row, starting one further along, so drift hits all rows alike.
-    const order = running.map((_, i) => running[(i + round) % running.length]);
-    if (round % 2 === 1) order.reverse();
+    /*
+     * The machine is shared and noisy, so every row is measured back to back with its framework's limit row
+     * (limit first on even rounds, second on odd ones) and judged by the ratio within that pair; rows rotate so
+     * each round visits them in a different order.
+     */
+    const order = others.map((_, i) => others[(i + round * 5) % others.length]);
     process.stdout.write(`Round ${round + 1}/${settings.rounds}:`);
-    for (const { row, base } of order) {
-      const sample = await measure(base, { duration: settings.duration, connections: settings.connections });
-      if (sample.non2xx > 0 || sample.errors > 0) {
-        console.log(`\n  warning: ${row.id} had ${sample.non2xx} non-2xx responses and ${sample.errors} errors`);
+    for (const entry of order) {
+      const limit = limitOf.get(entry.row.group);
+      const pair = `${round}:${entry.row.id}`;
+      if (!limit) {
+        await run(entry, round, pair);
+      } else if (round % 2 === 0) {
+        await run(limit, round, pair);
+        await run(entry, round, pair);
+      } else {
+        await run(entry, round, pair);
+        await run(limit, round, pair);
       }
-      samples.get(row.id).push({ round, ...sample });
-      process.stdout.write(` ${row.id} ${Math.round(sample.rps)}`);
+      const last = samples.get(entry.row.id).at(-1);
+      process.stdout.write(` ${entry.row.id} ${Math.round(last.rps)}`);
+    }
+    for (const [group, limit] of limitOf) {
+      if (!others.some(({ row }) => row.group === group)) await run(limit, round, `${round}:${limit.row.id}`);
     }
     process.stdout.write('\n');
   }
@@ -129,10 +156,12 @@ function summarize(rows, samples, skipped) {
       const own = samples.get(row.id);
       const limitId = limits.get(row.group);
       const limitSamples = limitId ? samples.get(limitId) : undefined;
-      // Ratio per round (the row against its limit row of the same round), then the median of those.
-      const ratios = limitSamples
-        ? own.map((sample) => sample.rps / limitSamples.find((other) => other.round === sample.round).rps)
-        : [];
+      // Ratio per pair (the row against its limit row measured right beside it), then the median of those.
+      const partner = (sample) => limitSamples.find((other) => other.pair === sample.pair);
+      const ratios = limitSamples && !row.limit ? own.map((sample) => sample.rps / partner(sample).rps) : [];
+      // The same comparison in server CPU time per request: limit's µs over this row's (1.00 = as cheap).
+      const cpuRatios =
+        limitSamples && !row.limit ? own.map((sample) => partner(sample).cpuUsPerReq / sample.cpuUsPerReq) : [];
       return {
         id: row.id,
         group: row.group,
@@ -147,6 +176,8 @@ function summarize(rows, samples, skipped) {
         ratio: ratios.length ? median(ratios) : undefined,
         ratioMin: ratios.length ? Math.min(...ratios) : undefined,
         ratioMax: ratios.length ? Math.max(...ratios) : undefined,
+        cpuUsPerReq: median(own.map((s) => s.cpuUsPerReq)),
+        cpuRatio: cpuRatios.length ? median(cpuRatios) : undefined,
         samples: own,
       };
     }),
@@ -175,7 +206,7 @@ async function mixed(context) {
   console.log('\nMixed workload: 90% reads over 10,000 keys, 10% writes expiring the user group');
   const { running, skipped } = await startRows(rows, context);
   const results = [];
-  for (const { row, base } of running) {
+  for (const { row, base, server } of running) {
     const stats = async () => (await fetch(`${base}/__stats`)).json();
     await measure(base, { duration: settings.warmup * 2, connections: settings.connections, requests: mixedRequests() });
     const before = await stats();
@@ -183,6 +214,7 @@ async function mixed(context) {
       duration: settings.mixedDuration,
       connections: settings.connections,
       requests: mixedRequests(),
+      server,
     });
     const after = await stats();
     const hits = after.hits - before.hits;
@@ -193,6 +225,7 @@ async function mixed(context) {
       rps: sample.rps,
       p50: sample.p50,
       p99: sample.p99,
+      cpuUsPerReq: sample.cpuUsPerReq,
       hits,
       misses,
       stale: after.stale - before.stale,
@@ -244,9 +277,10 @@ async function profile(context) {
   });
   if (running.length === 0) throw new Error(skipped[0]?.reason);
   const { base, server } = running[0];
-  await measure(base, { duration: settings.warmup, connections: settings.connections });
+  const warm = await measure(base, { duration: settings.warmup, connections: settings.connections });
   const sample = await measure(base, { duration: settings.duration * 2, connections: settings.connections });
   console.log(`${row.id}: ${Math.round(sample.rps)} req/s under the profiler`);
+  const requests = warm.total + sample.total + 2;
   await server.stop();
   const file = readdirSync(dir)
     .filter((name) => name.endsWith('.cpuprofile'))
@@ -255,7 +289,7 @@ async function profile(context) {
     .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
   console.log(`profile: ${file}`);
   const { summarizeProfile } = await import('./profile-summary.mjs');
-  console.log(summarizeProfile(file));
+  console.log(summarizeProfile(file, 40, requests));
 }
 
 async function main() {
@@ -265,7 +299,7 @@ async function main() {
   console.log(`Pinning: ${pinning.pinned ? `yes (${pinning.reason})` : `no (${pinning.reason})`}`);
   console.log(
     `Load: autocannon, ${settings.connections} connections, ${settings.rounds} rounds of ${settings.duration} s per row, ` +
-      `${settings.warmup} s warm-up; medians of the rounds, spread min-max`,
+      `each row paired with its limit row; ${settings.warmup} s warm-up; medians of the rounds, spread min-max`,
   );
   const needsRedis = profileRow
     ? ALL_ROWS.find((row) => row.id === profileRow)?.needs?.includes('redis')
