@@ -151,6 +151,58 @@ async function memoryPerEntry(count) {
   return result;
 }
 
+/*
+ * The same, through the real path: an Express 5 app with groupCache in this process, filled over HTTP with
+ * `count` distinct users. Bodies are stored as the capture copied them (pool slices), so this is what a
+ * deployment pays per entry.
+ */
+async function memoryViaHttp(count) {
+  const express = (await import('express')).default;
+  const { groupCache } = await import('group-cache/express');
+  const { createServer, Agent, get } = await import('node:http');
+  const cache = createCache({ store: memoryStore({ maxBytes: 2 ** 30, maxEntries: count * 2 }), ttl: TTL });
+  const app = express();
+  app.get(
+    '/users/:id',
+    groupCache((req) => ({ key: `user_${req.params.id}`, groups: [`user_group_${req.params.id}`, 'users'] }), { cache }),
+    (req, res) => res.json(user(req.params.id)),
+  );
+  const server = createServer(app);
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const agent = new Agent({ keepAlive: true, maxSockets: 8 });
+  const port = server.address().port;
+  const fetchOne = (id) =>
+    new Promise((resolve, reject) => {
+      get({ host: '127.0.0.1', port, path: `/users/${id}`, agent }, (res) => {
+        res.resume();
+        res.on('end', resolve);
+      }).on('error', reject);
+    });
+  for (let i = 0; i < 200; i++) await fetchOne(`warm${i % 4}`);
+  const entriesBefore = cache.stats().entries;
+  const bytesBefore = cache.stats().bytes;
+  const before = heap();
+  for (let start = 0; start < count; start += 8) {
+    await Promise.all(Array.from({ length: Math.min(8, count - start) }, (_, j) => fetchOne(start + j)));
+  }
+  const after = heap();
+  const stored = cache.stats().entries - entriesBefore;
+  const result = {
+    entries: stored,
+    measuredPerEntry: (after - before) / stored,
+    accountedPerEntry: (cache.stats().bytes - bytesBefore) / stored,
+  };
+  result.accountedOverMeasured = result.accountedPerEntry / result.measuredPerEntry;
+  log(
+    `  memory via Express capture: ${result.measuredPerEntry.toFixed(0)} B/entry measured over ${stored} entries; ` +
+      `store accounts ${result.accountedPerEntry.toFixed(0)} B (${result.accountedOverMeasured.toFixed(2)}x)`,
+  );
+  agent.destroy();
+  server.close();
+  await cache.close();
+  return result;
+}
+
 if (typeof global.gc !== 'function') {
   console.error('run with node --expose-gc');
   process.exit(2);
@@ -191,4 +243,5 @@ if (redisUrl) {
 }
 log('micro: heap bytes per entry');
 output.memory = await memoryPerEntry(quick ? 5_000 : 20_000);
+output.memoryViaHttp = await memoryViaHttp(quick ? 3_000 : 10_000);
 console.log(JSON.stringify(output));
