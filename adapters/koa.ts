@@ -18,12 +18,19 @@ function where(ctx: Context): string {
   return `${ctx.method} ${typeof matched === 'string' ? matched : ctx.path}`;
 }
 
-// Koa 2 takes any `Stream`; Koa 3 any object with the Readable methods it pipes from.
+// Koa 2 takes any `Stream`; Koa 3 also a Readable look-alike, by this same test (its lib/is-stream.js).
 function isNodeStream(body: unknown): body is Readable {
   if (body instanceof Stream) return true;
   if (typeof body !== 'object' || body === null) return false;
-  const candidate = body as Record<string, unknown>;
-  return ['pipe', 'read', 'on', 'destroy'].every((method) => typeof candidate[method] === 'function');
+  const b = body as Record<string, unknown>;
+  return (
+    b.readable === true &&
+    typeof b.pipe === 'function' &&
+    typeof b.read === 'function' &&
+    typeof b.readableObjectMode === 'boolean' &&
+    typeof b.destroy === 'function' &&
+    typeof b.destroyed === 'boolean'
+  );
 }
 
 function sendReplay(ctx: Context, replay: Replay): void {
