@@ -99,6 +99,8 @@ interface HarnessOptions {
   usersOptions?: Omit<RouteOptions, 'cache'>;
   cacheOptions?: CacheOptions;
   expire?: Omit<ExpireOptions, 'cache'>;
+  /** Headers GET /slow/:id answers with (e.g. a Set-Cookie that makes it unstorable). */
+  slowHeaders?: Readonly<Record<string, string>>;
 }
 
 type RawResponse = SuperResponse & { body: Buffer };
@@ -160,7 +162,7 @@ function usersRoutes(options: HarnessOptions, calls: Calls, gate: Promise<void>,
         const seen = version(String(req.params.id)); // read before waiting: computed from pre-write data
         entered();
         await gate;
-        return { status: 200, body: { id: req.params.id, version: seen } };
+        return { status: 200, headers: options.slowHeaders, body: { id: req.params.id, version: seen } };
       },
     },
     {
@@ -493,6 +495,27 @@ const SCENARIOS: Scenario[] = [
         expect(new Set(all.map((res) => `${res.status} ${res.body}`))).to.deep.equal(
           new Set([`200 ${JSON.stringify({ id: '7', version: 0 })}`]),
         );
+      } finally {
+        await server.close();
+      }
+    },
+  ],
+  [
+    'waiters on a fill whose response cannot be stored run their own handler at once',
+    async (setup) => {
+      const h = await setup({ slowHeaders: { 'set-cookie': 'session=abc' }, cacheOptions: { waitTimeout: 5_000 } });
+      const server = await listen(h.app);
+      try {
+        const responses = Array.from({ length: 5 }, () => fetch(`${server.url}/slow/3`).then((res) => res.status));
+        await h.gate.entered;
+        for (let i = 0; i < 500 && h.cache.stats().waits < 4; i++) await new Promise((r) => setTimeout(r, 2));
+        expect(h.cache.stats().waits).to.equal(4);
+        const released = Date.now();
+        h.gate.release();
+        expect(await Promise.all(responses)).to.deep.equal([200, 200, 200, 200, 200]);
+        expect(Date.now() - released, 'waiters were not held until waitTimeout').to.be.below(2_000);
+        expect(h.calls.slow).to.equal(5);
+        expect(h.cache.stats().stores).to.equal(0);
       } finally {
         await server.close();
       }
