@@ -168,7 +168,8 @@ export function groupCache<Ctx extends Context = Context>(keyFn: KeyFunction<Ctx
  * Expires the groups a write route names in `ctx.state.expireGroups` (a string or an array), once the route
  * answered with a success (2xx by default), and before Koa sends the response: the expiry is awaited after
  * `next()`, so the client's next read never sees pre-write data. With `onError: 'fail'` a write whose expiry
- * could not be recorded is answered 503 instead.
+ * could not be recorded is answered 503 instead. Mount it before the routes it covers (`app.use(expireGroups())`),
+ * or in a route before its handler.
  */
 export function expireGroups(options?: ExpireOptions): Middleware {
   const settings = writeExpiry(options);

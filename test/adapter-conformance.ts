@@ -346,6 +346,33 @@ const SCENARIOS: Scenario[] = [
     ],
   ),
   [
+    'keys and groups live in separate name spaces',
+    async (setup) => {
+      const h = await setup({ keyFn: () => ({ key: 'users', groups: ['other'] }) });
+      await expectSequence(h, '/users/1', ['MISS', 'HIT']);
+      await h.cache.expireGroups('users');
+      await expectSequence(h, '/users/1', ['HIT']);
+      await h.cache.expireKey('other');
+      await expectSequence(h, '/users/1', ['HIT']);
+      await h.cache.expireKey('users');
+      await expectSequence(h, '/users/1', ['MISS']);
+    },
+  ],
+  [
+    'huge keys and odd group names work and stay distinct',
+    async (setup) => {
+      const long = 'k'.repeat(20_000);
+      const h = await setup({ keyFn: (req) => ({ key: `${long}${req.params.id}`, groups: [`${long}/ü ✓\n${req.params.id}`] }) });
+      await expectSequence(h, '/users/1', ['MISS', 'HIT']);
+      await expectSequence(h, '/users/2', ['MISS', 'HIT']);
+      await h.cache.expireGroups(`${long}/ü ✓\n1`);
+      await expectSequence(h, '/users/1', ['MISS']);
+      await expectSequence(h, '/users/2', ['HIT']);
+      await h.cache.expireKey(`${long}2`);
+      await expectSequence(h, '/users/2', ['MISS']);
+    },
+  ],
+  [
     'a write expires its groups on success: user_group_1 members miss, user_2 still hits',
     async (setup) => {
       const h = await setup();
