@@ -208,6 +208,15 @@ async function mixed(context) {
   const results = [];
   for (const { row, base, server } of running) {
     const stats = async () => (await fetch(`${base}/__stats`)).json();
+    // Fill every key once, so the hit ratio measured is the steady state under writes, not a cold start.
+    let next = 1;
+    const filler = async () => {
+      while (next <= 10_000) {
+        const response = await fetch(`${base}/users/${next++}`);
+        await response.arrayBuffer();
+      }
+    };
+    await Promise.all(Array.from({ length: 16 }, filler));
     await measure(base, { duration: settings.warmup * 2, connections: settings.connections, requests: mixedRequests() });
     const before = await stats();
     const sample = await measure(base, {
