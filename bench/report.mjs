@@ -50,6 +50,14 @@ export function formatMicro(micro, mixed) {
         `(${memory.accountedOverMeasured.toFixed(2)}x the measured growth).`,
     );
   }
+  const viaHttp = micro.memoryViaHttp;
+  if (viaHttp) {
+    out.push(
+      `Through a real Express app filled over HTTP (${viaHttp.entries.toLocaleString('en-US')} entries): ` +
+        `${Math.round(viaHttp.measuredPerEntry)} B of heap per entry; the store accounts ${Math.round(viaHttp.accountedPerEntry)} B ` +
+        `(${viaHttp.accountedOverMeasured.toFixed(2)}x).`,
+    );
+  }
   if (mixed?.rows?.length) {
     out.push('');
     out.push('| Mixed workload (90% GET over 10,000 keys, 10% PUT expiring a group) | req/s | hit ratio | p50 ms | p99 ms |');
