@@ -1,6 +1,6 @@
 // In-process cost of the framework-free hit path (CachedRoute.begin: key function, ids, store lookup, replay),
 // in ns per hit: `node bench/hit-path.mjs`. Isolates the library from HTTP and from the noisy machine.
-import { CachedRoute, createCache, keyId, groupTag, memoryStore } from 'group-cache';
+import { CachedRoute, createCache, groupTag, keyId, memoryStore } from 'group-cache';
 
 const cache = createCache({ store: memoryStore() });
 const route = new CachedRoute((req) => ({ key: `user_${req.params.id}`, groups: [`user_group_${req.params.id}`, 'users'] }), {
@@ -45,4 +45,6 @@ for (let round = 0; round < 7; round++) {
   results.push(ns);
 }
 results.sort((a, b) => a - b);
-console.log(`hit path (CachedRoute.begin + replay), median of 7: ${results[3].toFixed(0)} ns per hit (min ${results[0].toFixed(0)})`);
+console.log(
+  `hit path (CachedRoute.begin + replay), median of 7: ${results[3].toFixed(0)} ns per hit (min ${results[0].toFixed(0)})`,
+);

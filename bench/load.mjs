@@ -22,21 +22,18 @@ function load(base, { duration, connections, requests }) {
   const list = requests ?? IDS.map((id) => ({ method: 'GET', path: `/users/${id}` }));
   return new Promise((resolve, reject) => {
     const latencies = [];
-    const instance = autocannon(
-      { url: base, connections, duration, pipelining: 1, requests: list },
-      (error, result) => {
-        if (error) return reject(error);
-        latencies.sort((a, b) => a - b);
-        resolve({
-          rps: result.requests.total / duration,
-          p50: percentile(latencies, 50),
-          p99: percentile(latencies, 99),
-          total: result.requests.total,
-          non2xx: result.non2xx,
-          errors: result.errors + result.timeouts,
-        });
-      },
-    );
+    const instance = autocannon({ url: base, connections, duration, pipelining: 1, requests: list }, (error, result) => {
+      if (error) return reject(error);
+      latencies.sort((a, b) => a - b);
+      resolve({
+        rps: result.requests.total / duration,
+        p50: percentile(latencies, 50),
+        p99: percentile(latencies, 99),
+        total: result.requests.total,
+        non2xx: result.non2xx,
+        errors: result.errors + result.timeouts,
+      });
+    });
     instance.on('response', (_client, statusCode, _bytes, responseTime) => {
       if (statusCode >= 200 && statusCode < 300) latencies.push(responseTime);
     });

@@ -86,8 +86,18 @@ async function expiryCost(makeStore, sizes, rounds, concurrency) {
       canFill: false,
       accepts: () => true,
     });
-    results.push({ size, firstUs: times[0], medianUs: median(times), minUs: Math.min(...times), maxUs: Math.max(...times), fillMs, afterExpiry: check.type });
-    log(`  expiry ${store.name ?? '?'} size ${size}: first ${times[0].toFixed(1)} µs, median ${median(times).toFixed(1)} µs (fill ${fillMs} ms)`);
+    results.push({
+      size,
+      firstUs: times[0],
+      medianUs: median(times),
+      minUs: Math.min(...times),
+      maxUs: Math.max(...times),
+      fillMs,
+      afterExpiry: check.type,
+    });
+    log(
+      `  expiry ${store.name ?? '?'} size ${size}: first ${times[0].toFixed(1)} µs, median ${median(times).toFixed(1)} µs (fill ${fillMs} ms)`,
+    );
     await cache.clear();
     await cache.close();
   }
@@ -212,12 +222,7 @@ const sizes = [1, 1_000, 100_000];
 const rounds = quick ? 5 : 9;
 const output = { expiry: {}, memory: undefined, skipped: {} };
 log('micro: expiry cost, memory store');
-output.expiry.memory = await expiryCost(
-  () => memoryStore({ maxBytes: 2 ** 30, maxEntries: 200_000 }),
-  sizes,
-  rounds,
-  1,
-);
+output.expiry.memory = await expiryCost(() => memoryStore({ maxBytes: 2 ** 30, maxEntries: 200_000 }), sizes, rounds, 1);
 if (redisUrl) {
   const { redisStore } = await import('group-cache/redis').catch((error) => ({ error }));
   if (!redisStore) {

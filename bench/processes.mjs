@@ -120,7 +120,16 @@ export async function startRedis(pinning) {
   if (!hasCommand('redis-server')) return { skip: 'no redis-server binary on PATH' };
   const port = await freePort();
   const [command, args] = pinned(pinning, 1, 'redis-server', [
-    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes',
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--protected-mode',
+    'yes',
   ]);
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);

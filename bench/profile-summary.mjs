@@ -7,12 +7,17 @@ export function summarizeProfile(file, top = 30, requests = undefined) {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   // Weight each sample by its time delta (µs), so totals are CPU time and can be divided by requests served.
   const counts = new Map();
-  profile.samples.forEach((sample, i) => counts.set(sample, (counts.get(sample) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  for (let i = 0; i < profile.samples.length; i++) {
+    const sample = profile.samples[i];
+    counts.set(sample, (counts.get(sample) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  }
   let total = 0;
   const perRequest = (us) => (requests ? ` ${(us / requests).toFixed(2).padStart(6)} µs/req` : '');
   for (const [id, count] of counts) {
     const { callFrame } = byId.get(id);
-    const where = callFrame.url ? `${callFrame.url.replace(/^.*\/(node_modules|dist|bench)\//, '$1/')}:${callFrame.lineNumber + 1}` : '';
+    const where = callFrame.url
+      ? `${callFrame.url.replace(/^.*\/(node_modules|dist|bench)\//, '$1/')}:${callFrame.lineNumber + 1}`
+      : '';
     const name = `${callFrame.functionName || '(anonymous)'} ${where}`.trim();
     self.set(name, (self.get(name) ?? 0) + count);
     total += count;
@@ -40,7 +45,13 @@ export function summarizeProfile(file, top = 30, requests = undefined) {
     .sort((a, b) => b[1] - a[1])
     .slice(0, 20)
     .map(([name, count]) => `${((100 * count) / total).toFixed(1).padStart(5)}%${perRequest(count)}  ${name}`);
-  return [`self time, ${(total / 1e6).toFixed(1)} s${requests ? ` over ${requests} requests` : ''}:`, ...lines, '', 'inclusive time of group-cache functions:', ...library].join('\n');
+  return [
+    `self time, ${(total / 1e6).toFixed(1)} s${requests ? ` over ${requests} requests` : ''}:`,
+    ...lines,
+    '',
+    'inclusive time of group-cache functions:',
+    ...library,
+  ].join('\n');
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -5,7 +5,17 @@ const fixed = (value, digits) => (value === undefined || Number.isNaN(value) ? '
 
 /** A Markdown table (readable as plain text too): req/s, spread, p50/p99 and the ratio to the limit row. */
 export function formatTable(table) {
-  const header = ['Framework', 'Row', 'req/s (median)', 'spread (min-max)', 'p50 ms', 'p99 ms', 'vs limit', 'CPU µs/req', 'CPU vs limit'];
+  const header = [
+    'Framework',
+    'Row',
+    'req/s (median)',
+    'spread (min-max)',
+    'p50 ms',
+    'p99 ms',
+    'vs limit',
+    'CPU µs/req',
+    'CPU vs limit',
+  ];
   const lines = table.rows.map((row) => [
     row.group,
     row.label,
@@ -13,7 +23,11 @@ export function formatTable(table) {
     `${Math.round(row.rpsMin).toLocaleString('en-US')}-${Math.round(row.rpsMax).toLocaleString('en-US')}`,
     fixed(row.p50, 2),
     fixed(row.p99, 2),
-    row.limit ? '1.00' : row.ratio === undefined ? '' : `${fixed(row.ratio, 2)} (${fixed(row.ratioMin, 2)}-${fixed(row.ratioMax, 2)})`,
+    row.limit
+      ? '1.00'
+      : row.ratio === undefined
+        ? ''
+        : `${fixed(row.ratio, 2)} (${fixed(row.ratioMin, 2)}-${fixed(row.ratioMax, 2)})`,
     fixed(row.cpuUsPerReq, 1),
     row.limit ? '1.00' : fixed(row.cpuRatio, 2),
   ]);
@@ -63,7 +77,9 @@ export function formatMicro(micro, mixed) {
     out.push('| Mixed workload (90% GET over 10,000 keys, 10% PUT expiring a group) | req/s | hit ratio | p50 ms | p99 ms |');
     out.push('|---|---:|---:|---:|---:|');
     for (const row of mixed.rows) {
-      out.push(`| ${row.label} | ${Math.round(row.rps).toLocaleString('en-US')} | ${(row.hitRatio * 100).toFixed(1)}% | ${row.p50.toFixed(2)} | ${row.p99.toFixed(2)} |`);
+      out.push(
+        `| ${row.label} | ${Math.round(row.rps).toLocaleString('en-US')} | ${(row.hitRatio * 100).toFixed(1)}% | ${row.p50.toFixed(2)} | ${row.p99.toFixed(2)} |`,
+      );
     }
   }
   for (const skip of mixed?.skipped ?? []) out.push(`(${skip.id} skipped: ${skip.reason})`);

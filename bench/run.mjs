@@ -6,9 +6,9 @@ import { availableParallelism, cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { measure } from './load.mjs';
 import { moduleMissing, planPinning, startRedis, startServer } from './processes.mjs';
+import { formatMicro, formatTable } from './report.mjs';
 import { ALL_ROWS, MIXED_ROWS, ROWS } from './rows.mjs';
 import { checkTargets } from './targets.mjs';
-import { formatMicro, formatTable } from './report.mjs';
 
 const args = process.argv.slice(2);
 const option = (name) => args.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -146,7 +146,11 @@ async function throughput(context) {
     process.stdout.write('\n');
   }
   await Promise.all(running.map(({ server }) => server.stop()));
-  return summarize(running.map(({ row }) => row), samples, skipped);
+  return summarize(
+    running.map(({ row }) => row),
+    samples,
+    skipped,
+  );
 }
 
 function summarize(rows, samples, skipped) {
@@ -160,8 +164,7 @@ function summarize(rows, samples, skipped) {
       const partner = (sample) => limitSamples.find((other) => other.pair === sample.pair);
       const ratios = limitSamples && !row.limit ? own.map((sample) => sample.rps / partner(sample).rps) : [];
       // The same comparison in server CPU time per request: limit's µs over this row's (1.00 = as cheap).
-      const cpuRatios =
-        limitSamples && !row.limit ? own.map((sample) => partner(sample).cpuUsPerReq / sample.cpuUsPerReq) : [];
+      const cpuRatios = limitSamples && !row.limit ? own.map((sample) => partner(sample).cpuUsPerReq / sample.cpuUsPerReq) : [];
       return {
         id: row.id,
         group: row.group,
@@ -339,7 +342,8 @@ async function main() {
     console.log(`\n${formatTable(table)}`);
     if (microResults) console.log(`\n${formatMicro(microResults, mixedResults)}`);
     console.log('\nTargets');
-    for (const target of targets) console.log(`  ${target.pass === undefined ? 'SKIP' : target.pass ? 'PASS' : 'FAIL'}  ${target.name}: ${target.detail}`);
+    for (const target of targets)
+      console.log(`  ${target.pass === undefined ? 'SKIP' : target.pass ? 'PASS' : 'FAIL'}  ${target.name}: ${target.detail}`);
     console.log(`\nResults written to bench/results/latest.json`);
   } finally {
     await redis.stop?.();

@@ -14,11 +14,20 @@ export function checkTargets(table, micro) {
   ]) {
     const hit = row(`${prefix}-gc-memory`);
     if (!hit) add(`${framework} memory hit >= 0.95 of limit`, undefined, `row ${prefix}-gc-memory did not run`);
-    else add(`${framework} memory hit >= 0.95 of limit`, hit.ratio >= 0.95, `ratio ${fmt(hit.ratio)} (spread ${fmt(hit.ratioMin)}-${fmt(hit.ratioMax)})`);
+    else
+      add(
+        `${framework} memory hit >= 0.95 of limit`,
+        hit.ratio >= 0.95,
+        `ratio ${fmt(hit.ratio)} (spread ${fmt(hit.ratioMin)}-${fmt(hit.ratioMax)})`,
+      );
     for (const rival of rivals) {
       const other = row(`${prefix}-${rival}`);
       if (!hit || !other) {
-        add(`${framework} memory hit ahead of ${rival}`, undefined, `missing ${missing(`${prefix}-gc-memory`, `${prefix}-${rival}`)}`);
+        add(
+          `${framework} memory hit ahead of ${rival}`,
+          undefined,
+          `missing ${missing(`${prefix}-gc-memory`, `${prefix}-${rival}`)}`,
+        );
         continue;
       }
       add(
@@ -32,8 +41,14 @@ export function checkTargets(table, micro) {
   const koaHit = row('koa3-gc-memory');
   const koaCash = row('koa3-koa-cash');
   if (!koaHit) add('Koa memory hit >= 0.95 of limit', undefined, 'row koa3-gc-memory did not run');
-  else add('Koa memory hit >= 0.95 of limit', koaHit.ratio >= 0.95, `ratio ${fmt(koaHit.ratio)} (spread ${fmt(koaHit.ratioMin)}-${fmt(koaHit.ratioMax)})`);
-  if (!koaHit || !koaCash) add('Koa memory hit level with or ahead of koa-cash', undefined, `missing ${missing('koa3-gc-memory', 'koa3-koa-cash')}`);
+  else
+    add(
+      'Koa memory hit >= 0.95 of limit',
+      koaHit.ratio >= 0.95,
+      `ratio ${fmt(koaHit.ratio)} (spread ${fmt(koaHit.ratioMin)}-${fmt(koaHit.ratioMax)})`,
+    );
+  if (!koaHit || !koaCash)
+    add('Koa memory hit level with or ahead of koa-cash', undefined, `missing ${missing('koa3-gc-memory', 'koa3-koa-cash')}`);
   else {
     // "Level with": within 1% of koa-cash's ratio counts, anything below that is a miss.
     add(
@@ -50,7 +65,11 @@ export function checkTargets(table, micro) {
     const memory = row(`${prefix}-gc-memory`);
     const redis = row(`${prefix}-gc-redis`);
     if (!memory || !redis) {
-      add(`${framework} Redis hit >= 0.6 of memory hit, p99 < 2x`, undefined, `missing ${missing(`${prefix}-gc-memory`, `${prefix}-gc-redis`)}`);
+      add(
+        `${framework} Redis hit >= 0.6 of memory hit, p99 < 2x`,
+        undefined,
+        `missing ${missing(`${prefix}-gc-memory`, `${prefix}-gc-redis`)}`,
+      );
       continue;
     }
     const share = redis.rps / memory.rps;
