@@ -34,8 +34,8 @@ export function summarizeProfile(file, top = 30, requests = undefined) {
     const seen = new Set();
     for (let at = id; at !== undefined; at = parent.get(at)) {
       const { callFrame } = byId.get(at);
-      if (!callFrame.url.includes('/dist/')) continue;
-      const name = `${callFrame.functionName || '(anonymous)'} ${callFrame.url.replace(/^.*\/dist\//, 'dist/')}:${callFrame.lineNumber + 1}`;
+      if (!callFrame.url.includes('/dist/') && !callFrame.url.includes('/bench/servers/')) continue;
+      const name = `${callFrame.functionName || '(anonymous)'} ${callFrame.url.replace(/^.*\/(dist|bench)\//, '$1/')}:${callFrame.lineNumber + 1}`;
       if (seen.has(name)) continue;
       seen.add(name);
       inclusive.set(name, (inclusive.get(name) ?? 0) + count);
