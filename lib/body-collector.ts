@@ -36,8 +36,15 @@ export class BodyCollector {
     return true;
   }
 
-  /** The collected body as one buffer. */
+  /**
+   * The collected body as one buffer of its own. Small buffers from `Buffer.from`/`concat` are slices of Node's
+   * shared 8 KiB pool, and a stored slice would keep its whole block alive: the store's byte bound would then
+   * undercount the heap it holds by up to 8 KiB an entry. One unpooled copy makes the count true.
+   */
   toBuffer(): Buffer {
-    return this.#chunks.length === 1 ? (this.#chunks[0] as Buffer) : Buffer.concat(this.#chunks, this.#length);
+    const body = Buffer.allocUnsafeSlow(this.#length);
+    let offset = 0;
+    for (const chunk of this.#chunks) offset += chunk.copy(body, offset);
+    return body;
   }
 }

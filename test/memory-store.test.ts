@@ -131,6 +131,31 @@ describe('memoryStore', () => {
     expect(store.stats().records).to.be.at.most(50);
   });
 
+  it('a captured body owns its memory (no slice of Node’s shared pool), so the byte count is the heap held', async () => {
+    const store = memoryStore();
+    const cache = createCache({ store });
+    const app = express();
+    app.get(
+      '/small',
+      groupCache(() => 'small', { cache }),
+      (_req, res) => {
+        res.write('a'.repeat(100));
+        res.end(Buffer.from('b'.repeat(100)));
+      },
+    );
+    app.get(
+      '/one',
+      groupCache(() => 'one', { cache }),
+      (_req, res) => res.send('c'.repeat(300)),
+    );
+    for (const key of ['small', 'one']) {
+      await getRaw(app, `/${key}`);
+      const body = store.get(keyId(key)).entry?.body;
+      expect(body?.toString()).to.have.length(key === 'small' ? 200 : 300);
+      expect(body?.buffer.byteLength, key).to.equal(body?.length);
+    }
+  });
+
   it('keyId and groupTag hash long names into their own name spaces', () => {
     expect(keyId('a')).to.equal('k:a');
     expect(groupTag('a')).to.equal('g:a');
