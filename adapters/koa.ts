@@ -35,12 +35,17 @@ function isNodeStream(body: unknown): body is Readable {
 
 function sendReplay(ctx: Context, replay: Replay): void {
   ctx.status = replay.status;
+  // Headers first: with Content-Type already set, Koa's body setter skips its own type lookup.
+  let typed = false;
+  for (const [name, value] of replay.headers) {
+    ctx.set(name, value);
+    if (name === 'content-type') typed = true;
+  }
   // No body for HEAD and 304: leave ctx.body unset (setting null would turn the status into a 204).
-  if (replay.body !== undefined) ctx.body = replay.body;
-  // The body setter filled in its own Content-Type and Content-Length: the stored ones win, and only they.
-  ctx.remove('Content-Type');
-  ctx.remove('Content-Length');
-  for (const [name, value] of replay.headers) ctx.set(name, value);
+  if (replay.body === undefined) return;
+  ctx.body = replay.body;
+  // The body setter adds a Content-Type when none was stored: only the stored headers go out.
+  if (!typed) ctx.remove('Content-Type');
 }
 
 /**
@@ -124,14 +129,18 @@ function captureContext(ctx: Context, capture: ResponseCapture): void {
   else if (capture.head(ctx.status, ctx.response.headers)) capture.write(bytes);
 }
 
-async function apply(outcome: Outcome, ctx: Context, next: Next): Promise<void> {
+// Not async: a hit answered synchronously by the store costs no promise turn.
+function apply(outcome: Outcome, ctx: Context, next: Next): Promise<void> | undefined {
   if (outcome.type === 'hit') {
     sendReplay(ctx, outcome.replay);
-    return;
+    return undefined;
   }
   if (outcome.header !== undefined) ctx.set(outcome.header[0], outcome.header[1]);
   if (outcome.type === 'pass') return next();
-  const capture = outcome.capture;
+  return fill(outcome.capture, ctx, next);
+}
+
+async function fill(capture: ResponseCapture, ctx: Context, next: Next): Promise<void> {
   try {
     await next();
   } catch (error) {
@@ -158,8 +167,9 @@ async function apply(outcome: Outcome, ctx: Context, next: Next): Promise<void> 
  */
 export function groupCache<Ctx extends Context = Context>(keyFn: KeyFunction<Ctx>, options?: RouteOptions): Middleware {
   const route = new CachedRoute<Ctx>(keyFn, options);
-  return async function groupCacheMiddleware(ctx: Context, next: Next): Promise<void> {
-    const outcome = await route.begin(ctx as Ctx, { method: ctx.method, headers: ctx.headers, where: where(ctx) });
+  return function groupCacheMiddleware(ctx: Context, next: Next): Promise<void> | undefined {
+    const outcome = route.begin(ctx as Ctx, { method: ctx.method, headers: ctx.headers, where: where(ctx) });
+    if (outcome instanceof Promise) return outcome.then((value) => apply(value, ctx, next));
     return apply(outcome, ctx, next);
   };
 }
