@@ -3,6 +3,7 @@ import createDebug from 'debug';
 import { GroupCacheError } from './errors.js';
 import { normalizeGroups } from './key-function.js';
 import { DEFAULT_MAX_KEY_LENGTH, groupTag, keyId } from './keys.js';
+import { positiveOption } from './options.js';
 import { memoryStore } from './stores/memory-store.js';
 import { callStore } from './timeout.js';
 import type { CachedEntry, CacheStore, EvictionReason, StoreLookup } from './types.js';
@@ -172,15 +173,6 @@ export class Fill {
   }
 }
 
-function positive(options: Record<string, unknown>, name: string, fallback: number, integer = true): number {
-  const value = options[name];
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value) || (integer && !Number.isInteger(value))) {
-    throw new TypeError(`option ${name} must be a positive ${integer ? 'integer' : 'number'}, got ${String(value)}`);
-  }
-  return value;
-}
-
 /** Validates a `statuses` option: a non-empty list of HTTP status codes. */
 export function statusSet(value: unknown, name: string): ReadonlySet<number> {
   if (!Array.isArray(value) || value.length === 0)
@@ -240,19 +232,19 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
     if (options.now !== undefined && typeof options.now !== 'function') throw new TypeError('option now must be a function');
     this.now = options.now ?? Date.now;
     this.store = options.store === undefined ? memoryStore({ now: this.now }) : checkStore(options.store);
-    this.ttl = positive(raw, 'ttl', 60_000, false);
-    this.maxEntryBytes = positive(raw, 'maxEntryBytes', 2 ** 20);
+    this.ttl = positiveOption(raw, 'ttl', 60_000);
+    this.maxEntryBytes = positiveOption(raw, 'maxEntryBytes', 2 ** 20, true);
     this.statuses = options.statuses === undefined ? new Set([200]) : statusSet(options.statuses, 'statuses');
-    this.storeTimeout = positive(raw, 'storeTimeout', 500, false);
-    this.waitTimeout = positive(raw, 'waitTimeout', 10_000, false);
+    this.storeTimeout = positiveOption(raw, 'storeTimeout', 500);
+    this.waitTimeout = positiveOption(raw, 'waitTimeout', 10_000);
     if (options.header !== undefined && options.header !== false && (typeof options.header !== 'string' || !options.header)) {
       throw new TypeError('option header must be a header name or false');
     }
     this.header = options.header === false ? undefined : (options.header ?? 'X-Cache');
-    this.maxKeyLength = positive(raw, 'maxKeyLength', DEFAULT_MAX_KEY_LENGTH);
-    this.maxGroups = positive(raw, 'maxGroups', 64);
-    this.#maxPending = positive(raw, 'maxPendingExpiries', 10_000);
-    this.#retryInterval = positive(raw, 'retryInterval', 1_000, false);
+    this.maxKeyLength = positiveOption(raw, 'maxKeyLength', DEFAULT_MAX_KEY_LENGTH, true);
+    this.maxGroups = positiveOption(raw, 'maxGroups', 64, true);
+    this.#maxPending = positiveOption(raw, 'maxPendingExpiries', 10_000, true);
+    this.#retryInterval = positiveOption(raw, 'retryInterval', 1_000);
     this.store.onEvict?.((id, reason) => {
       this.#evictions++;
       if (this.listenerCount('evict') > 0) this.emit('evict', { id, reason });

@@ -5,6 +5,7 @@ import { GroupCacheError } from './errors.js';
 import { varyKeySuffix, varyMatches } from './headers.js';
 import { type KeyFunction, type KeyResult, normalizeKeyResult } from './key-function.js';
 import { groupTag, keyId } from './keys.js';
+import { positiveOption } from './options.js';
 import { type Replay, replayEntry } from './replay.js';
 import { ResponseCapture } from './response-capture.js';
 import type { HeaderMap, StoragePolicy } from './storage-policy.js';
@@ -56,15 +57,6 @@ function flag(options: Record<string, unknown>, name: string): boolean {
   const value = options[name];
   if (value === undefined) return false;
   if (typeof value !== 'boolean') throw new TypeError(`option ${name} must be a boolean`);
-  return value;
-}
-
-function positiveOption(options: Record<string, unknown>, name: string, fallback: number): number {
-  const value = options[name];
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
-    throw new TypeError(`option ${name} must be a positive number, got ${String(value)}`);
-  }
   return value;
 }
 

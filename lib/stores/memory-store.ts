@@ -1,4 +1,5 @@
 import { entrySize } from '../entry-size.js';
+import { positiveOption } from '../options.js';
 import type { CachedEntry, CacheStore, EvictionReason, StoreLookup, StoreStats } from '../types.js';
 
 /** Options of {@link memoryStore}. */
@@ -29,15 +30,6 @@ interface ExpiryRecord {
   at: number;
 }
 
-function positiveInteger(options: Record<string, unknown>, name: string, fallback: number): number {
-  const value = options[name];
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
-    throw new TypeError(`option ${name} must be a positive integer, got ${String(value)}`);
-  }
-  return value;
-}
-
 /**
  * The embedded store: an LRU map bounded in bytes and entries, with per-tag expiry records on a counter that
  * only this store advances. Every lookup and every expiry takes the next tick, so "expired at or after the
@@ -64,10 +56,10 @@ export class MemoryStore implements CacheStore {
   constructor(options: MemoryStoreOptions = {}) {
     if (typeof options !== 'object' || options === null) throw new TypeError('argument options must be an object');
     const raw = options as Record<string, unknown>;
-    this.#maxBytes = positiveInteger(raw, 'maxBytes', 64 * 2 ** 20);
-    this.#maxEntries = positiveInteger(raw, 'maxEntries', 100_000);
-    this.#maxEntryBytes = positiveInteger(raw, 'maxEntryBytes', Math.max(1, Math.floor(this.#maxBytes / 8)));
-    this.#maxRecords = positiveInteger(raw, 'maxRecords', 100_000);
+    this.#maxBytes = positiveOption(raw, 'maxBytes', 64 * 2 ** 20, true);
+    this.#maxEntries = positiveOption(raw, 'maxEntries', 100_000, true);
+    this.#maxEntryBytes = positiveOption(raw, 'maxEntryBytes', Math.max(1, Math.floor(this.#maxBytes / 8)), true);
+    this.#maxRecords = positiveOption(raw, 'maxRecords', 100_000, true);
     if (options.now !== undefined && typeof options.now !== 'function') throw new TypeError('option now must be a function');
     this.#now = options.now ?? Date.now;
   }

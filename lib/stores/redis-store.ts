@@ -33,7 +33,9 @@
  *
  * The store does not own the client: `close()` leaves it connected; quit it yourself when you are done.
  */
+
 import type { Redis } from 'ioredis';
+import { positiveOption } from '../options.js';
 import type { CachedEntry, CacheStore, HeaderList, StoreLookup } from '../types.js';
 
 /** Options of {@link redisStore}. */
@@ -223,15 +225,6 @@ function wire(id: string): string {
   return `\0${Buffer.from(id, 'utf16le').toString('hex')}`;
 }
 
-function positiveInteger(options: Record<string, unknown>, name: string, fallback: number): number {
-  const value = options[name];
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
-    throw new TypeError(`option ${name} must be a positive integer, got ${String(value)}`);
-  }
-  return value;
-}
-
 function isClient(value: unknown): value is Redis {
   if (typeof value !== 'object' || value === null) return false;
   const client = value as Record<string, unknown>;
@@ -272,8 +265,8 @@ export class RedisStore implements CacheStore {
     const raw = options as unknown as Record<string, unknown>;
     this.#client = options.client;
     this.prefix = options.prefix ?? 'gc:';
-    this.#maxEntryBytes = positiveInteger(raw, 'maxEntryBytes', 8 * 2 ** 20);
-    this.#maxRecords = positiveInteger(raw, 'maxRecords', 1_000_000);
+    this.#maxEntryBytes = positiveOption(raw, 'maxEntryBytes', 8 * 2 ** 20, true);
+    this.#maxRecords = positiveOption(raw, 'maxRecords', 1_000_000, true);
     this.#records = `${this.prefix}expiries`;
     this.#longestTtl = `${this.prefix}ttl`;
     for (const [name, definition] of Object.entries(COMMANDS)) this.#client.defineCommand(name, definition);
