@@ -573,6 +573,28 @@ describe('Express: key functions and set-up', () => {
     expect((await request(app).get('/auth').set('Authorization', 'Bearer b')).headers['x-cache']).to.equal('HIT');
   });
 
+  it('no client-controlled header bypasses or refreshes the cache', async () => {
+    const cache = createCache();
+    const app = express();
+    let n = 0;
+    app.get(
+      '/c',
+      groupCache(() => 'c', { cache }),
+      (_req, res) => res.send(`${n++}`),
+    );
+    await getRaw(app, '/c');
+    for (const [name, value] of [
+      ['Cache-Control', 'no-cache'],
+      ['Cache-Control', 'max-age=0'],
+      ['Pragma', 'no-cache'],
+      ['X-Cache-Bypass', '1'],
+    ]) {
+      const res = await request(app).get('/c').set(name, value);
+      expect(res.headers['x-cache'], `${name}: ${value}`).to.equal('HIT');
+      expect(res.text).to.equal('0');
+    }
+  });
+
   it('never stores Set-Cookie, no-store or private responses unless opted in', async () => {
     const cache = createCache();
     const app = express();
