@@ -588,7 +588,7 @@ describe('Express: key functions and set-up', () => {
       ['Cache-Control', 'max-age=0'],
       ['Pragma', 'no-cache'],
       ['X-Cache-Bypass', '1'],
-    ]) {
+    ] as const) {
       const res = await request(app).get('/c').set(name, value);
       expect(res.headers['x-cache'], `${name}: ${value}`).to.equal('HIT');
       expect(res.text).to.equal('0');
