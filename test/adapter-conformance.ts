@@ -16,8 +16,8 @@ import {
   type KeyResult,
   type RouteOptions,
 } from 'group-cache';
-import request, { type Response as SuperResponse } from 'supertest';
-import { deferred, listen } from './helpers/http.js';
+import request from 'supertest';
+import { deferred, listen, type RawResponse, sendRaw } from './helpers/http.js';
 
 /** What a scenario's key function and handlers see of a request, whatever the framework. */
 export interface RequestView {
@@ -102,8 +102,6 @@ interface HarnessOptions {
   /** Headers GET /slow/:id answers with (e.g. a Set-Cookie that makes it unstorable). */
   slowHeaders?: Readonly<Record<string, string>>;
 }
-
-type RawResponse = SuperResponse & { body: Buffer };
 
 export const BINARY = Buffer.concat([Buffer.from(Array.from({ length: 256 }, (_, i) => i)), randomBytes(4096)]);
 const BIG_LIMIT = 1024;
@@ -204,23 +202,7 @@ function usersRoutes(options: HarnessOptions, calls: Calls, gate: Promise<void>,
   return routes;
 }
 
-function rawParser(res: SuperResponse, callback: (error: Error | null, body: Buffer) => void): void {
-  const chunks: Buffer[] = [];
-  res.on('data', (chunk: Buffer) => chunks.push(chunk));
-  res.on('end', () => callback(null, Buffer.concat(chunks)));
-}
-
-function send(test: request.Test, headers: Record<string, string> = {}): Promise<RawResponse> {
-  return test
-    .set(headers)
-    .buffer(true)
-    .parse(rawParser)
-    .then((res) => {
-      // supertest runs no parser for HEAD or a 304: read that as the empty body it is.
-      if (!Buffer.isBuffer(res.body)) res.body = Buffer.alloc(0);
-      return res as RawResponse;
-    });
-}
+const send = sendRaw;
 
 const json = (res: RawResponse): unknown => JSON.parse(res.body.toString('utf8'));
 

@@ -6,26 +6,11 @@ import { createCache, type GroupCache, type GroupCacheError, type RouteOptions }
 import { addExpireGroups, expireGroups, groupCache } from 'group-cache/koa';
 import Koa, { type Context, type Middleware } from 'koa';
 import Koa2 from 'koa2';
-import request, { type Response as SuperResponse } from 'supertest';
-import { listen } from './helpers/http.js';
-
-type RawResponse = SuperResponse & { body: Buffer };
-
-function rawParser(res: SuperResponse, callback: (error: Error | null, body: Buffer) => void): void {
-  const chunks: Buffer[] = [];
-  res.on('data', (chunk: Buffer) => chunks.push(chunk));
-  res.on('end', () => callback(null, Buffer.concat(chunks)));
-}
+import request from 'supertest';
+import { listen, type RawResponse, sendRaw } from './helpers/http.js';
 
 function getRaw(app: Koa, path: string): Promise<RawResponse> {
-  return request(app.callback())
-    .get(path)
-    .buffer(true)
-    .parse(rawParser)
-    .then((res) => {
-      if (!Buffer.isBuffer(res.body)) res.body = Buffer.alloc(0);
-      return res as RawResponse;
-    });
+  return sendRaw(request(app.callback()).get(path));
 }
 
 /** GET on a real server that tolerates a response cut short or never ended (Koa 2 leaves an errored stream hanging). */

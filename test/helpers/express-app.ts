@@ -1,25 +1,14 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import type { Response as SuperResponse } from 'supertest';
 import request from 'supertest';
+import { type RawResponse, sendRaw } from './http.js';
 
 export { express, request };
 
-/** supertest parser that keeps the body as raw bytes, whatever its type. */
-export function rawBody(res: SuperResponse, callback: (error: Error | null, body: Buffer) => void): void {
-  const chunks: Buffer[] = [];
-  res.on('data', (chunk: Buffer) => chunks.push(chunk));
-  res.on('end', () => callback(null, Buffer.concat(chunks)));
-}
-
 /** GET `path` and return the response with `body` as a Buffer. The request is sent at once (supertest is lazy). */
-export function getRaw(app: express.Express | Server | string, path: string): Promise<SuperResponse & { body: Buffer }> {
-  return request(app)
-    .get(path)
-    .buffer(true)
-    .parse(rawBody)
-    .then((res) => res as SuperResponse & { body: Buffer });
+export function getRaw(app: express.Express | Server | string, path: string): Promise<RawResponse> {
+  return sendRaw(request(app).get(path));
 }
 
 /** Starts `app` on a free loopback port; one server for many concurrent requests. */
