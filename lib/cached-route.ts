@@ -53,6 +53,10 @@ export type Outcome =
   /** Run the handler; store nothing. */
   | { type: 'pass'; header: StatusHeader | undefined };
 
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 function flag(options: Record<string, unknown>, name: string): boolean {
   const value = options[name];
   if (value === undefined) return false;
@@ -111,12 +115,12 @@ export class CachedRoute<Req> {
     try {
       result = this.#keyFn(req);
     } catch (error) {
-      return this.#keyError(error, info, 'threw');
+      return this.#keyError(`threw: ${messageOf(error)}`, info, error);
     }
     if (isPromiseLike(result)) {
       return result.then(
         (value) => this.#withKey(value, info),
-        (error: unknown) => this.#keyError(error, info, 'rejected'),
+        (error: unknown) => this.#keyError(`rejected: ${messageOf(error)}`, info, error),
       );
     }
     return this.#withKey(result, info);
@@ -127,21 +131,12 @@ export class CachedRoute<Req> {
     return { type: 'pass', header: this.#bypass };
   }
 
-  #keyError(error: unknown, info: RequestInfo, how: string): Outcome {
-    const failure =
-      error instanceof GroupCacheError
-        ? new GroupCacheError('EKEYFUNCTION', `key function of ${info.where} ${error.message.replace(/^key function /, '')}`, {
-            cause: error.cause,
-            details: { ...error.details, where: info.where },
-          })
-        : new GroupCacheError(
-            'EKEYFUNCTION',
-            `key function of ${info.where} ${how}: ${(error as Error)?.message ?? String(error)}`,
-            {
-              cause: error,
-              details: { where: info.where },
-            },
-          );
+  /** Reports what was wrong with the key function (`threw: …`, `returned …: …`) and bypasses the cache. */
+  #keyError(what: string, info: RequestInfo, cause: unknown, details: Record<string, unknown> = {}): Outcome {
+    const failure = new GroupCacheError('EKEYFUNCTION', `key function of ${info.where} ${what}`, {
+      cause,
+      details: { ...details, where: info.where },
+    });
     this.cache._report(failure);
     return this.#pass('key function error', info);
   }
@@ -151,7 +146,9 @@ export class CachedRoute<Req> {
     try {
       spec = normalizeKeyResult(result, this.cache.maxGroups);
     } catch (error) {
-      return this.#keyError(error, info, 'returned junk');
+      // normalizeKeyResult only throws GroupCacheError, saying what was returned and what is wrong with it.
+      const invalid = error as GroupCacheError;
+      return this.#keyError(invalid.message, info, undefined, { ...invalid.details });
     }
     if (spec === undefined) return this.#pass('no key', info);
     const cache = this.cache;

@@ -33,7 +33,7 @@ export function describeValue(value: unknown): string {
 }
 
 function invalid(message: string, value: unknown): GroupCacheError {
-  return new GroupCacheError('EKEYFUNCTION', `key function returned ${describeValue(value)}: ${message}`, {
+  return new GroupCacheError('EKEYFUNCTION', `returned ${describeValue(value)}: ${message}`, {
     details: { returned: value },
   });
 }
