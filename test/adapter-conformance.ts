@@ -75,11 +75,13 @@ export interface ConformanceOptions {
   setup?: (context: Mocha.Context) => void | Promise<void>;
   /** Runs once after the scenarios. */
   teardown?: () => void | Promise<void>;
+  /** More rows, from scenario files under test/scenarios/ (registered in test/adapters.test.ts). */
+  scenarios?: readonly Scenario[];
 }
 
 type Calls = Record<string, number>;
 
-interface Harness {
+export interface Harness {
   app: RequestListener;
   cache: GroupCache;
   calls: Calls;
@@ -93,7 +95,7 @@ interface Harness {
   post(path: string): Promise<RawResponse>;
 }
 
-interface HarnessOptions {
+export interface HarnessOptions {
   /** Key function of GET /users/:id (default: user_<id> in user_group_<id> and users). */
   keyFn?: ViewKeyFunction;
   usersOptions?: Omit<RouteOptions, 'cache'>;
@@ -101,6 +103,8 @@ interface HarnessOptions {
   expire?: Omit<ExpireOptions, 'cache'>;
   /** Headers GET /slow/:id answers with (e.g. a Set-Cookie that makes it unstorable). */
   slowHeaders?: Readonly<Record<string, string>>;
+  /** More routes, mounted after the users API (a scenario file's own fixtures). */
+  routes?: readonly RouteSpec[];
 }
 
 export const BINARY = Buffer.concat([Buffer.from(Array.from({ length: 256 }, (_, i) => i)), randomBytes(4096)]);
@@ -199,14 +203,16 @@ function usersRoutes(options: HarnessOptions, calls: Calls, gate: Promise<void>,
       },
     });
   }
+  if (options.routes) routes.push(...options.routes);
   return routes;
 }
 
 const send = sendRaw;
 
-const json = (res: RawResponse): unknown => JSON.parse(res.body.toString('utf8'));
+export const json = (res: RawResponse): unknown => JSON.parse(res.body.toString('utf8'));
 
-type Scenario = [name: string, run: (setup: (options?: HarnessOptions) => Promise<Harness>) => Promise<void>];
+/** One row of the table: a name and a run that builds as many harnesses as it needs. */
+export type Scenario = [name: string, run: (setup: (options?: HarnessOptions) => Promise<Harness>) => Promise<void>];
 
 const KEY_SHAPES: Array<[label: string, keyFn: ViewKeyFunction]> = [
   ['an object { key, groups }', (req) => ({ key: `user_${req.params.id}`, groups: ['users'] })],
@@ -247,7 +253,7 @@ const NOT_STORED: Array<[fixture: string, why: string]> = [
 ];
 
 /** Replaces the cache's `store.expire` (on this instance only, whatever the store) to delay or fail it. */
-function interceptExpire(
+export function interceptExpire(
   cache: GroupCache,
   around: (original: CacheStore['expire'], tags: readonly string[]) => Promise<void>,
 ): void {
@@ -257,7 +263,7 @@ function interceptExpire(
 }
 
 /** Asserts a run of X-Cache values for GET `path`. */
-async function expectSequence(h: Harness, path: string, expected: string[]): Promise<RawResponse[]> {
+export async function expectSequence(h: Harness, path: string, expected: string[]): Promise<RawResponse[]> {
   const responses: RawResponse[] = [];
   for (const value of expected) {
     const res = await h.get(path);
@@ -695,7 +701,11 @@ const CLOCK_SCENARIOS: Scenario[] = [
 export function adapterConformance(driver: AdapterDriver, options: ConformanceOptions = {}): void {
   const makeCache = options.makeCache ?? createCache;
   const dispose = options.disposeCache ?? ((cache: GroupCache) => cache.close());
-  const scenarios = options.injectedClock === false ? SCENARIOS : [...SCENARIOS, ...CLOCK_SCENARIOS];
+  const scenarios = [
+    ...SCENARIOS,
+    ...(options.injectedClock === false ? [] : CLOCK_SCENARIOS),
+    ...(options.scenarios ?? []),
+  ];
 
   describe(`${options.label ? `${options.label}: ` : ''}${driver.name} adapter conformance`, () => {
     const caches: GroupCache[] = [];

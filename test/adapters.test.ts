@@ -8,6 +8,7 @@ import Koa2 from 'koa2';
 import { type AdapterDriver, adapterConformance, type ConformanceOptions } from './adapter-conformance.js';
 import { expressDriver } from './drivers/express.js';
 import { koaDriver } from './drivers/koa.js';
+import { SCENARIOS as MORE } from './scenarios/index.js';
 import { connect, type RedisServer, startRedisOrSkip, uniquePrefix } from './helpers/redis-server.js';
 
 const drivers: AdapterDriver[] = [
@@ -41,5 +42,5 @@ after(async () => {
 });
 
 // A new adapter is a driver in the list above; a new store is one more line here.
-for (const driver of drivers) adapterConformance(driver);
-for (const driver of drivers) adapterConformance(driver, onRedis);
+for (const driver of drivers) adapterConformance(driver, { scenarios: MORE });
+for (const driver of drivers) adapterConformance(driver, { ...onRedis, scenarios: MORE });
