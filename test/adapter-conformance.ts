@@ -701,11 +701,7 @@ const CLOCK_SCENARIOS: Scenario[] = [
 export function adapterConformance(driver: AdapterDriver, options: ConformanceOptions = {}): void {
   const makeCache = options.makeCache ?? createCache;
   const dispose = options.disposeCache ?? ((cache: GroupCache) => cache.close());
-  const scenarios = [
-    ...SCENARIOS,
-    ...(options.injectedClock === false ? [] : CLOCK_SCENARIOS),
-    ...(options.scenarios ?? []),
-  ];
+  const scenarios = [...SCENARIOS, ...(options.injectedClock === false ? [] : CLOCK_SCENARIOS), ...(options.scenarios ?? [])];
 
   describe(`${options.label ? `${options.label}: ` : ''}${driver.name} adapter conformance`, () => {
     const caches: GroupCache[] = [];

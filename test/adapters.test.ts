@@ -8,8 +8,8 @@ import Koa2 from 'koa2';
 import { type AdapterDriver, adapterConformance, type ConformanceOptions } from './adapter-conformance.js';
 import { expressDriver } from './drivers/express.js';
 import { koaDriver } from './drivers/koa.js';
-import { SCENARIOS as MORE } from './scenarios/index.js';
 import { connect, type RedisServer, startRedisOrSkip, uniquePrefix } from './helpers/redis-server.js';
+import { SCENARIOS as MORE } from './scenarios/index.js';
 
 const drivers: AdapterDriver[] = [
   expressDriver('Express 5', express),
