@@ -1,5 +1,5 @@
 import type { HeaderMap } from './storage-policy.js';
-import { headerTokens } from './storage-policy.js';
+import { headerTokens, headerValue } from './storage-policy.js';
 import type { HeaderList, HeaderValue } from './types.js';
 
 /*
@@ -29,10 +29,10 @@ function toValue(value: number | string | readonly string[]): HeaderValue {
 
 /** The end-to-end headers of a response, as stored. `ownHeader` (lower case) is the cache's status header. */
 export function storableHeaders(headers: HeaderMap, ownHeader: string | undefined): HeaderList {
-  const named = headerTokens(headers.connection);
+  const named = headerTokens(headerValue(headers, 'connection'));
   const list: HeaderList = [];
   for (const name of Object.keys(headers)) {
-    const value = headers[name];
+    const value = headerValue(headers, name);
     const lower = name.toLowerCase();
     if (value === undefined || NOT_STORED.has(lower) || lower === ownHeader || named.includes(lower)) continue;
     list.push([lower, toValue(value)]);
@@ -47,7 +47,7 @@ export function varyValues(varyHeader: HeaderMap[string], requestHeaders: Header
 }
 
 function requestValue(headers: HeaderMap, name: string): string {
-  const value = headers[name];
+  const value = headerValue(headers, name);
   if (value === undefined) return '';
   return typeof value === 'object' ? value.join(', ') : String(value).trim();
 }

@@ -19,6 +19,15 @@ export interface StoragePolicy {
   maxEntryBytes: number;
 }
 
+/**
+ * `headers[name]`, own properties only. Node's `req.headers` is a plain object, so a header name taken from a
+ * `Vary` list or a route's `vary` option (`__proto__`, `constructor`, `toString`) would otherwise read
+ * `Object.prototype` and its methods. Every header lookup by a name not written in this code goes through here.
+ */
+export function headerValue(headers: HeaderMap, name: string): HeaderMap[string] {
+  return Object.hasOwn(headers, name) ? headers[name] : undefined;
+}
+
 function headerText(value: HeaderMap[string]): string {
   if (value === undefined) return '';
   return typeof value === 'object' ? value.join(',') : String(value);
@@ -37,19 +46,19 @@ export function headerTokens(value: HeaderMap[string]): string[] {
 /** Why this request must not use the cache at all, or undefined. */
 export function requestBypassReason(method: string, headers: HeaderMap, policy: StoragePolicy): string | undefined {
   if (method !== 'GET' && method !== 'HEAD') return `${method} request`;
-  if (headers.authorization !== undefined && !policy.allowAuthorization) return 'Authorization header';
+  if (headerValue(headers, 'authorization') !== undefined && !policy.allowAuthorization) return 'Authorization header';
   return undefined;
 }
 
 /** Why this response must not be stored, or undefined. `headers` are the response's, lower-case names. */
 export function responseRejectReason(status: number, headers: HeaderMap, policy: StoragePolicy): string | undefined {
   if (!policy.statuses.has(status)) return `status ${status}`;
-  if (headers['set-cookie'] !== undefined && !policy.allowSetCookie) return 'Set-Cookie header';
-  const cacheControl = headerTokens(headers['cache-control']);
+  if (headerValue(headers, 'set-cookie') !== undefined && !policy.allowSetCookie) return 'Set-Cookie header';
+  const cacheControl = headerTokens(headerValue(headers, 'cache-control'));
   if (cacheControl.includes('no-store')) return 'Cache-Control: no-store';
   if (cacheControl.includes('private') && !policy.allowPrivate) return 'Cache-Control: private';
-  if (headerTokens(headers.vary).includes('*')) return 'Vary: *';
-  const length = Number(headerText(headers['content-length']) || Number.NaN);
+  if (headerTokens(headerValue(headers, 'vary')).includes('*')) return 'Vary: *';
+  const length = Number(headerText(headerValue(headers, 'content-length')) || Number.NaN);
   if (length > policy.maxEntryBytes) return `Content-Length ${length} over maxEntryBytes ${policy.maxEntryBytes}`;
   return undefined;
 }

@@ -1,5 +1,12 @@
 import { expect } from 'chai';
-import { requestBypassReason, responseRejectReason, type StoragePolicy } from 'group-cache';
+import { storableHeaders, varyKeySuffix, varyMatches, varyValues } from '../lib/headers.js';
+import {
+  type HeaderMap,
+  headerValue,
+  requestBypassReason,
+  responseRejectReason,
+  type StoragePolicy,
+} from '../lib/storage-policy.js';
 
 const policy: StoragePolicy = {
   statuses: new Set([200]),
@@ -63,6 +70,35 @@ describe('storage policy', () => {
     it('refuses a declared Content-Length over maxEntryBytes', () => {
       expect(responseRejectReason(200, { 'content-length': 1001 }, policy)).to.match(/over maxEntryBytes/);
       expect(responseRejectReason(200, { 'content-length': '1000' }, policy)).to.equal(undefined);
+    });
+  });
+
+  describe('header lookups read own properties only (issue 14, item 10)', () => {
+    it('headerValue(headers, name) never reaches Object.prototype', () => {
+      for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+        expect(headerValue({}, name), name).to.equal(undefined);
+      }
+      expect(headerValue({ constructor: 'a' }, 'constructor')).to.equal('a');
+    });
+    it('responseRejectReason and requestBypassReason ignore inherited header names', () => {
+      const inherited: HeaderMap = Object.create({ 'cache-control': 'no-store', authorization: 'Bearer x' });
+      expect(responseRejectReason(200, inherited, policy)).to.equal(undefined);
+      expect(requestBypassReason('GET', inherited, policy)).to.equal(undefined);
+    });
+    it('varyValues(vary, requestHeaders) reads __proto__, constructor and toString as the request has them', () => {
+      expect(varyValues('__proto__, constructor, toString', { constructor: 'a' })).to.deep.equal([
+        ['__proto__', ''],
+        ['constructor', 'a'],
+        ['tostring', ''],
+      ]);
+      expect(varyKeySuffix(['__proto__', 'constructor'], {})).to.equal('\n__proto__:\nconstructor:');
+      expect(varyMatches([['__proto__', '']], {})).to.equal(true);
+    });
+    it('storableHeaders(headers) keeps a response header named constructor and nothing inherited', () => {
+      expect(storableHeaders({ constructor: 'x', 'content-type': 'text/plain' }, undefined)).to.deep.equal([
+        ['constructor', 'x'],
+        ['content-type', 'text/plain'],
+      ]);
     });
   });
 });

@@ -3,5 +3,7 @@
  * spread below; every adapter and every store runs them (test/adapters.test.ts).
  */
 import type { Scenario } from '../adapter-conformance.js';
+import { RANGE_SCENARIOS } from './range.js';
+import { VARY_PROTOTYPE_SCENARIOS } from './vary-prototype.js';
 
-export const SCENARIOS: Scenario[] = [];
+export const SCENARIOS: Scenario[] = [...VARY_PROTOTYPE_SCENARIOS, ...RANGE_SCENARIOS];
