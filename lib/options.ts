@@ -1,3 +1,5 @@
+export const MAX_TTL = 31_536_000_000;
+
 /**
  * Reads a positive number option, throwing a `TypeError` that names the option for anything else.
  * Shared by every factory so that misuse reads the same everywhere (`option ttl must be a positive number`).
