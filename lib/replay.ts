@@ -1,5 +1,6 @@
 import fresh from 'fresh';
-import type { HeaderMap } from './storage-policy.js';
+import rangeParser from 'range-parser';
+import { type HeaderMap, headerValue } from './storage-policy.js';
 import type { CachedEntry, HeaderList } from './types.js';
 
 /** What an adapter writes for a hit. `body` is undefined when none is sent (HEAD, 304). */
@@ -17,10 +18,78 @@ function lastModified(headers: HeaderList): string | undefined {
   return undefined;
 }
 
+/*
+ * RFC 9110 §13.1.5: If-Range holds when its entity-tag matches the entry's by the strong comparison (§8.8.3.2:
+ * neither is weak, and they are identical), or when its HTTP-date equals Last-Modified and that date is a strong
+ * validator (§8.8.2.2: at least one second before the response was generated, which `storedAt` stands for since
+ * `Date` is not stored). When it does not hold, the whole representation is sent.
+ */
+function ifRangeHolds(value: HeaderMap[string], entry: CachedEntry): boolean {
+  if (value === undefined) return true;
+  if (typeof value !== 'string') return false;
+  const validator = value.trim();
+  if (validator.startsWith('"') || validator.startsWith('W/')) {
+    return !validator.startsWith('W/') && !entry.etag.startsWith('W/') && validator === entry.etag;
+  }
+  const modified = lastModified(entry.headers);
+  if (modified === undefined) return false;
+  const date = Date.parse(validator);
+  return !Number.isNaN(date) && Date.parse(modified) === date && date <= entry.storedAt - 1000;
+}
+
+type RangeAnswer = { status: 206; start: number; end: number } | { status: 416 } | undefined;
+
+/*
+ * RFC 9110 §14.2: a single byte range of a stored 200 is served as a 206 from the stored body, an unsatisfiable
+ * one as a 416. A server MAY ignore Range, so a malformed header, another range unit and several ranges that do
+ * not merge into one (multipart/byteranges is not built) all get the full 200.
+ */
+function rangeAnswer(entry: CachedEntry, requestHeaders: HeaderMap): RangeAnswer {
+  const range = headerValue(requestHeaders, 'range');
+  if (typeof range !== 'string' || entry.status !== 200) return undefined;
+  if (!ifRangeHolds(headerValue(requestHeaders, 'if-range'), entry)) return undefined;
+  const ranges = rangeParser(entry.body.length, range, { combine: true });
+  if (ranges === -1) return { status: 416 };
+  const only = ranges === -2 || ranges.type !== 'bytes' || ranges.length !== 1 ? undefined : ranges[0];
+  if (only === undefined) return undefined;
+  return { status: 206, start: only.start, end: only.end };
+}
+
+function partialReplay(
+  entry: CachedEntry,
+  answer: NonNullable<RangeAnswer>,
+  method: string,
+  age: string,
+  statusHeader: readonly [string, string] | undefined,
+): Replay {
+  const length = entry.body.length;
+  if (answer.status === 416) {
+    // RFC 9110 §15.5.17: the current length in Content-Range; no representation headers for an empty body.
+    const headers: HeaderList = [
+      ['content-range', `bytes */${length}`],
+      ['content-length', '0'],
+    ];
+    if (statusHeader) headers.push([statusHeader[0], statusHeader[1]]);
+    return { status: 416, headers, body: method === 'HEAD' ? undefined : Buffer.alloc(0) };
+  }
+  // RFC 9110 §15.3.7: a single-part 206 carries the 200's headers (Content-Type, ETag, Cache-Control, Vary...).
+  const headers: HeaderList = entry.headers.slice();
+  headers.push(
+    ['etag', entry.etag],
+    ['age', age],
+    ['content-range', `bytes ${answer.start}-${answer.end}/${length}`],
+    ['content-length', String(answer.end - answer.start + 1)],
+  );
+  if (statusHeader) headers.push([statusHeader[0], statusHeader[1]]);
+  const body = method === 'HEAD' ? undefined : entry.body.subarray(answer.start, answer.end + 1);
+  return { status: 206, headers, body };
+}
+
 /**
  * Builds the response for a hit: the stored status, headers and body, plus `ETag`, `Age` (RFC 9111 §5.1,
  * whole seconds since the response was stored) and the cache's status header; a `304 Not Modified` when the
- * request's validators match (RFC 9110 §13.1); no body for HEAD.
+ * request's validators match (RFC 9110 §13.1); a 206 or 416 for a single `Range` on a 200, subject to `If-Range`
+ * (RFC 9110 §14.2, §13.1.5; evaluated after the 304 check, §13.2.2); no body for HEAD.
  */
 export function replayEntry(
   entry: CachedEntry,
@@ -41,6 +110,10 @@ export function replayEntry(
     headers.push(['etag', entry.etag], ['age', age]);
     if (statusHeader) headers.push([statusHeader[0], statusHeader[1]]);
     return { status: 304, headers, body: undefined };
+  }
+  if (requestHeaders.range !== undefined) {
+    const answer = rangeAnswer(entry, requestHeaders);
+    if (answer !== undefined) return partialReplay(entry, answer, method, age, statusHeader);
   }
   // The hot path of every hit: one array of the final length, filled by index (no slice-then-grow).
   const stored = entry.headers;
