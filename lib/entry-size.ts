@@ -26,3 +26,16 @@ export function entrySize(key: string, entry: CachedEntry): number {
   for (const tag of entry.tags) size += 16 + stringBytes(tag);
   return size;
 }
+
+/*
+ * Bytes one group-expiry record holds in the memory store: its tag string plus the record object, its two numbers
+ * and the map slot. Measured on Node 20 x64 (100,000 records, heapUsed after full GCs): 113 B beyond the tag's
+ * one-byte characters for 12-character tags, 163 B for 202-character ones (a template string keeps its parts);
+ * 128 B plus two bytes a code unit covers both.
+ */
+export const RECORD_OVERHEAD_BYTES = 128;
+
+/** Estimated heap bytes of the expiry record of `tag`. */
+export function recordSize(tag: string): number {
+  return RECORD_OVERHEAD_BYTES + stringBytes(tag);
+}

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
-import { type CachedEntry, createCache, groupTag, keyId, memoryStore } from 'group-cache';
+import { type CachedEntry, createCache, memoryStore } from 'group-cache';
 import { groupCache } from 'group-cache/express';
+import { groupTag, keyId } from '../lib/keys.js';
 import { express, getRaw, manualClock } from './helpers/express-app.js';
 
 function entry(startedAt: number, tags: string[], body = Buffer.alloc(1000, 1)): CachedEntry {
@@ -62,6 +63,83 @@ describe('memoryStore', () => {
     const fresh = store.get('k:new').stamp;
     expect(store.set('k:new', entry(fresh, ['g:victim', 'k:new']), 60_000)).to.equal(true);
     expect(store.get('k:new').entry).to.not.equal(undefined);
+  });
+
+  it('counts expiry records in bytes: stats().bytes grows by each record (tag at 2 bytes a code unit + overhead)', () => {
+    const store = memoryStore();
+    store.expire(['g:a']);
+    const one = store.stats().bytes;
+    const overhead = one - 2 * 'g:a'.length;
+    expect(overhead, 'per-record overhead').to.be.at.least(100);
+    const long = `g:${'x'.repeat(200)}`;
+    store.expire([long]);
+    expect(store.stats().bytes - one).to.equal(overhead + 2 * long.length);
+    // Expiring a group again replaces its record: no double count.
+    store.expire(['g:a']);
+    expect(store.stats().bytes - one).to.equal(overhead + 2 * long.length);
+    store.clear();
+    expect(store.stats().bytes).to.equal(0);
+  });
+
+  it('a flood of long group names stays within maxBytes (records take at most maxRecordBytes, maxBytes / 4 by default)', () => {
+    const maxBytes = 200_000;
+    const store = memoryStore({ maxBytes });
+    const long = 'n'.repeat(200);
+    for (let i = 0; i < 20_000; i++) {
+      store.expire([`g:${long}-${i}`]);
+      expect(store.stats().bytes).to.be.at.most(maxBytes / 4);
+    }
+    // Dropped for bytes, far below the 100,000 record count bound.
+    expect(store.stats().records).to.be.above(10).and.below(1_000);
+    const shared = memoryStore({ maxBytes, maxRecordBytes: maxBytes });
+    for (let i = 0; i < 20_000; i++) shared.expire([`g:${long}-${i}`]);
+    expect(shared.stats().bytes)
+      .to.be.at.most(maxBytes)
+      .and.above(maxBytes / 2);
+  });
+
+  it('entries tagged with a record dropped for bytes read as misses (the floor rises as for the count bound)', () => {
+    const store = memoryStore({ maxBytes: 100_000, maxRecords: 1_000_000 });
+    const old = store.get('k:old').stamp;
+    expect(store.set('k:old', entry(old, ['g:victim', 'k:old']), 60_000)).to.equal(true);
+    store.expire(['g:victim']);
+    const between = store.get('k:between').stamp;
+    expect(store.set('k:between', entry(between, ['g:other', 'k:between']), 60_000)).to.equal(true);
+    for (let i = 0; i < 5_000; i++) store.expire([`g:${'f'.repeat(200)}-${i}`]);
+    expect(store.stats().records).to.be.below(5_000);
+    for (const key of ['k:old', 'k:between']) {
+      const lookup = store.get(key);
+      expect(lookup.entry, key).to.equal(undefined);
+      expect(lookup.stale, key).to.equal(true);
+    }
+    // A fill that starts after the flood is stored and served.
+    const fresh = store.get('k:new').stamp;
+    expect(store.set('k:new', entry(fresh, ['g:victim', 'k:new']), 60_000)).to.equal(true);
+    expect(store.get('k:new').entry).to.not.equal(undefined);
+  });
+
+  it('entries and records share maxBytes: records coming in evict least recently used entries', () => {
+    const maxBytes = 50_000;
+    const store = memoryStore({ maxBytes });
+    for (let i = 0; i < 100; i++) store.set(`k:${i}`, entry(store.get(`k:${i}`).stamp, [`k:${i}`]), 60_000);
+    const full = store.stats();
+    expect(full.bytes)
+      .to.be.above(maxBytes - 2_000)
+      .and.at.most(maxBytes);
+    store.expire(Array.from({ length: 20 }, (_, i) => `g:${'r'.repeat(100)}-${i}`));
+    const after = store.stats();
+    expect(after.records).to.equal(20);
+    expect(after.bytes).to.be.at.most(maxBytes);
+    expect(after.entries).to.be.below(full.entries);
+    expect(after.evictions).to.equal(full.evictions + full.entries - after.entries);
+  });
+
+  it('memoryStore({ maxRecordBytes }) validates it against maxBytes', () => {
+    expect(() => memoryStore({ maxBytes: 1000, maxRecordBytes: 1001 })).to.throw(
+      TypeError,
+      /option maxRecordBytes must not exceed maxBytes/,
+    );
+    expect(() => memoryStore({ maxRecordBytes: 0 })).to.throw(TypeError, /option maxRecordBytes must be a positive integer/);
   });
 
   it('drops records older than the longest TTL stored', () => {

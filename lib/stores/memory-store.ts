@@ -1,20 +1,31 @@
-import { entrySize } from '../entry-size.js';
+import { entrySize, recordSize } from '../entry-size.js';
 import { positiveOption } from '../options.js';
 import type { CachedEntry, CacheStore, EvictionReason, StoreLookup, StoreStats } from '../types.js';
 
 /** Options of {@link memoryStore}. */
 export interface MemoryStoreOptions {
-  /** Bound on the bytes held by entries (bodies, headers, keys and metadata). Default 64 MiB. */
+  /**
+   * Bound on all the bytes the store holds: entries (bodies, headers, keys and metadata) and group-expiry records
+   * together, as `stats().bytes` counts them. Records may take up to `maxRecordBytes` of it; entries get the rest,
+   * least recently used evicted first. Default 64 MiB.
+   */
   maxBytes?: number;
   /** Bound on the number of entries. Default 100,000. */
   maxEntries?: number;
   /** Largest single entry accepted, in bytes (including metadata). Default `maxBytes / 8`. */
   maxEntryBytes?: number;
   /**
-   * Bound on the group-expiry records kept. When one must be dropped early, a floor is raised so that every
-   * entry started before it reads as expired: a dropped record can never make an old entry fresh. Default 100,000.
+   * Bound on the number of group-expiry records kept. When one must be dropped early (over this count or over
+   * `maxRecordBytes`), the oldest goes and a floor is raised so that every entry started before it reads as
+   * expired: a dropped record can never make an old entry fresh. Default 100,000.
    */
   maxRecords?: number;
+  /**
+   * The share of `maxBytes` that group-expiry records may take, counted as their tag at two bytes a code unit plus
+   * 128 bytes a record. Past it the oldest records go, as past `maxRecords`. At most `maxBytes`; default
+   * `maxBytes / 4`, so a flood of distinct group names always leaves three quarters of the budget to entries.
+   */
+  maxRecordBytes?: number;
   /** Clock for TTLs, in ms. Default `Date.now`; inject one to test TTLs without sleeping. */
   now?: () => number;
 }
@@ -28,6 +39,7 @@ interface Slot {
 interface ExpiryRecord {
   tick: number;
   at: number;
+  size: number;
 }
 
 /**
@@ -41,6 +53,7 @@ export class MemoryStore implements CacheStore {
   readonly #maxEntries: number;
   readonly #maxEntryBytes: number;
   readonly #maxRecords: number;
+  readonly #maxRecordBytes: number;
   readonly #now: () => number;
   // Map order is recency order: a hit re-inserts its key at the end, eviction takes from the front.
   readonly #slots = new Map<string, Slot>();
@@ -48,7 +61,9 @@ export class MemoryStore implements CacheStore {
   readonly #records = new Map<string, ExpiryRecord>();
   #tick = 0;
   #floor = 0;
-  #bytes = 0;
+  // Entries and records are counted apart (records have their own share) and bounded together by maxBytes.
+  #entryBytes = 0;
+  #recordBytes = 0;
   #evictions = 0;
   #longestTtl = 0;
   #onEvict: ((key: string, reason: EvictionReason) => void) | undefined;
@@ -60,6 +75,10 @@ export class MemoryStore implements CacheStore {
     this.#maxEntries = positiveOption(raw, 'maxEntries', 100_000, true);
     this.#maxEntryBytes = positiveOption(raw, 'maxEntryBytes', Math.max(1, Math.floor(this.#maxBytes / 8)), true);
     this.#maxRecords = positiveOption(raw, 'maxRecords', 100_000, true);
+    this.#maxRecordBytes = positiveOption(raw, 'maxRecordBytes', Math.max(1, Math.floor(this.#maxBytes / 4)), true);
+    if (this.#maxRecordBytes > this.#maxBytes) {
+      throw new TypeError(`option maxRecordBytes must not exceed maxBytes (${this.#maxBytes}), got ${this.#maxRecordBytes}`);
+    }
     if (options.now !== undefined && typeof options.now !== 'function') throw new TypeError('option now must be a function');
     this.#now = options.now ?? Date.now;
   }
@@ -75,7 +94,7 @@ export class MemoryStore implements CacheStore {
 
   #remove(key: string, slot: Slot, reason: EvictionReason | undefined): void {
     this.#slots.delete(key);
-    this.#bytes -= slot.size;
+    this.#entryBytes -= slot.size;
     if (reason === undefined) return;
     this.#evictions++;
     this.#onEvict?.(key, reason);
@@ -101,41 +120,55 @@ export class MemoryStore implements CacheStore {
   set(key: string, entry: CachedEntry, ttl: number): boolean {
     if (!this.#fresh(entry)) return false;
     const size = entrySize(key, entry);
-    if (size > this.#maxEntryBytes || size > this.#maxBytes) return false;
+    if (size > this.#maxEntryBytes || size > this.#maxBytes - this.#recordBytes) return false;
     const existing = this.#slots.get(key);
     if (existing !== undefined) {
       if (existing.entry.startedAt > entry.startedAt && this.#fresh(existing.entry)) return false;
       this.#remove(key, existing, undefined);
     }
     this.#slots.set(key, { entry, size, deadline: this.#now() + ttl });
-    this.#bytes += size;
+    this.#entryBytes += size;
     if (ttl > this.#longestTtl) this.#longestTtl = ttl;
+    this.#evict();
+    return true;
+  }
+
+  /** Evicts least recently used entries until entries and records fit `maxBytes` together. */
+  #evict(): void {
     for (const [oldest, slot] of this.#slots) {
-      if (this.#bytes <= this.#maxBytes && this.#slots.size <= this.#maxEntries) break;
+      if (this.#entryBytes + this.#recordBytes <= this.#maxBytes && this.#slots.size <= this.#maxEntries) break;
       this.#remove(oldest, slot, 'lru');
     }
-    return true;
   }
 
   expire(tags: readonly string[]): void {
     const tick = ++this.#tick;
     const at = this.#now();
     for (const tag of tags) {
-      this.#records.delete(tag);
-      this.#records.set(tag, { tick, at });
+      const previous = this.#records.get(tag);
+      if (previous !== undefined) {
+        this.#records.delete(tag);
+        this.#recordBytes -= previous.size;
+      }
+      const size = recordSize(tag);
+      this.#records.set(tag, { tick, at, size });
+      this.#recordBytes += size;
     }
     this.#prune(at);
+    // The records that stay may still push the total over maxBytes: entries make room (records keep their share).
+    this.#evict();
   }
 
   /*
-   * A record older than the longest TTL ever stored can no longer match a live entry; one over the count bound
-   * must go early. Either way the floor rises to its tick, so dropping it can only make entries staler.
+   * A record older than the longest TTL ever stored can no longer match a live entry; one over the count or byte
+   * bound must go early. Either way the floor rises to its tick, so dropping it can only make entries staler.
    */
   #prune(now: number): void {
     for (const [tag, record] of this.#records) {
       const young = this.#longestTtl === 0 || record.at + this.#longestTtl >= now;
-      if (this.#records.size <= this.#maxRecords && young) break;
+      if (this.#records.size <= this.#maxRecords && this.#recordBytes <= this.#maxRecordBytes && young) break;
       this.#records.delete(tag);
+      this.#recordBytes -= record.size;
       if (record.tick > this.#floor) this.#floor = record.tick;
     }
   }
@@ -150,13 +183,15 @@ export class MemoryStore implements CacheStore {
   clear(): void {
     this.#slots.clear();
     this.#records.clear();
-    this.#bytes = 0;
+    this.#entryBytes = 0;
+    this.#recordBytes = 0;
     // Entries filled before the clear must not be stored after it.
     this.#floor = ++this.#tick;
   }
 
   stats(): StoreStats {
-    return { entries: this.#slots.size, bytes: this.#bytes, evictions: this.#evictions, records: this.#records.size };
+    const bytes = this.#entryBytes + this.#recordBytes;
+    return { entries: this.#slots.size, bytes, evictions: this.#evictions, records: this.#records.size };
   }
 
   onEvict(listener: (key: string, reason: EvictionReason) => void): void {
