@@ -1,8 +1,9 @@
 import type { ServerResponse } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import onHeaders from 'on-headers';
-import { CachedRoute, type Outcome, type RouteOptions, type StatusHeader } from '../lib/cached-route.js';
+import { CachedRoute, type Outcome, type RouteOptions } from '../lib/cached-route.js';
 import { describesBody, EXPIRY_FAILED } from '../lib/expiry-failure.js';
+import type { GroupNames } from '../lib/expiry-groups.js';
 import type { KeyFunction } from '../lib/key-function.js';
 import type { Replay } from '../lib/replay.js';
 import type { ResponseCapture } from '../lib/response-capture.js';
@@ -39,10 +40,12 @@ function captureChunk(capture: ResponseCapture, chunk: unknown, encoding: unknow
  * arguments untouched (return values, back-pressure and callbacks are theirs), then the chunk is copied. The
  * original call is what sends the head, so the copy is taken after the header-time decision.
  */
-function captureResponse(res: Response, capture: ResponseCapture, header: StatusHeader | undefined): void {
+function captureResponse(res: Response, miss: Extract<Outcome, { type: 'miss' }>): void {
+  const { capture, header, bypass } = miss;
   if (header !== undefined) res.setHeader(header[0], header[1]);
   onHeaders(res, function onResponseHeaders(this: ServerResponse) {
-    capture.head(this.statusCode, this.getHeaders());
+    // A head the policy refuses is never stored: say so to the client rather than a MISS on every request.
+    if (!capture.head(this.statusCode, this.getHeaders()) && bypass !== undefined) this.setHeader(bypass[0], bypass[1]);
   });
   const write = res.write as unknown as AnyFunction;
   const end = res.end as unknown as AnyFunction;
@@ -56,7 +59,8 @@ function captureResponse(res: Response, capture: ResponseCapture, header: Status
     if (typeof args[0] !== 'function') captureChunk(capture, args[0], args[1]);
     return result;
   } as Response['end'];
-  res.once('finish', () => void capture.end());
+  // Judged again on what was sent: on-headers listeners registered before ours (express-session) run after it.
+  res.once('finish', () => void capture.end(res.statusCode, res.getHeaders()));
   // After 'finish' this is a no-op; before it, the client went away or the response errored: store nothing.
   res.once('close', () => capture.abort('connection closed before the response finished'));
 }
@@ -66,7 +70,7 @@ function apply(outcome: Outcome, res: Response, next: NextFunction): void {
     sendReplay(res, outcome.replay);
     return;
   }
-  if (outcome.type === 'miss') captureResponse(res, outcome.capture, outcome.header);
+  if (outcome.type === 'miss') captureResponse(res, outcome);
   else if (outcome.header !== undefined) res.setHeader(outcome.header[0], outcome.header[1]);
   next();
 }
@@ -93,7 +97,7 @@ export function groupCache<Req extends Request = Request>(keyFn: KeyFunction<Req
 
 /**
  * Expires the groups a write route names in `res.locals.expireGroups` (a string or an array), once the route
- * answered with a success (2xx by default), and before the response reaches the client: `res.end` is held
+ * answered with a success (2xx or 3xx by default), and before the response reaches the client: `res.end` is held
  * until the store has recorded the expiry, so the client's next read never sees pre-write data.
  */
 export function expireGroups(options?: ExpireOptions): RequestHandler {
@@ -105,12 +109,14 @@ export function expireGroups(options?: ExpireOptions): RequestHandler {
       if (requested === undefined || requested === null) return end.apply(this, args);
       res.end = end as unknown as Response['end'];
       void runWriteExpiry(settings, requested, res.statusCode).then((ok) => {
-        if (ok || res.headersSent) return end.apply(this, args);
-        const callback = args.find((arg) => typeof arg === 'function');
-        res.statusCode = EXPIRY_FAILED.status;
-        for (const name of res.getHeaderNames()) if (describesBody(name)) res.removeHeader(name);
-        res.setHeader('content-type', EXPIRY_FAILED.contentType);
-        return end.call(this, EXPIRY_FAILED.body, 'utf8', callback);
+        // The deferred end runs outside the handler's stack: a throw here (say `res.end(42)`) would be an
+        // unhandled rejection, so it goes to Express's error handling as the handler's own throw would have.
+        try {
+          if (ok || res.headersSent) end.apply(this, args);
+          else failWrite(this, end, args);
+        } catch (error) {
+          next(error);
+        }
       });
       return this;
     } as Response['end'];
@@ -118,7 +124,15 @@ export function expireGroups(options?: ExpireOptions): RequestHandler {
   };
 }
 
+function failWrite(res: Response, end: AnyFunction, args: unknown[]): void {
+  const callback = args.find((arg) => typeof arg === 'function');
+  res.statusCode = EXPIRY_FAILED.status;
+  for (const name of res.getHeaderNames()) if (describesBody(name)) res.removeHeader(name);
+  res.setHeader('content-type', EXPIRY_FAILED.contentType);
+  end.call(res, EXPIRY_FAILED.body, 'utf8', callback);
+}
+
 /** Adds groups for `expireGroups()` to expire once this write succeeds (appends to `res.locals.expireGroups`). */
-export function addExpireGroups(res: Response, groups: string | readonly string[]): void {
+export function addExpireGroups(res: Response, groups: GroupNames): void {
   appendExpireGroups(res.locals, groups);
 }

@@ -2,6 +2,7 @@ import { pipeline, type Readable, Stream, Transform, type TransformCallback } fr
 import type { Context, Middleware, Next } from 'koa';
 import { CachedRoute, type Outcome, type RouteOptions } from '../lib/cached-route.js';
 import { describesBody, EXPIRY_FAILED } from '../lib/expiry-failure.js';
+import type { GroupNames } from '../lib/expiry-groups.js';
 import type { KeyFunction } from '../lib/key-function.js';
 import type { Replay } from '../lib/replay.js';
 import type { ResponseCapture } from '../lib/response-capture.js';
@@ -103,7 +104,8 @@ function teeStream(ctx: Context, source: Readable, capture: ResponseCapture): ()
  * has actually finished (a client that goes away before that stores nothing). A stream body is stored only if
  * it was sent to its end: an error thrown further up replaces it with Koa's error response.
  */
-function captureContext(ctx: Context, capture: ResponseCapture): void {
+function captureContext(ctx: Context, miss: Extract<Outcome, { type: 'miss' }>): void {
+  const { capture, bypass } = miss;
   if (ctx.respond === false) {
     capture.abort('ctx.respond = false');
     return;
@@ -112,21 +114,29 @@ function captureContext(ctx: Context, capture: ResponseCapture): void {
     capture.abort('response written or closed outside Koa');
     return;
   }
+  const refuse = (reason?: string): void => {
+    if (reason !== undefined) capture.abort(reason);
+    if (bypass !== undefined) ctx.set(bypass[0], bypass[1]);
+  };
   let sentInFull = (): boolean => true;
-  const res = ctx.res;
-  res.once('finish', () => {
-    if (sentInFull()) void capture.end();
-    else capture.abort('the stream body was not sent in full');
-  });
-  res.once('close', () => capture.abort('connection closed before the response finished'));
   const body: unknown = ctx.body;
   if (isNodeStream(body)) {
     if (capture.head(ctx.status, ctx.response.headers)) sentInFull = teeStream(ctx, body, capture);
-    return;
+    else refuse();
+  } else {
+    const bytes = bufferedBody(ctx);
+    if (!Buffer.isBuffer(bytes)) refuse(bytes.refused);
+    else if (capture.head(ctx.status, ctx.response.headers)) capture.write(bytes);
+    else refuse();
   }
-  const bytes = bufferedBody(ctx);
-  if (!Buffer.isBuffer(bytes)) capture.abort(bytes.refused);
-  else if (capture.head(ctx.status, ctx.response.headers)) capture.write(bytes);
+  const sent: unknown = ctx.body;
+  const res = ctx.res;
+  // Judged on what was sent: middleware further up may still set headers or replace the body after we return.
+  res.once('finish', () => {
+    if (ctx.body !== sent) capture.abort('the body was replaced after the cache read it');
+    else if (!sentInFull()) capture.abort('the stream body was not sent in full');
+    else void capture.end(res.statusCode, res.getHeaders());
+  });
 }
 
 // Not async: a hit answered synchronously by the store costs no promise turn.
@@ -137,17 +147,20 @@ function apply(outcome: Outcome, ctx: Context, next: Next): Promise<void> | unde
   }
   if (outcome.header !== undefined) ctx.set(outcome.header[0], outcome.header[1]);
   if (outcome.type === 'pass') return next();
-  return fill(outcome.capture, ctx, next);
+  return fill(outcome, ctx, next);
 }
 
-async function fill(capture: ResponseCapture, ctx: Context, next: Next): Promise<void> {
+async function fill(miss: Extract<Outcome, { type: 'miss' }>, ctx: Context, next: Next): Promise<void> {
+  const capture = miss.capture;
+  // Before next(): a handler that never settles must not hold the key's fill once its client has gone.
+  ctx.res.once('close', () => capture.abort('connection closed before the response finished'));
   try {
     await next();
   } catch (error) {
     capture.abort('the handler threw');
     throw error;
   }
-  captureContext(ctx, capture);
+  captureContext(ctx, miss);
 }
 
 /**
@@ -176,7 +189,7 @@ export function groupCache<Ctx extends Context = Context>(keyFn: KeyFunction<Ctx
 
 /**
  * Expires the groups a write route names in `ctx.state.expireGroups` (a string or an array), once the route
- * answered with a success (2xx by default), and before Koa sends the response: the expiry is awaited after
+ * answered with a success (2xx or 3xx by default), and before Koa sends the response: the expiry is awaited after
  * `next()`, so the client's next read never sees pre-write data. With `onError: 'fail'` a write whose expiry
  * could not be recorded is answered 503 instead. Mount it before the routes it covers (`app.use(expireGroups())`),
  * or in a route before its handler.
@@ -199,6 +212,6 @@ export function expireGroups(options?: ExpireOptions): Middleware {
 }
 
 /** Adds groups for `expireGroups()` to expire once this write succeeds (appends to `ctx.state.expireGroups`). */
-export function addExpireGroups(ctx: Context, groups: string | readonly string[]): void {
+export function addExpireGroups(ctx: Context, groups: GroupNames): void {
   appendExpireGroups(ctx.state as Record<string, unknown>, groups);
 }

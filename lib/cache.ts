@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import createDebug from 'debug';
 import { GroupCacheError } from './errors.js';
-import { normalizeGroups } from './key-function.js';
+import { collectExpiryGroups, type GroupNames } from './expiry-groups.js';
 import { DEFAULT_MAX_KEY_LENGTH, groupTag, keyId } from './keys.js';
 import { positiveOption } from './options.js';
 import { memoryStore } from './stores/memory-store.js';
@@ -196,7 +196,8 @@ function checkStore(store: unknown): CacheStore {
 }
 
 const MAX_RETRY_DELAY = 30_000;
-const MAX_GROUPS_PER_EXPIRY = 10_000;
+// Tags per store call: a write may name any number of groups, the store gets them in bounded batches.
+const EXPIRY_BATCH = 1_000;
 
 /**
  * The framework-free cache engine: lookups with one fill per key, group and key expiry by time stamps, stats,
@@ -253,17 +254,37 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
 
   /**
    * Expires every response tagged with any of `groups`, at once, whatever their number: one write per group.
-   * Resolves once the store has recorded it. If the store cannot be reached, the expiry is queued and retried
-   * until it lands, this process serves no entry of those groups meanwhile, and the promise rejects with a
-   * `GroupCacheError` (`EEXPIRE`) so a caller can choose to fail its own response.
+   * Takes a group name, a number (an id: `42` names the group `'42'`) or a list of them. Resolves once the store
+   * has recorded it. If the store cannot be reached, the expiry is queued and retried until it lands, this process
+   * serves no entry of those groups meanwhile, and the promise rejects with a `GroupCacheError` (`EEXPIRE`) so a
+   * caller can choose to fail its own response. A value that is not a group name (an object, `''`, `NaN`) never
+   * costs the valid ones their expiry: they are applied, and the promise then rejects with `EINVALIDGROUP`.
    */
-  async expireGroups(groups: string | readonly string[]): Promise<void> {
-    const list = normalizeGroups(groups, 'argument groups', MAX_GROUPS_PER_EXPIRY);
-    if (list.length === 0) return;
-    await this.#expire(
-      list.map((group) => groupTag(group, this.maxKeyLength)),
-      { groups: list, keys: [] },
-    );
+  async expireGroups(groups: GroupNames): Promise<void> {
+    const { groups: list, rejected } = collectExpiryGroups(groups);
+    let failure: unknown;
+    for (let i = 0; i < list.length; i += EXPIRY_BATCH) {
+      const batch = list.slice(i, i + EXPIRY_BATCH);
+      try {
+        await this.#expire(
+          batch.map((group) => groupTag(group, this.maxKeyLength)),
+          { groups: batch, keys: [] },
+        );
+      } catch (error) {
+        failure ??= error; // each failed batch is queued for retry on its own; the rest still go
+      }
+    }
+    if (rejected.length > 0) {
+      const invalid = new GroupCacheError(
+        'EINVALIDGROUP',
+        `expireGroups got ${rejected.length} value(s) that are not group names, not expired: ${rejected.slice(0, 5).join('; ')}` +
+          ` (group names are non-empty strings or finite numbers; ${list.length} valid group(s) were expired)`,
+        { details: { rejected, expired: list } },
+      );
+      this.#reportLoudly(invalid);
+      failure ??= invalid;
+    }
+    if (failure !== undefined) throw failure;
   }
 
   /** Expires one key: its entry, and any fill of it already running, are never served. */
@@ -352,8 +373,12 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
       `${tags.length} group/key expiries were never applied because ${why}: ${tags.slice(0, 5).join(', ')}`,
       { details: { tags: [...tags] } },
     );
+    this.#reportLoudly(error);
+  }
+
+  // Losing an invalidation must never pass silently: with no `error` listener it becomes a process warning.
+  #reportLoudly(error: GroupCacheError): void {
     this._report(error);
-    // Losing an invalidation is the one failure that must never pass silently.
     if (this.listenerCount('error') === 0) process.emitWarning(error.message, 'GroupCacheWarning', error.code);
   }
 
@@ -448,6 +473,8 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
     this.#counts.waits++;
     const shared = await running.wait(this.waitTimeout);
     if (this.#usable(shared, request)) return this.#hit(shared, request);
+    // A fill still running after waitTimeout (a handler that never settles) must not hold later requests too.
+    if (!running.settled) this._release(running);
     return this.#startFill(lookup, request);
   }
 

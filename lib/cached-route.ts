@@ -48,8 +48,8 @@ export type StatusHeader = readonly [name: string, value: string];
 export type Outcome =
   /** Write `replay` and do not run the handler. */
   | { type: 'hit'; replay: Replay }
-  /** Run the handler; feed its response to `capture`. */
-  | { type: 'miss'; capture: ResponseCapture; header: StatusHeader | undefined }
+  /** Run the handler; feed its response to `capture`. `bypass` replaces `header` if the head cannot be stored. */
+  | { type: 'miss'; capture: ResponseCapture; header: StatusHeader | undefined; bypass: StatusHeader | undefined }
   /** Run the handler; store nothing. */
   | { type: 'pass'; header: StatusHeader | undefined };
 
@@ -180,6 +180,7 @@ export class CachedRoute<Req> {
           type: 'miss',
           capture: new ResponseCapture(acquired.fill, this.#policy, info.headers, ttl, cache.now, cache.header),
           header: this.#miss,
+          bypass: this.#bypass,
         };
       default:
         return { type: 'pass', header: acquired.reason === 'HEAD miss' ? this.#miss : this.#bypass };

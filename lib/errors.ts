@@ -10,6 +10,8 @@ export type GroupCacheErrorCode =
   | 'EEXPIRE'
   /** A queued group expiry was dropped (queue full or cache closed) and never applied. */
   | 'EEXPIREDROPPED'
+  /** A value named for expiry is not a group name (an object, `''`, `NaN`...): it was not applied, the rest were. */
+  | 'EINVALIDGROUP'
   /** The response could not be captured or replayed. */
   | 'ERESPONSE';
 

@@ -4,7 +4,7 @@ import type { Fill } from './cache.js';
 import { storableHeaders, varyValues } from './headers.js';
 import type { HeaderMap, StoragePolicy } from './storage-policy.js';
 import { responseRejectReason } from './storage-policy.js';
-import type { CachedEntry, HeaderList } from './types.js';
+import type { CachedEntry } from './types.js';
 
 /**
  * Takes a response apart as the framework sends it, for one fill: the head once it is final, then the body
@@ -20,10 +20,6 @@ export class ResponseCapture {
   readonly #ownHeader: string | undefined;
   readonly #body: BodyCollector;
   #state: 'open' | 'capturing' | 'done' = 'open';
-  #status = 0;
-  #headers: HeaderList = [];
-  #etag: string | undefined;
-  #vary: Array<[string, string]> = [];
 
   constructor(fill: Fill, policy: StoragePolicy, requestHeaders: HeaderMap, ttl: number, now: () => number, ownHeader?: string) {
     this.#fill = fill;
@@ -40,7 +36,11 @@ export class ResponseCapture {
     return this.#state === 'capturing';
   }
 
-  /** The status and headers are final (call just before they are sent). Returns whether the body is collected. */
+  /**
+   * The status and headers as they are about to be sent (call just before). Returns whether the body is
+   * collected: false when the storage policy already refuses this head. Middleware running later may still add
+   * headers (a session's Set-Cookie), so {@link end} checks the policy again on what was actually sent.
+   */
   head(status: number, headers: HeaderMap): boolean {
     if (this.#state !== 'open') return this.#state === 'capturing';
     const reason = responseRejectReason(status, headers, this.#policy);
@@ -48,11 +48,6 @@ export class ResponseCapture {
       this.abort(reason);
       return false;
     }
-    this.#status = status;
-    this.#headers = storableHeaders(headers, this.#ownHeader);
-    const tag = headers.etag;
-    this.#etag = typeof tag === 'string' && tag !== '' ? tag : undefined;
-    this.#vary = varyValues(headers.vary, this.#requestHeaders);
     this.#state = 'capturing';
     return true;
   }
@@ -63,27 +58,44 @@ export class ResponseCapture {
     if (!this.#body.push(chunk, encoding)) this.abort(`body over maxEntryBytes ${this.#policy.maxEntryBytes}`);
   }
 
-  /** The response finished: store it. Resolves with whether the store took it. */
-  end(): Promise<boolean> {
+  /**
+   * The response finished: store it, judged on the status and headers that were actually sent (`res.statusCode`,
+   * `res.getHeaders()` once finished). Resolves with whether the store took it.
+   */
+  end(status: number, headers: HeaderMap): Promise<boolean> {
     if (this.#state !== 'capturing') {
       if (this.#state === 'open') this.abort('finished without a head');
+      return Promise.resolve(false);
+    }
+    const reason = responseRejectReason(status, headers, this.#policy) ?? this.#lengthMismatch(headers);
+    if (reason !== undefined) {
+      this.abort(`${reason} (as sent)`);
       return Promise.resolve(false);
     }
     this.#state = 'done';
     const body = this.#body.toBuffer();
     const storedAt = this.#now();
+    const tag = headers.etag;
     const entry: CachedEntry = {
-      status: this.#status,
-      headers: this.#headers,
+      status,
+      headers: storableHeaders(headers, this.#ownHeader),
       body,
-      etag: this.#etag ?? etag(body),
-      vary: this.#vary,
+      etag: typeof tag === 'string' && tag !== '' ? tag : etag(body),
+      vary: varyValues(headers.vary, this.#requestHeaders),
       tags: [...this.#fill.tags],
       startedAt: this.#fill.startedAt,
       storedAt,
       expiresAt: storedAt + this.#ttl,
     };
     return this.#fill.commit(entry, this.#ttl);
+  }
+
+  // A body shorter or longer than its declared Content-Length was cut off (the client got a reset): never stored.
+  #lengthMismatch(headers: HeaderMap): string | undefined {
+    const declared = headers['content-length'];
+    if (declared === undefined) return undefined;
+    const length = Number(declared);
+    return length === this.#body.length ? undefined : `body of ${this.#body.length} bytes, Content-Length ${String(declared)}`;
   }
 
   /** Nothing is stored: the response errored, was aborted, or was refused. Safe to call more than once. */

@@ -1,23 +1,27 @@
 import type { GroupCache } from './cache.js';
 import { defaultCache } from './default-cache.js';
 import { GroupCacheError } from './errors.js';
-import { normalizeGroups } from './key-function.js';
+import { collectExpiryGroups, type GroupNames } from './expiry-groups.js';
 
 /** Options of the `expireGroups()` middleware. */
 export interface ExpireOptions<Cache = GroupCache> {
   /** The cache whose groups are expired. Default: the process-wide default cache. */
   cache?: Cache;
-  /** Which response statuses count as a successful write. Default: 2xx. */
+  /**
+   * Which response statuses count as a successful write. Default: 2xx and 3xx (a redirect after a form POST is
+   * a write that succeeded).
+   */
   succeeded?: (status: number) => boolean;
   /**
-   * What to do when the store cannot record the expiry now (it is queued and retried either way):
-   * `'continue'` sends the write's response as it is; `'fail'` turns it into a 503 when its head was not sent.
-   * Default `'continue'`.
+   * What to do when the expiry cannot be recorded now (the store is down: it is queued and retried either way;
+   * or a value was not a group name): `'fail'` turns the write's response into a 503 when its head was not sent,
+   * so that no client is told a write is visible everywhere while another instance may still serve the old data;
+   * `'continue'` sends the write's response as it is. Default `'fail'`.
    */
   onError?: 'continue' | 'fail';
 }
 
-const is2xx = (status: number): boolean => status >= 200 && status < 300;
+const isSuccess = (status: number): boolean => status >= 200 && status < 400;
 
 /** The resolved settings of one `expireGroups()` middleware. */
 export interface WriteExpiry {
@@ -36,40 +40,34 @@ export function writeExpiry(options: ExpireOptions = {}): WriteExpiry {
   }
   return {
     cache: options.cache ?? defaultCache(),
-    succeeded: options.succeeded ?? is2xx,
-    failWrite: options.onError === 'fail',
+    succeeded: options.succeeded ?? isSuccess,
+    failWrite: options.onError !== 'continue',
   };
 }
 
 /**
  * Runs the expiry a write asked for, if it succeeded. Resolves true when the response may go out as it is,
- * false when `onError: 'fail'` wants it failed. Never rejects: junk in the groups value and store failures are
- * reported as `error` events.
+ * false when `onError: 'fail'` wants it failed. Never rejects: the cache has already reported store failures
+ * and values that are not group names (and applied every valid group).
  */
 export async function runWriteExpiry(settings: WriteExpiry, requested: unknown, status: number): Promise<boolean> {
   if (requested === undefined || requested === null || !settings.succeeded(status)) return true;
-  let groups: string[];
   try {
-    groups = normalizeGroups(requested, 'expireGroups', Number.MAX_SAFE_INTEGER);
-  } catch (error) {
-    settings.cache._report(error);
-    return !settings.failWrite;
-  }
-  try {
-    await settings.cache.expireGroups(groups);
+    await settings.cache.expireGroups(requested as GroupNames);
     return true;
   } catch (error) {
-    // A store failure was already reported and queued for retry by the cache; anything else is reported here.
     if (!(error instanceof GroupCacheError)) settings.cache._report(error);
     return !settings.failWrite;
   }
 }
 
-/** Appends groups to a write's list (`res.locals` / `ctx.state`), keeping what was there. */
-export function appendExpireGroups(holder: Record<string, unknown>, groups: string | readonly string[]): void {
-  const added = normalizeGroups(groups, 'argument groups', Number.MAX_SAFE_INTEGER);
+/** Appends groups for a write to expire (`res.locals` / `ctx.state`), keeping what was there. */
+export function appendExpireGroups(holder: Record<string, unknown>, groups: GroupNames): void {
+  const { groups: added, rejected } = collectExpiryGroups(groups);
+  if (rejected.length > 0) {
+    throw new TypeError(`argument groups must hold non-empty strings or finite numbers, got ${rejected.join('; ')}`);
+  }
   const current = holder.expireGroups;
-  const list = current === undefined || current === null ? [] : typeof current === 'string' ? [current] : current;
-  if (!Array.isArray(list)) throw new TypeError('expireGroups already holds something that is not a list of groups');
+  const list = current === undefined || current === null ? [] : Array.isArray(current) ? current : [current];
   holder.expireGroups = [...list, ...added];
 }

@@ -426,9 +426,9 @@ const SCENARIOS: Scenario[] = [
     },
   ],
   [
-    'a write whose expiry the store refuses is answered, reported (EEXPIRE), and its groups are not served',
+    "onError: 'continue': a write whose expiry the store refuses is answered, reported (EEXPIRE), and its groups are not served",
     async (setup) => {
-      const h = await setup();
+      const h = await setup({ expire: { onError: 'continue' } });
       await expectSequence(h, '/users/1', ['MISS']);
       interceptExpire(h.cache, () => Promise.reject(new Error('store down')));
       const write = await h.put('/users/1');
@@ -438,6 +438,18 @@ const SCENARIOS: Scenario[] = [
       // The expiry is queued for retry; meanwhile this process serves no entry of that group.
       const [next] = await expectSequence(h, '/users/1', ['MISS']);
       expect(json(next as RawResponse)).to.deep.equal({ id: '1', version: 1 });
+    },
+  ],
+  [
+    'by default a write whose expiry could not be recorded is a 503: no client is told it is visible everywhere',
+    async (setup) => {
+      const h = await setup();
+      await expectSequence(h, '/users/1', ['MISS']);
+      interceptExpire(h.cache, () => Promise.reject(new Error('store down')));
+      const write = await h.put('/users/1');
+      expect(write.status).to.equal(503);
+      expect(h.errors.map((error) => error.code)).to.include('EEXPIRE');
+      expect(h.cache.stats().pendingExpiries, 'still queued for retry').to.equal(1);
     },
   ],
   [
@@ -568,10 +580,10 @@ const SCENARIOS: Scenario[] = [
   ],
   ...NOT_STORED.map(
     ([fixture, why]): Scenario => [
-      `${why} is served but not stored`,
+      `${why} is served but not stored, marked BYPASS`,
       async (setup) => {
         const h = await setup();
-        const [first] = await expectSequence(h, `/fixed/${fixture}`, ['MISS', 'MISS']);
+        const [first] = await expectSequence(h, `/fixed/${fixture}`, ['BYPASS', 'BYPASS']);
         expect(first?.status).to.equal(FIXTURES[fixture]?.response.status);
         if (fixture === 'big') expect(first?.body.length).to.equal(BIG_LIMIT * 2);
         expect(h.calls[fixture]).to.equal(2);

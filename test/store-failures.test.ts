@@ -37,7 +37,7 @@ function app(store: CacheStore) {
   cache.on('error', (error) => errors.push(error));
   const server = express();
   let calls = 0;
-  server.use(expireGroups({ cache }));
+  server.use(expireGroups({ cache, onError: 'continue' }));
   server.get(
     '/k',
     groupCache(() => ({ key: 'k', groups: ['g'] }), { cache }),
