@@ -4,7 +4,20 @@ import { expect } from 'chai';
 import type { CachedEntry } from 'group-cache';
 import { RedisStore, redisStore } from 'group-cache/redis';
 import { Redis } from 'ioredis';
-import { connect, type RedisServer, startRedisOrSkip, uniquePrefix } from './helpers/redis-server.js';
+import { createClient } from 'redis';
+import {
+  CLIENT_KINDS,
+  connect,
+  connectClient,
+  type RedisServer,
+  startRedisOrSkip,
+  type TestClient,
+  type TestClientOptions,
+  uniquePrefix,
+} from './helpers/redis-server.js';
+
+// The documented longest ttl (MAX_TTL in lib/options.ts): one year in ms.
+const MAX_TTL = 365 * 24 * 3600 * 1000;
 
 function entry(startedAt: number, tags: string[]): CachedEntry {
   return {
@@ -20,14 +33,23 @@ function entry(startedAt: number, tags: string[]): CachedEntry {
   };
 }
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 describe('redisStore', () => {
   let server: RedisServer;
-  let client: Redis;
-  const extra: Redis[] = [];
+  // Inspects keys whatever client the store under test uses.
+  let admin: Redis;
+  const extra: Array<{ disconnect(): void }> = [];
+
+  async function client(kind: (typeof CLIENT_KINDS)[number], options?: TestClientOptions): Promise<TestClient> {
+    const created = await connectClient(kind, server, options);
+    extra.push(created);
+    return created;
+  }
 
   before(async function () {
     server = await startRedisOrSkip(this);
-    client = await connect(server);
+    admin = await connect(server);
   });
 
   afterEach(() => {
@@ -35,105 +57,170 @@ describe('redisStore', () => {
   });
 
   after(async () => {
-    client?.disconnect();
+    admin?.disconnect();
     await server?.stop();
   });
 
-  it('redisStore(options) validates its options, naming them', () => {
+  it('redisStore(options) validates its options, naming them', async () => {
     expect(() => redisStore(undefined as never)).to.throw(TypeError, 'argument options must be an object');
-    expect(() => redisStore({} as never)).to.throw(TypeError, 'option client must be an ioredis client');
+    expect(() => redisStore({} as never)).to.throw(TypeError, 'option client must be an ioredis or node-redis client');
     expect(() => redisStore({ client: { status: 'ready' } as never })).to.throw(TypeError, 'option client');
-    expect(() => redisStore({ client, prefix: 5 as never })).to.throw(TypeError, 'option prefix must be a string');
-    expect(() => redisStore({ client, maxEntryBytes: 0 })).to.throw(TypeError, /option maxEntryBytes must be a positive integer/);
-    expect(() => redisStore({ client, maxRecords: 1.5 })).to.throw(TypeError, /option maxRecords/);
+    expect(() => redisStore({ client: { isReady: true, isOpen: true } as never })).to.throw(TypeError, 'option client');
+    expect(() => redisStore({ client: admin, prefix: 5 as never })).to.throw(TypeError, 'option prefix must be a string');
+    expect(() => redisStore({ client: admin, maxEntryBytes: 0 })).to.throw(
+      TypeError,
+      /option maxEntryBytes must be a positive integer/,
+    );
+    expect(() => redisStore({ client: admin, maxRecords: 1.5 })).to.throw(TypeError, /option maxRecords/);
     const prefixed = new Redis(server.url, { lazyConnect: true, keyPrefix: 'app:' });
     extra.push(prefixed);
     expect(() => redisStore({ client: prefixed })).to.throw(TypeError, /must not have a keyPrefix/);
-    const store = redisStore({ client });
+    const nodePrefixed = createClient({ url: server.url, keyPrefix: 'app:' });
+    expect(() => redisStore({ client: nodePrefixed })).to.throw(TypeError, /must not have a keyPrefix/);
+    const store = redisStore({ client: admin });
     expect(store).to.be.instanceOf(RedisStore);
     expect(store.name).to.equal('redis');
     expect(store.prefix).to.equal('gc:');
+    expect(redisStore({ client: (await client('node-redis')).client })).to.be.instanceOf(RedisStore);
   });
 
-  it('get(), set() and expire() of many tags are one command each (a Lua script)', async () => {
-    const own = await connect(server);
-    extra.push(own);
-    const store = redisStore({ client: own, prefix: uniquePrefix('trips') });
-    // Once per server the scripts are loaded (EVALSHA answers NOSCRIPT, then EVAL); after that, one command each.
-    const { stamp: warm } = await store.get('k:warm');
-    await store.set('k:warm', entry(warm, ['k:warm']), 60_000);
-    await store.expire(['g:warm']);
-    const port = (own as unknown as { stream: { localPort: number } }).stream.localPort;
-    const watcher = new Redis(server.url);
-    extra.push(watcher);
-    const monitor = await watcher.monitor();
-    const seen: string[] = [];
-    monitor.on('monitor', (_time: string, args: string[], source: string) => {
-      if (source.endsWith(`:${port}`)) seen.push(String(args[0]).toLowerCase());
+  for (const kind of CLIENT_KINDS) {
+    describe(`with ${kind}`, () => {
+      it('get(), set() and expire() of many tags are one command each (a Lua script)', async () => {
+        const own = await client(kind);
+        const store = redisStore({ client: own.client, prefix: uniquePrefix('trips') });
+        // Once per server the scripts are loaded (EVALSHA answers NOSCRIPT, then EVAL); after that, one command each.
+        const { stamp: warm } = await store.get('k:warm');
+        await store.set('k:warm', entry(warm, ['k:warm']), 60_000);
+        await store.expire(['g:warm']);
+        const info = String(await own.command('CLIENT', 'INFO'));
+        const address = /\baddr=(\S+)/.exec(info)?.[1];
+        expect(address).to.be.a('string');
+        const watcher = new Redis(server.url);
+        extra.push(watcher);
+        const monitor = await watcher.monitor();
+        const seen: string[] = [];
+        monitor.on('monitor', (_time: string, args: string[], source: string) => {
+          if (source === address) seen.push(String(args[0]).toLowerCase());
+        });
+        try {
+          const tags = Array.from({ length: 50 }, (_, i) => `g:${i}`);
+          const { stamp } = await store.get('k:a');
+          await store.set('k:a', entry(stamp, [...tags, 'k:a']), 60_000);
+          await store.get('k:a');
+          await store.expire(tags);
+          await sleep(50);
+        } finally {
+          monitor.disconnect();
+        }
+        expect(seen).to.deep.equal(['evalsha', 'evalsha', 'evalsha', 'evalsha']);
+      });
+
+      it('scripts flushed from Redis (restart, SCRIPT FLUSH) are loaded again on the next call', async () => {
+        const own = await client(kind);
+        const store = redisStore({ client: own.client, prefix: uniquePrefix('noscript') });
+        await store.get('k:a');
+        await admin.script('FLUSH');
+        const { stamp } = await store.get('k:a');
+        expect(await store.set('k:a', entry(stamp, ['k:a']), 60_000)).to.equal(true);
+        expect((await store.get('k:a')).entry?.body.toString()).to.equal('x');
+      });
+
+      it('entries get a PX ttl in Redis; the records key holds the epoch', async () => {
+        const prefix = uniquePrefix('layout');
+        const store = redisStore({ client: (await client(kind)).client, prefix });
+        const { stamp } = await store.get('k:a');
+        await store.set('k:a', entry(stamp, ['k:a']), 5_000);
+        const ttl = await admin.pttl(`${prefix}e:k:a`);
+        expect(ttl).to.be.within(1, 5_000);
+        const epoch = await admin.zscore(`${prefix}expiries`, '\0epoch');
+        expect(Number(epoch)).to.be.below(stamp);
+        expect(await store.records()).to.equal(0);
+      });
+
+      it('set(id, entry, ttl) with a ttl over MAX_TTL, infinite, NaN or not positive is refused and leaves no key', async () => {
+        const prefix = uniquePrefix('hugettl');
+        const store = redisStore({ client: (await client(kind)).client, prefix });
+        for (const ttl of [Number.MAX_VALUE, Number.POSITIVE_INFINITY, MAX_TTL + 1, 2 ** 63, Number.NaN, 0, -5]) {
+          const { stamp } = await store.get('k:huge');
+          expect(await store.set('k:huge', entry(stamp, ['k:huge']), ttl), String(ttl)).to.equal(false);
+          expect(await admin.exists(`${prefix}e:k:huge`), String(ttl)).to.equal(0);
+          expect((await store.get('k:huge')).entry, String(ttl)).to.equal(undefined);
+        }
+        // Nor does a refused ttl become the longest one, which bounds how long expiry records are kept.
+        expect(await admin.get(`${prefix}ttl`)).to.equal(null);
+      });
+
+      it('set() always leaves a key with an expiry: PTTL > 0 from 1 ms (a fraction rounds up) to MAX_TTL', async () => {
+        const prefix = uniquePrefix('pttl');
+        const store = redisStore({ client: (await client(kind)).client, prefix });
+        for (const ttl of [0.2, 1_000, 60_000.5, 86_400_000, MAX_TTL]) {
+          const { stamp } = await store.get('k:t');
+          expect(await store.set('k:t', entry(stamp, ['k:t']), ttl), String(ttl)).to.equal(true);
+          const pttl = await admin.pttl(`${prefix}e:k:t`);
+          // -1 would be a key with no expiry; -2 a key gone (the 1 ms ttl may have passed already).
+          if (ttl < 1) expect(pttl, String(ttl)).to.be.oneOf([-2, 0, 1]);
+          else expect(pttl, String(ttl)).to.be.within(1, Math.ceil(ttl));
+        }
+        expect(Number(await admin.get(`${prefix}ttl`))).to.equal(MAX_TTL);
+      });
+
+      it('clear() removes only keys of its prefix, even a prefix with glob characters', async () => {
+        const prefix = `${uniquePrefix('glob')}[*?]\\:`;
+        const store = redisStore({ client: (await client(kind)).client, prefix });
+        const { stamp } = await store.get('k:a');
+        await store.set('k:a', entry(stamp, ['k:a']), 60_000);
+        const neighbours = [`${prefix.slice(0, -5)}Xe:k:a`, `${prefix.slice(0, -1)}`, 'unrelated'];
+        for (const key of neighbours) await admin.set(key, 'keep');
+        await store.clear();
+        expect((await store.get('k:a')).entry).to.equal(undefined);
+        for (const key of neighbours) expect(await admin.get(key), key).to.equal('keep');
+        await admin.del(...neighbours);
+      });
+
+      it('clear() removes more keys than one SCAN batch', async () => {
+        const prefix = uniquePrefix('scan');
+        const store = redisStore({ client: (await client(kind)).client, prefix });
+        const pipeline = admin.pipeline();
+        for (let i = 0; i < 2_500; i++) pipeline.set(`${prefix}e:filler-${i}`, 'x');
+        await pipeline.exec();
+        await store.clear();
+        expect(await admin.keys(`${prefix}e:*`)).to.deep.equal([]);
+      });
+
+      it('works with a client that has not connected yet, from the first call', async () => {
+        const lazy = await client(kind, { lazy: true, queue: true });
+        expect(lazy.ready()).to.equal(false);
+        const store = redisStore({ client: lazy.client, prefix: uniquePrefix('lazy') });
+        const { stamp } = await store.get('k:a');
+        expect(await store.set('k:a', entry(stamp, ['k:a']), 60_000)).to.equal(true);
+      });
+
+      it('fails at once, without queueing, when a client that was ready is not any more', async () => {
+        const own = await client(kind, { queue: true });
+        const store = redisStore({ client: own.client, prefix: uniquePrefix('down') });
+        await store.get('k:a');
+        own.disconnect();
+        while (own.ready()) await sleep(5);
+        const started = Date.now();
+        const error = await store.get('k:a').catch((caught: unknown) => caught);
+        expect(Date.now() - started).to.be.below(50);
+        expect((error as Error).message).to.match(/redis client is not ready \(status (end|closed)\)/);
+      });
+
+      it('close() stops the store but leaves the client connected', async () => {
+        const own = await client(kind);
+        const store = redisStore({ client: own.client, prefix: uniquePrefix('close') });
+        store.close();
+        expect(own.ready()).to.equal(true);
+        expect(await own.command('PING')).to.equal('PONG');
+        const error = await store.get('k:a').catch((caught: unknown) => caught);
+        expect((error as Error).message).to.equal('the redis store is closed');
+      });
     });
-    try {
-      const tags = Array.from({ length: 50 }, (_, i) => `g:${i}`);
-      const { stamp } = await store.get('k:a');
-      await store.set('k:a', entry(stamp, [...tags, 'k:a']), 60_000);
-      await store.get('k:a');
-      await store.expire(tags);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    } finally {
-      monitor.disconnect();
-    }
-    expect(seen).to.deep.equal(['evalsha', 'evalsha', 'evalsha', 'evalsha']);
-  });
+  }
 
-  it('entries get a PX ttl in Redis; the records key holds the epoch', async () => {
-    const prefix = uniquePrefix('layout');
-    const store = redisStore({ client, prefix });
-    const { stamp } = await store.get('k:a');
-    await store.set('k:a', entry(stamp, ['k:a']), 5_000);
-    const ttl = await client.pttl(`${prefix}e:k:a`);
-    expect(ttl).to.be.within(1, 5_000);
-    const epoch = await client.zscore(`${prefix}expiries`, '\0epoch');
-    expect(Number(epoch)).to.be.below(stamp);
-    expect(await store.records()).to.equal(0);
-  });
-
-  it('clear() removes only keys of its prefix, even a prefix with glob characters', async () => {
-    const prefix = `${uniquePrefix('glob')}[*?]\\:`;
-    const store = redisStore({ client, prefix });
-    const { stamp } = await store.get('k:a');
-    await store.set('k:a', entry(stamp, ['k:a']), 60_000);
-    const neighbours = [`${prefix.slice(0, -5)}Xe:k:a`, `${prefix.slice(0, -1)}`, 'unrelated'];
-    for (const key of neighbours) await client.set(key, 'keep');
-    await store.clear();
-    expect((await store.get('k:a')).entry).to.equal(undefined);
-    for (const key of neighbours) expect(await client.get(key), key).to.equal('keep');
-    await client.del(...neighbours);
-  });
-
-  it('works with a client that has not connected yet (lazyConnect), from the first call', async () => {
-    const lazy = new Redis(server.url, { lazyConnect: true });
-    extra.push(lazy);
-    const store = redisStore({ client: lazy, prefix: uniquePrefix('lazy') });
-    const { stamp } = await store.get('k:a');
-    expect(await store.set('k:a', entry(stamp, ['k:a']), 60_000)).to.equal(true);
-  });
-
-  it('fails at once, without queueing, when a client that was ready is not any more', async () => {
-    const own = await connect(server, { enableOfflineQueue: true });
-    extra.push(own);
-    const store = redisStore({ client: own, prefix: uniquePrefix('down') });
-    await store.get('k:a');
-    own.disconnect();
-    while (own.status !== 'end') await new Promise((resolve) => setTimeout(resolve, 5));
-    const started = Date.now();
-    let error: unknown;
-    await store.get('k:a').catch((caught: unknown) => {
-      error = caught;
-    });
-    expect(Date.now() - started).to.be.below(50);
-    expect((error as Error).message).to.match(/redis client is not ready \(status end\)/);
-  });
-
-  it('Redis down at start-up: only the first connection attempt is waited for, then calls fail at once', async () => {
+  it('with ioredis, Redis down at start-up: only the first connection attempt is waited for, then calls fail at once', async () => {
     // A peer that accepts, stays silent for a while, then hangs up: the client sits in 'connect', then retries.
     const silent = createServer((socket) => setTimeout(() => socket.destroy(), 100));
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
@@ -146,7 +233,7 @@ describe('redisStore', () => {
       // The first attempt may be waited for (the cache's storeTimeout bounds it).
       void store.get('k:a').catch(() => {});
       await new Promise((resolve) => down.once('close', resolve));
-      while (down.status !== 'connect') await new Promise((resolve) => setTimeout(resolve, 2));
+      while (down.status !== 'connect') await sleep(2);
       const started = Date.now();
       const error = await store.get('k:a').catch((caught: unknown) => caught);
       expect(Date.now() - started).to.be.below(50);
@@ -157,17 +244,26 @@ describe('redisStore', () => {
     }
   });
 
-  it('close() stops the store but leaves the client connected', async () => {
-    const own = await connect(server);
-    extra.push(own);
-    const store = redisStore({ client: own, prefix: uniquePrefix('close') });
-    store.close();
-    expect(own.status).to.equal('ready');
-    expect(await own.ping()).to.equal('PONG');
-    let error: unknown;
-    await store.get('k:a').catch((caught: unknown) => {
-      error = caught;
-    });
-    expect((error as Error).message).to.equal('the redis store is closed');
+  it('with node-redis, Redis down at start-up: only the first connection attempt is waited for, then calls fail at once', async () => {
+    const silent = createServer((socket) => setTimeout(() => socket.destroy(), 100));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    const down = createClient({ socket: { port, host: '127.0.0.1', reconnectStrategy: () => 5 } });
+    down.on('error', () => {});
+    void down.connect().catch(() => {});
+    try {
+      const store = redisStore({ client: down, prefix: uniquePrefix('start') });
+      const first = store.get('k:a').catch((caught: unknown) => caught);
+      await new Promise((resolve) => down.once('reconnecting', resolve));
+      const started = Date.now();
+      const error = await store.get('k:a').catch((caught: unknown) => caught);
+      expect(Date.now() - started).to.be.below(50);
+      expect((error as Error).message).to.equal('redis client is not ready (status reconnecting)');
+      down.destroy();
+      await first;
+    } finally {
+      if (down.isOpen) down.destroy();
+      silent.close();
+    }
   });
 });

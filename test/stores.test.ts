@@ -1,5 +1,5 @@
 import { memoryStore } from 'group-cache';
-import { redisStoreFactory } from './helpers/redis-server.js';
+import { CLIENT_KINDS, redisStoreFactory } from './helpers/redis-server.js';
 import { type StoreFixture, storeConformance } from './store-conformance.js';
 
 function memoryFixture(store = memoryStore()): StoreFixture {
@@ -8,4 +8,4 @@ function memoryFixture(store = memoryStore()): StoreFixture {
 
 // A new store is one factory and one line here.
 storeConformance('memoryStore', { create: (options) => memoryFixture(memoryStore(options)) });
-storeConformance('redisStore', redisStoreFactory());
+for (const kind of CLIENT_KINDS) storeConformance(`redisStore (${kind})`, redisStoreFactory(kind));

@@ -1,7 +1,8 @@
 /**
  * The Redis store: one cache and one invalidation shared by every process and machine that uses the same Redis
- * and prefix. Supported: Redis 6.2 and 7 (the scripts use `ZMSCORE`), ioredis 5. Not Redis Cluster, unless the
- * prefix holds a hash tag (`'{gc}:'`) so that every key of the store lives in one slot.
+ * and prefix. Supported: Redis 6.2 and 7 (the scripts use `ZMSCORE`), ioredis 5 and node-redis (`redis` v4 and later;
+ * see `redis-client.ts`). Not Redis Cluster, unless the prefix holds a hash tag (`'{gc}:'`) so that every key of the
+ * store lives in one slot.
  *
  * How it stays correct:
  * - One clock: Redis's `TIME` (µs), read inside the scripts. A lookup returns it as the stamp a fill starts at;
@@ -13,7 +14,8 @@
  *   seen (ms), bounds how long a record can matter. `e:<id>`, one hash per entry (`s` startedAt, `t` its tags,
  *   `m` JSON metadata, `b` the body bytes) with a `PX` TTL.
  * - `get`, `set` and `expire` are one round trip each (a Lua script). `set` refuses a fill that a tag expiry or
- *   the epoch dooms, and one older than the fresh entry already there. `expire` is one `ZADD` whatever the number
+ *   the epoch dooms, one older than the fresh entry already there, and a ttl outside 1..MAX_TTL, checked before it
+ *   writes anything so that an entry never exists without its expiry. `expire` is one `ZADD` whatever the number
  *   of entries tagged, then drops records older than the longest TTL and those over `maxRecords`, raising the
  *   epoch over whatever it drops.
  * - Ids and tags are sent as script arguments, never spliced into Lua source, so any content is safe.
@@ -34,17 +36,20 @@
  * The store does not own the client: `close()` leaves it connected; quit it yourself when you are done.
  */
 
-import type { Redis } from 'ioredis';
-import { positiveOption } from '../options.js';
+import { MAX_TTL, positiveOption } from '../options.js';
 import type { CachedEntry, CacheStore, HeaderList, StoreLookup } from '../types.js';
+import { type RedisClient, type RedisScript, type StoreClient, storeClient } from './redis-client.js';
+
+export type { NodeRedisClient, RedisClient } from './redis-client.js';
 
 /** Options of {@link redisStore}. */
 export interface RedisStoreOptions {
   /**
-   * A connected (or connecting) ioredis client. The store defines its scripts on it and never quits it. Let the
-   * client fail fast rather than queue during an outage, e.g. `new Redis(url, { maxRetriesPerRequest: 1 })`.
+   * A connected (or connecting) client: ioredis (`new Redis(url)`) or node-redis (`createClient({ url })`, whose
+   * `connect()` the application calls). The store never quits it. Let the client fail fast rather than queue during
+   * an outage, e.g. `new Redis(url, { maxRetriesPerRequest: 1 })` or `createClient({ url, disableOfflineQueue: true })`.
    */
-  client: Redis;
+  client: RedisClient;
   /** Start of every key this store writes; `clear()` removes only these. It must not start another store's prefix. Default `'gc:'`. */
   prefix?: string;
   /** Largest entry accepted, in bytes (body, headers, tags and metadata). Default 8 MiB. */
@@ -123,7 +128,10 @@ return { now, 1, f[1], f[3], f[4] }
 `;
 
 // KEYS: entry, records, longest ttl. ARGV: startedAt, ttl ms, meta, body, tags... Reply: 1 stored, 0 refused.
+// The ttl is checked before any write: a PEXPIRE that failed after HSET would leave an entry that never expires.
 const SET_SCRIPT = `${PRELUDE}
+local ttl = tonumber(ARGV[2])
+if not (ttl and ttl >= 1 and ttl <= ${MAX_TTL} and ttl == math.floor(ttl)) then return 0 end
 local epoch = epoch_of(KEYS[2], clock())
 local started = tonumber(ARGV[1])
 local tags = {}
@@ -135,9 +143,13 @@ if old_started and old_started > started and old[2] and fresh(KEYS[2], epoch, ol
 local parts = {}
 for i = 1, #tags do parts[i] = #tags[i] .. ':' .. tags[i] end
 redis.call('HSET', KEYS[1], 's', ARGV[1], 't', table.concat(parts), 'm', ARGV[3], 'b', ARGV[4])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
+local expiry = redis.pcall('PEXPIRE', KEYS[1], ARGV[2])
+if type(expiry) == 'table' and expiry.err then
+  redis.call('UNLINK', KEYS[1])
+  return 0
+end
 local longest = tonumber(redis.call('GET', KEYS[3]) or '0') or 0
-if tonumber(ARGV[2]) > longest then redis.call('SET', KEYS[3], ARGV[2]) end
+if ttl > longest then redis.call('SET', KEYS[3], ARGV[2]) end
 return 1
 `;
 
@@ -185,22 +197,14 @@ redis.call('ZADD', KEYS[1], num(clock()), EPOCH)
 return 1
 `;
 
-const COMMANDS = {
-  groupCacheGet1: { numberOfKeys: 2, lua: GET_SCRIPT },
-  groupCacheSet1: { numberOfKeys: 3, lua: SET_SCRIPT },
-  groupCacheExpire1: { numberOfKeys: 2, lua: EXPIRE_SCRIPT },
-  groupCacheTouch1: { numberOfKeys: 1, lua: TOUCH_SCRIPT },
-} as const;
+const SCRIPTS = {
+  get: { name: 'groupCacheGet1', numberOfKeys: 2, lua: GET_SCRIPT },
+  set: { name: 'groupCacheSet2', numberOfKeys: 3, lua: SET_SCRIPT },
+  expire: { name: 'groupCacheExpire1', numberOfKeys: 2, lua: EXPIRE_SCRIPT },
+  touch: { name: 'groupCacheTouch1', numberOfKeys: 1, lua: TOUCH_SCRIPT },
+} as const satisfies Record<string, RedisScript>;
 
-type Arg = string | Buffer | number;
 type GetReply = [stamp: number, state: 0 | 1 | 2, startedAt?: Buffer, meta?: Buffer, body?: Buffer];
-/** The methods `defineCommand` adds to the client for {@link COMMANDS}. */
-interface ScriptCommands {
-  groupCacheGet1Buffer(...args: Arg[]): Promise<GetReply>;
-  groupCacheSet1(...args: Arg[]): Promise<number>;
-  groupCacheExpire1(...args: Arg[]): Promise<number>;
-  groupCacheTouch1(...args: Arg[]): Promise<number>;
-}
 
 interface Meta {
   v: number;
@@ -225,14 +229,6 @@ function wire(id: string): string {
   return `\0${Buffer.from(id, 'utf16le').toString('hex')}`;
 }
 
-function isClient(value: unknown): value is Redis {
-  if (typeof value !== 'object' || value === null) return false;
-  const client = value as Record<string, unknown>;
-  return (
-    typeof client.defineCommand === 'function' && typeof client.scanStream === 'function' && typeof client.status === 'string'
-  );
-}
-
 function globEscape(value: string): string {
   return value.replace(/[*?[\]\\]/g, '\\$&');
 }
@@ -242,41 +238,23 @@ export class RedisStore implements CacheStore {
   readonly name = 'redis';
   /** The prefix of every key this store writes. */
   readonly prefix: string;
-  readonly #client: Redis;
-  readonly #scripts: ScriptCommands;
+  readonly #client: StoreClient;
   readonly #maxEntryBytes: number;
   readonly #maxRecords: number;
   readonly #records: string;
   readonly #longestTtl: string;
-  // True during the client's first connection attempt, when commands may wait for it (see #ready).
-  #starting: boolean;
   #closed = false;
-  readonly #started = (): void => {
-    this.#starting = false;
-    this.#client.off('ready', this.#started);
-    this.#client.off('close', this.#started);
-  };
 
   constructor(options: RedisStoreOptions) {
     if (typeof options !== 'object' || options === null) throw new TypeError('argument options must be an object');
-    if (!isClient(options.client)) throw new TypeError('option client must be an ioredis client');
-    if (options.client.options?.keyPrefix) throw new TypeError('option client must not have a keyPrefix: use option prefix');
     if (options.prefix !== undefined && typeof options.prefix !== 'string') throw new TypeError('option prefix must be a string');
     const raw = options as unknown as Record<string, unknown>;
-    this.#client = options.client;
+    this.#client = storeClient(options.client, Object.values(SCRIPTS));
     this.prefix = options.prefix ?? 'gc:';
     this.#maxEntryBytes = positiveOption(raw, 'maxEntryBytes', 8 * 2 ** 20, true);
     this.#maxRecords = positiveOption(raw, 'maxRecords', 1_000_000, true);
     this.#records = `${this.prefix}expiries`;
     this.#longestTtl = `${this.prefix}ttl`;
-    for (const [name, definition] of Object.entries(COMMANDS)) this.#client.defineCommand(name, definition);
-    this.#scripts = this.#client as unknown as ScriptCommands;
-    const status = this.#client.status;
-    this.#starting = status === 'wait' || status === 'connecting' || status === 'connect';
-    if (this.#starting) {
-      this.#client.once('ready', this.#started);
-      this.#client.once('close', this.#started);
-    }
   }
 
   #entryKey(id: string): string {
@@ -284,20 +262,19 @@ export class RedisStore implements CacheStore {
   }
 
   /*
-   * Fails at once instead of letting ioredis queue the command until it reconnects: any status but 'ready' means
-   * Redis is gone for now. Only the client's first connection attempt may be waited for (a plain `new Redis(url)`
-   * works from the first request); the cache's storeTimeout bounds that wait.
+   * Fails at once instead of letting the client queue the command until it reconnects: not ready means Redis is
+   * gone for now. Only the client's first connection attempt may be waited for (a plain `new Redis(url)` works from
+   * the first request); the cache's storeTimeout bounds that wait.
    */
   #ready(): void {
     if (this.#closed) throw new Error('the redis store is closed');
-    const status = this.#client.status;
-    if (status === 'ready' || this.#starting) return;
-    throw new Error(`redis client is not ready (status ${status})`);
+    const status = this.#client.unavailable();
+    if (status !== undefined) throw new Error(`redis client is not ready (status ${status})`);
   }
 
   async get(id: string): Promise<StoreLookup> {
     this.#ready();
-    const reply = await this.#scripts.groupCacheGet1Buffer(this.#entryKey(id), this.#records);
+    const reply = (await this.#client.run(SCRIPTS.get, [this.#entryKey(id), this.#records], true)) as GetReply;
     const [stamp, state, startedAt, meta, body] = reply;
     if (state !== 1 || startedAt === undefined || meta === undefined || body === undefined) {
       return { entry: undefined, stale: state === 2, stamp };
@@ -320,6 +297,9 @@ export class RedisStore implements CacheStore {
 
   async set(id: string, entry: CachedEntry, ttl: number): Promise<boolean> {
     this.#ready();
+    // A fraction of a ms rounds up; anything else outside 1..MAX_TTL is refused, never stored without an expiry.
+    const px = Math.ceil(ttl);
+    if (!(px >= 1 && px <= MAX_TTL)) return false;
     const meta: Meta = {
       v: META_VERSION,
       status: entry.status,
@@ -335,38 +315,37 @@ export class RedisStore implements CacheStore {
     let size = encoded.length + entry.body.length + id.length * 3;
     for (const tag of tags) size += tag.length * 3;
     if (size > this.#maxEntryBytes) return false;
-    const stored = await this.#scripts.groupCacheSet1(
+    const stored = await this.#client.run(SCRIPTS.set, [
       this.#entryKey(id),
       this.#records,
       this.#longestTtl,
       String(entry.startedAt),
-      String(Math.max(1, Math.ceil(ttl))),
+      String(px),
       encoded,
       entry.body,
       ...tags,
-    );
-    return stored === 1;
+    ]);
+    return Number(stored) === 1;
   }
 
   async expire(tags: readonly string[]): Promise<void> {
     this.#ready();
     if (tags.length === 0) return;
-    await this.#scripts.groupCacheExpire1(this.#records, this.#longestTtl, this.#maxRecords, ...tags.map(wire));
+    await this.#client.run(SCRIPTS.expire, [this.#records, this.#longestTtl, String(this.#maxRecords), ...tags.map(wire)]);
   }
 
   async delete(id: string): Promise<boolean> {
     this.#ready();
-    return (await this.#client.unlink(this.#entryKey(id))) > 0;
+    return (await this.#client.unlink([this.#entryKey(id)])) > 0;
   }
 
   /** Removes every key of this prefix (SCAN + UNLINK, never FLUSHDB), then raises the epoch to now. */
   async clear(): Promise<void> {
     this.#ready();
-    const stream = this.#client.scanStream({ match: `${globEscape(this.prefix)}*`, count: 1000 });
-    for await (const keys of stream as AsyncIterable<string[]>) {
-      if (keys.length > 0) await this.#client.unlink(...keys);
+    for await (const keys of this.#client.scan(`${globEscape(this.prefix)}*`, 1000)) {
+      if (keys.length > 0) await this.#client.unlink(keys);
     }
-    await this.#scripts.groupCacheTouch1(this.#records);
+    await this.#client.run(SCRIPTS.touch, [this.#records]);
   }
 
   /** Number of group/key expiry records kept (the epoch not counted), for monitoring. */
@@ -378,15 +357,18 @@ export class RedisStore implements CacheStore {
   /** Stops the store; later calls fail. The client stays connected: the caller created it and quits it. */
   close(): void {
     this.#closed = true;
-    this.#started();
+    this.#client.release();
   }
 }
 
 /**
- * Creates a store on Redis through an ioredis client.
+ * Creates a store on Redis through an ioredis or a node-redis client.
  *
  * ```js
  * const cache = createCache({ store: redisStore({ client: new Redis(url), prefix: 'gc:' }) });
+ * // or, with node-redis:
+ * const client = await createClient({ url }).connect();
+ * const cache = createCache({ store: redisStore({ client, prefix: 'gc:' }) });
  * ```
  */
 export function redisStore(options: RedisStoreOptions): RedisStore {

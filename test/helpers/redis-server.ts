@@ -3,8 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { redisStore } from 'group-cache/redis';
+import { type RedisClient, redisStore } from 'group-cache/redis';
 import { Redis, type RedisOptions } from 'ioredis';
+import { createClient } from 'redis';
 import type { StoreFactory } from '../store-conformance.js';
 
 /**
@@ -181,24 +182,102 @@ export function waitReady(client: Redis, ms = 5_000): Promise<void> {
   return waitUntil('the client reconnected', async () => client.status === 'ready', ms);
 }
 
+/** The two client packages the Redis store accepts; the Redis suites run on each. */
+export type ClientKind = 'ioredis' | 'node-redis';
+export const CLIENT_KINDS: readonly ClientKind[] = ['ioredis', 'node-redis'];
+
+/** A client of either package, as the store receives it, with what the tests do to it. */
+export interface TestClient {
+  readonly kind: ClientKind;
+  readonly client: RedisClient;
+  /** True when the client can send commands now. */
+  ready(): boolean;
+  /** Drops the connection at once, for good. */
+  disconnect(): void;
+  /** Sends a raw command; bulk strings come back as strings. */
+  command(...args: string[]): Promise<unknown>;
+}
+
+export interface TestClientOptions {
+  /**
+   * Keep commands queued while Redis is down and retry them (each client's default), so that failing fast is
+   * shown to be the store's doing. Default false: the client itself fails fast.
+   */
+  queue?: boolean;
+  /**
+   * Do not wait until it is ready: a client used from the first request, as an app does at start-up (ioredis with
+   * `lazyConnect`; node-redis with `connect()` under way). Pair it with `queue`, or the first commands fail.
+   */
+  lazy?: boolean;
+}
+
+/** A client of `kind` connected to `server`; ready for commands unless `lazy`. */
+export async function connectClient(kind: ClientKind, server: RedisServer, options: TestClientOptions = {}): Promise<TestClient> {
+  const created = kind === 'ioredis' ? ioredisClient(server, options) : nodeRedisClient(server, options);
+  if (!options.lazy) await waitUntil('the client is ready', async () => created.ready());
+  return created;
+}
+
+function ioredisClient(server: RedisServer, { queue = false, lazy = false }: TestClientOptions): TestClient {
+  const queueing = { enableOfflineQueue: true, maxRetriesPerRequest: 20, retryStrategy: () => 50 };
+  // lazyConnect: ioredis connects on the first command.
+  const client = new Redis(server.url, { ...(queue ? queueing : testClientOptions), lazyConnect: lazy });
+  client.on('error', () => {});
+  return {
+    kind: 'ioredis',
+    client,
+    ready: () => client.status === 'ready',
+    disconnect: () => client.disconnect(),
+    command: (...args: string[]) => client.call(args[0] ?? '', ...args.slice(1)),
+  };
+}
+
+function nodeRedisClient(server: RedisServer, { queue = false }: TestClientOptions): TestClient {
+  const client = createClient({
+    url: server.url,
+    disableOfflineQueue: !queue,
+    socket: { connectTimeout: 1_000, reconnectStrategy: () => 50 },
+  });
+  // node-redis emits 'error' on every failed reconnection; with no listener that would crash the test process.
+  client.on('error', () => {});
+  void client.connect().catch(() => {});
+  return {
+    kind: 'node-redis',
+    client,
+    ready: () => client.isReady,
+    disconnect: () => {
+      if (client.isOpen) client.destroy();
+    },
+    command: (...args: string[]) => client.sendCommand(args),
+  };
+}
+
+/** Waits until `client` is ready again (after a restart). */
+export function waitClientReady(client: TestClient, ms = 5_000): Promise<void> {
+  return waitUntil('the client reconnected', async () => client.ready(), ms);
+}
+
 let prefixes = 0;
 /** A prefix no other test uses, so suites on one server (or on REDIS_URL) never see each other's keys. */
 export function uniquePrefix(name: string): string {
   return `gct:${process.pid}:${name}:${++prefixes}:`;
 }
 
-/** The Redis store for the store conformance suite: one server and client per suite, one prefix per fixture. */
-export function redisStoreFactory(): StoreFactory {
+/**
+ * The Redis store for the store conformance suite, through a client of `kind`: one server and client per suite,
+ * one prefix per fixture.
+ */
+export function redisStoreFactory(kind: ClientKind = 'ioredis'): StoreFactory {
   let server: RedisServer | undefined;
-  let client: Redis | undefined;
+  let client: TestClient | undefined;
   return {
     async setup(context) {
       server = await startRedisOrSkip(context);
-      client = await connect(server);
+      client = await connectClient(kind, server);
     },
     create(options) {
       if (client === undefined) throw new Error('the Redis suite was not set up');
-      const store = redisStore({ client, prefix: uniquePrefix('conformance'), ...options });
+      const store = redisStore({ client: client.client, prefix: uniquePrefix('conformance'), ...options });
       return { store, records: () => store.records(), cleanup: () => store.clear() };
     },
     async teardown() {

@@ -1,0 +1,219 @@
+/**
+ * The few Redis calls the Redis store makes, behind one interface, with one small adapter per client package:
+ * ioredis 5 and node-redis (`redis` v4 and later). Only types are imported from either package, so neither is
+ * needed at run time unless the application uses it.
+ */
+
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+
+/** Options of a node-redis `sendCommand` that the store sets: v4 reads `returnBuffers`, v5 and later `typeMapping`. */
+export interface NodeRedisCommandOptions {
+  returnBuffers?: boolean;
+  typeMapping?: Record<number, unknown>;
+}
+
+/**
+ * The part of a node-redis client the store uses: what `createClient()` from `redis` (v4 or later) returns, with
+ * any modules, RESP version or type mapping. Not a cluster (`createCluster()`).
+ */
+export interface NodeRedisClient {
+  readonly isOpen: boolean;
+  readonly isReady: boolean;
+  sendCommand(args: Array<string | Buffer>, options?: NodeRedisCommandOptions): Promise<unknown>;
+  on(event: 'ready' | 'end' | 'reconnecting', listener: () => void): unknown;
+  off(event: 'ready' | 'end' | 'reconnecting', listener: () => void): unknown;
+}
+
+/** A client the Redis store accepts: an ioredis `Redis` or a node-redis client. */
+export type RedisClient = Redis | NodeRedisClient;
+
+/** A Lua script: its keys come first in the arguments. */
+export interface RedisScript {
+  readonly name: string;
+  readonly numberOfKeys: number;
+  readonly lua: string;
+}
+
+export type RedisArg = string | Buffer;
+
+/** What the store asks of a client, whichever package made it. */
+export interface StoreClient {
+  /**
+   * Undefined when a command may be sent now: the client is ready, or its first connection attempt is under way
+   * (the cache's storeTimeout bounds that wait). Otherwise the status to report: the store then fails at once
+   * rather than let the client queue the command until Redis is back.
+   */
+  unavailable(): string | undefined;
+  /** Runs a script by its SHA (EVALSHA), loading it on NOSCRIPT. With `buffers`, bulk strings come back as Buffers. */
+  run(script: RedisScript, args: readonly RedisArg[], buffers?: boolean): Promise<unknown>;
+  unlink(keys: readonly string[]): Promise<number>;
+  /** SCAN with MATCH and COUNT, one batch of keys at a time. */
+  scan(match: string, count: number): AsyncIterable<string[]>;
+  zcard(key: string): Promise<number>;
+  /** Detaches the listeners this adapter put on the client. */
+  release(): void;
+}
+
+function isIoredis(value: Record<string, unknown>): boolean {
+  return typeof value.defineCommand === 'function' && typeof value.scanStream === 'function' && typeof value.status === 'string';
+}
+
+function isNodeRedis(value: Record<string, unknown>): boolean {
+  return (
+    typeof value.sendCommand === 'function' &&
+    typeof value.isReady === 'boolean' &&
+    typeof value.isOpen === 'boolean' &&
+    typeof value.on === 'function' &&
+    typeof value.off === 'function'
+  );
+}
+
+/**
+ * Wraps `client` for `scripts`. Throws a TypeError naming option `client` when it is neither client, or when it
+ * prefixes keys itself (the store's `prefix` does that, and `clear()` must see the real key names).
+ */
+export function storeClient(client: unknown, scripts: readonly RedisScript[]): StoreClient {
+  if (typeof client !== 'object' || client === null) throw new TypeError('option client must be an ioredis or node-redis client');
+  const raw = client as Record<string, unknown>;
+  const prefixed = Boolean((raw.options as { keyPrefix?: unknown } | undefined)?.keyPrefix);
+  if (isIoredis(raw)) {
+    if (prefixed) throw new TypeError('option client must not have a keyPrefix: use option prefix');
+    return new IoredisClient(client as Redis, scripts);
+  }
+  if (isNodeRedis(raw)) {
+    if (prefixed) throw new TypeError('option client must not have a keyPrefix: use option prefix');
+    return new NodeRedisStoreClient(client as NodeRedisClient);
+  }
+  throw new TypeError('option client must be an ioredis or node-redis client');
+}
+
+type ScriptMethod = (...args: RedisArg[]) => Promise<unknown>;
+
+/** ioredis: scripts through `defineCommand` (it runs EVALSHA and falls back to EVAL itself). */
+class IoredisClient implements StoreClient {
+  readonly #client: Redis;
+  // True during the client's first connection attempt, when commands may wait for it.
+  #starting: boolean;
+  readonly #started = (): void => {
+    this.#starting = false;
+    this.#client.off('ready', this.#started);
+    this.#client.off('close', this.#started);
+  };
+
+  constructor(client: Redis, scripts: readonly RedisScript[]) {
+    this.#client = client;
+    for (const { name, numberOfKeys, lua } of scripts) client.defineCommand(name, { numberOfKeys, lua });
+    const status = client.status;
+    // 'wait' is a lazyConnect client: ioredis connects on its first command.
+    this.#starting = status === 'wait' || status === 'connecting' || status === 'connect';
+    if (this.#starting) {
+      client.once('ready', this.#started);
+      client.once('close', this.#started);
+    }
+  }
+
+  unavailable(): string | undefined {
+    const status = this.#client.status;
+    return status === 'ready' || this.#starting ? undefined : status;
+  }
+
+  run(script: RedisScript, args: readonly RedisArg[], buffers = false): Promise<unknown> {
+    const method = (this.#client as unknown as Record<string, ScriptMethod>)[buffers ? `${script.name}Buffer` : script.name];
+    if (method === undefined) return Promise.reject(new Error(`script ${script.name} is not defined on the client`));
+    return method.apply(this.#client, [...args]);
+  }
+
+  unlink(keys: readonly string[]): Promise<number> {
+    return this.#client.unlink(...keys);
+  }
+
+  scan(match: string, count: number): AsyncIterable<string[]> {
+    return this.#client.scanStream({ match, count }) as AsyncIterable<string[]>;
+  }
+
+  zcard(key: string): Promise<number> {
+    return this.#client.zcard(key);
+  }
+
+  release(): void {
+    this.#started();
+  }
+}
+
+// RESP type '$' (blob string): v5+ map it to Buffer per command; v4 reads returnBuffers. An empty mapping
+// overrides any mapping the application set on the client, so text replies are always plain strings.
+const BUFFERS: NodeRedisCommandOptions = { returnBuffers: true, typeMapping: { 36: Buffer } };
+const TEXT: NodeRedisCommandOptions = { returnBuffers: false, typeMapping: {} };
+
+/** node-redis v4+: raw `sendCommand` only, the one call whose shape all versions share. */
+class NodeRedisStoreClient implements StoreClient {
+  readonly #client: NodeRedisClient;
+  readonly #shas = new Map<string, string>();
+  // True until the first connection attempt ends (ready, or failed and retrying, or given up).
+  #starting: boolean;
+  readonly #started = (): void => {
+    this.#starting = false;
+    this.#client.off('ready', this.#started);
+    this.#client.off('reconnecting', this.#started);
+    this.#client.off('end', this.#started);
+  };
+
+  constructor(client: NodeRedisClient) {
+    this.#client = client;
+    this.#starting = !client.isReady;
+    if (this.#starting) {
+      client.on('ready', this.#started);
+      client.on('reconnecting', this.#started);
+      client.on('end', this.#started);
+    }
+  }
+
+  unavailable(): string | undefined {
+    if (this.#client.isReady) return undefined;
+    // A client not connected (connect() not called yet, or quit) would reject anyway; say so in our words.
+    if (!this.#client.isOpen) return 'closed';
+    return this.#starting ? undefined : 'reconnecting';
+  }
+
+  async run(script: RedisScript, args: readonly RedisArg[], buffers = false): Promise<unknown> {
+    const options = buffers ? BUFFERS : TEXT;
+    let sha = this.#shas.get(script.name);
+    if (sha === undefined) {
+      sha = createHash('sha1').update(script.lua).digest('hex');
+      this.#shas.set(script.name, sha);
+    }
+    const rest = [String(script.numberOfKeys), ...args];
+    try {
+      return await this.#client.sendCommand(['EVALSHA', sha, ...rest], options);
+    } catch (error) {
+      // Scripts are loaded once per server (and again after a restart or SCRIPT FLUSH): EVAL loads it.
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return this.#client.sendCommand(['EVAL', script.lua, ...rest], options);
+    }
+  }
+
+  async unlink(keys: readonly string[]): Promise<number> {
+    return Number(await this.#client.sendCommand(['UNLINK', ...keys], TEXT));
+  }
+
+  async *scan(match: string, count: number): AsyncIterable<string[]> {
+    let cursor = '0';
+    do {
+      const reply = (await this.#client.sendCommand(['SCAN', cursor, 'MATCH', match, 'COUNT', String(count)], TEXT)) as [
+        string,
+        string[],
+      ];
+      cursor = String(reply[0]);
+      yield reply[1];
+    } while (cursor !== '0');
+  }
+
+  async zcard(key: string): Promise<number> {
+    return Number(await this.#client.sendCommand(['ZCARD', key], TEXT));
+  }
+
+  release(): void {
+    this.#started();
+  }
+}
