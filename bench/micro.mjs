@@ -1,7 +1,8 @@
 // In-process measurements: group expiry cost by group size, and heap bytes per cached entry.
 // Run with --expose-gc: `node --expose-gc bench/micro.mjs [--quick] [--redis-url=redis://...]`.
 // Prints one JSON line (the results) last on stdout.
-import { createCache, groupTag, keyId, memoryStore } from 'group-cache';
+import { createCache, memoryStore } from 'group-cache';
+import { groupTag, keyId } from '../dist/esm/lib/keys.js';
 import { user } from './servers/payload.mjs';
 
 const args = process.argv.slice(2);
@@ -213,6 +214,31 @@ async function memoryViaHttp(count) {
   return result;
 }
 
+/*
+ * Heap bytes per group-expiry record in the memory store (distinct 200-character group names, as a flood of
+ * expiries makes them), against what the store counts for them in stats().bytes (lib/entry-size.ts recordSize).
+ */
+async function memoryPerRecord(count) {
+  const store = memoryStore({ maxBytes: 2 ** 30, maxRecordBytes: 2 ** 30, maxRecords: count * 2 });
+  const long = 'n'.repeat(190);
+  // Flat strings, as names parsed from a request are (a template string would share `long` between records).
+  const name = (i) => Buffer.from(`${long}${String(i).padStart(10, '0')}`).toString('latin1');
+  const before = heap();
+  for (let i = 0; i < count; i++) store.expire([groupTag(name(i))]);
+  const after = heap();
+  const result = {
+    records: store.stats().records,
+    measuredPerRecord: (after - before) / count,
+    accountedPerRecord: store.stats().bytes / count,
+  };
+  result.accountedOverMeasured = result.accountedPerRecord / result.measuredPerRecord;
+  log(
+    `  records: ${result.measuredPerRecord.toFixed(0)} B/record measured (200-character group names); ` +
+      `store accounts ${result.accountedPerRecord.toFixed(0)} B (${result.accountedOverMeasured.toFixed(2)}x)`,
+  );
+  return result;
+}
+
 if (typeof global.gc !== 'function') {
   console.error('run with node --expose-gc');
   process.exit(2);
@@ -249,4 +275,5 @@ if (redisUrl) {
 log('micro: heap bytes per entry');
 output.memory = await memoryPerEntry(quick ? 5_000 : 20_000);
 output.memoryViaHttp = await memoryViaHttp(quick ? 3_000 : 10_000);
+output.memoryPerRecord = await memoryPerRecord(quick ? 20_000 : 100_000);
 console.log(JSON.stringify(output));
