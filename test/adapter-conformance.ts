@@ -34,8 +34,8 @@ export interface RouteResponse {
   headers?: Readonly<Record<string, string>>;
   /** A string or Buffer is sent as is, an object as JSON, undefined as no body. */
   body?: string | Buffer | object;
-  /** Put in `res.locals.expireGroups` / `ctx.state.expireGroups` before responding. */
-  expireGroups?: string | string[];
+  /** Put in `res.locals.expireGroups` / `ctx.state.expireGroups` before responding (junk too, on purpose). */
+  expireGroups?: unknown;
 }
 
 export interface RouteSpec {

@@ -5,5 +5,6 @@
 import type { Scenario } from '../adapter-conformance.js';
 import { RANGE_SCENARIOS } from './range.js';
 import { VARY_PROTOTYPE_SCENARIOS } from './vary-prototype.js';
+import { WRITE_SCENARIOS } from './writes.js';
 
-export const SCENARIOS: Scenario[] = [...VARY_PROTOTYPE_SCENARIOS, ...RANGE_SCENARIOS];
+export const SCENARIOS: Scenario[] = [...VARY_PROTOTYPE_SCENARIOS, ...RANGE_SCENARIOS, ...WRITE_SCENARIOS];
