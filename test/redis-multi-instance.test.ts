@@ -1,11 +1,17 @@
 import { expect } from 'chai';
 import { createCache, type GroupCache } from 'group-cache';
 import { expireGroups, groupCache } from 'group-cache/express';
-import { redisStore } from 'group-cache/redis';
-import { Redis } from 'ioredis';
+import { type RedisClient, redisStore } from 'group-cache/redis';
 import { express, getRaw, request, serve } from './helpers/express-app.js';
 import { deferred } from './helpers/http.js';
-import { connect, type RedisServer, startRedisOrSkip, uniquePrefix } from './helpers/redis-server.js';
+import {
+  CLIENT_KINDS,
+  connectClient,
+  type RedisServer,
+  startRedisOrSkip,
+  type TestClient,
+  uniquePrefix,
+} from './helpers/redis-server.js';
 
 interface Instance {
   url: string;
@@ -21,7 +27,7 @@ interface Db {
   hold?: Promise<void>;
 }
 
-async function instance(client: Redis, prefix: string, db: Db): Promise<Instance> {
+async function instance(client: RedisClient, prefix: string, db: Db): Promise<Instance> {
   const cache = createCache({ store: redisStore({ client, prefix }), storeTimeout: 1_000 });
   let calls = 0;
   const app = express();
@@ -55,85 +61,88 @@ async function instance(client: Redis, prefix: string, db: Db): Promise<Instance
   };
 }
 
-describe('Redis store: two app instances on one Redis', () => {
-  let server: RedisServer;
-  const clients: Redis[] = [];
-  let a: Instance;
-  let b: Instance;
-  let db: Db;
+for (const kind of CLIENT_KINDS) {
+  describe(`Redis store: two app instances on one Redis (${kind})`, () => {
+    let server: RedisServer;
+    const clients: TestClient[] = [];
+    let a: Instance;
+    let b: Instance;
+    let db: Db;
 
-  before(async function () {
-    server = await startRedisOrSkip(this);
-  });
+    before(async function () {
+      server = await startRedisOrSkip(this);
+    });
 
-  beforeEach(async () => {
-    const prefix = uniquePrefix('multi');
-    db = { users: new Map([['1', 'Ada']]) };
-    // A: a plain client used before it even connected (as an app does at start-up); B: connected first.
-    const plain = new Redis(server.url);
-    const ready = await connect(server);
-    clients.push(plain, ready);
-    a = await instance(plain, prefix, db);
-    b = await instance(ready, prefix, db);
-  });
+    beforeEach(async () => {
+      const prefix = uniquePrefix('multi');
+      db = { users: new Map([['1', 'Ada']]) };
+      // A: a client with the package's queueing defaults, used before it even connected (as an app does at
+      // start-up); B: connected first, failing fast.
+      const plain = await connectClient(kind, server, { lazy: true, queue: true });
+      const ready = await connectClient(kind, server);
+      clients.push(plain, ready);
+      a = await instance(plain.client, prefix, db);
+      b = await instance(ready.client, prefix, db);
+    });
 
-  afterEach(async () => {
-    await a?.close();
-    await b?.close();
-    for (const client of clients.splice(0)) client.disconnect();
-  });
+    afterEach(async () => {
+      await a?.close();
+      await b?.close();
+      for (const client of clients.splice(0)) client.disconnect();
+    });
 
-  after(async () => {
-    await server?.stop();
-  });
+    after(async () => {
+      await server?.stop();
+    });
 
-  it('a fill on A is a hit on B', async () => {
-    const filled = await getRaw(a.url, '/users/1');
-    expect(filled.headers['x-cache']).to.equal('MISS');
-    const shared = await getRaw(b.url, '/users/1');
-    expect(shared.headers['x-cache']).to.equal('HIT');
-    expect(shared.body.toString()).to.equal(filled.body.toString());
-    expect(b.calls()).to.equal(0);
-  });
+    it('a fill on A is a hit on B', async () => {
+      const filled = await getRaw(a.url, '/users/1');
+      expect(filled.headers['x-cache']).to.equal('MISS');
+      const shared = await getRaw(b.url, '/users/1');
+      expect(shared.headers['x-cache']).to.equal('HIT');
+      expect(shared.body.toString()).to.equal(filled.body.toString());
+      expect(b.calls()).to.equal(0);
+    });
 
-  it("a write on A makes B's next read a miss with the written data", async () => {
-    await getRaw(b.url, '/users/1');
-    expect((await getRaw(b.url, '/users/1')).headers['x-cache']).to.equal('HIT');
-    const write = await request(a.url).put('/users/1').send({ name: 'Grace' });
-    expect(write.status).to.equal(200);
-    // Sent only once the write's response arrived: read-your-writes across instances.
-    const read = await getRaw(b.url, '/users/1');
-    expect(read.headers['x-cache']).to.equal('MISS');
-    expect(JSON.parse(read.body.toString())).to.deep.equal({ id: '1', name: 'Grace' });
-    expect((await getRaw(a.url, '/users/1')).headers['x-cache']).to.equal('HIT');
-  });
+    it("a write on A makes B's next read a miss with the written data", async () => {
+      await getRaw(b.url, '/users/1');
+      expect((await getRaw(b.url, '/users/1')).headers['x-cache']).to.equal('HIT');
+      const write = await request(a.url).put('/users/1').send({ name: 'Grace' });
+      expect(write.status).to.equal(200);
+      // Sent only once the write's response arrived: read-your-writes across instances.
+      const read = await getRaw(b.url, '/users/1');
+      expect(read.headers['x-cache']).to.equal('MISS');
+      expect(JSON.parse(read.body.toString())).to.deep.equal({ id: '1', name: 'Grace' });
+      expect((await getRaw(a.url, '/users/1')).headers['x-cache']).to.equal('HIT');
+    });
 
-  it('the race: a slow GET on A that read before a write on B is never stored as fresh', async () => {
-    const release = deferred();
-    db.hold = release.promise;
-    const slow = getRaw(a.url, '/users/1');
-    // Wait until A's handler has read the old data and is held.
-    while (a.calls() === 0) await new Promise((resolve) => setTimeout(resolve, 5));
-    db.hold = undefined;
-    const write = await request(b.url).put('/users/1').send({ name: 'Grace' });
-    expect(write.status).to.equal(200);
-    release.resolve();
-    const stale = await slow;
-    expect(JSON.parse(stale.body.toString()).name).to.equal('Ada');
-    // A's store call runs after its response finished: wait for it, then it must have been refused.
-    for (let i = 0; i < 100 && a.cache.stats().refused + a.cache.stats().stores === 0; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    expect(a.cache.stats().refused).to.equal(1);
-    expect(a.cache.stats().stores).to.equal(0);
-    const read = await getRaw(b.url, '/users/1');
-    expect(read.headers['x-cache']).to.equal('MISS');
-    expect(JSON.parse(read.body.toString()).name).to.equal('Grace');
-  });
+    it('the race: a slow GET on A that read before a write on B is never stored as fresh', async () => {
+      const release = deferred();
+      db.hold = release.promise;
+      const slow = getRaw(a.url, '/users/1');
+      // Wait until A's handler has read the old data and is held.
+      while (a.calls() === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      db.hold = undefined;
+      const write = await request(b.url).put('/users/1').send({ name: 'Grace' });
+      expect(write.status).to.equal(200);
+      release.resolve();
+      const stale = await slow;
+      expect(JSON.parse(stale.body.toString()).name).to.equal('Ada');
+      // A's store call runs after its response finished: wait for it, then it must have been refused.
+      for (let i = 0; i < 100 && a.cache.stats().refused + a.cache.stats().stores === 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect(a.cache.stats().refused).to.equal(1);
+      expect(a.cache.stats().stores).to.equal(0);
+      const read = await getRaw(b.url, '/users/1');
+      expect(read.headers['x-cache']).to.equal('MISS');
+      expect(JSON.parse(read.body.toString()).name).to.equal('Grace');
+    });
 
-  it('expireGroups() on A through the cache API is seen by B at once', async () => {
-    await getRaw(b.url, '/users/1');
-    await a.cache.expireGroups('users');
-    expect((await getRaw(b.url, '/users/1')).headers['x-cache']).to.equal('MISS');
+    it('expireGroups() on A through the cache API is seen by B at once', async () => {
+      await getRaw(b.url, '/users/1');
+      await a.cache.expireGroups('users');
+      expect((await getRaw(b.url, '/users/1')).headers['x-cache']).to.equal('MISS');
+    });
   });
-});
+}
