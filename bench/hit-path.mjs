@@ -1,6 +1,8 @@
 // In-process cost of the framework-free hit path (CachedRoute.begin: key function, ids, store lookup, replay),
 // in ns per hit: `node bench/hit-path.mjs`. Isolates the library from HTTP and from the noisy machine.
-import { CachedRoute, createCache, groupTag, keyId, memoryStore } from 'group-cache';
+import { createCache, memoryStore } from 'group-cache';
+import { CachedRoute } from '../dist/esm/lib/cached-route.js';
+import { groupTag, keyId } from '../dist/esm/lib/keys.js';
 
 const cache = createCache({ store: memoryStore() });
 const route = new CachedRoute((req) => ({ key: `user_${req.params.id}`, groups: [`user_group_${req.params.id}`, 'users'] }), {

@@ -1,20 +1,86 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import * as root from 'group-cache';
+import ts from 'typescript';
 
 const require = createRequire(import.meta.url);
-const pkg = require('../package.json') as { exports: Record<string, Record<string, string> | string> };
+type Conditions = { [condition: string]: string | Conditions };
+const pkg = require('../package.json') as { exports: Record<string, Conditions | string> };
+
+// The root entry's public surface: what the README documents, for apps and for custom stores. Adding a name
+// here is a decision to support it; internals are imported from their own modules (lib/keys.js, ...).
+const PUBLIC_VALUES = ['GroupCache', 'GroupCacheError', 'createCache', 'defaultCache', 'memoryStore'];
+const PUBLIC_TYPES = [
+  'BypassEvent',
+  'CacheOptions',
+  'CacheStats',
+  'CacheStore',
+  'CachedEntry',
+  'EvictEvent',
+  'EvictionReason',
+  'ExpireEvent',
+  'ExpireOptions',
+  'GroupCacheErrorCode',
+  'GroupCacheEvents',
+  'HeaderList',
+  'HeaderValue',
+  'KeyEvent',
+  'KeyFunction',
+  'KeyResult',
+  'KeySpec',
+  'MaybePromise',
+  'MemoryStoreOptions',
+  'RouteOptions',
+  'StoreEvent',
+  'StoreLookup',
+  'StoreStats',
+];
+
+/** Every name a declaration file exports, types and values alike, as the TypeScript checker sees it. */
+function declaredExports(file: string): string[] {
+  const program = ts.createProgram([file], { noEmit: true, skipLibCheck: true, types: [] });
+  const checker = program.getTypeChecker();
+  const source = program.getSourceFile(file);
+  const symbol = source && checker.getSymbolAtLocation(source);
+  if (!symbol) throw new Error(`${file} is not a module`);
+  return checker
+    .getExportsOfModule(symbol)
+    .map((s) => s.name)
+    .sort();
+}
+
+/** The leaves of a conditional export, with the path of conditions that leads to each. */
+function leaves(target: Conditions, path: string[] = []): Array<[string[], string]> {
+  return Object.entries(target).flatMap(
+    ([condition, value]): Array<[string[], string]> =>
+      typeof value === 'string' ? [[[...path, condition], value]] : leaves(value, [...path, condition]),
+  );
+}
 
 describe('package exports', () => {
   for (const [subpath, target] of Object.entries(pkg.exports)) {
     if (typeof target === 'string') continue;
-    it(`${subpath}: types, ESM and CommonJS builds exist, types first`, () => {
-      expect(Object.keys(target)[0]).to.equal('types');
-      for (const file of Object.values(target)) expect(existsSync(new URL(`../${file}`, import.meta.url)), file).to.equal(true);
+    it(`${subpath}: import and require each have their own types, listed first, and every file exists`, () => {
+      expect(Object.keys(target)).to.deep.equal(['import', 'require']);
+      for (const branch of ['import', 'require']) {
+        const conditions = target[branch];
+        expect(conditions, branch).to.be.an('object');
+        expect(Object.keys(conditions as Conditions), branch).to.deep.equal(['types', 'default']);
+      }
+      for (const [conditions, file] of leaves(target)) {
+        const build = conditions[0] === 'import' ? 'esm' : 'cjs';
+        expect(file.startsWith(`./dist/${build}/`), `${conditions.join('.')}: ${file}`).to.equal(true);
+        expect(existsSync(new URL(`../${file}`, import.meta.url)), file).to.equal(true);
+      }
     });
   }
+
+  it('the CommonJS build and its declarations are marked as CommonJS', () => {
+    expect(require('../dist/cjs/package.json')).to.deep.equal({ type: 'commonjs' });
+  });
 
   it('require() of every entry point works from CommonJS', () => {
     const script = `
@@ -30,5 +96,19 @@ describe('package exports', () => {
   it('the ESM and CommonJS builds share one default cache', () => {
     const cjs = require('group-cache') as typeof root;
     expect(cjs.defaultCache()).to.equal(root.defaultCache());
+  });
+
+  describe('the root entry exports exactly the documented names', () => {
+    it('at run time, from ESM and from CommonJS', () => {
+      expect(Object.keys(root).sort()).to.deep.equal(PUBLIC_VALUES);
+      expect(Object.keys(require('group-cache') as object).sort()).to.deep.equal(PUBLIC_VALUES);
+    });
+
+    for (const build of ['esm', 'cjs']) {
+      it(`in the ${build} declarations, types included`, () => {
+        const file = fileURLToPath(new URL(`../dist/${build}/lib/index.d.ts`, import.meta.url));
+        expect(declaredExports(file)).to.deep.equal([...PUBLIC_VALUES, ...PUBLIC_TYPES].sort());
+      });
+    }
   });
 });
