@@ -6,8 +6,9 @@ import { describesBody, EXPIRY_FAILED } from '../lib/expiry-failure.js';
 import type { GroupNames } from '../lib/expiry-groups.js';
 import type { KeyFunction } from '../lib/key-function.js';
 import type { Replay } from '../lib/replay.js';
+import { enteredAt, markExpiryPath, onExpiryPath } from '../lib/request-mark.js';
 import type { ResponseCapture } from '../lib/response-capture.js';
-import { appendExpireGroups, type ExpireOptions, runWriteExpiry, writeExpiry } from '../lib/write-expiry.js';
+import { appendExpireGroups, type ExpireOptions, notOnPath, runWriteExpiry, writeExpiry } from '../lib/write-expiry.js';
 
 export type { ExpireOptions, KeyFunction, RouteOptions };
 
@@ -89,7 +90,8 @@ function apply(outcome: Outcome, res: Response, next: NextFunction): void {
 export function groupCache<Req extends Request = Request>(keyFn: KeyFunction<Req>, options?: RouteOptions): RequestHandler {
   const route = new CachedRoute<Req>(keyFn, options);
   return function groupCacheMiddleware(req: Request, res: Response, next: NextFunction): void {
-    const outcome = route.begin(req as Req, { method: req.method, headers: req.headers, where: where(req) });
+    const info = { method: req.method, headers: req.headers, where: where(req), enteredAt: enteredAt(req), url: req.originalUrl };
+    const outcome = route.begin(req as Req, info);
     if (outcome instanceof Promise) outcome.then((value) => apply(value, res, next), next);
     else apply(outcome, res, next);
   };
@@ -102,7 +104,8 @@ export function groupCache<Req extends Request = Request>(keyFn: KeyFunction<Req
  */
 export function expireGroups(options?: ExpireOptions): RequestHandler {
   const settings = writeExpiry(options);
-  return function expireGroupsMiddleware(_req: Request, res: Response, next: NextFunction): void {
+  return function expireGroupsMiddleware(req: Request, res: Response, next: NextFunction): void {
+    markExpiryPath(req);
     const end = res.end as unknown as AnyFunction;
     res.end = function endAfterExpiry(this: Response, ...args: unknown[]) {
       const requested: unknown = res.locals.expireGroups;
@@ -134,5 +137,6 @@ function failWrite(res: Response, end: AnyFunction, args: unknown[]): void {
 
 /** Adds groups for `expireGroups()` to expire once this write succeeds (appends to `res.locals.expireGroups`). */
 export function addExpireGroups(res: Response, groups: GroupNames): void {
+  if (!onExpiryPath(res.req)) throw notOnPath('res.locals.expireGroups', 'app.use(expireGroups())');
   appendExpireGroups(res.locals, groups);
 }

@@ -5,8 +5,9 @@ import { describesBody, EXPIRY_FAILED } from '../lib/expiry-failure.js';
 import type { GroupNames } from '../lib/expiry-groups.js';
 import type { KeyFunction } from '../lib/key-function.js';
 import type { Replay } from '../lib/replay.js';
+import { enteredAt, markExpiryPath, onExpiryPath } from '../lib/request-mark.js';
 import type { ResponseCapture } from '../lib/response-capture.js';
-import { appendExpireGroups, type ExpireOptions, runWriteExpiry, writeExpiry } from '../lib/write-expiry.js';
+import { appendExpireGroups, type ExpireOptions, notOnPath, runWriteExpiry, writeExpiry } from '../lib/write-expiry.js';
 
 export type { ExpireOptions, KeyFunction, RouteOptions };
 
@@ -181,7 +182,14 @@ async function fill(miss: Extract<Outcome, { type: 'miss' }>, ctx: Context, next
 export function groupCache<Ctx extends Context = Context>(keyFn: KeyFunction<Ctx>, options?: RouteOptions): Middleware {
   const route = new CachedRoute<Ctx>(keyFn, options);
   return function groupCacheMiddleware(ctx: Context, next: Next): Promise<void> | undefined {
-    const outcome = route.begin(ctx as Ctx, { method: ctx.method, headers: ctx.headers, where: where(ctx) });
+    const info = {
+      method: ctx.method,
+      headers: ctx.headers,
+      where: where(ctx),
+      enteredAt: enteredAt(ctx.req),
+      url: ctx.originalUrl,
+    };
+    const outcome = route.begin(ctx as Ctx, info);
     if (outcome instanceof Promise) return outcome.then((value) => apply(value, ctx, next));
     return apply(outcome, ctx, next);
   };
@@ -197,6 +205,7 @@ export function groupCache<Ctx extends Context = Context>(keyFn: KeyFunction<Ctx
 export function expireGroups(options?: ExpireOptions): Middleware {
   const settings = writeExpiry(options);
   return async function expireGroupsMiddleware(ctx: Context, next: Next): Promise<void> {
+    markExpiryPath(ctx.req);
     await next();
     const requested: unknown = (ctx.state as Record<string, unknown>).expireGroups;
     if (requested === undefined || requested === null) return;
@@ -213,5 +222,6 @@ export function expireGroups(options?: ExpireOptions): Middleware {
 
 /** Adds groups for `expireGroups()` to expire once this write succeeds (appends to `ctx.state.expireGroups`). */
 export function addExpireGroups(ctx: Context, groups: GroupNames): void {
+  if (!onExpiryPath(ctx.req)) throw notOnPath('ctx.state.expireGroups', 'app.use(expireGroups())');
   appendExpireGroups(ctx.state as Record<string, unknown>, groups);
 }

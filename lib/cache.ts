@@ -1,9 +1,10 @@
 import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
 import createDebug from 'debug';
 import { GroupCacheError } from './errors.js';
 import { collectExpiryGroups, type GroupNames } from './expiry-groups.js';
 import { DEFAULT_MAX_KEY_LENGTH, groupTag, keyId } from './keys.js';
-import { positiveOption } from './options.js';
+import { checkOptionNames, positiveOption, ttlOption } from './options.js';
 import { memoryStore } from './stores/memory-store.js';
 import { callStore } from './timeout.js';
 import type { CachedEntry, CacheStore, EvictionReason, StoreLookup } from './types.js';
@@ -14,7 +15,7 @@ const debug = createDebug('group-cache');
 export interface CacheOptions {
   /** Where entries and group-expiry records live. Default: a new `memoryStore()`. */
   store?: CacheStore;
-  /** Default lifetime of an entry. Default 60,000 ms. Routes and key functions can override it. */
+  /** Default lifetime of an entry. Default 60,000 ms, at most one year. Routes and key functions can override it. */
   ttl?: number;
   /** Largest body stored; larger responses are passed through uncached. Default 1 MiB. */
   maxEntryBytes?: number;
@@ -37,6 +38,21 @@ export interface CacheOptions {
   /** Wall clock for TTLs and `Age`. Default `Date.now`. A default memory store gets the same clock. */
   now?: () => number;
 }
+
+const CACHE_OPTION_NAMES = Object.keys({
+  store: true,
+  ttl: true,
+  maxEntryBytes: true,
+  statuses: true,
+  storeTimeout: true,
+  waitTimeout: true,
+  header: true,
+  maxKeyLength: true,
+  maxGroups: true,
+  maxPendingExpiries: true,
+  retryInterval: true,
+  now: true,
+} satisfies Record<keyof CacheOptions, true>);
 
 /** Counters since the cache was created, plus the store's own numbers where it has them. */
 export interface CacheStats {
@@ -103,6 +119,8 @@ export interface AcquireRequest {
   where: string;
   /** Whether a miss may start a fill (false for HEAD). */
   canFill: boolean;
+  /** `performance.now()` when the request entered the app (see `request-mark.ts`): a fill is dated from it. */
+  enteredAt: number;
   /** Whether an entry suits this request (its `Vary` values match). */
   accepts(entry: CachedEntry): boolean;
 }
@@ -196,6 +214,12 @@ function checkStore(store: unknown): CacheStore {
 }
 
 const MAX_RETRY_DELAY = 30_000;
+/*
+ * Dating a fill back by time measured on this machine against a stamp from the store's clock (Redis's): the
+ * elapsed time already over-counts (it runs until the lookup's reply arrived), and this margin covers the two
+ * clocks' rates drifting apart over it (NTP slews by at most 500 ppm: 5 µs over 10 ms).
+ */
+const STAMP_SLACK_US = 10;
 // Tags per store call: a write may name any number of groups, the store gets them in bounded batches.
 const EXPIRY_BATCH = 1_000;
 
@@ -229,11 +253,12 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
   constructor(options: CacheOptions = {}) {
     super();
     if (typeof options !== 'object' || options === null) throw new TypeError('argument options must be an object');
+    checkOptionNames(options, CACHE_OPTION_NAMES, 'createCache()');
     const raw = options as Record<string, unknown>;
     if (options.now !== undefined && typeof options.now !== 'function') throw new TypeError('option now must be a function');
     this.now = options.now ?? Date.now;
     this.store = options.store === undefined ? memoryStore({ now: this.now }) : checkStore(options.store);
-    this.ttl = positiveOption(raw, 'ttl', 60_000);
+    this.ttl = ttlOption(raw, 'ttl', 60_000);
     this.maxEntryBytes = positiveOption(raw, 'maxEntryBytes', 2 ** 20, true);
     this.statuses = options.statuses === undefined ? new Set([200]) : statusSet(options.statuses, 'statuses');
     this.storeTimeout = positiveOption(raw, 'storeTimeout', 500);
@@ -488,7 +513,11 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
     if (!request.canFill) return { type: 'pass', reason: 'HEAD miss' };
     this.#counts.misses++;
     if (this.listenerCount('miss') > 0) this.emit('miss', { key: request.key, where: request.where });
-    const fill = new Fill(this, request, lookup.stamp);
+    // Date the fill back to when its request entered the app: a param loader, an upstream middleware or an async
+    // key function may have read the data before the lookup, and a write landing in between must doom the fill.
+    const elapsed = Math.ceil((performance.now() - request.enteredAt) * 1000);
+    const dated = lookup.stamp - elapsed - STAMP_SLACK_US;
+    const fill = new Fill(this, request, lookup.notBefore !== undefined && dated < lookup.notBefore ? lookup.notBefore : dated);
     const running = this.#inflight.get(request.id);
     if (running === undefined || running.settled) this.#inflight.set(request.id, fill);
     return { type: 'fill', fill };

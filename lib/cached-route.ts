@@ -1,11 +1,11 @@
 import type { Acquired, AcquireRequest, GroupCache } from './cache.js';
 import { statusSet } from './cache.js';
-import { defaultCache } from './default-cache.js';
+import { defaultCache, noteRoute } from './default-cache.js';
 import { GroupCacheError } from './errors.js';
 import { varyKeySuffix, varyMatches } from './headers.js';
 import { type KeyFunction, type KeyResult, normalizeKeyResult } from './key-function.js';
 import { groupTag, keyId } from './keys.js';
-import { positiveOption } from './options.js';
+import { checkOptionNames, positiveOption, ttlOption } from './options.js';
 import { type Replay, replayEntry } from './replay.js';
 import { ResponseCapture } from './response-capture.js';
 import type { HeaderMap, StoragePolicy } from './storage-policy.js';
@@ -33,12 +33,38 @@ export interface RouteOptions<Cache = GroupCache> {
   vary?: readonly string[];
 }
 
+const ROUTE_OPTION_NAMES = Object.keys({
+  cache: true,
+  ttl: true,
+  statuses: true,
+  maxEntryBytes: true,
+  allowAuthorization: true,
+  allowSetCookie: true,
+  allowPrivate: true,
+  vary: true,
+} satisfies Record<keyof RouteOptions, true>);
+
 /** The request facts the core needs, as an adapter reads them off its framework. */
 export interface RequestInfo {
   method: string;
   headers: HeaderMap;
   /** Where the request is handled, for messages: `GET /users/:id`. */
   where: string;
+  /** `performance.now()` when the request entered the app (`enteredAt()` of its Node request). */
+  enteredAt: number;
+  /** The path and query as the client sent them (`req.originalUrl`, `ctx.originalUrl`), for the default key. */
+  url: string;
+}
+
+/** The key of a key function that gave groups only: method and URL, query parameters sorted. HEAD reads GET's. */
+export function defaultKey(method: string, url: string): string {
+  const query = url.indexOf('?');
+  const verb = method === 'HEAD' ? 'GET' : method;
+  if (query === -1) return `${verb} ${url}`;
+  const params = new URLSearchParams(url.slice(query + 1));
+  params.sort();
+  const sorted = params.toString();
+  return `${verb} ${url.slice(0, query)}${sorted === '' ? '' : `?${sorted}`}`;
 }
 
 /** A header an adapter sets on a miss or bypass: `[name, value]`. */
@@ -81,14 +107,16 @@ export class CachedRoute<Req> {
   constructor(keyFn: KeyFunction<Req>, options: RouteOptions = {}) {
     if (typeof keyFn !== 'function') throw new TypeError('argument keyFn must be a function');
     if (typeof options !== 'object' || options === null) throw new TypeError('argument options must be an object');
+    checkOptionNames(options, ROUTE_OPTION_NAMES, 'groupCache()');
     const raw = options as Record<string, unknown>;
     const cache = options.cache ?? defaultCache();
     if (typeof cache !== 'object' || typeof cache._acquire !== 'function') {
       throw new TypeError('option cache must be a cache made by createCache()');
     }
     this.cache = cache;
+    noteRoute(cache);
     this.#keyFn = keyFn;
-    this.#ttl = positiveOption(raw, 'ttl', cache.ttl);
+    this.#ttl = ttlOption(raw, 'ttl', cache.ttl);
     this.#policy = {
       statuses: options.statuses === undefined ? cache.statuses : statusSet(options.statuses, 'statuses'),
       allowAuthorization: flag(raw, 'allowAuthorization'),
@@ -144,7 +172,7 @@ export class CachedRoute<Req> {
   #withKey(result: KeyResult, info: RequestInfo): Outcome | Promise<Outcome> {
     let spec: ReturnType<typeof normalizeKeyResult>;
     try {
-      spec = normalizeKeyResult(result, this.cache.maxGroups);
+      spec = normalizeKeyResult(result, this.cache.maxGroups, () => defaultKey(info.method, info.url));
     } catch (error) {
       // normalizeKeyResult only throws GroupCacheError, saying what was returned and what is wrong with it.
       const invalid = error as GroupCacheError;
@@ -162,6 +190,7 @@ export class CachedRoute<Req> {
       tags,
       where: info.where,
       canFill: info.method === 'GET',
+      enteredAt: info.enteredAt,
       accepts: (entry: CachedEntry) => entry.vary.length === 0 || varyMatches(entry.vary, info.headers),
     };
     const ttl = spec.ttl ?? this.#ttl;

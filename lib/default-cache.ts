@@ -1,15 +1,79 @@
 import { createCache, type GroupCache } from './cache.js';
 
-// One default per process, even if both the ESM and the CommonJS build of this package get loaded.
-const SLOT = Symbol.for('group-cache.default-cache');
-type Holder = { [SLOT]?: GroupCache };
+/*
+ * Process-wide state, kept on `globalThis` so that it is one per process even if both the ESM and the CommonJS
+ * build of this package get loaded: the default cache, and which caches have routes reading from them.
+ */
+const SLOT = Symbol.for('group-cache.process');
+interface ProcessState {
+  cache?: GroupCache;
+  /** True once a route or middleware took the default: replacing it then would split the app in two. */
+  taken: boolean;
+  routed: WeakSet<GroupCache>;
+  routedCount: number;
+  warned: WeakSet<GroupCache>;
+}
+type Holder = { [SLOT]?: ProcessState };
+
+function state(): ProcessState {
+  const holder = globalThis as Holder;
+  holder[SLOT] ??= { taken: false, routed: new WeakSet(), routedCount: 0, warned: new WeakSet() };
+  return holder[SLOT];
+}
 
 /**
- * The process-wide cache that `groupCache` and `expireGroups` share when they are given no `cache` option:
- * an in-memory store of 64 MiB, entries kept 60 s.
+ * The process-wide cache that `groupCache` and `expireGroups` share when they are given no `cache` option: the
+ * one given to {@link setDefaultCache}, or else an in-memory store of 64 MiB, entries kept 60 s.
  */
 export function defaultCache(): GroupCache {
-  const holder = globalThis as Holder;
-  holder[SLOT] ??= createCache();
-  return holder[SLOT];
+  const current = state();
+  current.taken = true;
+  current.cache ??= createCache();
+  return current.cache;
+}
+
+/**
+ * Makes `cache` the process-wide default, so that no `groupCache()` or `expireGroups()` needs a `cache` option
+ * (and none can be forgotten). Call it once at start-up, before any of them is created.
+ *
+ * ```js
+ * setDefaultCache(createCache({ store: redisStore({ client }) }));
+ * ```
+ */
+export function setDefaultCache(cache: GroupCache): void {
+  if (typeof cache !== 'object' || cache === null || typeof cache.expireGroups !== 'function') {
+    throw new TypeError('argument cache must be a cache made by createCache()');
+  }
+  const current = state();
+  if (current.taken && current.cache !== cache) {
+    throw new TypeError(
+      'setDefaultCache() was called after a groupCache() or expireGroups() already took the default cache: ' +
+        'call it once at start-up, before creating them',
+    );
+  }
+  current.cache = cache;
+}
+
+/** Notes that a route reads from `cache`. */
+export function noteRoute(cache: GroupCache): void {
+  const current = state();
+  if (current.routed.has(cache)) return;
+  current.routed.add(cache);
+  current.routedCount++;
+}
+
+/**
+ * Warns, once per cache, when a write expires groups on a cache that no route reads from while another cache has
+ * routes: the classic `expireGroups({ cache })` beside a `groupCache()` that forgot its `{ cache }`.
+ */
+export function checkExpiryTarget(cache: GroupCache): void {
+  const current = state();
+  if (current.routedCount === 0 || current.routed.has(cache) || current.warned.has(cache)) return;
+  current.warned.add(cache);
+  process.emitWarning(
+    'expireGroups() expired groups on a cache that no groupCache() route reads from, while other caches have ' +
+      'routes: the routes never see this expiry. Pass the same { cache } to both, or set it once with setDefaultCache().',
+    'GroupCacheWarning',
+    'EMISUSE',
+  );
 }

@@ -12,6 +12,8 @@ export type GroupCacheErrorCode =
   | 'EEXPIREDROPPED'
   /** A value named for expiry is not a group name (an object, `''`, `NaN`...): it was not applied, the rest were. */
   | 'EINVALIDGROUP'
+  /** The library is used in a way that cannot work (an expiry no `expireGroups()` middleware will ever run). */
+  | 'EMISUSE'
   /** The response could not be captured or replayed. */
   | 'ERESPONSE';
 

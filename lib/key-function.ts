@@ -1,12 +1,16 @@
 import { GroupCacheError } from './errors.js';
+import { MAX_TTL } from './options.js';
 
 /** What a key function may return: a spec, a `[key, groups]` pair, a bare key, or a falsy value to bypass. */
 export type KeyResult = string | KeySpec | readonly [key: string, groups?: string | readonly string[]] | null | undefined | false;
 
 /** The full form of a key function's result. */
 export interface KeySpec {
-  /** The cache key. Any non-empty string; long keys are hashed. */
-  key: string;
+  /**
+   * The cache key. Any non-empty string; long keys are hashed. Omitted (with `groups` given): the request's
+   * method and URL, query parameters sorted (`GET /search?a=1&b=2`), so that no query string is ignored.
+   */
+  key?: string;
   /** Group names this response belongs to (a single name or a list). */
   groups?: string | readonly string[];
   /** Lifetime of this entry in ms, overriding the route's and the cache's `ttl`. */
@@ -61,7 +65,7 @@ export function normalizeGroups(value: unknown, what: string, maxGroups: number)
  * Validates what a key function returned. Returns `undefined` for a bypass (falsy result) and throws a
  * `GroupCacheError` (`EKEYFUNCTION`) that says what was wrong for anything else that is not a valid result.
  */
-export function normalizeKeyResult(value: unknown, maxGroups: number): NormalizedKey | undefined {
+export function normalizeKeyResult(value: unknown, maxGroups: number, defaultKey: () => string): NormalizedKey | undefined {
   if (value === null || value === undefined || value === false) return undefined;
   let key: unknown;
   let groups: unknown;
@@ -73,12 +77,15 @@ export function normalizeKeyResult(value: unknown, maxGroups: number): Normalize
     [key, groups] = value;
   } else if (typeof value === 'object') {
     ({ key, groups, ttl } = value as Record<string, unknown>);
+    if (key === undefined && groups !== undefined) key = defaultKey();
   } else {
     throw invalid('expected a key string, [key, groups], { key, groups, ttl } or a falsy value to bypass', value);
   }
-  if (typeof key !== 'string' || key === '') throw invalid('the key must be a non-empty string', value);
-  if (ttl !== undefined && (typeof ttl !== 'number' || !(ttl > 0) || !Number.isFinite(ttl))) {
-    throw invalid('ttl must be a positive, finite number of milliseconds', value);
+  if (typeof key !== 'string' || key === '') {
+    throw invalid('the key must be a non-empty string (or leave it out and give groups: the URL is the key)', value);
+  }
+  if (ttl !== undefined && (typeof ttl !== 'number' || !(ttl > 0) || !(ttl <= MAX_TTL))) {
+    throw invalid(`ttl must be a positive number of milliseconds, at most ${MAX_TTL} (one year)`, value);
   }
   try {
     return { key, groups: normalizeGroups(groups, 'groups', maxGroups), ttl };

@@ -39,10 +39,17 @@ export interface StoreLookup {
   /** True when an entry was there but a tag (or the store's floor) made it stale. */
   stale: boolean;
   /**
-   * The store's clock now. A fill that begins after this lookup uses it as `startedAt`, so any expiry the
-   * store records later gets a strictly greater stamp and dooms the fill.
+   * The store's clock now, in microseconds, strictly above every stamp the store handed out or recorded before.
+   * A fill that begins after this lookup starts at or before it (the cache dates a fill back to when its request
+   * entered the app, by the microseconds elapsed since), so any expiry the store records later, or since the
+   * request entered, dooms the fill.
    */
   stamp: number;
+  /**
+   * Set when this lookup found the store's expiry records lost and started them again (a new epoch): no fill may
+   * start before it, or every request in flight at that moment would be refused. Omitted otherwise.
+   */
+  notBefore?: number;
 }
 
 /** Numbers a store can report synchronously. */

@@ -1,7 +1,8 @@
 import type { GroupCache } from './cache.js';
-import { defaultCache } from './default-cache.js';
+import { checkExpiryTarget, defaultCache } from './default-cache.js';
 import { GroupCacheError } from './errors.js';
 import { collectExpiryGroups, type GroupNames } from './expiry-groups.js';
+import { checkOptionNames } from './options.js';
 
 /** Options of the `expireGroups()` middleware. */
 export interface ExpireOptions<Cache = GroupCache> {
@@ -21,6 +22,11 @@ export interface ExpireOptions<Cache = GroupCache> {
   onError?: 'continue' | 'fail';
 }
 
+const EXPIRE_OPTION_NAMES = Object.keys({ cache: true, succeeded: true, onError: true } satisfies Record<
+  keyof ExpireOptions,
+  true
+>);
+
 const isSuccess = (status: number): boolean => status >= 200 && status < 400;
 
 /** The resolved settings of one `expireGroups()` middleware. */
@@ -32,6 +38,7 @@ export interface WriteExpiry {
 
 export function writeExpiry(options: ExpireOptions = {}): WriteExpiry {
   if (typeof options !== 'object' || options === null) throw new TypeError('argument options must be an object');
+  checkOptionNames(options, EXPIRE_OPTION_NAMES, 'expireGroups()');
   if (options.succeeded !== undefined && typeof options.succeeded !== 'function') {
     throw new TypeError('option succeeded must be a function');
   }
@@ -52,6 +59,7 @@ export function writeExpiry(options: ExpireOptions = {}): WriteExpiry {
  */
 export async function runWriteExpiry(settings: WriteExpiry, requested: unknown, status: number): Promise<boolean> {
   if (requested === undefined || requested === null || !settings.succeeded(status)) return true;
+  checkExpiryTarget(settings.cache);
   try {
     await settings.cache.expireGroups(requested as GroupNames);
     return true;
@@ -70,4 +78,13 @@ export function appendExpireGroups(holder: Record<string, unknown>, groups: Grou
   const current = holder.expireGroups;
   const list = current === undefined || current === null ? [] : Array.isArray(current) ? current : [current];
   holder.expireGroups = [...list, ...added];
+}
+
+/** The error of a write that names groups on a request no `expireGroups()` middleware sees. */
+export function notOnPath(holder: string, mount: string): GroupCacheError {
+  return new GroupCacheError(
+    'EMISUSE',
+    `addExpireGroups() on a request that no expireGroups() middleware sees: ${holder} would never be expired. ` +
+      `Mount ${mount} before the routes that write (or in the route, before its handler).`,
+  );
 }

@@ -502,7 +502,7 @@ describe('Express: key functions and set-up', () => {
     ['rejects', () => Promise.reject(new Error('db down')), /key function of GET \/j rejected: db down/],
     ['returns a number', () => 42, /returned number 42/],
     ['returns an empty key', () => ({ key: '' }), /non-empty string/],
-    ['returns an object without key', () => ({ groups: ['a'] }), /non-empty string/],
+    ['returns an object with neither key nor groups', () => ({ ttl: 5 }), /non-empty string/],
     ['returns non-string groups', () => ({ key: 'k', groups: [1] }), /groups must contain non-empty strings/],
     ['returns a bad ttl', () => ({ key: 'k', ttl: -1 }), /ttl must be a positive/],
     [

@@ -12,7 +12,15 @@ const pkg = require('../package.json') as { exports: Record<string, Conditions |
 
 // The root entry's public surface: what the README documents, for apps and for custom stores. Adding a name
 // here is a decision to support it; internals are imported from their own modules (lib/keys.js, ...).
-const PUBLIC_VALUES = ['GroupCache', 'GroupCacheError', 'createCache', 'defaultCache', 'memoryStore'];
+const PUBLIC_VALUES = [
+  'GroupCache',
+  'GroupCacheError',
+  'MAX_TTL',
+  'createCache',
+  'defaultCache',
+  'memoryStore',
+  'setDefaultCache',
+];
 const PUBLIC_TYPES = [
   'BypassEvent',
   'CacheOptions',
@@ -25,6 +33,8 @@ const PUBLIC_TYPES = [
   'ExpireOptions',
   'GroupCacheErrorCode',
   'GroupCacheEvents',
+  'GroupName',
+  'GroupNames',
   'HeaderList',
   'HeaderValue',
   'KeyEvent',

@@ -1,5 +1,6 @@
+import { performance } from 'node:perf_hooks';
 import { entrySize, recordSize } from '../entry-size.js';
-import { positiveOption } from '../options.js';
+import { checkOptionNames, positiveOption } from '../options.js';
 import type { CachedEntry, CacheStore, EvictionReason, StoreLookup, StoreStats } from '../types.js';
 
 /** Options of {@link memoryStore}. */
@@ -42,10 +43,19 @@ interface ExpiryRecord {
   size: number;
 }
 
+const OPTION_NAMES = Object.keys({
+  maxBytes: true,
+  maxEntries: true,
+  maxEntryBytes: true,
+  maxRecords: true,
+  maxRecordBytes: true,
+  now: true,
+} satisfies Record<keyof MemoryStoreOptions, true>);
+
 /**
- * The embedded store: an LRU map bounded in bytes and entries, with per-tag expiry records on a counter that
- * only this store advances. Every lookup and every expiry takes the next tick, so "expired at or after the
- * fill started" is an exact comparison with no clock involved.
+ * The embedded store: an LRU map bounded in bytes and entries, with per-tag expiry records on a tick that only
+ * this store advances (microseconds, strictly increasing). Every lookup and every expiry takes the next tick, so
+ * "expired at or after the fill started" is an exact comparison: no two events share a tick.
  */
 export class MemoryStore implements CacheStore {
   readonly name = 'memory';
@@ -70,6 +80,7 @@ export class MemoryStore implements CacheStore {
 
   constructor(options: MemoryStoreOptions = {}) {
     if (typeof options !== 'object' || options === null) throw new TypeError('argument options must be an object');
+    checkOptionNames(options, OPTION_NAMES, 'memoryStore()');
     const raw = options as Record<string, unknown>;
     this.#maxBytes = positiveOption(raw, 'maxBytes', 64 * 2 ** 20, true);
     this.#maxEntries = positiveOption(raw, 'maxEntries', 100_000, true);
@@ -81,6 +92,16 @@ export class MemoryStore implements CacheStore {
     }
     if (options.now !== undefined && typeof options.now !== 'function') throw new TypeError('option now must be a function');
     this.#now = options.now ?? Date.now;
+  }
+
+  /*
+   * Ticks are microseconds of this process's monotonic clock, strictly increasing: the engine dates a fill back
+   * to when its request entered the app by the time elapsed since (the store contract's `stamp`).
+   */
+  #nextTick(): number {
+    const now = Math.floor((performance.timeOrigin + performance.now()) * 1000);
+    this.#tick = now > this.#tick ? now : this.#tick + 1;
+    return this.#tick;
   }
 
   #fresh(entry: CachedEntry): boolean {
@@ -101,7 +122,7 @@ export class MemoryStore implements CacheStore {
   }
 
   get(key: string): StoreLookup {
-    const stamp = ++this.#tick;
+    const stamp = this.#nextTick();
     const slot = this.#slots.get(key);
     if (slot === undefined) return { entry: undefined, stale: false, stamp };
     if (slot.deadline <= this.#now()) {
@@ -142,7 +163,7 @@ export class MemoryStore implements CacheStore {
   }
 
   expire(tags: readonly string[]): void {
-    const tick = ++this.#tick;
+    const tick = this.#nextTick();
     const at = this.#now();
     for (const tag of tags) {
       const previous = this.#records.get(tag);
@@ -186,7 +207,7 @@ export class MemoryStore implements CacheStore {
     this.#entryBytes = 0;
     this.#recordBytes = 0;
     // Entries filled before the clear must not be stored after it.
-    this.#floor = ++this.#tick;
+    this.#floor = this.#nextTick();
   }
 
   stats(): StoreStats {

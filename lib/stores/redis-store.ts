@@ -72,18 +72,19 @@ local function clock()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000000 + tonumber(t[2])
 end
--- Returns the epoch and the clock. A missing epoch (records lost) is recreated at now, and the clock is then
--- moved to the next microsecond so that a fill starting from this lookup is not doomed by the new epoch.
+-- Returns the epoch, the clock, and whether the epoch was just made. A missing epoch (records lost) is recreated
+-- at now, and the clock is then moved to the next microsecond so that a fill starting from this lookup is not
+-- doomed by the new epoch.
 local function epoch_of(records, now)
   local epoch = redis.call('ZSCORE', records, EPOCH)
-  if epoch then return tonumber(epoch), now end
+  if epoch then return tonumber(epoch), now, 0 end
   redis.call('ZADD', records, num(now), EPOCH)
   local later = now
   for _ = 1, 10000 do
     later = clock()
     if later > now then break end
   end
-  return now, later
+  return now, later, 1
 end
 -- True when no tag was expired at or after started (same tick counts as expired).
 local function tags_fresh(records, tags, started)
@@ -115,14 +116,15 @@ local function fresh(records, epoch, started, encoded)
 end
 `;
 
-// KEYS: entry, records. Reply: { stamp, 0 } miss, { stamp, 2 } stale (deleted), { stamp, 1, startedAt, meta, body }.
+// KEYS: entry, records. Reply: { stamp, 0, made } miss, { stamp, 2, made } stale (deleted), where made is 1 when
+// this lookup made a new epoch; { stamp, 1, startedAt, meta, body } hit.
 const GET_SCRIPT = `${PRELUDE}
-local epoch, now = epoch_of(KEYS[2], clock())
+local epoch, now, made = epoch_of(KEYS[2], clock())
 local f = redis.call('HMGET', KEYS[1], 's', 't', 'm', 'b')
-if not f[1] then return { now, 0 } end
+if not f[1] then return { now, 0, made } end
 if not (f[2] and f[3] and f[4]) or not fresh(KEYS[2], epoch, tonumber(f[1]), f[2]) then
   redis.call('UNLINK', KEYS[1])
-  return { now, 2 }
+  return { now, 2, made }
 end
 return { now, 1, f[1], f[3], f[4] }
 `;
@@ -204,7 +206,9 @@ const SCRIPTS = {
   touch: { name: 'groupCacheTouch1', numberOfKeys: 1, lua: TOUCH_SCRIPT },
 } as const satisfies Record<string, RedisScript>;
 
-type GetReply = [stamp: number, state: 0 | 1 | 2, startedAt?: Buffer, meta?: Buffer, body?: Buffer];
+type GetReply =
+  | [stamp: number, state: 0 | 2, madeEpoch: 0 | 1]
+  | [stamp: number, state: 1, startedAt: Buffer, meta: Buffer, body: Buffer];
 
 interface Meta {
   v: number;
@@ -275,10 +279,13 @@ export class RedisStore implements CacheStore {
   async get(id: string): Promise<StoreLookup> {
     this.#ready();
     const reply = (await this.#client.run(SCRIPTS.get, [this.#entryKey(id), this.#records], true)) as GetReply;
-    const [stamp, state, startedAt, meta, body] = reply;
-    if (state !== 1 || startedAt === undefined || meta === undefined || body === undefined) {
+    if (reply[1] !== 1) {
+      const [stamp, state, madeEpoch] = reply;
+      // Records were lost and this lookup started them again: fills in flight may not date back before it.
+      if (madeEpoch === 1) return { entry: undefined, stale: state === 2, stamp, notBefore: stamp };
       return { entry: undefined, stale: state === 2, stamp };
     }
+    const [stamp, , startedAt, meta, body] = reply;
     const decoded = JSON.parse(meta.toString('utf8')) as Meta;
     if (decoded.v !== META_VERSION) return { entry: undefined, stale: false, stamp };
     const entry: CachedEntry = {

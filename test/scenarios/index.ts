@@ -3,8 +3,14 @@
  * spread below; every adapter and every store runs them (test/adapters.test.ts).
  */
 import type { Scenario } from '../adapter-conformance.js';
+import { DEFAULT_KEY_SCENARIOS } from './default-key.js';
 import { RANGE_SCENARIOS } from './range.js';
 import { VARY_PROTOTYPE_SCENARIOS } from './vary-prototype.js';
 import { WRITE_SCENARIOS } from './writes.js';
 
-export const SCENARIOS: Scenario[] = [...VARY_PROTOTYPE_SCENARIOS, ...RANGE_SCENARIOS, ...WRITE_SCENARIOS];
+export const SCENARIOS: Scenario[] = [
+  ...VARY_PROTOTYPE_SCENARIOS,
+  ...RANGE_SCENARIOS,
+  ...WRITE_SCENARIOS,
+  ...DEFAULT_KEY_SCENARIOS,
+];
