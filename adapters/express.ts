@@ -1,9 +1,12 @@
 import type { ServerResponse } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import onHeaders from 'on-headers';
+import type { GroupCache } from '../lib/cache.js';
 import { CachedRoute, type Outcome, type RouteOptions } from '../lib/cached-route.js';
+import { reportMisuse } from '../lib/default-cache.js';
 import { describesBody, EXPIRY_FAILED } from '../lib/expiry-failure.js';
 import type { GroupNames } from '../lib/expiry-groups.js';
+import { rawHeaderNames } from '../lib/headers.js';
 import type { KeyFunction } from '../lib/key-function.js';
 import type { Replay } from '../lib/replay.js';
 import { enteredAt, markExpiryPath, onExpiryPath } from '../lib/request-mark.js';
@@ -17,6 +20,49 @@ type AnyFunction = (...args: unknown[]) => unknown;
 function where(req: Request): string {
   const path: unknown = req.route?.path;
   return `${req.method} ${req.baseUrl}${typeof path === 'string' ? path : req.path}`;
+}
+
+interface Layer {
+  name?: string;
+  route?: unknown;
+}
+
+const checkedApps = new WeakSet<object>();
+
+/*
+ * An app-level expireGroups() mounted after the routes never sees their writes: it is only reached by requests no
+ * route answered. Read once per app from its router stack (Express 5: `app.router`; Express 4 keeps it in
+ * `app._router`, and its `app.router` getter throws).
+ */
+function expireMountedLate(app: object): boolean {
+  let stack: unknown;
+  try {
+    const holder = app as { _router?: { stack?: unknown }; router?: { stack?: unknown } };
+    stack = (holder._router ?? holder.router)?.stack;
+  } catch {
+    return false;
+  }
+  if (!Array.isArray(stack)) return false;
+  let sawRoutes = false;
+  for (const layer of stack as Layer[]) {
+    if (layer.name === 'expireGroupsMiddleware' && layer.route === undefined) return sawRoutes;
+    if (layer.route !== undefined || layer.name === 'router') sawRoutes = true;
+  }
+  return false;
+}
+
+function checkMountOrder(req: Request, cache: GroupCache): void {
+  const app: unknown = req.app;
+  if (typeof app !== 'function' || checkedApps.has(app)) return;
+  checkedApps.add(app);
+  if (expireMountedLate(app)) {
+    reportMisuse(
+      cache,
+      app,
+      'app.use(expireGroups()) is mounted after the routes: writes handled by them never reach it, so ' +
+        'res.locals.expireGroups is never expired. Mount it before the routes.',
+    );
+  }
 }
 
 function sendReplay(res: Response, replay: Replay): void {
@@ -61,7 +107,7 @@ function captureResponse(res: Response, miss: Extract<Outcome, { type: 'miss' }>
     return result;
   } as Response['end'];
   // Judged again on what was sent: on-headers listeners registered before ours (express-session) run after it.
-  res.once('finish', () => void capture.end(res.statusCode, res.getHeaders()));
+  res.once('finish', () => void capture.end(res.statusCode, res.getHeaders(), rawHeaderNames(res)));
   // After 'finish' this is a no-op; before it, the client went away or the response errored: store nothing.
   res.once('close', () => capture.abort('connection closed before the response finished'));
 }
@@ -90,6 +136,7 @@ function apply(outcome: Outcome, res: Response, next: NextFunction): void {
 export function groupCache<Req extends Request = Request>(keyFn: KeyFunction<Req>, options?: RouteOptions): RequestHandler {
   const route = new CachedRoute<Req>(keyFn, options);
   return function groupCacheMiddleware(req: Request, res: Response, next: NextFunction): void {
+    checkMountOrder(req, route.cache);
     const info = { method: req.method, headers: req.headers, where: where(req), enteredAt: enteredAt(req), url: req.originalUrl };
     const outcome = route.begin(req as Req, info);
     if (outcome instanceof Promise) outcome.then((value) => apply(value, res, next), next);

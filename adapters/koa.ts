@@ -1,8 +1,11 @@
 import { pipeline, type Readable, Stream, Transform, type TransformCallback } from 'node:stream';
 import type { Context, Middleware, Next } from 'koa';
+import type { GroupCache } from '../lib/cache.js';
 import { CachedRoute, type Outcome, type RouteOptions } from '../lib/cached-route.js';
+import { reportMisuse } from '../lib/default-cache.js';
 import { describesBody, EXPIRY_FAILED } from '../lib/expiry-failure.js';
 import type { GroupNames } from '../lib/expiry-groups.js';
+import { rawHeaderNames } from '../lib/headers.js';
 import type { KeyFunction } from '../lib/key-function.js';
 import type { Replay } from '../lib/replay.js';
 import { enteredAt, markExpiryPath, onExpiryPath } from '../lib/request-mark.js';
@@ -35,13 +38,40 @@ function isNodeStream(body: unknown): body is Readable {
   );
 }
 
+const checkedApps = new WeakSet<object>();
+
+// An expireGroups() placed after the router never sees the writes the router answers (routes do not call next).
+function expireMountedLate(middleware: readonly unknown[]): boolean {
+  let sawRouter = false;
+  for (const fn of middleware) {
+    if (typeof fn !== 'function') continue;
+    if (fn.name === 'expireGroupsMiddleware') return sawRouter;
+    if (typeof (fn as { router?: unknown }).router === 'object') sawRouter = true;
+  }
+  return false;
+}
+
+function checkMountOrder(ctx: Context, cache: GroupCache): void {
+  const app = ctx.app;
+  if (checkedApps.has(app)) return;
+  checkedApps.add(app);
+  if (Array.isArray(app.middleware) && expireMountedLate(app.middleware)) {
+    reportMisuse(
+      cache,
+      app,
+      'app.use(expireGroups()) is mounted after the router: writes it answers never reach it, so ' +
+        'ctx.state.expireGroups is never expired. Mount it before app.use(router.routes()).',
+    );
+  }
+}
+
 function sendReplay(ctx: Context, replay: Replay): void {
   ctx.status = replay.status;
   // Headers first: with Content-Type already set, Koa's body setter skips its own type lookup.
   let typed = false;
   for (const [name, value] of replay.headers) {
     ctx.set(name, value);
-    if (name === 'content-type') typed = true;
+    if (name.length === 12 && name.toLowerCase() === 'content-type') typed = true;
   }
   // No body for HEAD and 304: leave ctx.body unset (setting null would turn the status into a 204).
   if (replay.body === undefined) return;
@@ -136,7 +166,7 @@ function captureContext(ctx: Context, miss: Extract<Outcome, { type: 'miss' }>):
   res.once('finish', () => {
     if (ctx.body !== sent) capture.abort('the body was replaced after the cache read it');
     else if (!sentInFull()) capture.abort('the stream body was not sent in full');
-    else void capture.end(res.statusCode, res.getHeaders());
+    else void capture.end(res.statusCode, res.getHeaders(), rawHeaderNames(res));
   });
 }
 
@@ -182,6 +212,7 @@ async function fill(miss: Extract<Outcome, { type: 'miss' }>, ctx: Context, next
 export function groupCache<Ctx extends Context = Context>(keyFn: KeyFunction<Ctx>, options?: RouteOptions): Middleware {
   const route = new CachedRoute<Ctx>(keyFn, options);
   return function groupCacheMiddleware(ctx: Context, next: Next): Promise<void> | undefined {
+    checkMountOrder(ctx, route.cache);
     const info = {
       method: ctx.method,
       headers: ctx.headers,

@@ -249,6 +249,7 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
   #closed = false;
   readonly #counts = { hits: 0, misses: 0, stale: 0, bypasses: 0, stores: 0, refused: 0, waits: 0, expires: 0, errors: 0 };
   #evictions = 0;
+  readonly #seenStamps: Array<[stamp: number, at: number] | undefined> = new Array(4).fill(undefined);
 
   constructor(options: CacheOptions = {}) {
     super();
@@ -328,7 +329,8 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
   async #expire(tags: string[], event: ExpireEvent): Promise<void> {
     this.#doomFills(tags);
     try {
-      await callStore('store.expire', this.storeTimeout, () => this.store.expire(tags));
+      const stamp = await callStore('store.expire', this.storeTimeout, () => this.store.expire(tags));
+      if (typeof stamp === 'number') this.#noteStamp(stamp);
     } catch (error) {
       this.#queueExpiry(tags);
       const failure = new GroupCacheError(
@@ -341,6 +343,31 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
     }
     this.#counts.expires += tags.length;
     if (this.listenerCount('expire') > 0) this.emit('expire', event);
+  }
+
+  // Keeps the latest stamps the store answered (expiries, missed lookups) with when they arrived (see #startedAt).
+  #noteStamp(stamp: number): void {
+    const seen = this.#seenStamps;
+    for (let i = seen.length - 1; i > 0; i--) seen[i] = seen[i - 1];
+    seen[0] = [stamp, performance.now()];
+  }
+
+  /*
+   * When a fill starts, on the store's clock: dated back to when its request entered the app, since a param
+   * loader, an upstream middleware or an async key function may have read its data before the lookup, and a
+   * write landing in between must doom the fill. The lookup's stamp less the time elapsed since the request
+   * entered is a lower bound of the store's clock at entry (it over-counts by the lookup's way back, a lot on a
+   * loaded machine); any stamp whose answer arrived before the request entered (an expiry, another lookup) is a
+   * lower bound too, usually a much closer one: any expiry after the entry is recorded above it. The largest of
+   * them is the safe start.
+   */
+  #startedAt(lookup: StoreLookup, enteredAt: number): number {
+    const elapsed = Math.ceil((performance.now() - enteredAt) * 1000);
+    let started = lookup.stamp - elapsed - STAMP_SLACK_US;
+    for (const seen of this.#seenStamps) {
+      if (seen !== undefined && seen[1] <= enteredAt && seen[0] + 1 > started) started = Math.min(seen[0] + 1, lookup.stamp);
+    }
+    return lookup.notBefore !== undefined && started < lookup.notBefore ? lookup.notBefore : started;
   }
 
   // A request arriving after an expiry must not join a fill that started before it.
@@ -485,6 +512,7 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
 
   #afterLookup(lookup: StoreLookup, request: AcquireRequest): Acquired | Promise<Acquired> {
     if (this.#usable(lookup.entry, request)) return this.#hit(lookup.entry, request);
+    this.#noteStamp(lookup.stamp);
     if (lookup.stale) {
       this.#counts.stale++;
       if (this.listenerCount('stale') > 0) this.emit('stale', { key: request.key, where: request.where });
@@ -513,11 +541,7 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
     if (!request.canFill) return { type: 'pass', reason: 'HEAD miss' };
     this.#counts.misses++;
     if (this.listenerCount('miss') > 0) this.emit('miss', { key: request.key, where: request.where });
-    // Date the fill back to when its request entered the app: a param loader, an upstream middleware or an async
-    // key function may have read the data before the lookup, and a write landing in between must doom the fill.
-    const elapsed = Math.ceil((performance.now() - request.enteredAt) * 1000);
-    const dated = lookup.stamp - elapsed - STAMP_SLACK_US;
-    const fill = new Fill(this, request, lookup.notBefore !== undefined && dated < lookup.notBefore ? lookup.notBefore : dated);
+    const fill = new Fill(this, request, this.#startedAt(lookup, request.enteredAt));
     const running = this.#inflight.get(request.id);
     if (running === undefined || running.settled) this.#inflight.set(request.id, fill);
     return { type: 'fill', fill };

@@ -1,4 +1,5 @@
 import { createCache, type GroupCache } from './cache.js';
+import { GroupCacheError } from './errors.js';
 
 /*
  * Process-wide state, kept on `globalThis` so that it is one per process even if both the ESM and the CommonJS
@@ -12,6 +13,7 @@ interface ProcessState {
   routed: WeakSet<GroupCache>;
   routedCount: number;
   warned: WeakSet<GroupCache>;
+  misused?: WeakSet<object>;
 }
 type Holder = { [SLOT]?: ProcessState };
 
@@ -76,4 +78,17 @@ export function checkExpiryTarget(cache: GroupCache): void {
     'GroupCacheWarning',
     'EMISUSE',
   );
+}
+
+/**
+ * Reports a set-up that cannot work, once per `app` (any object identifying it): an `error` event on `cache` with
+ * code `EMISUSE`, and a process warning, since such a mistake otherwise shows only as stale data.
+ */
+export function reportMisuse(cache: GroupCache, app: object, message: string): void {
+  const current = state();
+  current.misused ??= new WeakSet();
+  if (current.misused.has(app)) return;
+  current.misused.add(app);
+  cache._report(new GroupCacheError('EMISUSE', message));
+  process.emitWarning(message, 'GroupCacheWarning', 'EMISUSE');
 }

@@ -28,14 +28,17 @@ function toValue(value: number | string | readonly string[]): HeaderValue {
 }
 
 /** The end-to-end headers of a response, as stored. `ownHeader` (lower case) is the cache's status header. */
-export function storableHeaders(headers: HeaderMap, ownHeader: string | undefined): HeaderList {
+export function storableHeaders(headers: HeaderMap, ownHeader: string | undefined, rawNames: readonly string[] = []): HeaderList {
   const named = headerTokens(headerValue(headers, 'connection'));
+  // A hit replays names in the case the handler set them (`res.getRawHeaderNames()`), as the miss sent them.
+  const raw = new Map<string, string>();
+  for (const name of rawNames) raw.set(name.toLowerCase(), name);
   const list: HeaderList = [];
   for (const name of Object.keys(headers)) {
     const value = headerValue(headers, name);
     const lower = name.toLowerCase();
     if (value === undefined || NOT_STORED.has(lower) || lower === ownHeader || named.includes(lower)) continue;
-    list.push([lower, toValue(value)]);
+    list.push([raw.get(lower) ?? lower, toValue(value)]);
   }
   return list;
 }
@@ -65,4 +68,10 @@ export function varyKeySuffix(names: readonly string[], requestHeaders: HeaderMa
   let suffix = '';
   for (const name of names) suffix += `\n${name}:${requestValue(requestHeaders, name)}`;
   return suffix;
+}
+
+/** The names of a Node response's headers in the case they were set (`getRawHeaderNames`, untyped in @types/node 20). */
+export function rawHeaderNames(res: object): readonly string[] {
+  const read = (res as { getRawHeaderNames?: () => string[] }).getRawHeaderNames;
+  return typeof read === 'function' ? read.call(res) : [];
 }

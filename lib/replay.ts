@@ -14,7 +14,8 @@ export interface Replay {
 const KEPT_ON_304 = new Set(['cache-control', 'content-location', 'expires', 'vary', 'last-modified']);
 
 function lastModified(headers: HeaderList): string | undefined {
-  for (const [name, value] of headers) if (name === 'last-modified') return typeof value === 'string' ? value : undefined;
+  for (const [name, value] of headers)
+    if (name.toLowerCase() === 'last-modified') return typeof value === 'string' ? value : undefined;
   return undefined;
 }
 
@@ -66,8 +67,8 @@ function partialReplay(
   if (answer.status === 416) {
     // RFC 9110 §15.5.17: the current length in Content-Range; no representation headers for an empty body.
     const headers: HeaderList = [
-      ['content-range', `bytes */${length}`],
-      ['content-length', '0'],
+      ['Content-Range', `bytes */${length}`],
+      ['Content-Length', '0'],
     ];
     if (statusHeader) headers.push([statusHeader[0], statusHeader[1]]);
     return { status: 416, headers, body: method === 'HEAD' ? undefined : Buffer.alloc(0) };
@@ -75,10 +76,10 @@ function partialReplay(
   // RFC 9110 §15.3.7: a single-part 206 carries the 200's headers (Content-Type, ETag, Cache-Control, Vary...).
   const headers: HeaderList = entry.headers.slice();
   headers.push(
-    ['etag', entry.etag],
-    ['age', age],
-    ['content-range', `bytes ${answer.start}-${answer.end}/${length}`],
-    ['content-length', String(answer.end - answer.start + 1)],
+    ['ETag', entry.etag],
+    ['Age', age],
+    ['Content-Range', `bytes ${answer.start}-${answer.end}/${length}`],
+    ['Content-Length', String(answer.end - answer.start + 1)],
   );
   if (statusHeader) headers.push([statusHeader[0], statusHeader[1]]);
   const body = method === 'HEAD' ? undefined : entry.body.subarray(answer.start, answer.end + 1);
@@ -106,8 +107,8 @@ export function replayEntry(
       'last-modified': lastModified(entry.headers),
     })
   ) {
-    const headers: HeaderList = entry.headers.filter(([name]) => KEPT_ON_304.has(name));
-    headers.push(['etag', entry.etag], ['age', age]);
+    const headers: HeaderList = entry.headers.filter(([name]) => KEPT_ON_304.has(name.toLowerCase()));
+    headers.push(['ETag', entry.etag], ['Age', age]);
     if (statusHeader) headers.push([statusHeader[0], statusHeader[1]]);
     return { status: 304, headers, body: undefined };
   }
@@ -123,9 +124,9 @@ export function replayEntry(
   const headers: HeaderList = new Array(count + 2 + (bodyless ? 0 : 1) + (statusHeader ? 1 : 0));
   for (let i = 0; i < count; i++) headers[i] = stored[i] as HeaderList[number];
   let at = count;
-  headers[at++] = ['etag', entry.etag];
-  headers[at++] = ['age', age];
-  if (!bodyless) headers[at++] = ['content-length', String(entry.body.length)];
+  headers[at++] = ['ETag', entry.etag];
+  headers[at++] = ['Age', age];
+  if (!bodyless) headers[at++] = ['Content-Length', String(entry.body.length)];
   if (statusHeader) headers[at] = [statusHeader[0], statusHeader[1]];
   return { status: entry.status, headers, body: method === 'HEAD' || bodyless ? undefined : entry.body };
 }

@@ -60,9 +60,9 @@ export class ResponseCapture {
 
   /**
    * The response finished: store it, judged on the status and headers that were actually sent (`res.statusCode`,
-   * `res.getHeaders()` once finished). Resolves with whether the store took it.
+   * `res.getHeaders()` and `res.getRawHeaderNames()` once finished). Resolves with whether the store took it.
    */
-  end(status: number, headers: HeaderMap): Promise<boolean> {
+  end(status: number, headers: HeaderMap, rawNames?: readonly string[]): Promise<boolean> {
     if (this.#state !== 'capturing') {
       if (this.#state === 'open') this.abort('finished without a head');
       return Promise.resolve(false);
@@ -78,7 +78,7 @@ export class ResponseCapture {
     const tag = headers.etag;
     const entry: CachedEntry = {
       status,
-      headers: storableHeaders(headers, this.#ownHeader),
+      headers: storableHeaders(headers, this.#ownHeader, rawNames),
       body,
       etag: typeof tag === 'string' && tag !== '' ? tag : etag(body),
       vary: varyValues(headers.vary, this.#requestHeaders),

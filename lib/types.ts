@@ -1,7 +1,7 @@
 /** A header value as Node's `OutgoingHttpHeaders` holds it once normalised to strings. */
 export type HeaderValue = string | string[];
 
-/** Header name (lower case) and value pairs, in the order they were set. */
+/** Header name (in the case the handler set it) and value pairs, in the order they were set. */
 export type HeaderList = Array<[name: string, value: HeaderValue]>;
 
 /** A sync or async result: stores may answer synchronously to keep the hit path free of promises. */
@@ -81,8 +81,11 @@ export interface CacheStore {
    * `entry.startedAt` (the fill is doomed), when the entry there started later, or when the entry is too large.
    */
   set(key: string, entry: CachedEntry, ttl: number): MaybePromise<boolean>;
-  /** Records "expired now" for each tag, in one operation whatever the number of entries tagged. */
-  expire(tags: readonly string[]): MaybePromise<void>;
+  /**
+   * Records "expired now" for each tag, in one operation whatever the number of entries tagged. May answer the
+   * stamp it recorded: the cache then knows that a request entering after the answer can date its fill above it.
+   */
+  expire(tags: readonly string[]): MaybePromise<number | undefined | void>;
   /** Removes `key`; true when something was removed. */
   delete(key: string): MaybePromise<boolean>;
   /** Removes every entry and record of this store (and only this store's). */

@@ -162,7 +162,7 @@ export class MemoryStore implements CacheStore {
     }
   }
 
-  expire(tags: readonly string[]): void {
+  expire(tags: readonly string[]): number {
     const tick = this.#nextTick();
     const at = this.#now();
     for (const tag of tags) {
@@ -178,6 +178,7 @@ export class MemoryStore implements CacheStore {
     this.#prune(at);
     // The records that stay may still push the total over maxBytes: entries make room (records keep their share).
     this.#evict();
+    return tick;
   }
 
   /*

@@ -335,10 +335,12 @@ export class RedisStore implements CacheStore {
     return Number(stored) === 1;
   }
 
-  async expire(tags: readonly string[]): Promise<void> {
+  async expire(tags: readonly string[]): Promise<number | undefined> {
     this.#ready();
-    if (tags.length === 0) return;
-    await this.#client.run(SCRIPTS.expire, [this.#records, this.#longestTtl, String(this.#maxRecords), ...tags.map(wire)]);
+    if (tags.length === 0) return undefined;
+    const args = [this.#records, this.#longestTtl, String(this.#maxRecords), ...tags.map(wire)];
+    const stamp: unknown = await this.#client.run(SCRIPTS.expire, args);
+    return typeof stamp === 'number' ? stamp : undefined;
   }
 
   async delete(id: string): Promise<boolean> {
