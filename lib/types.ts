@@ -85,6 +85,7 @@ export interface CacheStore {
    * Records "expired now" for each tag, in one operation whatever the number of entries tagged. May answer the
    * stamp it recorded: the cache then knows that a request entering after the answer can date its fill above it.
    */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a store written as `expire(tags) { ... }` returns void, and stays valid.
   expire(tags: readonly string[]): MaybePromise<number | undefined | void>;
   /** Removes `key`; true when something was removed. */
   delete(key: string): MaybePromise<boolean>;
