@@ -36,7 +36,7 @@
  * The store does not own the client: `close()` leaves it connected; quit it yourself when you are done.
  */
 
-import { MAX_TTL, positiveOption } from '../options.js';
+import { checkOptionNames, MAX_TTL, positiveOption } from '../options.js';
 import type { CachedEntry, CacheStore, HeaderList, StoreLookup } from '../types.js';
 import { type RedisClient, type RedisScript, type StoreClient, storeClient } from './redis-client.js';
 
@@ -237,6 +237,13 @@ function globEscape(value: string): string {
   return value.replace(/[*?[\]\\]/g, '\\$&');
 }
 
+const OPTION_NAMES = Object.keys({
+  client: true,
+  prefix: true,
+  maxEntryBytes: true,
+  maxRecords: true,
+} satisfies Record<keyof RedisStoreOptions, true>);
+
 /** A store on Redis, shared by every cache that uses the same Redis and prefix. See the top of this file. */
 export class RedisStore implements CacheStore {
   readonly name = 'redis';
@@ -251,6 +258,7 @@ export class RedisStore implements CacheStore {
 
   constructor(options: RedisStoreOptions) {
     if (typeof options !== 'object' || options === null) throw new TypeError('argument options must be an object');
+    checkOptionNames(options, OPTION_NAMES, 'redisStore()');
     if (options.prefix !== undefined && typeof options.prefix !== 'string') throw new TypeError('option prefix must be a string');
     const raw = options as unknown as Record<string, unknown>;
     this.#client = storeClient(options.client, Object.values(SCRIPTS));

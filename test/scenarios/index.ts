@@ -4,6 +4,7 @@
  */
 import type { Scenario } from '../adapter-conformance.js';
 import { DEFAULT_KEY_SCENARIOS } from './default-key.js';
+import { HEADER_CASE_SCENARIOS } from './header-case.js';
 import { RANGE_SCENARIOS } from './range.js';
 import { VARY_PROTOTYPE_SCENARIOS } from './vary-prototype.js';
 import { WRITE_SCENARIOS } from './writes.js';
@@ -13,4 +14,5 @@ export const SCENARIOS: Scenario[] = [
   ...RANGE_SCENARIOS,
   ...WRITE_SCENARIOS,
   ...DEFAULT_KEY_SCENARIOS,
+  ...HEADER_CASE_SCENARIOS,
 ];
