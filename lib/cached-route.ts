@@ -2,7 +2,7 @@ import type { Acquired, AcquireRequest, GroupCache } from './cache.js';
 import { statusSet } from './cache.js';
 import { defaultCache, noteRoute } from './default-cache.js';
 import { GroupCacheError } from './errors.js';
-import { varyKeySuffix, varyMatches } from './headers.js';
+import { COOKIE_PREFIX, varyKeySuffix, varyMatches } from './headers.js';
 import { type KeyFunction, type KeyResult, normalizeKeyResult } from './key-function.js';
 import { groupTag, keyId } from './keys.js';
 import { checkOptionNames, positiveOption, ttlOption } from './options.js';
@@ -29,7 +29,11 @@ export interface RouteOptions<Cache = GroupCache> {
   allowSetCookie?: boolean;
   /** Store responses marked `Cache-Control: private`. Default false. */
   allowPrivate?: boolean;
-  /** Request headers whose values are mixed into the key (one entry per combination). Default none. */
+  /**
+   * Request headers whose values are mixed into the key (one entry per combination), and single cookies as
+   * `'cookie:<name>'` (`['accept-language', 'cookie:sid']`): a session cookie in the key without a key function
+   * written for it. Default none.
+   */
   vary?: readonly string[];
 }
 
@@ -128,7 +132,10 @@ export class CachedRoute<Req> {
     if (!Array.isArray(vary) || vary.some((name) => typeof name !== 'string' || name === '')) {
       throw new TypeError('option vary must be an array of request header names');
     }
-    this.#vary = vary.map((name: string) => name.toLowerCase());
+    // Header names are case-insensitive; a cookie's name (`cookie:sid`) is not.
+    this.#vary = vary.map((name: string) =>
+      name.toLowerCase().startsWith(COOKIE_PREFIX) ? COOKIE_PREFIX + name.slice(COOKIE_PREFIX.length) : name.toLowerCase(),
+    );
     const header = cache.header;
     this.#hit = header === undefined ? undefined : [header, 'HIT'];
     this.#miss = header === undefined ? undefined : [header, 'MISS'];

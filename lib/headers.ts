@@ -66,8 +66,29 @@ export function varyMatches(vary: ReadonlyArray<readonly [string, string]>, requ
 /** The values of the route's `vary` request headers, to be mixed into the key (only when the route asks). */
 export function varyKeySuffix(names: readonly string[], requestHeaders: HeaderMap): string {
   let suffix = '';
-  for (const name of names) suffix += `\n${name}:${requestValue(requestHeaders, name)}`;
+  for (const name of names) {
+    const value = name.startsWith(COOKIE_PREFIX)
+      ? cookieValue(requestHeaders, name.slice(COOKIE_PREFIX.length))
+      : requestValue(requestHeaders, name);
+    suffix += `\n${name}:${value}`;
+  }
   return suffix;
+}
+
+/** A `vary` entry naming one cookie (`cookie:sid`) rather than a whole header. */
+export const COOKIE_PREFIX = 'cookie:';
+
+/**
+ * One cookie's value from the request's Cookie header (RFC 6265 §5.4: `name=value` pairs joined by `; `), or
+ * `''` when absent. Only that cookie joins the key, so analytics cookies beside it do not split the cache.
+ */
+function cookieValue(headers: HeaderMap, name: string): string {
+  const header = requestValue(headers, 'cookie');
+  for (const pair of header.split(';')) {
+    const at = pair.indexOf('=');
+    if (at !== -1 && pair.slice(0, at).trim() === name) return pair.slice(at + 1).trim();
+  }
+  return '';
 }
 
 /** The names of a Node response's headers in the case they were set (`getRawHeaderNames`, untyped in @types/node 20). */

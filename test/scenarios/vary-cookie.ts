@@ -1,0 +1,41 @@
+/*
+ * `vary: ['cookie:sid']` puts one cookie in the key (issue 14, "say it where users look"): a per-user page is
+ * cached per session, and other cookies beside it do not split the cache.
+ */
+import { expect } from 'chai';
+import type { RouteSpec, Scenario } from '../adapter-conformance.js';
+import { json } from '../adapter-conformance.js';
+
+function accountRoute(calls: { count: number }): RouteSpec {
+  return {
+    method: 'get',
+    path: '/account',
+    cached: { keyFn: () => ({ key: 'account', groups: ['accounts'] }), options: { vary: ['cookie:sid'] } },
+    handle: (req) => {
+      calls.count++;
+      const sid = /(?:^|;\s*)sid=([^;]*)/.exec(String(req.headers.cookie ?? ''))?.[1] ?? 'anonymous';
+      return { status: 200, body: { page: `account of ${sid}` } };
+    },
+  };
+}
+
+export const VARY_COOKIE_SCENARIOS: Scenario[] = [
+  [
+    "vary: ['cookie:sid'] keeps one entry per session and never serves one user's page to another",
+    async (setup) => {
+      const calls = { count: 0 };
+      const h = await setup({ routes: [accountRoute(calls)] });
+      const page = async (cookie?: string) => {
+        const res = await h.get('/account', cookie === undefined ? {} : { cookie });
+        return `${res.headers['x-cache']} ${(json(res) as { page: string }).page}`;
+      };
+      expect(await page('sid=alice')).to.equal('MISS account of alice');
+      expect(await page('sid=bob')).to.equal('MISS account of bob');
+      expect(await page()).to.equal('MISS account of anonymous');
+      expect(await page('_ga=1; sid=alice; theme=dark')).to.equal('HIT account of alice');
+      expect(await page('sid=bob')).to.equal('HIT account of bob');
+      expect(await page('SID=alice')).to.equal('HIT account of anonymous');
+      expect(calls.count).to.equal(3);
+    },
+  ],
+];
