@@ -1,16 +1,12 @@
-import type { ServerResponse } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import onHeaders from 'on-headers';
 import type { GroupCache } from '../lib/cache.js';
 import { CachedRoute, type Outcome, type RouteOptions } from '../lib/cached-route.js';
 import { reportMisuse } from '../lib/default-cache.js';
 import { describesBody, EXPIRY_FAILED } from '../lib/expiry-failure.js';
 import type { GroupNames } from '../lib/expiry-groups.js';
-import { rawHeaderNames } from '../lib/headers.js';
 import type { KeyFunction } from '../lib/key-function.js';
-import type { Replay } from '../lib/replay.js';
+import { captureNodeResponse, sendNodeReplay } from '../lib/node-capture.js';
 import { enteredAt, markExpiryPath, onExpiryPath } from '../lib/request-mark.js';
-import type { ResponseCapture } from '../lib/response-capture.js';
 import { appendExpireGroups, type ExpireOptions, notOnPath, runWriteExpiry, writeExpiry } from '../lib/write-expiry.js';
 
 export type { ExpireOptions, KeyFunction, RouteOptions };
@@ -65,59 +61,12 @@ function checkMountOrder(req: Request, cache: GroupCache): void {
   }
 }
 
-function sendReplay(res: Response, replay: Replay): void {
-  res.statusCode = replay.status;
-  // Indexed loop: this runs on every hit, and pair destructuring through the iterator shows in profiles.
-  const headers = replay.headers;
-  for (let i = 0; i < headers.length; i++) {
-    const header = headers[i] as Replay['headers'][number];
-    res.setHeader(header[0], header[1]);
-  }
-  res.end(replay.body);
-}
-
-function captureChunk(capture: ResponseCapture, chunk: unknown, encoding: unknown): void {
-  if (typeof chunk === 'string' || chunk instanceof Uint8Array) {
-    capture.write(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : undefined);
-  }
-}
-
-/*
- * Wraps res.write and res.end the way expressjs/compression does: the originals run first with the caller's
- * arguments untouched (return values, back-pressure and callbacks are theirs), then the chunk is copied. The
- * original call is what sends the head, so the copy is taken after the header-time decision.
- */
-function captureResponse(res: Response, miss: Extract<Outcome, { type: 'miss' }>): void {
-  const { capture, header, bypass } = miss;
-  if (header !== undefined) res.setHeader(header[0], header[1]);
-  onHeaders(res, function onResponseHeaders(this: ServerResponse) {
-    // A head the policy refuses is never stored: say so to the client rather than a MISS on every request.
-    if (!capture.head(this.statusCode, this.getHeaders()) && bypass !== undefined) this.setHeader(bypass[0], bypass[1]);
-  });
-  const write = res.write as unknown as AnyFunction;
-  const end = res.end as unknown as AnyFunction;
-  res.write = function writeAndCapture(this: Response, ...args: unknown[]) {
-    const result = write.apply(this, args);
-    captureChunk(capture, args[0], args[1]);
-    return result;
-  } as Response['write'];
-  res.end = function endAndCapture(this: Response, ...args: unknown[]) {
-    const result = end.apply(this, args);
-    if (typeof args[0] !== 'function') captureChunk(capture, args[0], args[1]);
-    return result;
-  } as Response['end'];
-  // Judged again on what was sent: on-headers listeners registered before ours (express-session) run after it.
-  res.once('finish', () => void capture.end(res.statusCode, res.getHeaders(), rawHeaderNames(res)));
-  // After 'finish' this is a no-op; before it, the client went away or the response errored: store nothing.
-  res.once('close', () => capture.abort('connection closed before the response finished'));
-}
-
 function apply(outcome: Outcome, res: Response, next: NextFunction): void {
   if (outcome.type === 'hit') {
-    sendReplay(res, outcome.replay);
+    sendNodeReplay(res, outcome.replay);
     return;
   }
-  if (outcome.type === 'miss') captureResponse(res, outcome);
+  if (outcome.type === 'miss') captureNodeResponse(res, outcome);
   else if (outcome.header !== undefined) res.setHeader(outcome.header[0], outcome.header[1]);
   next();
 }

@@ -181,16 +181,48 @@ function apply(outcome: Outcome, ctx: Context, next: Next): Promise<void> | unde
   return fill(outcome, ctx, next);
 }
 
+const TIMED_OUT = Symbol('handlerTimeout');
+
+/** Resolves with the downstream's outcome, or TIMED_OUT once `ms` passed first (no timer without `ms`). */
+function within(downstream: Promise<void>, ms: number | undefined): Promise<void | typeof TIMED_OUT> {
+  if (ms === undefined) return downstream;
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(resolve, ms, TIMED_OUT);
+  });
+  return Promise.race([downstream, timedOut]).finally(() => clearTimeout(timer));
+}
+
+// The handler failed: answer with the stale copy (staleIfError), if the route has one and nothing was sent.
+function serveStale(ctx: Context, capture: ResponseCapture): boolean {
+  if (ctx.headerSent || !ctx.writable) return false;
+  const replay = capture.staleReplay();
+  if (replay === undefined) return false;
+  const replaced: unknown = ctx.body;
+  if (isNodeStream(replaced)) replaced.destroy();
+  for (const name of Object.keys(ctx.response.headers)) ctx.remove(name);
+  sendReplay(ctx, replay);
+  return true;
+}
+
 async function fill(miss: Extract<Outcome, { type: 'miss' }>, ctx: Context, next: Next): Promise<void> {
   const capture = miss.capture;
   // Before next(): a handler that never settles must not hold the key's fill once its client has gone.
   ctx.res.once('close', () => capture.abort('connection closed before the response finished'));
+  const downstream = next();
   try {
-    await next();
+    if ((await within(downstream, capture.handlerTimeout)) === TIMED_OUT && serveStale(ctx, capture)) {
+      // Answered: whatever the handler does later is not sent, and its failure is nobody's to handle.
+      downstream.catch(() => {});
+      return;
+    }
+    await downstream;
   } catch (error) {
+    if (serveStale(ctx, capture)) return;
     capture.abort('the handler threw');
     throw error;
   }
+  if (ctx.status >= 500 && serveStale(ctx, capture)) return;
   captureContext(ctx, miss);
 }
 

@@ -5,6 +5,7 @@ import { GroupCacheError } from './errors.js';
 import { collectExpiryGroups, type GroupNames } from './expiry-groups.js';
 import { DEFAULT_MAX_KEY_LENGTH, groupTag, keyId } from './keys.js';
 import { checkOptionNames, positiveOption, ttlOption } from './options.js';
+import { StoreClock } from './store-clock.js';
 import { memoryStore } from './stores/memory-store.js';
 import { callStore } from './timeout.js';
 import type { CachedEntry, CacheStore, EvictionReason, StoreLookup } from './types.js';
@@ -57,10 +58,12 @@ const CACHE_OPTION_NAMES = Object.keys({
 /** Counters since the cache was created, plus the store's own numbers where it has them. */
 export interface CacheStats {
   hits: number;
-  /** Requests that ran the handler to fill the cache (stale lookups included). */
+  /** Requests that ran the handler to fill the cache (invalidated and stale lookups included). */
   misses: number;
-  /** Lookups that found an entry made stale by a group or key expiry. */
+  /** Responses served stale (RFC 9111's sense): past their TTL, inside a route's stale window. */
   stale: number;
+  /** Lookups that found an entry invalidated by a group or key expiry. */
+  invalidated: number;
   bypasses: number;
   stores: number;
   /** Fills the store refused because a group was expired while they ran, or a newer entry was there. */
@@ -103,7 +106,10 @@ export interface ExpireEvent {
 export interface GroupCacheEvents {
   hit: [KeyEvent];
   miss: [KeyEvent];
+  /** A stale copy was served (`staleWhileRevalidate`, `staleIfError`). */
   stale: [KeyEvent];
+  /** A lookup found its entry invalidated by a group or key expiry. */
+  invalidated: [KeyEvent];
   bypass: [BypassEvent];
   store: [StoreEvent];
   evict: [EvictEvent];
@@ -123,9 +129,23 @@ export interface AcquireRequest {
   enteredAt: number;
   /** Whether an entry suits this request (its `Vary` values match). */
   accepts(entry: CachedEntry): boolean;
+  /** How long past its TTL an entry is served while one request refills it (ms, 0 for never). */
+  staleWhileRevalidate: number;
+  /** How long past its TTL an entry may stand in for a failed refill (ms, 0 for never). */
+  staleIfError: number;
+  /** Whether an invalidated entry may stand in for a failed refill (read-your-writes does not hold for it). */
+  staleIfErrorAfterExpire: boolean;
 }
 
-export type Acquired = { type: 'hit'; entry: CachedEntry } | { type: 'fill'; fill: Fill } | { type: 'pass'; reason: string };
+/**
+ * What a lookup decided: a fresh `hit`; a `stale` copy served while another request refills the key; a `fill`
+ * for the caller to run, with the `fallback` that may stand in if it fails (`staleIfError`); or a `pass`.
+ */
+export type Acquired =
+  | { type: 'hit'; entry: CachedEntry }
+  | { type: 'stale'; entry: CachedEntry }
+  | { type: 'fill'; fill: Fill; fallback: CachedEntry | undefined }
+  | { type: 'pass'; reason: string };
 
 /**
  * One running fill of a key: the handler's response on its way into the store. Concurrent misses on the key
@@ -171,8 +191,14 @@ export class Fill {
   }
 
   /** Hands the finished response to the store; waiters get it only if the store accepted it. */
-  commit(entry: CachedEntry, ttl: number): Promise<boolean> {
-    return this.#cache._commit(this, entry, ttl);
+  commit(entry: CachedEntry): Promise<boolean> {
+    return this.#cache._commit(this, entry);
+  }
+
+  /** The fill failed and its fallback was served stale instead (`staleIfError`): the stored entry stays. */
+  servedStale(): void {
+    this.cancel('the handler failed: its stale copy was served');
+    this.#cache._servedStale(this.key, this.where);
   }
 
   /** The response will not be stored (refused by policy, too large, errored or aborted). */
@@ -214,11 +240,7 @@ function checkStore(store: unknown): CacheStore {
 }
 
 const MAX_RETRY_DELAY = 30_000;
-/*
- * Dating a fill back by time measured on this machine against a stamp from the store's clock (Redis's): the
- * elapsed time already over-counts (it runs until the lookup's reply arrived), and this margin covers the two
- * clocks' rates drifting apart over it (NTP slews by at most 500 ppm: 5 µs over 10 ms).
- */
+// A margin under the estimate of the store's clock at a request's entry, for rounding (see store-clock.ts).
 const STAMP_SLACK_US = 10;
 // Tags per store call: a write may name any number of groups, the store gets them in bounded batches.
 const EXPIRY_BATCH = 1_000;
@@ -247,9 +269,22 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
   #retryTimer: NodeJS.Timeout | undefined;
   #retryAttempt = 0;
   #closed = false;
-  readonly #counts = { hits: 0, misses: 0, stale: 0, bypasses: 0, stores: 0, refused: 0, waits: 0, expires: 0, errors: 0 };
+  readonly #counts = {
+    hits: 0,
+    misses: 0,
+    stale: 0,
+    invalidated: 0,
+    bypasses: 0,
+    stores: 0,
+    refused: 0,
+    waits: 0,
+    expires: 0,
+    errors: 0,
+  };
   #evictions = 0;
-  readonly #seenStamps: Array<[stamp: number, at: number] | undefined> = new Array(4).fill(undefined);
+  readonly #storeClock = new StoreClock();
+  // Set once a lookup answered asynchronously: only then is the time a lookup was sent worth reading.
+  #asyncStore = false;
 
   constructor(options: CacheOptions = {}) {
     super();
@@ -330,7 +365,7 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
     this.#doomFills(tags);
     try {
       const stamp = await callStore('store.expire', this.storeTimeout, () => this.store.expire(tags));
-      if (typeof stamp === 'number') this.#noteStamp(stamp);
+      if (typeof stamp === 'number') this.#storeClock.sample(stamp, performance.now());
     } catch (error) {
       this.#queueExpiry(tags);
       const failure = new GroupCacheError(
@@ -345,28 +380,13 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
     if (this.listenerCount('expire') > 0) this.emit('expire', event);
   }
 
-  // Keeps the latest stamps the store answered (expiries, missed lookups) with when they arrived (see #startedAt).
-  #noteStamp(stamp: number): void {
-    const seen = this.#seenStamps;
-    for (let i = seen.length - 1; i > 0; i--) seen[i] = seen[i - 1];
-    seen[0] = [stamp, performance.now()];
-  }
-
   /*
    * When a fill starts, on the store's clock: dated back to when its request entered the app, since a param
-   * loader, an upstream middleware or an async key function may have read its data before the lookup, and a
-   * write landing in between must doom the fill. The lookup's stamp less the time elapsed since the request
-   * entered is a lower bound of the store's clock at entry (it over-counts by the lookup's way back, a lot on a
-   * loaded machine); any stamp whose answer arrived before the request entered (an expiry, another lookup) is a
-   * lower bound too, usually a much closer one: any expiry after the entry is recorded above it. The largest of
-   * them is the safe start.
+   * loader, an upstream middleware or an async key function may have read its data before the lookup, and a write
+   * landing in between must doom the fill (see store-clock.ts). Never before a new epoch this lookup made.
    */
-  #startedAt(lookup: StoreLookup, enteredAt: number): number {
-    const elapsed = Math.ceil((performance.now() - enteredAt) * 1000);
-    let started = lookup.stamp - elapsed - STAMP_SLACK_US;
-    for (const seen of this.#seenStamps) {
-      if (seen !== undefined && seen[1] <= enteredAt && seen[0] + 1 > started) started = Math.min(seen[0] + 1, lookup.stamp);
-    }
+  #startedAt(lookup: StoreLookup, enteredAt: number, sentAt: number | undefined, arrivedAt: number): number {
+    const started = this.#storeClock.at(enteredAt, lookup.stamp, arrivedAt, sentAt) - STAMP_SLACK_US;
     return lookup.notBefore !== undefined && started < lookup.notBefore ? lookup.notBefore : started;
   }
 
@@ -478,17 +498,19 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
     if (this.listenerCount('bypass') > 0) this.emit('bypass', key === undefined ? { reason, where } : { reason, where, key });
   }
 
-  #usable(entry: CachedEntry | undefined, request: AcquireRequest): entry is CachedEntry {
-    if (entry === undefined || entry.expiresAt <= this.now() || !request.accepts(entry)) return false;
-    if (this.#pending.size === 0) return true;
-    return !entry.tags.some((tag) => this.#pending.has(tag));
+  // True when a group or key of the entry was expired after its fill started, or its expiry is still queued here.
+  #invalidated(entry: CachedEntry, expiredAt: number): boolean {
+    if (entry.startedAt <= expiredAt) return true;
+    if (this.#pending.size === 0) return false;
+    return entry.tags.some((tag) => this.#pending.has(tag));
   }
 
   /**
-   * @internal Looks a request up: a hit, a fill for the caller to run, or a pass (uncached). Concurrent misses on
-   * one key wait for the first one's fill and share its entry if the store accepted it.
+   * @internal Looks a request up: a hit, a stale copy, a fill for the caller to run, or a pass (uncached).
+   * Concurrent misses on one key wait for the first one's fill and share its entry if the store accepted it.
    */
   _acquire(request: AcquireRequest): Acquired | Promise<Acquired> {
+    const sentAt = this.#asyncStore ? performance.now() : undefined;
     let lookup: StoreLookup | Promise<StoreLookup>;
     try {
       lookup = callStore('store.get', this.storeTimeout, () => this.store.get(request.id));
@@ -496,12 +518,13 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
       return this.#passOnError(error, request);
     }
     if (lookup instanceof Promise) {
+      this.#asyncStore = true;
       return lookup.then(
-        (result) => this.#afterLookup(result, request),
+        (result) => this.#afterLookup(result, request, sentAt),
         (error: unknown) => this.#passOnError(error, request),
       );
     }
-    return this.#afterLookup(lookup, request);
+    return this.#afterLookup(lookup, request, undefined);
   }
 
   #passOnError(error: unknown, request: AcquireRequest): Acquired {
@@ -510,25 +533,54 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
     return { type: 'pass', reason: 'store unavailable' };
   }
 
-  #afterLookup(lookup: StoreLookup, request: AcquireRequest): Acquired | Promise<Acquired> {
-    if (this.#usable(lookup.entry, request)) return this.#hit(lookup.entry, request);
-    this.#noteStamp(lookup.stamp);
-    if (lookup.stale) {
-      this.#counts.stale++;
-      if (this.listenerCount('stale') > 0) this.emit('stale', { key: request.key, where: request.where });
+  /*
+   * The one place freshness is decided, reading the clock once: fresh (inside its TTL) is a hit; stale (past it,
+   * inside the route's staleWhileRevalidate window) is served at once while one request refills the key; an
+   * entry past its TTL inside the staleIfError window, or invalidated when the route allows it, stands by as the
+   * fallback of the fill. Invalidated is never served as fresh, and never as stale unless the route opts in.
+   */
+  #afterLookup(lookup: StoreLookup, request: AcquireRequest, sentAt: number | undefined): Acquired | Promise<Acquired> {
+    const held = lookup.entry;
+    let fallback: CachedEntry | undefined;
+    if (held !== undefined && request.accepts(held)) {
+      const now = this.now();
+      const invalidated = this.#invalidated(held, lookup.expiredAt);
+      if (!invalidated) {
+        if (now < held.freshUntil) return this.#hit(held, request);
+        if (now < held.freshUntil + request.staleWhileRevalidate) {
+          const running = this.#inflight.get(request.id);
+          // Otherwise this request is the one refill, and waits for it like any miss.
+          if ((running !== undefined && !running.settled) || !request.canFill) return this.#stale(held, request);
+        }
+      } else {
+        this.#counts.invalidated++;
+        if (this.listenerCount('invalidated') > 0) this.emit('invalidated', { key: request.key, where: request.where });
+      }
+      if (
+        request.staleIfError > 0 &&
+        now < held.freshUntil + request.staleIfError &&
+        (!invalidated || request.staleIfErrorAfterExpire)
+      ) {
+        fallback = held;
+      }
     }
+    const arrivedAt = performance.now();
+    this.#storeClock.sample(lookup.stamp, arrivedAt);
+    const startedAt = this.#startedAt(lookup, request.enteredAt, sentAt, arrivedAt);
     const running = this.#inflight.get(request.id);
-    if (running !== undefined && !running.settled) return this.#join(running, lookup, request);
-    return this.#startFill(lookup, request);
+    if (running !== undefined && !running.settled) return this.#join(running, startedAt, request, fallback);
+    return this.#startFill(startedAt, request, fallback);
   }
 
-  async #join(running: Fill, lookup: StoreLookup, request: AcquireRequest): Promise<Acquired> {
+  async #join(running: Fill, startedAt: number, request: AcquireRequest, fallback: CachedEntry | undefined): Promise<Acquired> {
     this.#counts.waits++;
     const shared = await running.wait(this.waitTimeout);
-    if (this.#usable(shared, request)) return this.#hit(shared, request);
+    if (shared !== undefined && request.accepts(shared) && this.now() < shared.freshUntil && !this.#invalidated(shared, 0)) {
+      return this.#hit(shared, request);
+    }
     // A fill still running after waitTimeout (a handler that never settles) must not hold later requests too.
     if (!running.settled) this._release(running);
-    return this.#startFill(lookup, request);
+    return this.#startFill(startedAt, request, fallback);
   }
 
   #hit(entry: CachedEntry, request: AcquireRequest): Acquired {
@@ -537,14 +589,25 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
     return { type: 'hit', entry };
   }
 
-  #startFill(lookup: StoreLookup, request: AcquireRequest): Acquired {
+  #stale(entry: CachedEntry, request: AcquireRequest): Acquired {
+    this._servedStale(request.key, request.where);
+    return { type: 'stale', entry };
+  }
+
+  /** @internal Counts a stale copy served, by a lookup or in place of a failed fill. */
+  _servedStale(key: string, where: string): void {
+    this.#counts.stale++;
+    if (this.listenerCount('stale') > 0) this.emit('stale', { key, where });
+  }
+
+  #startFill(startedAt: number, request: AcquireRequest, fallback: CachedEntry | undefined): Acquired {
     if (!request.canFill) return { type: 'pass', reason: 'HEAD miss' };
     this.#counts.misses++;
     if (this.listenerCount('miss') > 0) this.emit('miss', { key: request.key, where: request.where });
-    const fill = new Fill(this, request, this.#startedAt(lookup, request.enteredAt));
+    const fill = new Fill(this, request, startedAt);
     const running = this.#inflight.get(request.id);
     if (running === undefined || running.settled) this.#inflight.set(request.id, fill);
-    return { type: 'fill', fill };
+    return { type: 'fill', fill, fallback };
   }
 
   /** @internal */
@@ -553,10 +616,10 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
   }
 
   /** @internal */
-  async _commit(fill: Fill, entry: CachedEntry, ttl: number): Promise<boolean> {
+  async _commit(fill: Fill, entry: CachedEntry): Promise<boolean> {
     let stored = false;
     try {
-      stored = await callStore('store.set', this.storeTimeout, () => this.store.set(fill.id, entry, ttl));
+      stored = await callStore('store.set', this.storeTimeout, () => this.store.set(fill.id, entry));
     } catch (error) {
       this._report(error);
     }

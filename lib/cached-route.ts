@@ -35,6 +35,24 @@ export interface RouteOptions<Cache = GroupCache> {
    * written for it. Default none.
    */
   vary?: readonly string[];
+  /**
+   * How long past its TTL an entry is still served, in ms, while one request refills it: that request runs the
+   * handler, every other one meanwhile gets the stale copy at once (`X-Cache: STALE`). Default 0 (never).
+   */
+  staleWhileRevalidate?: number;
+  /**
+   * How long past its TTL an entry may stand in for a refill that fails (the handler throws, calls
+   * `next(err)`, answers 5xx, or outlasts `handlerTimeout`), in ms: the client gets the stale copy
+   * (`X-Cache: STALE`) instead of the error, and the entry stays. Default 0 (never).
+   */
+  staleIfError?: number;
+  /**
+   * Lets `staleIfError` serve an entry invalidated by a group or key expiry. Read-your-writes does not hold for
+   * such a response: a client may see data from before a write it already got an answer for. Default false.
+   */
+  staleIfErrorAfterExpire?: boolean;
+  /** With `staleIfError`: a refill still running after this many ms counts as failed. Default none. */
+  handlerTimeout?: number;
 }
 
 const ROUTE_OPTION_NAMES = Object.keys({
@@ -46,6 +64,10 @@ const ROUTE_OPTION_NAMES = Object.keys({
   allowSetCookie: true,
   allowPrivate: true,
   vary: true,
+  staleWhileRevalidate: true,
+  staleIfError: true,
+  staleIfErrorAfterExpire: true,
+  handlerTimeout: true,
 } satisfies Record<keyof RouteOptions, true>);
 
 /** The request facts the core needs, as an adapter reads them off its framework. */
@@ -104,7 +126,9 @@ export class CachedRoute<Req> {
   readonly #policy: StoragePolicy;
   readonly #ttl: number;
   readonly #vary: readonly string[];
+  readonly #stale: { whileRevalidate: number; ifError: number; afterExpire: boolean; handlerTimeout: number | undefined };
   readonly #hit: StatusHeader | undefined;
+  readonly #staleHeader: StatusHeader | undefined;
   readonly #miss: StatusHeader | undefined;
   readonly #bypass: StatusHeader | undefined;
 
@@ -136,8 +160,15 @@ export class CachedRoute<Req> {
     this.#vary = vary.map((name: string) =>
       name.toLowerCase().startsWith(COOKIE_PREFIX) ? COOKIE_PREFIX + name.slice(COOKIE_PREFIX.length) : name.toLowerCase(),
     );
+    this.#stale = {
+      whileRevalidate: raw.staleWhileRevalidate === undefined ? 0 : ttlOption(raw, 'staleWhileRevalidate', 0),
+      ifError: raw.staleIfError === undefined ? 0 : ttlOption(raw, 'staleIfError', 0),
+      afterExpire: flag(raw, 'staleIfErrorAfterExpire'),
+      handlerTimeout: raw.handlerTimeout === undefined ? undefined : ttlOption(raw, 'handlerTimeout', 0),
+    };
     const header = cache.header;
     this.#hit = header === undefined ? undefined : [header, 'HIT'];
+    this.#staleHeader = header === undefined ? undefined : [header, 'STALE'];
     this.#miss = header === undefined ? undefined : [header, 'MISS'];
     this.#bypass = header === undefined ? undefined : [header, 'BYPASS'];
   }
@@ -199,6 +230,9 @@ export class CachedRoute<Req> {
       canFill: info.method === 'GET',
       enteredAt: info.enteredAt,
       accepts: (entry: CachedEntry) => entry.vary.length === 0 || varyMatches(entry.vary, info.headers),
+      staleWhileRevalidate: this.#stale.whileRevalidate,
+      staleIfError: this.#stale.ifError,
+      staleIfErrorAfterExpire: this.#stale.afterExpire,
     };
     const ttl = spec.ttl ?? this.#ttl;
     const acquired = cache._acquire(request);
@@ -211,15 +245,28 @@ export class CachedRoute<Req> {
     switch (acquired.type) {
       case 'hit':
         return { type: 'hit', replay: replayEntry(acquired.entry, info.method, info.headers, cache.now(), this.#hit) };
-      case 'fill':
-        return {
-          type: 'miss',
-          capture: new ResponseCapture(acquired.fill, this.#policy, info.headers, ttl, cache.now, cache.header),
-          header: this.#miss,
-          bypass: this.#bypass,
-        };
+      case 'stale':
+        return { type: 'hit', replay: this.#staleReplay(acquired.entry, info) };
+      case 'fill': {
+        const fallback = acquired.fallback;
+        const capture = new ResponseCapture(acquired.fill, {
+          policy: this.#policy,
+          requestHeaders: info.headers,
+          ttl,
+          staleFor: Math.max(this.#stale.whileRevalidate, this.#stale.ifError),
+          now: cache.now,
+          ownHeader: cache.header,
+          fallback: fallback === undefined ? undefined : () => this.#staleReplay(fallback, info),
+          handlerTimeout: this.#stale.handlerTimeout,
+        });
+        return { type: 'miss', capture, header: this.#miss, bypass: this.#bypass };
+      }
       default:
         return { type: 'pass', header: acquired.reason === 'HEAD miss' ? this.#miss : this.#bypass };
     }
+  }
+
+  #staleReplay(entry: CachedEntry, info: RequestInfo): Replay {
+    return replayEntry(entry, info.method, info.headers, this.cache.now(), this.#staleHeader);
   }
 }

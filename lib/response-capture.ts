@@ -2,9 +2,27 @@ import etag from 'etag';
 import { BodyCollector } from './body-collector.js';
 import type { Fill } from './cache.js';
 import { storableHeaders, varyValues } from './headers.js';
+import type { Replay } from './replay.js';
 import type { HeaderMap, StoragePolicy } from './storage-policy.js';
-import { responseRejectReason } from './storage-policy.js';
+import { headerValue, responseRejectReason } from './storage-policy.js';
 import type { CachedEntry } from './types.js';
+
+/** How long what a capture stores is kept, and what stands in if the handler fails. */
+export interface CaptureSettings {
+  policy: StoragePolicy;
+  requestHeaders: HeaderMap;
+  /** The entry's TTL (ms). */
+  ttl: number;
+  /** How long past its TTL a route may serve it stale (ms): the longer of its stale windows. */
+  staleFor: number;
+  now: () => number;
+  /** The cache's status header name, never stored. */
+  ownHeader: string | undefined;
+  /** The stale copy's replay, when the route's `staleIfError` allows one for this request. */
+  fallback: (() => Replay) | undefined;
+  /** With a fallback: after this long (ms) the handler counts as failed (`handlerTimeout`). */
+  handlerTimeout: number | undefined;
+}
 
 /**
  * Takes a response apart as the framework sends it, for one fill: the head once it is final, then the body
@@ -13,22 +31,36 @@ import type { CachedEntry } from './types.js';
  */
 export class ResponseCapture {
   readonly #fill: Fill;
+  readonly #settings: CaptureSettings;
   readonly #policy: StoragePolicy;
-  readonly #requestHeaders: HeaderMap;
-  readonly #ttl: number;
-  readonly #now: () => number;
   readonly #ownHeader: string | undefined;
   readonly #body: BodyCollector;
   #state: 'open' | 'capturing' | 'done' = 'open';
+  #encodingAtHead: HeaderMap[string];
 
-  constructor(fill: Fill, policy: StoragePolicy, requestHeaders: HeaderMap, ttl: number, now: () => number, ownHeader?: string) {
+  constructor(fill: Fill, settings: CaptureSettings) {
     this.#fill = fill;
-    this.#policy = policy;
-    this.#requestHeaders = requestHeaders;
-    this.#ttl = ttl;
-    this.#now = now;
-    this.#ownHeader = ownHeader?.toLowerCase();
-    this.#body = new BodyCollector(policy.maxEntryBytes);
+    this.#settings = settings;
+    this.#policy = settings.policy;
+    this.#ownHeader = settings.ownHeader?.toLowerCase();
+    this.#body = new BodyCollector(settings.policy.maxEntryBytes);
+  }
+
+  /** With `staleIfError`: after how long the handler counts as failed, if the route set `handlerTimeout`. */
+  get handlerTimeout(): number | undefined {
+    return this.#settings.fallback === undefined ? undefined : this.#settings.handlerTimeout;
+  }
+
+  /**
+   * The handler failed (threw, answered 5xx, or outlasted `handlerTimeout`): the stale copy's replay to send
+   * instead, marked STALE, or undefined when the route allows none. Nothing is stored; the entry stays.
+   */
+  staleReplay(): Replay | undefined {
+    const fallback = this.#settings.fallback;
+    if (fallback === undefined || this.#state === 'done') return undefined;
+    this.#state = 'done';
+    this.#fill.servedStale();
+    return fallback();
   }
 
   /** True while the body is being collected. */
@@ -49,6 +81,7 @@ export class ResponseCapture {
       return false;
     }
     this.#state = 'capturing';
+    this.#encodingAtHead = headerValue(headers, 'content-encoding');
     return true;
   }
 
@@ -67,27 +100,42 @@ export class ResponseCapture {
       if (this.#state === 'open') this.abort('finished without a head');
       return Promise.resolve(false);
     }
-    const reason = responseRejectReason(status, headers, this.#policy) ?? this.#lengthMismatch(headers);
+    /*
+     * An encoding that appeared after our head was decided was applied outside the cache (a compression middleware
+     * mounted before it): the bytes held are the handler's, before encoding. They are stored as the identity
+     * representation, and the encoder, still outside, encodes each hit for the client that asks.
+     */
+    const encodedOutside = headerValue(headers, 'content-encoding') !== this.#encodingAtHead;
+    const reason =
+      responseRejectReason(status, headers, this.#policy) ?? (encodedOutside ? undefined : this.#lengthMismatch(headers));
     if (reason !== undefined) {
       this.abort(`${reason} (as sent)`);
       return Promise.resolve(false);
     }
     this.#state = 'done';
     const body = this.#body.toBuffer();
-    const storedAt = this.#now();
+    const { now, ttl, staleFor, requestHeaders } = this.#settings;
+    const storedAt = now();
     const tag = headers.etag;
+    let stored = storableHeaders(headers, this.#ownHeader, rawNames);
+    let vary = varyValues(headers.vary, requestHeaders);
+    if (encodedOutside) {
+      stored = stored.filter(([name]) => name.toLowerCase() !== 'content-encoding');
+      vary = vary.filter(([name]) => name !== 'accept-encoding');
+    }
     const entry: CachedEntry = {
       status,
-      headers: storableHeaders(headers, this.#ownHeader, rawNames),
+      headers: stored,
       body,
       etag: typeof tag === 'string' && tag !== '' ? tag : etag(body),
-      vary: varyValues(headers.vary, this.#requestHeaders),
+      vary,
       tags: [...this.#fill.tags],
       startedAt: this.#fill.startedAt,
       storedAt,
-      expiresAt: storedAt + this.#ttl,
+      freshUntil: storedAt + ttl,
+      staleUntil: storedAt + ttl + staleFor,
     };
-    return this.#fill.commit(entry, this.#ttl);
+    return this.#fill.commit(entry);
   }
 
   // A body shorter or longer than its declared Content-Length was cut off (the client got a reset): never stored.

@@ -28,16 +28,27 @@ export interface CachedEntry {
   startedAt: number;
   /** Cache wall clock (ms) when the response finished. */
   storedAt: number;
-  /** Cache wall clock (ms) after which the entry is no longer served. */
-  expiresAt: number;
+  /** Cache wall clock (ms) until which the entry is fresh (its TTL). The one place this time is held. */
+  freshUntil: number;
+  /**
+   * Cache wall clock (ms) until which a route may still serve it stale (`staleWhileRevalidate`, `staleIfError`);
+   * equal to `freshUntil` when it may not. A store keeps the entry at least `staleUntil - storedAt` ms.
+   */
+  staleUntil: number;
 }
 
-/** What a store answers to a lookup. */
+/**
+ * What a store answers to a lookup: what it holds and the expiry records that matter. The store decides nothing
+ * about freshness; the cache compares `expiredAt` with `entry.startedAt` and the times with its clock.
+ */
 export interface StoreLookup {
-  /** The entry, only when every one of its tags was last expired strictly before its `startedAt`. */
+  /** The entry held under the key, whatever its state (fresh, stale or invalidated). */
   entry: CachedEntry | undefined;
-  /** True when an entry was there but a tag (or the store's floor) made it stale. */
-  stale: boolean;
+  /**
+   * The latest expiry stamp among the entry's tags, the store's floor (epoch) included; the entry is invalidated
+   * when it is at or after `entry.startedAt` (same tick counts as expired). 0 when there is no entry.
+   */
+  expiredAt: number;
   /**
    * The store's clock now, in microseconds, strictly above every stamp the store handed out or recorded before.
    * A fill that begins after this lookup starts at or before it (the cache dates a fill back to when its request
@@ -62,7 +73,7 @@ export interface StoreStats {
 }
 
 /** Why a store dropped an entry on its own. */
-export type EvictionReason = 'lru' | 'ttl' | 'stale';
+export type EvictionReason = 'lru' | 'ttl';
 
 /**
  * The store contract. Small and explicit: a store keeps entries and, per tag, when it was last expired, on a
@@ -72,15 +83,16 @@ export interface CacheStore {
   /** A short name for messages and stats (`'memory'`, `'redis'`). */
   readonly name: string;
   /**
-   * Reads `key`. Serves the entry only if every tag in `entry.tags` was last expired strictly before
-   * `entry.startedAt` (same tick counts as expired) and the store's own TTL has not passed.
+   * Reads `key`: the entry held (until its kept time passed) and the latest expiry stamp of its tags. Never
+   * deletes an invalidated entry on read: a route may still serve it on error (`staleIfErrorAfterExpire`).
    */
   get(key: string): MaybePromise<StoreLookup>;
   /**
-   * Writes `entry` under `key` for `ttl` ms. Returns false, writing nothing, when a tag was expired at or after
-   * `entry.startedAt` (the fill is doomed), when the entry there started later, or when the entry is too large.
+   * Writes `entry` under `key`, kept at least `entry.staleUntil - entry.storedAt` ms. Returns false, writing
+   * nothing, when a tag was expired at or after `entry.startedAt` (the fill is doomed), when the entry there
+   * started later and is not invalidated, or when the entry is too large.
    */
-  set(key: string, entry: CachedEntry, ttl: number): MaybePromise<boolean>;
+  set(key: string, entry: CachedEntry): MaybePromise<boolean>;
   /**
    * Records "expired now" for each tag, in one operation whatever the number of entries tagged. May answer the
    * stamp it recorded: the cache then knows that a request entering after the answer can date its fill above it.

@@ -196,7 +196,7 @@ describe('Express: expireGroups middleware', () => {
       name: 'slow-memory',
       expired,
       get: (key) => inner.get(key),
-      set: (key, entry, ttl) => inner.set(key, entry, ttl),
+      set: (key, entry) => inner.set(key, entry),
       delete: (key) => inner.delete(key),
       clear: () => inner.clear(),
       expire: (tags) =>
@@ -255,7 +255,7 @@ describe('Express: expireGroups middleware', () => {
     const store: CacheStore = {
       name: 'flaky',
       get: (key) => inner.get(key),
-      set: (key, entry, ttl) => inner.set(key, entry, ttl),
+      set: (key, entry) => inner.set(key, entry),
       delete: (key) => inner.delete(key),
       clear: () => inner.clear(),
       expire: (tags) => {

@@ -1,10 +1,10 @@
 import { expect } from 'chai';
-import { type CachedEntry, createCache, memoryStore } from 'group-cache';
+import { type CachedEntry, createCache, memoryStore, type StoreLookup } from 'group-cache';
 import { groupCache } from 'group-cache/express';
 import { groupTag, keyId } from '../lib/keys.js';
 import { express, getRaw, manualClock } from './helpers/express-app.js';
 
-function entry(startedAt: number, tags: string[], body = Buffer.alloc(1000, 1)): CachedEntry {
+function entry(startedAt: number, tags: string[], body = Buffer.alloc(1000, 1), keep = 60_000): CachedEntry {
   return {
     status: 200,
     headers: [['content-type', 'text/plain']],
@@ -14,8 +14,14 @@ function entry(startedAt: number, tags: string[], body = Buffer.alloc(1000, 1)):
     tags,
     startedAt,
     storedAt: 0,
-    expiresAt: 1e15,
+    freshUntil: keep,
+    staleUntil: keep,
   };
+}
+
+/** The store holds the entry and says a tag of it was expired at or after its fill started. */
+function invalidated(lookup: StoreLookup): boolean {
+  return lookup.entry !== undefined && lookup.expiredAt >= lookup.entry.startedAt;
 }
 
 describe('memoryStore', () => {
@@ -29,7 +35,7 @@ describe('memoryStore', () => {
     const store = memoryStore({ maxBytes: 50_000 });
     for (let i = 0; i < 1_000; i++) {
       const { stamp } = store.get(`k:${i}`);
-      expect(store.set(`k:${i}`, entry(stamp, [`k:${i}`]), 60_000)).to.equal(true);
+      expect(store.set(`k:${i}`, entry(stamp, [`k:${i}`]))).to.equal(true);
       expect(store.stats().bytes).to.be.at.most(50_000);
     }
     const stats = store.stats();
@@ -41,27 +47,25 @@ describe('memoryStore', () => {
 
   it('a read refreshes recency: the entry read last survives eviction', () => {
     const store = memoryStore({ maxEntries: 3 });
-    for (const key of ['a', 'b', 'c']) store.set(key, entry(store.get(key).stamp, []), 60_000);
+    for (const key of ['a', 'b', 'c']) store.set(key, entry(store.get(key).stamp, []));
     store.get('a');
-    store.set('d', entry(store.get('d').stamp, []), 60_000);
+    store.set('d', entry(store.get('d').stamp, []));
     expect(store.get('a').entry).to.not.equal(undefined);
     expect(store.get('b').entry).to.equal(undefined);
   });
 
-  it('keeps the group records bounded under a flood of distinct group names, without reviving stale entries', () => {
+  it('keeps the group records bounded under a flood of distinct group names, without reviving invalidated entries', () => {
     const store = memoryStore({ maxRecords: 100 });
     const old = store.get('k:old').stamp;
-    store.set('k:old', entry(old, ['g:victim', 'k:old']), 60_000);
+    store.set('k:old', entry(old, ['g:victim', 'k:old']));
     store.expire(['g:victim']);
     for (let i = 0; i < 10_000; i++) store.expire([`g:flood-${i}`]);
     expect(store.stats().records).to.be.at.most(100);
     // The victim's record was dropped, but the floor it raised still marks the old entry stale.
-    const lookup = store.get('k:old');
-    expect(lookup.entry).to.equal(undefined);
-    expect(lookup.stale).to.equal(true);
+    expect(invalidated(store.get('k:old'))).to.equal(true);
     // A fill that starts after the flood is fresh.
     const fresh = store.get('k:new').stamp;
-    expect(store.set('k:new', entry(fresh, ['g:victim', 'k:new']), 60_000)).to.equal(true);
+    expect(store.set('k:new', entry(fresh, ['g:victim', 'k:new']))).to.equal(true);
     expect(store.get('k:new').entry).to.not.equal(undefined);
   });
 
@@ -101,27 +105,25 @@ describe('memoryStore', () => {
   it('entries tagged with a record dropped for bytes read as misses (the floor rises as for the count bound)', () => {
     const store = memoryStore({ maxBytes: 100_000, maxRecords: 1_000_000 });
     const old = store.get('k:old').stamp;
-    expect(store.set('k:old', entry(old, ['g:victim', 'k:old']), 60_000)).to.equal(true);
+    expect(store.set('k:old', entry(old, ['g:victim', 'k:old']))).to.equal(true);
     store.expire(['g:victim']);
     const between = store.get('k:between').stamp;
-    expect(store.set('k:between', entry(between, ['g:other', 'k:between']), 60_000)).to.equal(true);
+    expect(store.set('k:between', entry(between, ['g:other', 'k:between']))).to.equal(true);
     for (let i = 0; i < 5_000; i++) store.expire([`g:${'f'.repeat(200)}-${i}`]);
     expect(store.stats().records).to.be.below(5_000);
     for (const key of ['k:old', 'k:between']) {
-      const lookup = store.get(key);
-      expect(lookup.entry, key).to.equal(undefined);
-      expect(lookup.stale, key).to.equal(true);
+      expect(invalidated(store.get(key)), key).to.equal(true);
     }
     // A fill that starts after the flood is stored and served.
     const fresh = store.get('k:new').stamp;
-    expect(store.set('k:new', entry(fresh, ['g:victim', 'k:new']), 60_000)).to.equal(true);
+    expect(store.set('k:new', entry(fresh, ['g:victim', 'k:new']))).to.equal(true);
     expect(store.get('k:new').entry).to.not.equal(undefined);
   });
 
   it('entries and records share maxBytes: records coming in evict least recently used entries', () => {
     const maxBytes = 50_000;
     const store = memoryStore({ maxBytes });
-    for (let i = 0; i < 100; i++) store.set(`k:${i}`, entry(store.get(`k:${i}`).stamp, [`k:${i}`]), 60_000);
+    for (let i = 0; i < 100; i++) store.set(`k:${i}`, entry(store.get(`k:${i}`).stamp, [`k:${i}`]));
     const full = store.stats();
     expect(full.bytes)
       .to.be.above(maxBytes - 2_000)
@@ -145,7 +147,7 @@ describe('memoryStore', () => {
   it('drops records older than the longest TTL stored', () => {
     const clock = manualClock();
     const store = memoryStore({ now: clock.now });
-    store.set('k:a', entry(store.get('k:a').stamp, ['g:a']), 1_000);
+    store.set('k:a', entry(store.get('k:a').stamp, ['g:a'], undefined, 1_000));
     store.expire(['g:one', 'g:two']);
     expect(store.stats().records).to.equal(2);
     clock.advance(1_001);
@@ -155,23 +157,22 @@ describe('memoryStore', () => {
 
   it('expiring a group costs the same for 1 member or 100,000: one record, no per-member work', () => {
     const store = memoryStore({ maxBytes: 2 ** 30, maxEntries: 200_000 });
-    for (let i = 0; i < 100_000; i++)
-      store.set(`k:${i}`, entry(store.get(`k:${i}`).stamp, ['g:big', `k:${i}`], Buffer.alloc(1)), 60_000);
+    for (let i = 0; i < 100_000; i++) store.set(`k:${i}`, entry(store.get(`k:${i}`).stamp, ['g:big', `k:${i}`], Buffer.alloc(1)));
     const before = store.stats();
     store.expire(['g:big']);
     const after = store.stats();
     // Nothing was scanned or deleted: entries stay until read, and exactly one record was written.
     expect(after.entries).to.equal(before.entries);
     expect(after.records).to.equal(before.records + 1);
-    expect(store.get('k:0').stale).to.equal(true);
-    expect(store.get('k:99999').stale).to.equal(true);
+    expect(invalidated(store.get('k:0'))).to.equal(true);
+    expect(invalidated(store.get('k:99999'))).to.equal(true);
   });
 
   it('set() refuses a fill whose group was expired after it started (same tick counts as expired)', () => {
     const store = memoryStore();
     const stamp = store.get('k:x').stamp;
     store.expire(['g:x']);
-    expect(store.set('k:x', entry(stamp, ['g:x', 'k:x']), 60_000)).to.equal(false);
+    expect(store.set('k:x', entry(stamp, ['g:x', 'k:x']))).to.equal(false);
     expect(store.get('k:x').entry).to.equal(undefined);
   });
 
@@ -179,8 +180,8 @@ describe('memoryStore', () => {
     const store = memoryStore();
     const older = store.get('k:x').stamp;
     const newer = store.get('k:x').stamp;
-    expect(store.set('k:x', entry(newer, ['k:x'], Buffer.from('new')), 60_000)).to.equal(true);
-    expect(store.set('k:x', entry(older, ['k:x'], Buffer.from('old')), 60_000)).to.equal(false);
+    expect(store.set('k:x', entry(newer, ['k:x'], Buffer.from('new')))).to.equal(true);
+    expect(store.set('k:x', entry(older, ['k:x'], Buffer.from('old')))).to.equal(false);
     expect(store.get('k:x').entry?.body.toString()).to.equal('new');
   });
 
@@ -188,7 +189,7 @@ describe('memoryStore', () => {
     const store = memoryStore();
     const stamp = store.get('k:x').stamp;
     store.clear();
-    expect(store.set('k:x', entry(stamp, ['k:x']), 60_000)).to.equal(false);
+    expect(store.set('k:x', entry(stamp, ['k:x']))).to.equal(false);
   });
 
   it('through the cache: maxBytes holds under a flood of distinct keys and group names', async () => {

@@ -4,8 +4,10 @@
  */
 import { get as httpGet } from 'node:http';
 import { Readable } from 'node:stream';
+import { gunzipSync } from 'node:zlib';
 import Router from '@koa/router';
 import { expect } from 'chai';
+import compression from 'compression';
 import express, { type Request, type Response } from 'express';
 import session from 'express-session';
 import express4 from 'express4';
@@ -67,6 +69,43 @@ for (const [version, makeApp] of EXPRESS) {
       expect(bob.text).to.not.equal(alice.text);
       expect(bob.headers['x-cache']).to.not.equal('HIT');
       expect(cache.stats().stores).to.equal(0);
+    });
+
+    it('compression mounted before the cache: the cache stores identity bytes, every client gets what it accepts', async () => {
+      const app = makeApp();
+      app.use(compression({ threshold: 0 }));
+      const page = `<html>${'hello group-cache '.repeat(300)}</html>`;
+      app.get(
+        '/page',
+        expressCache(() => 'page', { cache }),
+        (_req: Request, res: Response) => {
+          res.type('html').send(page);
+        },
+      );
+      const server = await listen(app);
+      const fetchAs = async (encoding: string) => {
+        const res = await fetch(`${server.url}/page`, { headers: { 'accept-encoding': encoding } });
+        // fetch decodes gzip and br itself: the text must be the page, whatever was on the wire.
+        return { xcache: res.headers.get('x-cache'), coding: res.headers.get('content-encoding'), text: await res.text() };
+      };
+      try {
+        expect(await fetchAs('gzip')).to.deep.equal({ xcache: 'MISS', coding: 'gzip', text: page });
+        expect(await fetchAs('gzip')).to.deep.equal({ xcache: 'HIT', coding: 'gzip', text: page });
+        expect(await fetchAs('br')).to.deep.equal({ xcache: 'HIT', coding: 'br', text: page });
+        expect(await fetchAs('identity')).to.deep.equal({ xcache: 'HIT', coding: null, text: page });
+        // And on the wire, byte for byte, as a client without fetch's decoding sees it.
+        const raw = await new Promise<Buffer>((resolve, reject) => {
+          httpGet(`${server.url}/page`, { headers: { 'accept-encoding': 'gzip' } }, (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (chunk: Buffer) => chunks.push(chunk));
+            res.on('end', () => resolve(Buffer.concat(chunks)));
+          }).on('error', reject);
+        });
+        expect(gunzipSync(raw).toString()).to.equal(page);
+        expect(cache.stats().stores).to.equal(1);
+      } finally {
+        await server.close();
+      }
     });
 
     it('a body shorter than its Content-Length is never stored', async () => {

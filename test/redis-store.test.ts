@@ -19,7 +19,7 @@ import {
 // The documented longest ttl (MAX_TTL in lib/options.ts): one year in ms.
 const MAX_TTL = 365 * 24 * 3600 * 1000;
 
-function entry(startedAt: number, tags: string[]): CachedEntry {
+function entry(startedAt: number, tags: string[], keep = 60_000): CachedEntry {
   return {
     status: 200,
     headers: [],
@@ -29,7 +29,8 @@ function entry(startedAt: number, tags: string[]): CachedEntry {
     tags,
     startedAt,
     storedAt: 0,
-    expiresAt: 1e15,
+    freshUntil: keep,
+    staleUntil: keep,
   };
 }
 
@@ -91,7 +92,7 @@ describe('redisStore', () => {
         const store = redisStore({ client: own.client, prefix: uniquePrefix('trips') });
         // Once per server the scripts are loaded (EVALSHA answers NOSCRIPT, then EVAL); after that, one command each.
         const { stamp: warm } = await store.get('k:warm');
-        await store.set('k:warm', entry(warm, ['k:warm']), 60_000);
+        await store.set('k:warm', entry(warm, ['k:warm'], 60_000));
         await store.expire(['g:warm']);
         const info = String(await own.command('CLIENT', 'INFO'));
         const address = /\baddr=(\S+)/.exec(info)?.[1];
@@ -106,7 +107,7 @@ describe('redisStore', () => {
         try {
           const tags = Array.from({ length: 50 }, (_, i) => `g:${i}`);
           const { stamp } = await store.get('k:a');
-          await store.set('k:a', entry(stamp, [...tags, 'k:a']), 60_000);
+          await store.set('k:a', entry(stamp, [...tags, 'k:a'], 60_000));
           await store.get('k:a');
           await store.expire(tags);
           await sleep(50);
@@ -122,7 +123,7 @@ describe('redisStore', () => {
         await store.get('k:a');
         await admin.script('FLUSH');
         const { stamp } = await store.get('k:a');
-        expect(await store.set('k:a', entry(stamp, ['k:a']), 60_000)).to.equal(true);
+        expect(await store.set('k:a', entry(stamp, ['k:a'], 60_000))).to.equal(true);
         expect((await store.get('k:a')).entry?.body.toString()).to.equal('x');
       });
 
@@ -130,7 +131,7 @@ describe('redisStore', () => {
         const prefix = uniquePrefix('layout');
         const store = redisStore({ client: (await client(kind)).client, prefix });
         const { stamp } = await store.get('k:a');
-        await store.set('k:a', entry(stamp, ['k:a']), 5_000);
+        await store.set('k:a', entry(stamp, ['k:a'], 5_000));
         const ttl = await admin.pttl(`${prefix}e:k:a`);
         expect(ttl).to.be.within(1, 5_000);
         const epoch = await admin.zscore(`${prefix}expiries`, '\0epoch');
@@ -138,12 +139,12 @@ describe('redisStore', () => {
         expect(await store.records()).to.equal(0);
       });
 
-      it('set(id, entry, ttl) with a ttl over MAX_TTL, infinite, NaN or not positive is refused and leaves no key', async () => {
+      it('set(id, entry) kept longer than MAX_TTL, infinite, NaN or not positive is refused and leaves no key', async () => {
         const prefix = uniquePrefix('hugettl');
         const store = redisStore({ client: (await client(kind)).client, prefix });
         for (const ttl of [Number.MAX_VALUE, Number.POSITIVE_INFINITY, MAX_TTL + 1, 2 ** 63, Number.NaN, 0, -5]) {
           const { stamp } = await store.get('k:huge');
-          expect(await store.set('k:huge', entry(stamp, ['k:huge']), ttl), String(ttl)).to.equal(false);
+          expect(await store.set('k:huge', entry(stamp, ['k:huge'], ttl)), String(ttl)).to.equal(false);
           expect(await admin.exists(`${prefix}e:k:huge`), String(ttl)).to.equal(0);
           expect((await store.get('k:huge')).entry, String(ttl)).to.equal(undefined);
         }
@@ -156,7 +157,7 @@ describe('redisStore', () => {
         const store = redisStore({ client: (await client(kind)).client, prefix });
         for (const ttl of [0.2, 1_000, 60_000.5, 86_400_000, MAX_TTL]) {
           const { stamp } = await store.get('k:t');
-          expect(await store.set('k:t', entry(stamp, ['k:t']), ttl), String(ttl)).to.equal(true);
+          expect(await store.set('k:t', entry(stamp, ['k:t'], ttl)), String(ttl)).to.equal(true);
           const pttl = await admin.pttl(`${prefix}e:k:t`);
           // -1 would be a key with no expiry; -2 a key gone (the 1 ms ttl may have passed already).
           if (ttl < 1) expect(pttl, String(ttl)).to.be.oneOf([-2, 0, 1]);
@@ -169,7 +170,7 @@ describe('redisStore', () => {
         const prefix = `${uniquePrefix('glob')}[*?]\\:`;
         const store = redisStore({ client: (await client(kind)).client, prefix });
         const { stamp } = await store.get('k:a');
-        await store.set('k:a', entry(stamp, ['k:a']), 60_000);
+        await store.set('k:a', entry(stamp, ['k:a'], 60_000));
         const neighbours = [`${prefix.slice(0, -5)}Xe:k:a`, `${prefix.slice(0, -1)}`, 'unrelated'];
         for (const key of neighbours) await admin.set(key, 'keep');
         await store.clear();
@@ -193,7 +194,7 @@ describe('redisStore', () => {
         expect(lazy.ready()).to.equal(false);
         const store = redisStore({ client: lazy.client, prefix: uniquePrefix('lazy') });
         const { stamp } = await store.get('k:a');
-        expect(await store.set('k:a', entry(stamp, ['k:a']), 60_000)).to.equal(true);
+        expect(await store.set('k:a', entry(stamp, ['k:a'], 60_000))).to.equal(true);
       });
 
       it('fails at once, without queueing, when a client that was ready is not any more', async () => {

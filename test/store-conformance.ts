@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
-import type { CachedEntry, CacheStore, HeaderList } from 'group-cache';
+import type { CachedEntry, CacheStore, HeaderList, StoreLookup } from 'group-cache';
 
 /** Options a conformance test may ask of a fresh store. */
 export interface StoreFixtureOptions {
@@ -23,7 +23,13 @@ export interface StoreFactory {
   teardown?(): Promise<void>;
 }
 
-function entry(startedAt: number, tags: string[], body: Buffer = Buffer.from('body'), headers: HeaderList = []): CachedEntry {
+function entry(
+  startedAt: number,
+  tags: string[],
+  body: Buffer = Buffer.from('body'),
+  headers: HeaderList = [],
+  keep = 60_000,
+): CachedEntry {
   return {
     status: 200,
     headers: [['content-type', 'text/plain; charset=utf-8'], ...headers],
@@ -33,8 +39,14 @@ function entry(startedAt: number, tags: string[], body: Buffer = Buffer.from('bo
     tags,
     startedAt,
     storedAt: 1_700_000_000_000,
-    expiresAt: 1_700_000_060_000,
+    freshUntil: 1_700_000_000_000 + keep,
+    staleUntil: 1_700_000_000_000 + keep,
   };
+}
+
+/** The store holds an entry and says a tag of it was expired at or after its fill started. */
+function invalidated(lookup: StoreLookup): boolean {
+  return lookup.entry !== undefined && lookup.expiredAt >= lookup.entry.startedAt;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -55,10 +67,10 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       return fixture;
     }
     /** Looks `id` up and stores an entry started at that lookup, as a fill does. */
-    async function fill(store: CacheStore, id: string, tags: string[], body?: Buffer, ttl = 60_000): Promise<CachedEntry> {
+    async function fill(store: CacheStore, id: string, tags: string[], body?: Buffer, keep = 60_000): Promise<CachedEntry> {
       const { stamp } = await store.get(id);
-      const value = entry(stamp, [...tags, id], body);
-      expect(await store.set(id, value, ttl), `set(${JSON.stringify(id)})`).to.equal(true);
+      const value = entry(stamp, [...tags, id], body, [], keep);
+      expect(await store.set(id, value), `set(${JSON.stringify(id)})`).to.equal(true);
       return value;
     }
 
@@ -72,19 +84,20 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       await factory.teardown?.();
     });
 
-    it('get(id) of a missing id is a miss, not stale, with a numeric stamp', async () => {
+    it('get(id) of a missing id is a miss, expiredAt 0, with a numeric stamp', async () => {
       const store = await fresh();
       const lookup = await store.get('k:nothing');
       expect(lookup.entry).to.equal(undefined);
-      expect(lookup.stale).to.equal(false);
+      expect(lookup.expiredAt).to.equal(0);
       expect(lookup.stamp).to.be.a('number');
     });
 
-    it('set(id, entry, ttl) then get(id) returns the entry, every field intact', async () => {
+    it('set(id, entry) then get(id) returns the entry, every field intact, not invalidated', async () => {
       const store = await fresh();
       const stored = await fill(store, 'k:a', ['g:users']);
-      const { entry: read, stale } = await store.get('k:a');
-      expect(stale).to.equal(false);
+      const lookup = await store.get('k:a');
+      const read = lookup.entry;
+      expect(invalidated(lookup)).to.equal(false);
       expect(read).to.deep.equal(stored);
       expect(Buffer.isBuffer(read?.body)).to.equal(true);
     });
@@ -109,7 +122,7 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       ];
       const { stamp } = await store.get('k:h');
       const value = entry(stamp, ['k:h'], Buffer.from('x'), headers);
-      expect(await store.set('k:h', value, 60_000)).to.equal(true);
+      expect(await store.set('k:h', value)).to.equal(true);
       expect((await store.get('k:h')).entry?.headers).to.deep.equal(value.headers);
     });
 
@@ -121,7 +134,7 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       expect(await store.delete('k:d')).to.equal(false);
     });
 
-    it('an entry is no longer served once its ttl passed', async () => {
+    it('an entry is no longer held once staleUntil - storedAt passed', async () => {
       const store = await fresh();
       await fill(store, 'k:t', [], undefined, 40);
       expect((await store.get('k:t')).entry).to.not.equal(undefined);
@@ -129,21 +142,19 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       expect((await store.get('k:t')).entry).to.equal(undefined);
     });
 
-    it('expire([group]) makes every member stale at once, without touching the members', async () => {
+    it('expire([group]) invalidates every member at once, without touching the members', async () => {
       const store = await fresh();
       const members = Array.from({ length: 300 }, (_, i) => `k:member-${i}`);
       for (const id of members) await fill(store, id, ['g:big', 'g:all']);
       await fill(store, 'k:other', ['g:small', 'g:all']);
       await store.expire(['g:big']);
       for (const id of members) {
-        const lookup = await store.get(id);
-        expect(lookup.entry, id).to.equal(undefined);
-        // Still there to be found stale: the expiry was one record, not a delete per member.
-        expect(lookup.stale, id).to.equal(true);
+        // Still held, and read as invalidated: the expiry was one record, not a delete per member.
+        expect(invalidated(await store.get(id)), id).to.equal(true);
       }
-      expect((await store.get('k:other')).entry).to.not.equal(undefined);
+      expect(invalidated(await store.get('k:other'))).to.equal(false);
       await store.expire(['g:all']);
-      expect((await store.get('k:other')).stale).to.equal(true);
+      expect(invalidated(await store.get('k:other'))).to.equal(true);
     });
 
     it('expire(tags) takes the same time for a group of 1 and of 2,000 members', async () => {
@@ -164,7 +175,7 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       const one = await time('g:one');
       const many = await time('g:many');
       expect(many).to.be.below(one * 5 + 2_000_000);
-      expect((await store.get('k:many-1999')).stale).to.equal(true);
+      expect(invalidated(await store.get('k:many-1999'))).to.equal(true);
     });
 
     it('an entry with 600 tags, and one expiry of 1,200 tags at once', async () => {
@@ -174,20 +185,18 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       await fill(store, 'k:few', ['g:few']);
       expect((await store.get('k:many')).entry?.tags).to.have.length(601);
       await store.expire(Array.from({ length: 1_200 }, (_, i) => `g:u-${i}`));
-      expect((await store.get('k:many')).entry).to.not.equal(undefined);
+      expect(invalidated(await store.get('k:many'))).to.equal(false);
       await store.expire([...Array.from({ length: 1_199 }, (_, i) => `g:v-${i}`), 'g:t-599']);
-      expect((await store.get('k:many')).stale).to.equal(true);
-      expect((await store.get('k:few')).entry).to.not.equal(undefined);
+      expect(invalidated(await store.get('k:many'))).to.equal(true);
+      expect(invalidated(await store.get('k:few'))).to.equal(false);
     });
 
     it('set() refuses a fill whose key was expired after its lookup (store-time refusal)', async () => {
       const store = await fresh();
       const { stamp } = await store.get('k:r');
       await store.expire(['k:r']);
-      expect(await store.set('k:r', entry(stamp, ['k:r']), 60_000)).to.equal(false);
-      const after = await store.get('k:r');
-      expect(after.entry).to.equal(undefined);
-      expect(after.stale).to.equal(false);
+      expect(await store.set('k:r', entry(stamp, ['k:r']))).to.equal(false);
+      expect((await store.get('k:r')).entry).to.equal(undefined);
     });
 
     it('the race: lookup, then a group expiry, then set(): refused; a fill that starts after the expiry is stored', async () => {
@@ -195,12 +204,12 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       await fill(store, 'k:race', ['g:race']);
       await store.expire(['g:race']);
       const slow = await store.get('k:race');
-      expect(slow.stale).to.equal(true);
+      expect(invalidated(slow)).to.equal(true);
       await store.expire(['g:race']);
-      expect(await store.set('k:race', entry(slow.stamp, ['g:race', 'k:race'], Buffer.from('pre-write')), 60_000)).to.equal(
-        false,
-      );
-      expect((await store.get('k:race')).entry).to.equal(undefined);
+      expect(await store.set('k:race', entry(slow.stamp, ['g:race', 'k:race'], Buffer.from('pre-write')))).to.equal(false);
+      const kept = await store.get('k:race');
+      expect(kept.entry?.body.toString(), 'the refused fill wrote nothing').to.equal('body');
+      expect(invalidated(kept)).to.equal(true);
       await fill(store, 'k:race', ['g:race'], Buffer.from('post-write'));
       expect((await store.get('k:race')).entry?.body.toString()).to.equal('post-write');
     });
@@ -210,8 +219,8 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       const older = (await store.get('k:o')).stamp;
       const newer = (await store.get('k:o')).stamp;
       expect(newer).to.be.above(older);
-      expect(await store.set('k:o', entry(newer, ['k:o'], Buffer.from('new')), 60_000)).to.equal(true);
-      expect(await store.set('k:o', entry(older, ['k:o'], Buffer.from('old')), 60_000)).to.equal(false);
+      expect(await store.set('k:o', entry(newer, ['k:o'], Buffer.from('new')))).to.equal(true);
+      expect(await store.set('k:o', entry(older, ['k:o'], Buffer.from('old')))).to.equal(false);
       expect((await store.get('k:o')).entry?.body.toString()).to.equal('new');
     });
 
@@ -228,7 +237,7 @@ export function storeConformance(name: string, factory: StoreFactory): void {
     it('set() refuses an entry over maxEntryBytes', async () => {
       const store = await fresh({ maxEntryBytes: 10_000 });
       const { stamp } = await store.get('k:huge');
-      expect(await store.set('k:huge', entry(stamp, ['k:huge'], Buffer.alloc(20_000)), 60_000)).to.equal(false);
+      expect(await store.set('k:huge', entry(stamp, ['k:huge'], Buffer.alloc(20_000)))).to.equal(false);
       expect((await store.get('k:huge')).entry).to.equal(undefined);
     });
 
@@ -237,7 +246,7 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       const stamps: number[] = [];
       for (let i = 0; i < 20; i++) stamps.push((await store.get('k:c')).stamp);
       const order = [...stamps].sort(() => Math.random() - 0.5);
-      await Promise.all(order.map((stamp) => store.set('k:c', entry(stamp, ['k:c'], Buffer.from(String(stamp))), 60_000)));
+      await Promise.all(order.map((stamp) => store.set('k:c', entry(stamp, ['k:c'], Buffer.from(String(stamp))))));
       const read = (await store.get('k:c')).entry;
       expect(read?.startedAt).to.equal(stamps.at(-1));
       expect(read?.body.toString()).to.equal(String(stamps.at(-1)));
@@ -247,9 +256,7 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       const store = await fresh();
       const ids = Array.from({ length: 100 }, (_, i) => `k:p-${i}`);
       const lookups = await Promise.all(ids.map((id) => store.get(id)));
-      const results = await Promise.all(
-        ids.map((id, i) => store.set(id, entry(lookups[i]!.stamp, [id], Buffer.from(id)), 60_000)),
-      );
+      const results = await Promise.all(ids.map((id, i) => store.set(id, entry(lookups[i]!.stamp, [id], Buffer.from(id)))));
       expect(results.every(Boolean)).to.equal(true);
       for (const id of ids) expect((await store.get(id)).entry?.body.toString()).to.equal(id);
     });
@@ -279,9 +286,9 @@ export function storeConformance(name: string, factory: StoreFactory): void {
         expect(read?.tags).to.deep.equal([`g:${id.slice(2)}`, 'g:odd', id]);
       }
       await store.expire(['g:\ud800']);
-      for (const id of odd) expect((await store.get(id)).stale, JSON.stringify(id)).to.equal(id === 'k:\ud800');
+      for (const id of odd) expect(invalidated(await store.get(id)), JSON.stringify(id)).to.equal(id === 'k:\ud800');
       await store.expire(['g:odd']);
-      for (const id of odd) expect((await store.get(id)).entry, JSON.stringify(id)).to.equal(undefined);
+      for (const id of odd) expect(invalidated(await store.get(id)), JSON.stringify(id)).to.equal(true);
     });
 
     it('records stay bounded by maxRecords under a flood of group names, and dropping one revives nothing', async () => {
@@ -293,11 +300,9 @@ export function storeConformance(name: string, factory: StoreFactory): void {
         await store.expire(Array.from({ length: 10 }, (_, j) => `g:flood-${i + j}`));
         expect(await fixture.records()).to.be.at.most(50);
       }
-      const lookup = await store.get('k:victim');
-      expect(lookup.entry).to.equal(undefined);
-      expect(lookup.stale).to.equal(true);
+      expect(invalidated(await store.get('k:victim'))).to.equal(true);
       await fill(store, 'k:after', ['g:flood-499']);
-      expect((await store.get('k:after')).entry).to.not.equal(undefined);
+      expect(invalidated(await store.get('k:after'))).to.equal(false);
     });
 
     it('records older than the longest entry ttl are pruned', async () => {
@@ -310,7 +315,7 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       await store.expire(['g:new']);
       expect(await fixture.records()).to.be.at.most(1);
       await fill(store, 'k:later', ['g:old-1'], undefined, 30);
-      expect((await store.get('k:later')).entry).to.not.equal(undefined);
+      expect(invalidated(await store.get('k:later'))).to.equal(false);
     });
 
     it('clear() removes this store entries and records, and nothing of another store', async () => {
@@ -329,7 +334,7 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       const store = await fresh();
       const { stamp } = await store.get('k:z');
       await store.clear();
-      expect(await store.set('k:z', entry(stamp, ['k:z']), 60_000)).to.equal(false);
+      expect(await store.set('k:z', entry(stamp, ['k:z']))).to.equal(false);
     });
   });
 }

@@ -17,10 +17,10 @@ function chaosStore(mode: { get?: 'throw' | 'hang'; set?: 'reject' | 'hang'; exp
       if (mode.get === 'hang') return hang();
       return inner.get(key);
     },
-    set(key, entry, ttl) {
+    set(key, entry) {
       if (mode.set === 'reject') return Promise.reject(new Error('OOM command not allowed'));
       if (mode.set === 'hang') return hang();
-      return inner.set(key, entry, ttl);
+      return inner.set(key, entry);
     },
     expire(tags) {
       if (mode.expire === 'reject') return Promise.reject(new Error('READONLY'));

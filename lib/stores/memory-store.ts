@@ -104,13 +104,18 @@ export class MemoryStore implements CacheStore {
     return this.#tick;
   }
 
-  #fresh(entry: CachedEntry): boolean {
-    if (entry.startedAt <= this.#floor) return false;
-    for (const tag of entry.tags) {
+  // The latest expiry tick among `tags`, the floor included.
+  #expiredAt(tags: readonly string[]): number {
+    let latest = this.#floor;
+    for (const tag of tags) {
       const record = this.#records.get(tag);
-      if (record !== undefined && record.tick >= entry.startedAt) return false;
+      if (record !== undefined && record.tick > latest) latest = record.tick;
     }
-    return true;
+    return latest;
+  }
+
+  #valid(entry: CachedEntry): boolean {
+    return this.#expiredAt(entry.tags) < entry.startedAt;
   }
 
   #remove(key: string, slot: Slot, reason: EvictionReason | undefined): void {
@@ -124,32 +129,29 @@ export class MemoryStore implements CacheStore {
   get(key: string): StoreLookup {
     const stamp = this.#nextTick();
     const slot = this.#slots.get(key);
-    if (slot === undefined) return { entry: undefined, stale: false, stamp };
+    if (slot === undefined) return { entry: undefined, expiredAt: 0, stamp };
     if (slot.deadline <= this.#now()) {
       this.#remove(key, slot, 'ttl');
-      return { entry: undefined, stale: false, stamp };
-    }
-    if (!this.#fresh(slot.entry)) {
-      this.#remove(key, slot, 'stale');
-      return { entry: undefined, stale: true, stamp };
+      return { entry: undefined, expiredAt: 0, stamp };
     }
     this.#slots.delete(key);
     this.#slots.set(key, slot);
-    return { entry: slot.entry, stale: false, stamp };
+    return { entry: slot.entry, expiredAt: this.#expiredAt(slot.entry.tags), stamp };
   }
 
-  set(key: string, entry: CachedEntry, ttl: number): boolean {
-    if (!this.#fresh(entry)) return false;
+  set(key: string, entry: CachedEntry): boolean {
+    if (!this.#valid(entry)) return false;
+    const kept = Math.max(1, entry.staleUntil - entry.storedAt);
     const size = entrySize(key, entry);
     if (size > this.#maxEntryBytes || size > this.#maxBytes - this.#recordBytes) return false;
     const existing = this.#slots.get(key);
     if (existing !== undefined) {
-      if (existing.entry.startedAt > entry.startedAt && this.#fresh(existing.entry)) return false;
+      if (existing.entry.startedAt > entry.startedAt && this.#valid(existing.entry)) return false;
       this.#remove(key, existing, undefined);
     }
-    this.#slots.set(key, { entry, size, deadline: this.#now() + ttl });
+    this.#slots.set(key, { entry, size, deadline: this.#now() + kept });
     this.#entryBytes += size;
-    if (ttl > this.#longestTtl) this.#longestTtl = ttl;
+    if (kept > this.#longestTtl) this.#longestTtl = kept;
     this.#evict();
     return true;
   }

@@ -61,7 +61,8 @@ export interface RedisStoreOptions {
   maxRecords?: number;
 }
 
-const META_VERSION = 1;
+// 2: freshUntil and staleUntil replaced expiresAt. An entry of another version reads as a miss.
+const META_VERSION = 2;
 
 // Shared by every script: Redis 6.2 needs effects replication before a write that follows TIME (7 always does it).
 const PRELUDE = `
@@ -109,6 +110,17 @@ local function decode_tags(s)
   end
   return tags
 end
+-- The latest expiry stamp among tags, never below floor.
+local function latest_expiry(records, tags, floor)
+  local latest = floor
+  for i = 1, #tags, 500 do
+    local scores = redis.call('ZMSCORE', records, unpack(tags, i, math.min(i + 499, #tags)))
+    for j = 1, #scores do
+      if scores[j] and tonumber(scores[j]) > latest then latest = tonumber(scores[j]) end
+    end
+  end
+  return latest
+end
 local function fresh(records, epoch, started, encoded)
   if not started or started <= epoch then return false end
   local tags = decode_tags(encoded)
@@ -116,17 +128,19 @@ local function fresh(records, epoch, started, encoded)
 end
 `;
 
-// KEYS: entry, records. Reply: { stamp, 0, made } miss, { stamp, 2, made } stale (deleted), where made is 1 when
-// this lookup made a new epoch; { stamp, 1, startedAt, meta, body } hit.
+// KEYS: entry, records. Reply: { stamp, made, 0 } when nothing is held, { stamp, made, expiredAt, startedAt, meta,
+// body } when an entry is, whatever its state: expiredAt is the latest expiry stamp of its tags (the epoch
+// included), and the cache decides. made is 1 when this lookup made a new epoch.
 const GET_SCRIPT = `${PRELUDE}
 local epoch, now, made = epoch_of(KEYS[2], clock())
 local f = redis.call('HMGET', KEYS[1], 's', 't', 'm', 'b')
-if not f[1] then return { now, 0, made } end
-if not (f[2] and f[3] and f[4]) or not fresh(KEYS[2], epoch, tonumber(f[1]), f[2]) then
+if not f[1] then return { now, made, 0 } end
+local tags = f[2] and decode_tags(f[2])
+if not (tags and f[3] and f[4]) then
   redis.call('UNLINK', KEYS[1])
-  return { now, 2, made }
+  return { now, made, 0 }
 end
-return { now, 1, f[1], f[3], f[4] }
+return { now, made, latest_expiry(KEYS[2], tags, epoch), f[1], f[3], f[4] }
 `;
 
 // KEYS: entry, records, longest ttl. ARGV: startedAt, ttl ms, meta, body, tags... Reply: 1 stored, 0 refused.
@@ -207,8 +221,8 @@ const SCRIPTS = {
 } as const satisfies Record<string, RedisScript>;
 
 type GetReply =
-  | [stamp: number, state: 0 | 2, madeEpoch: 0 | 1]
-  | [stamp: number, state: 1, startedAt: Buffer, meta: Buffer, body: Buffer];
+  | [stamp: number, madeEpoch: 0 | 1, none: 0]
+  | [stamp: number, madeEpoch: 0 | 1, expiredAt: number, startedAt: Buffer, meta: Buffer, body: Buffer];
 
 interface Meta {
   v: number;
@@ -218,7 +232,8 @@ interface Meta {
   vary: Array<[string, string]>;
   tags: string[];
   storedAt: number;
-  expiresAt: number;
+  freshUntil: number;
+  staleUntil: number;
 }
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
@@ -287,16 +302,16 @@ export class RedisStore implements CacheStore {
   async get(id: string): Promise<StoreLookup> {
     this.#ready();
     const reply = (await this.#client.run(SCRIPTS.get, [this.#entryKey(id), this.#records], true)) as GetReply;
-    if (reply[1] !== 1) {
-      const [stamp, state, madeEpoch] = reply;
-      // Records were lost and this lookup started them again: fills in flight may not date back before it.
-      if (madeEpoch === 1) return { entry: undefined, stale: state === 2, stamp, notBefore: stamp };
-      return { entry: undefined, stale: state === 2, stamp };
-    }
-    const [stamp, , startedAt, meta, body] = reply;
+    const [stamp, madeEpoch] = reply;
+    // Records were lost and this lookup started them again: fills in flight may not date back before it.
+    const lookup: StoreLookup =
+      madeEpoch === 1 ? { entry: undefined, expiredAt: 0, stamp, notBefore: stamp } : { entry: undefined, expiredAt: 0, stamp };
+    if (reply.length === 3) return lookup;
+    const [, , expiredAt, startedAt, meta, body] = reply;
     const decoded = JSON.parse(meta.toString('utf8')) as Meta;
-    if (decoded.v !== META_VERSION) return { entry: undefined, stale: false, stamp };
-    const entry: CachedEntry = {
+    if (decoded.v !== META_VERSION) return lookup;
+    lookup.expiredAt = Number(expiredAt);
+    lookup.entry = {
       status: decoded.status,
       headers: decoded.headers,
       body,
@@ -305,15 +320,17 @@ export class RedisStore implements CacheStore {
       tags: decoded.tags,
       startedAt: Number(startedAt.toString('latin1')),
       storedAt: decoded.storedAt,
-      expiresAt: decoded.expiresAt,
+      freshUntil: decoded.freshUntil,
+      staleUntil: decoded.staleUntil,
     };
-    return { entry, stale: false, stamp };
+    return lookup;
   }
 
-  async set(id: string, entry: CachedEntry, ttl: number): Promise<boolean> {
+  async set(id: string, entry: CachedEntry): Promise<boolean> {
     this.#ready();
-    // A fraction of a ms rounds up; anything else outside 1..MAX_TTL is refused, never stored without an expiry.
-    const px = Math.ceil(ttl);
+    // Kept until its stale window ends. A fraction of a ms rounds up; anything else outside 1..MAX_TTL is refused,
+    // never stored without an expiry.
+    const px = Math.ceil(entry.staleUntil - entry.storedAt);
     if (!(px >= 1 && px <= MAX_TTL)) return false;
     const meta: Meta = {
       v: META_VERSION,
@@ -323,7 +340,8 @@ export class RedisStore implements CacheStore {
       vary: entry.vary,
       tags: entry.tags,
       storedAt: entry.storedAt,
-      expiresAt: entry.expiresAt,
+      freshUntil: entry.freshUntil,
+      staleUntil: entry.staleUntil,
     };
     const encoded = Buffer.from(JSON.stringify(meta), 'utf8');
     const tags = entry.tags.map(wire);

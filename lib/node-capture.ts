@@ -1,0 +1,121 @@
+import type { ServerResponse } from 'node:http';
+import onHeaders from 'on-headers';
+import type { StatusHeader } from './cached-route.js';
+import { rawHeaderNames } from './headers.js';
+import type { Replay } from './replay.js';
+import type { ResponseCapture } from './response-capture.js';
+
+type AnyFunction = (...args: unknown[]) => unknown;
+
+/** What a miss hands the Node capture: the capture, and the status headers for a miss and for a refusal. */
+export interface NodeMiss {
+  capture: ResponseCapture;
+  header: StatusHeader | undefined;
+  bypass: StatusHeader | undefined;
+}
+
+/** Writes a replay (a hit, a stale copy) on a Node response. */
+export function sendNodeReplay(res: ServerResponse, replay: Replay): void {
+  res.statusCode = replay.status;
+  // Indexed loop: this runs on every hit, and pair destructuring through the iterator shows in profiles.
+  const headers = replay.headers;
+  for (let i = 0; i < headers.length; i++) {
+    const header = headers[i] as Replay['headers'][number];
+    res.setHeader(header[0], header[1]);
+  }
+  res.end(replay.body);
+}
+
+function captureChunk(capture: ResponseCapture, chunk: unknown, encoding: unknown): void {
+  if (typeof chunk === 'string' || chunk instanceof Uint8Array) {
+    capture.write(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : undefined);
+  }
+}
+
+/*
+ * Takes a Node response apart for one fill, for any framework that writes through `res.write` / `res.end`
+ * (Express; one piece, in lib/, so the next adapter gets it too). Wraps them the way expressjs/compression does:
+ * the originals run first with the caller's arguments untouched (return values, back-pressure and callbacks are
+ * theirs), then the chunk is copied; the header-time decision is one on-headers listener.
+ *
+ * With a stale copy standing by (`staleIfError`), a failure is caught before anything of it is sent: a 5xx head
+ * (a throw or next(err) reaches the error handler, which answers 5xx) or `handlerTimeout` passing; the response
+ * then becomes the stale copy, and whatever the handler writes after that is dropped.
+ */
+export function captureNodeResponse(res: ServerResponse, miss: NodeMiss): void {
+  const { capture, header, bypass } = miss;
+  if (header !== undefined) res.setHeader(header[0], header[1]);
+  const write = res.write as unknown as AnyFunction;
+  const end = res.end as unknown as AnyFunction;
+  let stale: Replay | undefined;
+  let staleSent = false;
+
+  // Swaps the head for the stale copy's; true when there is one. Only while nothing was sent.
+  const becomeStale = (): boolean => {
+    if (stale !== undefined) return true;
+    if (res.headersSent) return false;
+    stale = capture.staleReplay();
+    if (stale === undefined) return false;
+    for (const name of res.getHeaderNames()) res.removeHeader(name);
+    res.statusCode = stale.status;
+    for (const [name, value] of stale.headers) res.setHeader(name, value);
+    return true;
+  };
+  const endStale = (): void => {
+    if (staleSent || stale === undefined) return;
+    staleSent = true;
+    end.call(res, stale.body);
+  };
+  const failed = (): boolean => res.statusCode >= 500 && !res.headersSent;
+
+  onHeaders(res, function onResponseHeaders(this: ServerResponse) {
+    if (stale === undefined && this.statusCode >= 500 && becomeStale()) return;
+    if (stale !== undefined) return;
+    // A head the policy refuses is never stored: say so to the client rather than a MISS on every request.
+    if (!capture.head(this.statusCode, this.getHeaders()) && bypass !== undefined) this.setHeader(bypass[0], bypass[1]);
+  });
+  res.write = function writeAndCapture(this: ServerResponse, ...args: unknown[]) {
+    if (stale === undefined && failed()) becomeStale();
+    if (stale !== undefined) return dropped(args);
+    const result = write.apply(this, args);
+    captureChunk(capture, args[0], args[1]);
+    return result;
+  } as ServerResponse['write'];
+  res.end = function endAndCapture(this: ServerResponse, ...args: unknown[]) {
+    if (stale === undefined && failed()) becomeStale();
+    if (stale !== undefined) {
+      endStale();
+      dropped(args);
+      return this;
+    }
+    const result = end.apply(this, args);
+    if (typeof args[0] !== 'function') captureChunk(capture, args[0], args[1]);
+    return result;
+  } as ServerResponse['end'];
+
+  const timeout = capture.handlerTimeout;
+  const timer =
+    timeout === undefined
+      ? undefined
+      : setTimeout(() => {
+          if (becomeStale()) endStale();
+        }, timeout);
+  timer?.unref();
+  // Judged again on what was sent: on-headers listeners registered before ours (express-session) run after it.
+  res.once('finish', () => {
+    clearTimeout(timer);
+    if (stale === undefined) void capture.end(res.statusCode, res.getHeaders(), rawHeaderNames(res));
+  });
+  // After 'finish' this is a no-op; before it, the client went away or the response errored: store nothing.
+  res.once('close', () => {
+    clearTimeout(timer);
+    capture.abort('connection closed before the response finished');
+  });
+}
+
+// A write after the stale copy went out is swallowed; its callback still runs, as Node would run it.
+function dropped(args: unknown[]): true {
+  const callback = args.find((arg) => typeof arg === 'function') as (() => void) | undefined;
+  if (callback) process.nextTick(callback);
+  return true;
+}
