@@ -240,7 +240,7 @@ async function mixed(context) {
       cpuUsPerReq: sample.cpuUsPerReq,
       hits,
       misses,
-      stale: after.stale - before.stale,
+      invalidated: after.invalidated - before.invalidated,
       expires: after.expires - before.expires,
       hitRatio: hits / (hits + misses),
       non2xx: sample.non2xx,

@@ -357,7 +357,7 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
       await callStore('store.delete', this.storeTimeout, () => this.store.delete(id));
     } catch (error) {
       // The expiry record already makes the entry stale; the delete only frees its memory early.
-      this._report(error);
+      this.report(error);
     }
   }
 
@@ -373,7 +373,7 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
         `could not expire ${describeExpiry(event)} now; queued for retry (${this.#pending.size} pending)`,
         { cause: error, details: { ...event } },
       );
-      this._report(failure);
+      this.report(failure);
       throw failure;
     }
     this.#counts.expires += tags.length;
@@ -450,7 +450,7 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
 
   // Losing an invalidation must never pass silently: with no `error` listener it becomes a process warning.
   #reportLoudly(error: GroupCacheError): void {
-    this._report(error);
+    this.report(error);
     if (this.listenerCount('error') === 0) process.emitWarning(error.message, 'GroupCacheWarning', error.code);
   }
 
@@ -481,8 +481,11 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
     };
   }
 
-  /** @internal Reports a run-time failure: an `error` event, or the debug log when nobody listens. */
-  _report(error: unknown): void {
+  /**
+   * Reports a run-time failure: an `error` event, or the `debug` log when nobody listens. For adapters and the
+   * route flow (the engine's interface with the HTTP layer: {@link lookup}, `report`, {@link recordBypass}).
+   */
+  report(error: unknown): void {
     this.#counts.errors++;
     const failure =
       error instanceof GroupCacheError
@@ -492,8 +495,8 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
     else debug('%s: %s', failure.code, failure.message);
   }
 
-  /** @internal */
-  _bypass(reason: string, where: string, key?: string): void {
+  /** Counts a request served past the cache, and emits `bypass` with the reason. For the route flow. */
+  recordBypass(reason: string, where: string, key?: string): void {
     this.#counts.bypasses++;
     if (this.listenerCount('bypass') > 0) this.emit('bypass', key === undefined ? { reason, where } : { reason, where, key });
   }
@@ -506,10 +509,11 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
   }
 
   /**
-   * @internal Looks a request up: a hit, a stale copy, a fill for the caller to run, or a pass (uncached).
-   * Concurrent misses on one key wait for the first one's fill and share its entry if the store accepted it.
+   * Looks a request up: a hit, a stale copy, a fill for the caller to run, or a pass (uncached). Concurrent
+   * misses on one key wait for the first one's fill and share its entry if the store accepted it. The engine's
+   * one entry point for the HTTP layer (`cached-route.ts`): a synchronous answer when the store answers so.
    */
-  _acquire(request: AcquireRequest): Acquired | Promise<Acquired> {
+  lookup(request: AcquireRequest): Acquired | Promise<Acquired> {
     const sentAt = this.#asyncStore ? performance.now() : undefined;
     let lookup: StoreLookup | Promise<StoreLookup>;
     try {
@@ -528,8 +532,8 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
   }
 
   #passOnError(error: unknown, request: AcquireRequest): Acquired {
-    this._report(error);
-    this._bypass('store unavailable', request.where, request.key);
+    this.report(error);
+    this.recordBypass('store unavailable', request.where, request.key);
     return { type: 'pass', reason: 'store unavailable' };
   }
 
@@ -621,7 +625,7 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
     try {
       stored = await callStore('store.set', this.storeTimeout, () => this.store.set(fill.id, entry));
     } catch (error) {
-      this._report(error);
+      this.report(error);
     }
     this._release(fill);
     if (stored) {

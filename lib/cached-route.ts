@@ -138,7 +138,7 @@ export class CachedRoute<Req> {
     checkOptionNames(options, ROUTE_OPTION_NAMES, 'groupCache()');
     const raw = options as Record<string, unknown>;
     const cache = options.cache ?? defaultCache();
-    if (typeof cache !== 'object' || typeof cache._acquire !== 'function') {
+    if (typeof cache !== 'object' || typeof cache.lookup !== 'function') {
       throw new TypeError('option cache must be a cache made by createCache()');
     }
     this.cache = cache;
@@ -193,7 +193,7 @@ export class CachedRoute<Req> {
   }
 
   #pass(reason: string, info: RequestInfo, key?: string): Outcome {
-    this.cache._bypass(reason, info.where, key);
+    this.cache.recordBypass(reason, info.where, key);
     return { type: 'pass', header: this.#bypass };
   }
 
@@ -203,7 +203,7 @@ export class CachedRoute<Req> {
       cause,
       details: { ...details, where: info.where },
     });
-    this.cache._report(failure);
+    this.cache.report(failure);
     return this.#pass('key function error', info);
   }
 
@@ -235,7 +235,7 @@ export class CachedRoute<Req> {
       staleIfErrorAfterExpire: this.#stale.afterExpire,
     };
     const ttl = spec.ttl ?? this.#ttl;
-    const acquired = cache._acquire(request);
+    const acquired = cache.lookup(request);
     if (isPromiseLike(acquired)) return acquired.then((value) => this.#outcome(value, info, ttl));
     return this.#outcome(acquired, info, ttl);
   }

@@ -89,6 +89,6 @@ export function reportMisuse(cache: GroupCache, app: object, message: string): v
   current.misused ??= new WeakSet();
   if (current.misused.has(app)) return;
   current.misused.add(app);
-  cache._report(new GroupCacheError('EMISUSE', message));
+  cache.report(new GroupCacheError('EMISUSE', message));
   process.emitWarning(message, 'GroupCacheWarning', 'EMISUSE');
 }

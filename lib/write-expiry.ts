@@ -64,7 +64,7 @@ export async function runWriteExpiry(settings: WriteExpiry, requested: unknown, 
     await settings.cache.expireGroups(requested as GroupNames);
     return true;
   } catch (error) {
-    if (!(error instanceof GroupCacheError)) settings.cache._report(error);
+    if (!(error instanceof GroupCacheError)) settings.cache.report(error);
     return !settings.failWrite;
   }
 }
