@@ -6,6 +6,7 @@ import type { Scenario } from '../adapter-conformance.js';
 import { DEFAULT_KEY_SCENARIOS } from './default-key.js';
 import { HEADER_CASE_SCENARIOS } from './header-case.js';
 import { RANGE_SCENARIOS } from './range.js';
+import { STALE_SCENARIOS } from './stale.js';
 import { VARY_COOKIE_SCENARIOS } from './vary-cookie.js';
 import { VARY_PROTOTYPE_SCENARIOS } from './vary-prototype.js';
 import { WRITE_SCENARIOS } from './writes.js';
@@ -17,4 +18,5 @@ export const SCENARIOS: Scenario[] = [
   ...DEFAULT_KEY_SCENARIOS,
   ...HEADER_CASE_SCENARIOS,
   ...VARY_COOKIE_SCENARIOS,
+  ...STALE_SCENARIOS,
 ];
