@@ -9,11 +9,6 @@ export class BodyCollector {
     this.#limit = limit;
   }
 
-  /** True once more than `limit` bytes were pushed. */
-  get overflowed(): boolean {
-    return this.#overflowed;
-  }
-
   get length(): number {
     return this.#length;
   }

@@ -63,11 +63,6 @@ export class ResponseCapture {
     return fallback();
   }
 
-  /** True while the body is being collected. */
-  get capturing(): boolean {
-    return this.#state === 'capturing';
-  }
-
   /**
    * The status and headers as they are about to be sent (call just before). Returns whether the body is
    * collected: false when the storage policy already refuses this head. Middleware running later may still add
