@@ -46,7 +46,7 @@ function invalid(message: string, value: unknown): GroupCacheError {
  * Normalises a list of group names: a single string or an array of non-empty strings, de-duplicated.
  * Throws a `TypeError` naming `what` for anything else.
  */
-function normalizeGroups(value: unknown, what: string, maxGroups: number): string[] {
+export function normalizeGroups(value: unknown, what: string, maxGroups: number): string[] {
   if (value === undefined || value === null) return [];
   const list = typeof value === 'string' ? [value] : value;
   if (!Array.isArray(list)) throw new TypeError(`${what} must be a string or an array of strings, got ${describeValue(value)}`);
