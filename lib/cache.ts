@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import createDebug from 'debug';
+import { type DataKeyResult, type DataOptions, getOrSet as getOrSetData, wrap as wrapData } from './data-cache.js';
 import { GroupCacheError } from './errors.js';
 import { collectExpiryGroups, type GroupNames } from './expiry-groups.js';
 import { DEFAULT_MAX_KEY_LENGTH, groupTag, keyId } from './keys.js';
@@ -639,6 +640,41 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
     }
     fill._settle(stored ? entry : undefined);
     return stored;
+  }
+
+  /**
+   * The value of `key`: from the cache, or from `loader` (run once per key however many call at once; the others
+   * get its value). For JSON-serialisable values: a hit answers `JSON.parse` of what was stored (a `Date` comes
+   * back as a string). Values share the store, groups and key expiry of responses: `expireGroups('user_group_1')`
+   * invalidates this value and the responses of that group at once; `expireKey(key)` invalidates it too. Never
+   * a response's slot: data keys have their own name space. Options: `groups` (default none), `ttl` (default the
+   * cache's) and `staleWhileRevalidate` (default 0: a stale value is returned at once while one loader refreshes
+   * it in the background; a failed refresh is an `error` event).
+   *
+   * A miss resolves once the store took or refused the value. A loader that started before an expiry of its groups
+   * or key never has its value served as fresh afterwards: its caller gets it, the store refuses it, and callers
+   * that waited for it run their own loader (as they do after a loader error, which rejects this call).
+   * `undefined` is returned and not cached (a "not found" to ask again); a value JSON cannot hold (a function,
+   * symbol, BigInt, Map, Set, cycle) is returned, not cached, and reported as an `error` event (`ERESPONSE`). A
+   * store failure never fails the call: the loader's value is returned, the error reported.
+   */
+  getOrSet<T>(key: string, loader: () => T | Promise<T>, options?: DataOptions): Promise<T> {
+    return getOrSetData(this, key, loader, options);
+  }
+
+  /**
+   * `fn` with its results cached by {@link getOrSet}: the returned function takes `fn`'s arguments (and `this`),
+   * and resolves with its result, cached under `keyFn(...args)`: a key string or `{ key, groups?, ttl? }` (may be
+   * async), or a falsy value to call `fn` uncached. `options` are {@link getOrSet}'s, fixed or computed from the
+   * arguments; a key function's `groups` add to theirs and its `ttl` overrides theirs. A key or options function
+   * that throws or returns junk is reported (`EKEYFUNCTION`) and `fn` runs uncached.
+   */
+  wrap<Args extends unknown[], R>(
+    fn: (...args: Args) => R,
+    keyFn: (...args: Args) => DataKeyResult | Promise<DataKeyResult>,
+    options?: DataOptions | ((...args: Args) => DataOptions),
+  ): (...args: Args) => Promise<Awaited<R>> {
+    return wrapData(this, fn, keyFn, options);
   }
 }
 

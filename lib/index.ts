@@ -12,6 +12,7 @@ export type {
 } from './cache.js';
 export { createCache, GroupCache } from './cache.js';
 export type { RouteOptions } from './cached-route.js';
+export type { DataKeyResult, DataKeySpec, DataOptions } from './data-cache.js';
 export { defaultCache, setDefaultCache } from './default-cache.js';
 export type { GroupCacheErrorCode } from './errors.js';
 export { GroupCacheError } from './errors.js';

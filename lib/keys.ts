@@ -22,3 +22,12 @@ export function keyId(key: string, maxLength = DEFAULT_MAX_KEY_LENGTH): string {
 export function groupTag(group: string, maxLength = DEFAULT_MAX_KEY_LENGTH): string {
   return group.length <= maxLength ? `g:${group}` : `G:${digest(group)}`;
 }
+
+/**
+ * The store id of a data key (`cache.getOrSet`, `cache.wrap`): its own name space, so a cached value and a cached
+ * response of the same key never share a slot. Key expiry is not separate: a data entry also carries
+ * `keyId(key)` as a tag, so `expireKey(key)` invalidates the value and the response of that name alike.
+ */
+export function dataKeyId(key: string, maxLength = DEFAULT_MAX_KEY_LENGTH): string {
+  return key.length <= maxLength ? `d:${key}` : `D:${digest(key)}`;
+}
