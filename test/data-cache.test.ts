@@ -3,6 +3,7 @@
  * the store, the expiry records, the single fill and the fill stamps of cached responses, on both stores.
  */
 import { once } from 'node:events';
+import { performance } from 'node:perf_hooks';
 import { expect } from 'chai';
 import { type CacheStore, createCache, type GroupCache, type GroupCacheError } from 'group-cache';
 import { groupCache } from 'group-cache/express';
@@ -487,6 +488,69 @@ for (const [label, make] of STORES) {
     });
   });
 }
+
+describe('getOrSet across instances (two caches on one Redis prefix)', () => {
+  let a: GroupCache;
+  let b: GroupCache;
+  let clock: Clock;
+  beforeEach(async function () {
+    server ??= await startRedisOrSkip(this);
+    client ??= await connect(server);
+    clock = manualClock();
+    const prefix = uniquePrefix('data-shared');
+    a = createCache({ store: redisStore({ client, prefix }), now: clock.now });
+    b = createCache({ store: redisStore({ client, prefix }), now: clock.now });
+    await a.store.get('warm');
+    await new Promise((resolve) => setTimeout(resolve, 20)); // see the Redis store above
+  });
+  afterEach(async () => {
+    if (a === undefined) return;
+    await a.clear();
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('a value stored by one instance is a hit in the other; a group expired in either invalidates it in both', async () => {
+    let version = 1;
+    const load = () => ({ version });
+    await a.getOrSet('user_1', load, { groups: 'user_group_1' });
+    version = 2;
+    expect(await b.getOrSet('user_1', load, { groups: 'user_group_1' })).to.deep.equal({ version: 1 });
+    await b.expireGroups('user_group_1');
+    await pastExpiry();
+    expect(await a.getOrSet('user_1', load, { groups: 'user_group_1' })).to.deep.equal({ version: 2 });
+    expect(await b.getOrSet('user_1', () => 'not loaded', { groups: 'user_group_1' })).to.deep.equal({ version: 2 });
+  });
+
+  it('the race across instances: an expiry from the other instance refuses a loader that started before it', async () => {
+    const db = { version: 1 };
+    const user = counted(() => ({ version: db.version }));
+    const held = user.hold();
+    const read = a.getOrSet('user_1', user.loader, { groups: 'users' });
+    await held.entered;
+    db.version = 2;
+    await b.expireGroups('users'); // instance a knows nothing of it: only the store's records can refuse the fill
+    held.release();
+    expect(await read).to.deep.equal({ version: 1 });
+    expect(a.stats().refused).to.equal(1);
+    expect(await b.getOrSet('user_1', user.loader, { groups: 'users' })).to.deep.equal({ version: 2 });
+    expect(await a.getOrSet('user_1', user.loader, { groups: 'users' })).to.deep.equal({ version: 2 });
+  });
+
+  // Issue 9: every concurrent caller gets the stale copy at once. A cross-instance fill lock must not make the
+  // other instance wait (up to waitTimeout) for the refresh that the first one runs.
+  it('staleWhileRevalidate: while one instance refreshes, the other also answers the stale value at once', async () => {
+    const options = { ttl: 1_000, staleWhileRevalidate: 10_000 };
+    await a.getOrSet('k', () => 'v1', options);
+    clock.advance(1_500);
+    const slow = deferred<string>();
+    expect(await a.getOrSet('k', () => slow.promise, options)).to.equal('v1');
+    const started = performance.now();
+    const other = await b.getOrSet('k', async () => 'v2 from b', options);
+    expect(other).to.equal('v1');
+    expect(performance.now() - started, 'no wait for the other instance’s refresh').to.be.below(500);
+    slow.resolve('v2 from a');
+  });
+});
 
 /** A store whose every method throws, or only the ones named. */
 function brokenStore(methods: readonly string[] = ['get', 'set', 'expire', 'delete', 'clear']): CacheStore {
