@@ -4,6 +4,7 @@ import createDebug from 'debug';
 import { type DataKeyResult, type DataOptions, getOrSet as getOrSetData, wrap as wrapData } from './data-cache.js';
 import { GroupCacheError } from './errors.js';
 import { collectExpiryGroups, type GroupNames } from './expiry-groups.js';
+import { FillLock, lockingStore } from './fill-lock.js';
 import { DEFAULT_MAX_KEY_LENGTH, groupTag, keyId } from './keys.js';
 import { checkOptionNames, positiveOption, ttlOption } from './options.js';
 import { StoreClock } from './store-clock.js';
@@ -25,8 +26,25 @@ export interface CacheOptions {
   statuses?: readonly number[];
   /** Longest wait for one store call before the request is served uncached. Default 500 ms. */
   storeTimeout?: number;
-  /** Longest wait of a concurrent miss for the fill already running on its key. Default 10,000 ms. */
+  /**
+   * Longest wait of a concurrent miss for the fill already running on its key, in this process or (with
+   * `fillLock`) in another instance. Default 10,000 ms.
+   */
   waitTimeout?: number;
+  /**
+   * One fill per key across processes, with a store that can lock fills (the Redis store): a cold miss first takes
+   * the key's lock in the store; the holder runs the handler, the other instances poll the store for its entry (10
+   * ms, doubling to 100 ms) and answer it as a hit, or run their own handler once `waitTimeout` passed or the holder
+   * finished without storing. Store failures here fail open (the handler runs; an `error` event). `false` turns it
+   * off: each process then fills once per key. Ignored with a store that cannot lock. Default true.
+   */
+  fillLock?: boolean;
+  /**
+   * How long a fill lock holds unless its holder releases it, in ms: the longest a crashed holder keeps its key from
+   * being filled. A handler that runs longer loses its exclusivity (another instance may fill too). Default:
+   * `waitTimeout`.
+   */
+  fillLockTime?: number;
   /** Name of the response header that says HIT, MISS, STALE or BYPASS; `false` turns it off. Default `'X-Cache'`. */
   header?: string | false;
   /** Keys and group names longer than this are stored by their SHA-256 digest. Default 256. */
@@ -48,6 +66,8 @@ const CACHE_OPTION_NAMES = Object.keys({
   statuses: true,
   storeTimeout: true,
   waitTimeout: true,
+  fillLock: true,
+  fillLockTime: true,
   header: true,
   maxKeyLength: true,
   maxGroups: true,
@@ -163,6 +183,10 @@ export class Fill {
   readonly #waiters = new Set<(entry: CachedEntry | undefined) => void>();
   #settled = false;
   #result: CachedEntry | undefined;
+  // Releases the store's fill lock this fill holds (fill-lock.ts): once, when it settles or is given up.
+  #unlock: (() => void) | undefined;
+  /** @internal While this fill first waits for another instance's fill of its key (fill-lock.ts). */
+  _locking: Promise<unknown> | undefined;
 
   constructor(cache: GroupCache, request: AcquireRequest, startedAt: number) {
     this.#cache = cache;
@@ -209,8 +233,23 @@ export class Fill {
     this._settle(undefined);
   }
 
+  /** @internal Holds the store's fill lock until this fill settles. */
+  _holdLock(unlock: () => void): void {
+    this.#unlock = unlock;
+    if (this.#settled) this._unlock();
+  }
+
+  /** @internal */
+  _unlock(): void {
+    const unlock = this.#unlock;
+    this.#unlock = undefined;
+    unlock?.();
+  }
+
   /** @internal */
   _settle(entry: CachedEntry | undefined): void {
+    // Stored, refused, cancelled or served stale: the lock goes in every case, after the store took the entry.
+    this._unlock();
     if (this.#settled) return;
     this.#settled = true;
     this.#result = entry;
@@ -242,7 +281,7 @@ function checkStore(store: unknown): CacheStore {
 
 const MAX_RETRY_DELAY = 30_000;
 // A margin under the estimate of the store's clock at a request's entry, for rounding (see store-clock.ts).
-const STAMP_SLACK_US = 10;
+const STAMP_SLACK_US = 1;
 // Tags per store call: a write may name any number of groups, the store gets them in bounded batches.
 const EXPIRY_BATCH = 1_000;
 
@@ -265,6 +304,8 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
   readonly #maxPending: number;
   readonly #retryInterval: number;
   readonly #inflight = new Map<string, Fill>();
+  // Set when the store can lock fills and `fillLock` is not false.
+  readonly #fillLock: FillLock | undefined;
   // Tags whose expiry has not reached the store yet. While one is here, no entry carrying it is served.
   readonly #pending = new Set<string>();
   #retryTimer: NodeJS.Timeout | undefined;
@@ -284,8 +325,8 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
   };
   #evictions = 0;
   readonly #storeClock = new StoreClock();
-  // Set once a lookup answered asynchronously: only then is the time a lookup was sent worth reading.
-  #asyncStore = false;
+  // Set once a lookup answered synchronously: the time a lookup was sent is then not worth reading.
+  #syncStore = false;
 
   constructor(options: CacheOptions = {}) {
     super();
@@ -308,6 +349,19 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
     this.maxGroups = positiveOption(raw, 'maxGroups', 64, true);
     this.#maxPending = positiveOption(raw, 'maxPendingExpiries', 10_000, true);
     this.#retryInterval = positiveOption(raw, 'retryInterval', 1_000);
+    if (options.fillLock !== undefined && typeof options.fillLock !== 'boolean')
+      throw new TypeError('option fillLock must be a boolean');
+    const lockTime = positiveOption(raw, 'fillLockTime', this.waitTimeout);
+    const locking = lockingStore(this.store);
+    this.#fillLock =
+      locking === undefined || options.fillLock === false
+        ? undefined
+        : new FillLock(locking, {
+            lockTime,
+            waitTimeout: this.waitTimeout,
+            storeTimeout: this.storeTimeout,
+            report: (error) => this.report(error),
+          });
     this.store.onEvict?.((id, reason) => {
       this.#evictions++;
       if (this.listenerCount('evict') > 0) this.emit('evict', { id, reason });
@@ -396,7 +450,10 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
     if (this.#inflight.size === 0) return;
     const doomed = new Set(tags);
     for (const [id, fill] of this.#inflight) {
-      if (fill.tags.some((tag) => doomed.has(tag))) this.#inflight.delete(id);
+      if (!fill.tags.some((tag) => doomed.has(tag))) continue;
+      this.#inflight.delete(id);
+      // The store will refuse it: other instances need not wait for it either.
+      fill._unlock();
     }
   }
 
@@ -458,7 +515,8 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
   /** Removes every entry and group record of this cache's store. */
   async clear(): Promise<void> {
     this.#inflight.clear();
-    await callStore('store.clear', this.storeTimeout, () => this.store.clear());
+    const stamp = await callStore('store.clear', this.storeTimeout, () => this.store.clear());
+    if (typeof stamp === 'number') this.#storeClock.sample(stamp, performance.now());
   }
 
   /** Stops retry timers and closes the store. Expiries still pending are reported as dropped. */
@@ -515,7 +573,7 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
    * one entry point for the HTTP layer (`cached-route.ts`): a synchronous answer when the store answers so.
    */
   lookup(request: AcquireRequest): Acquired | Promise<Acquired> {
-    const sentAt = this.#asyncStore ? performance.now() : undefined;
+    const sentAt = this.#syncStore ? undefined : performance.now();
     let lookup: StoreLookup | Promise<StoreLookup>;
     try {
       lookup = callStore('store.get', this.storeTimeout, () => this.store.get(request.id));
@@ -523,12 +581,12 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
       return this.#passOnError(error, request);
     }
     if (lookup instanceof Promise) {
-      this.#asyncStore = true;
       return lookup.then(
         (result) => this.#afterLookup(result, request, sentAt),
         (error: unknown) => this.#passOnError(error, request),
       );
     }
+    this.#syncStore = true;
     return this.#afterLookup(lookup, request, undefined);
   }
 
@@ -579,13 +637,23 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
 
   async #join(running: Fill, startedAt: number, request: AcquireRequest, fallback: CachedEntry | undefined): Promise<Acquired> {
     this.#counts.waits++;
+    // A fill that first waits for another instance's entry is bounded by waitTimeout on its own; its handler then
+    // gets a waitTimeout of its own too.
+    if (running._locking !== undefined) await running._locking;
     const shared = await running.wait(this.waitTimeout);
-    if (shared !== undefined && request.accepts(shared) && this.now() < shared.freshUntil && !this.#invalidated(shared, 0)) {
-      return this.#hit(shared, request);
+    if (this.#servable(shared, 0, request)) return this.#hit(shared, request);
+    // A fill still running after waitTimeout (a handler that never settles) must not hold later requests too, here
+    // or in other instances. A request that waited once runs its handler now, without waiting for a lock.
+    if (!running.settled) {
+      this._release(running);
+      running._unlock();
     }
-    // A fill still running after waitTimeout (a handler that never settles) must not hold later requests too.
-    if (!running.settled) this._release(running);
-    return this.#startFill(startedAt, request, fallback);
+    return this.#startFill(startedAt, request, fallback, false);
+  }
+
+  // Whether an entry that arrived after the lookup (a shared fill's) may be served as a hit: the same tests.
+  #servable(entry: CachedEntry | undefined, expiredAt: number, request: AcquireRequest): entry is CachedEntry {
+    return entry !== undefined && request.accepts(entry) && this.now() < entry.freshUntil && !this.#invalidated(entry, expiredAt);
   }
 
   #hit(entry: CachedEntry, request: AcquireRequest): Acquired {
@@ -605,14 +673,46 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
     if (this.listenerCount('stale') > 0) this.emit('stale', { key, where });
   }
 
-  #startFill(startedAt: number, request: AcquireRequest, fallback: CachedEntry | undefined): Acquired {
+  #startFill(
+    startedAt: number,
+    request: AcquireRequest,
+    fallback: CachedEntry | undefined,
+    lock = true,
+  ): Acquired | Promise<Acquired> {
     if (!request.canFill) return { type: 'pass', reason: 'HEAD miss' };
-    this.#counts.misses++;
-    if (this.listenerCount('miss') > 0) this.emit('miss', { key: request.key, where: request.where });
     const fill = new Fill(this, request, startedAt);
     const running = this.#inflight.get(request.id);
-    if (running === undefined || running.settled) this.#inflight.set(request.id, fill);
+    if (running !== undefined && !running.settled) return this.#miss(fill, request, fallback);
+    this.#inflight.set(request.id, fill);
+    if (this.#fillLock === undefined || !lock) return this.#miss(fill, request, fallback);
+    // Registered first, so that concurrent misses here join this one fill and its one wait for the lock.
+    const locking = this.#lockedFill(this.#fillLock, fill, request, fallback);
+    fill._locking = locking;
+    return locking;
+  }
+
+  #miss(fill: Fill, request: AcquireRequest, fallback: CachedEntry | undefined): Acquired {
+    this.#counts.misses++;
+    if (this.listenerCount('miss') > 0) this.emit('miss', { key: request.key, where: request.where });
     return { type: 'fill', fill, fallback };
+  }
+
+  // Across instances (fill-lock.ts): fill holding the store's lock of the key, or answer the entry its holder stored.
+  async #lockedFill(lock: FillLock, fill: Fill, request: AcquireRequest, fallback: CachedEntry | undefined): Promise<Acquired> {
+    const outcome = await lock.acquire(fill.id, (lookup) =>
+      this.#servable(lookup.entry, lookup.expiredAt, request) ? lookup.entry : undefined,
+    );
+    if (outcome.waited > 0) {
+      this.#counts.waits++;
+      debug('fill of %s waited %d ms for another instance: %s', fill.where, Math.round(outcome.waited), outcome.type);
+    }
+    if (outcome.type === 'entry') {
+      this._release(fill);
+      fill._settle(outcome.entry);
+      return this.#hit(outcome.entry, request);
+    }
+    if (outcome.type === 'locked') fill._holdLock(() => lock.release(fill.id, outcome.token));
+    return this.#miss(fill, request, fallback);
   }
 
   /** @internal */

@@ -101,8 +101,22 @@ export interface CacheStore {
   expire(tags: readonly string[]): MaybePromise<number | undefined | void>;
   /** Removes `key`; true when something was removed. */
   delete(key: string): MaybePromise<boolean>;
-  /** Removes every entry and record of this store (and only this store's). */
-  clear(): MaybePromise<void>;
+  /**
+   * Removes every entry and record of this store (and only this store's); fills that started before it are
+   * refused. May answer its clock at that moment, as `expire()` may.
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a store written as `clear() { ... }` returns void, and stays valid.
+  clear(): MaybePromise<number | undefined | void>;
+  /**
+   * Optional, for a store shared by many processes (both or neither of `lockFill` and `unlockFill`): takes the fill
+   * lock of `key` for `ms` ms unless someone holds it, and answers the token that releases it, or undefined when
+   * another holder has it. The lock expires by itself after `ms` (a holder that crashed). The cache takes it before
+   * a cold miss runs its handler, so that one instance fills the key while the others wait for its entry
+   * (`fillLock`). A store of one process needs none: the cache shares fills in memory.
+   */
+  lockFill?(key: string, ms: number): MaybePromise<string | undefined>;
+  /** Releases the fill lock of `key` only while `token` holds it: a lock that expired and was taken again stays. */
+  unlockFill?(key: string, token: string): MaybePromise<void>;
   /** Releases timers and connections the store owns. */
   close?(): MaybePromise<void>;
   /** Synchronous numbers, where the store can give them. */

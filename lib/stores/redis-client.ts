@@ -48,6 +48,8 @@ export interface StoreClient {
   /** Runs a script by its SHA (EVALSHA), loading it on NOSCRIPT. With `buffers`, bulk strings come back as Buffers. */
   run(script: RedisScript, args: readonly RedisArg[], buffers?: boolean): Promise<unknown>;
   unlink(keys: readonly string[]): Promise<number>;
+  /** `SET key value NX PX ms`: true when the key was set, false when it already existed. */
+  setIfAbsent(key: string, value: string, ms: number): Promise<boolean>;
   /** SCAN with MATCH and COUNT, one batch of keys at a time. */
   scan(match: string, count: number): AsyncIterable<string[]>;
   zcard(key: string): Promise<number>;
@@ -128,6 +130,10 @@ class IoredisClient implements StoreClient {
     return this.#client.unlink(...keys);
   }
 
+  async setIfAbsent(key: string, value: string, ms: number): Promise<boolean> {
+    return (await this.#client.set(key, value, 'PX', ms, 'NX')) === 'OK';
+  }
+
   scan(match: string, count: number): AsyncIterable<string[]> {
     return this.#client.scanStream({ match, count }) as AsyncIterable<string[]>;
   }
@@ -195,6 +201,10 @@ class NodeRedisStoreClient implements StoreClient {
 
   async unlink(keys: readonly string[]): Promise<number> {
     return Number(await this.#client.sendCommand(['UNLINK', ...keys], TEXT));
+  }
+
+  async setIfAbsent(key: string, value: string, ms: number): Promise<boolean> {
+    return (await this.#client.sendCommand(['SET', key, value, 'NX', 'PX', String(ms)], TEXT)) === 'OK';
   }
 
   async *scan(match: string, count: number): AsyncIterable<string[]> {

@@ -12,7 +12,8 @@
  *   the records so they are lost together (eviction, `FLUSHALL`, a restart without persistence), and a missing
  *   epoch is recreated at "now": lost records can never make an old entry fresh. `ttl`, the longest entry TTL
  *   seen (ms), bounds how long a record can matter. `e:<id>`, one hash per entry (`s` startedAt, `t` its tags,
- *   `m` JSON metadata, `b` the body bytes) with a `PX` TTL.
+ *   `m` JSON metadata, `b` the body bytes) with a `PX` TTL. `lock:<id>`, the fill lock of a key while one instance
+ *   runs its handler (`SET NX PX`, a random token; released by compare-and-delete, or expired by its `PX`).
  * - `get`, `set` and `expire` are one round trip each (a Lua script). `set` refuses a fill that a tag expiry or
  *   the epoch dooms, one older than the fresh entry already there, and a ttl outside 1..MAX_TTL, checked before it
  *   writes anything so that an entry never exists without its expiry. `expire` is one `ZADD` whatever the number
@@ -36,6 +37,7 @@
  * The store does not own the client: `close()` leaves it connected; quit it yourself when you are done.
  */
 
+import { randomBytes } from 'node:crypto';
 import { checkOptionNames, MAX_TTL, positiveOption } from '../options.js';
 import type { CachedEntry, CacheStore, HeaderList, StoreLookup } from '../types.js';
 import { type RedisClient, type RedisScript, type StoreClient, storeClient } from './redis-client.js';
@@ -213,11 +215,19 @@ redis.call('ZADD', KEYS[1], num(clock()), EPOCH)
 return 1
 `;
 
+// KEYS: fill lock. ARGV: token. Deletes the lock only while the token holds it: a holder whose lock expired and was
+// taken by another instance must not release the new one. Reply: 1 released, 0 not (expired or held by another).
+const UNLOCK_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
 const SCRIPTS = {
   get: { name: 'groupCacheGet1', numberOfKeys: 2, lua: GET_SCRIPT },
   set: { name: 'groupCacheSet2', numberOfKeys: 3, lua: SET_SCRIPT },
   expire: { name: 'groupCacheExpire1', numberOfKeys: 2, lua: EXPIRE_SCRIPT },
   touch: { name: 'groupCacheTouch1', numberOfKeys: 1, lua: TOUCH_SCRIPT },
+  unlock: { name: 'groupCacheUnlock1', numberOfKeys: 1, lua: UNLOCK_SCRIPT },
 } as const satisfies Record<string, RedisScript>;
 
 type GetReply =
@@ -286,6 +296,10 @@ export class RedisStore implements CacheStore {
 
   #entryKey(id: string): string {
     return `${this.prefix}e:${wire(id)}`;
+  }
+
+  #lockKey(id: string): string {
+    return `${this.prefix}lock:${wire(id)}`;
   }
 
   /*
@@ -367,6 +381,23 @@ export class RedisStore implements CacheStore {
     const args = [this.#records, this.#longestTtl, String(this.#maxRecords), ...tags.map(wire)];
     const stamp: unknown = await this.#client.run(SCRIPTS.expire, args);
     return typeof stamp === 'number' ? stamp : undefined;
+  }
+
+  /**
+   * Takes the fill lock of `id` for `ms` ms (`SET NX PX` with a random token), so that one instance fills a cold key
+   * while the others wait for its entry. Undefined when another holder has it.
+   */
+  async lockFill(id: string, ms: number): Promise<string | undefined> {
+    this.#ready();
+    const token = randomBytes(16).toString('base64url');
+    const px = Math.min(Math.max(1, Math.ceil(ms)), MAX_TTL);
+    return (await this.#client.setIfAbsent(this.#lockKey(id), token, px)) ? token : undefined;
+  }
+
+  /** Releases the fill lock of `id` if `token` still holds it (compare-and-delete in one script). */
+  async unlockFill(id: string, token: string): Promise<void> {
+    this.#ready();
+    await this.#client.run(SCRIPTS.unlock, [this.#lockKey(id), token]);
   }
 
   async delete(id: string): Promise<boolean> {
