@@ -204,13 +204,14 @@ export class MemoryStore implements CacheStore {
     return true;
   }
 
-  clear(): void {
+  clear(): number {
     this.#slots.clear();
     this.#records.clear();
     this.#entryBytes = 0;
     this.#recordBytes = 0;
     // Entries filled before the clear must not be stored after it.
     this.#floor = this.#nextTick();
+    return this.#floor;
   }
 
   stats(): StoreStats {
