@@ -699,9 +699,24 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
 
   // Across instances (fill-lock.ts): fill holding the store's lock of the key, or answer the entry its holder stored.
   async #lockedFill(lock: FillLock, fill: Fill, request: AcquireRequest, fallback: CachedEntry | undefined): Promise<Acquired> {
-    const outcome = await lock.acquire(fill.id, (lookup) =>
-      this.#servable(lookup.entry, lookup.expiredAt, request) ? lookup.entry : undefined,
+    // While another instance refills, a copy inside the staleWhileRevalidate window is served at once, as it is
+    // while a refill runs here. Only a fallback that cannot be invalidated (staleIfErrorAfterExpire off) qualifies.
+    const stale =
+      fallback !== undefined &&
+      !request.staleIfErrorAfterExpire &&
+      this.now() < fallback.freshUntil + request.staleWhileRevalidate
+        ? fallback
+        : undefined;
+    const outcome = await lock.acquire(
+      fill.id,
+      (lookup) => (this.#servable(lookup.entry, lookup.expiredAt, request) ? lookup.entry : undefined),
+      stale === undefined,
     );
+    if (outcome.type === 'held' && stale !== undefined) {
+      this._release(fill);
+      fill._settle(undefined);
+      return this.#stale(stale, request);
+    }
     if (outcome.waited > 0) {
       this.#counts.waits++;
       debug('fill of %s waited %d ms for another instance: %s', fill.where, Math.round(outcome.waited), outcome.type);

@@ -29,13 +29,15 @@ export function lockingStore(store: CacheStore): LockingStore | undefined {
 
 /**
  * How taking a fill lock ended: this instance holds it and fills (`locked`); another instance's entry arrived
- * (`entry`); or this instance fills without it (`unlocked`: no entry within waitTimeout, or the store failed).
+ * (`entry`); or this instance fills without it (`unlocked`: no entry within waitTimeout, or the store failed); or, asked not to wait, another holder has it
+ * (`held`).
  * `waited` is how long (ms) it waited for another holder, 0 when it found none.
  */
 export type LockOutcome =
   | { type: 'locked'; token: string; waited: number }
   | { type: 'entry'; entry: CachedEntry; waited: number }
-  | { type: 'unlocked'; reason: string; waited: number };
+  | { type: 'unlocked'; reason: string; waited: number }
+  | { type: 'held'; waited: 0 };
 
 export interface FillLockOptions {
   /** How long a lock holds unless released (ms). */
@@ -65,15 +67,17 @@ export class FillLock {
 
   /**
    * Takes the lock of `id`, or waits for the entry its holder stores. `servable` answers the entry of a lookup
-   * that the waiting request may be served as a hit (fresh, not invalidated, accepted), or undefined.
+   * that the waiting request may be served as a hit (fresh, not invalidated, accepted), or undefined. With `wait`
+   * false, a lock held elsewhere answers `held` at once.
    */
-  async acquire(id: string, servable: (lookup: StoreLookup) => CachedEntry | undefined): Promise<LockOutcome> {
+  async acquire(id: string, servable: (lookup: StoreLookup) => CachedEntry | undefined, wait = true): Promise<LockOutcome> {
     // Set once the lock was found held: from then on, this instance is waiting.
     let began: number | undefined;
     const waited = (): number => (began === undefined ? 0 : performance.now() - began);
     try {
       const token = await this.#lock(id);
       if (token !== undefined) return { type: 'locked', token, waited: 0 };
+      if (!wait) return { type: 'held', waited: 0 };
       began = performance.now();
       const deadline = began + this.#options.waitTimeout;
       for (let delay = FIRST_POLL; ; delay = Math.min(delay * 2, LAST_POLL)) {

@@ -136,7 +136,12 @@ describe('fill lock: two instances in one process on one Redis', () => {
     const app = express();
     app.get(
       '/items/:id',
-      groupCache((req) => ({ key: `item_${req.params.id}`, groups: ['items'] }), { cache, ttl: 50, staleIfError: 60_000 }),
+      groupCache((req) => ({ key: `item_${req.params.id}`, groups: ['items'] }), {
+        cache,
+        ttl: 50,
+        staleIfError: 60_000,
+        staleWhileRevalidate: 60_000,
+      }),
       async (req, res) => {
         runs++;
         const { hold, status = 200, setCookie = false } = handler;
@@ -269,6 +274,27 @@ describe('fill lock: two instances in one process on one Redis', () => {
     expect(a.errors).to.deep.equal([]);
   });
 
+  it('staleWhileRevalidate: while another instance refills, the stale copy is served at once', async () => {
+    const a = await instance();
+    const b = await instance();
+    expect((await getRaw(a.url, '/items/5')).headers['x-cache']).to.equal('MISS');
+    await until('stored', () => a.cache.stats().stores === 1);
+    await pause(80); // past its 50 ms ttl
+    const gate = deferred();
+    handler.hold = gate.promise;
+    const refill = getRaw(a.url, '/items/5');
+    await until('A refills', () => a.runs() === 2);
+    const started = Date.now();
+    const stale = await getRaw(b.url, '/items/5');
+    expect(Date.now() - started).to.be.below(200);
+    expect(stale.headers['x-cache']).to.equal('STALE');
+    expect(stale.body.toString()).to.equal('item 5 run 1');
+    expect(b.runs()).to.equal(0);
+    gate.resolve();
+    expect((await refill).headers['x-cache']).to.equal('MISS');
+    await unlocked();
+  });
+
   it('a store failure while locking fails open: the handler runs, an error event says why', async () => {
     // A user that may touch every key of the store but its locks: Redis itself refuses the SET NX.
     await admin.command('ACL', 'SETUSER', 'nolock', 'on', '>pw', '+@all', `~${prefix}e:*`, `~${prefix}expiries`, `~${prefix}ttl`);
@@ -388,7 +414,11 @@ describe('fill lock: two app processes on one Redis (ioredis and node-redis)', (
   let admin: TestClient;
   const apps: AppProcess[] = [];
 
-  async function pair(env: Record<string, string>, holdFirst = false): Promise<[AppProcess, AppProcess]> {
+  async function pair(
+    env: Record<string, string>,
+    holdFirst = false,
+    second: Record<string, string> = {},
+  ): Promise<[AppProcess, AppProcess]> {
     const prefix = uniquePrefix('procs');
     // The first lookup on a new prefix starts its expiry records (the epoch), which dooms fills of requests that
     // entered before it: a one-time event of a cold store, not what these tests are about.
@@ -396,7 +426,7 @@ describe('fill lock: two app processes on one Redis (ioredis and node-redis)', (
     const common = { REDIS_URL: server.url, PREFIX: prefix, HANDLER_DELAY: String(HANDLER_DELAY), ...env };
     const started = await Promise.all([
       startApp({ ...common, CLIENT: 'ioredis', HOLD: String(holdFirst) }),
-      startApp({ ...common, CLIENT: 'node-redis' }),
+      startApp({ ...common, CLIENT: 'node-redis', ...second }),
     ]);
     apps.push(...started);
     return started;
@@ -465,9 +495,9 @@ describe('fill lock: two app processes on one Redis (ioredis and node-redis)', (
   });
 
   it('fillLock: false: each process fills once, as without the lock', async () => {
-    const [a, b] = await pair({ FILL_LOCK: 'false' });
-    // B starts while A's fill runs, and stores after it. (Were A's older fill to land last, the store would refuse
-    // it, and A's 49 waiters would then each run the handler: without the lock, that happens.)
+    // B starts while A's fill runs, and (a slower handler) stores after it. Were A's older fill to land last, the
+    // store would refuse it, and A's 49 waiters would then each run the handler: without the lock, that happens.
+    const [a, b] = await pair({ FILL_LOCK: 'false' }, false, { HANDLER_DELAY: String(HANDLER_DELAY * 2) });
     const first = Promise.all(Array.from({ length: 50 }, () => get(`${a.url}/items/3`)));
     await until('A runs its handler', () => a.runs.length === 1);
     const answers = [...(await Promise.all(Array.from({ length: 50 }, () => get(`${b.url}/items/3`)))), ...(await first)];
