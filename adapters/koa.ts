@@ -207,8 +207,11 @@ function serveStale(ctx: Context, capture: ResponseCapture): boolean {
 
 async function fill(miss: Extract<Outcome, { type: 'miss' }>, ctx: Context, next: Next): Promise<void> {
   const capture = miss.capture;
-  // Before next(): a handler that never settles must not hold the key's fill once its client has gone.
-  ctx.res.once('close', () => capture.abort('connection closed before the response finished'));
+  // Before next(): a handler that never settles must not hold the key's fill once its client has gone (and one
+  // that left while the lookup ran has fired its 'close' already).
+  const closed = (): void => capture.abort('connection closed before the response finished');
+  if (ctx.res.destroyed || ctx.res.socket?.destroyed === true) closed();
+  else ctx.res.once('close', closed);
   const downstream = next();
   try {
     if ((await within(downstream, capture.handlerTimeout)) === TIMED_OUT && serveStale(ctx, capture)) {

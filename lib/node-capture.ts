@@ -107,10 +107,13 @@ export function captureNodeResponse(res: ServerResponse, miss: NodeMiss): void {
     if (stale === undefined) void capture.end(res.statusCode, res.getHeaders(), rawHeaderNames(res));
   });
   // After 'finish' this is a no-op; before it, the client went away or the response errored: store nothing.
-  res.once('close', () => {
+  const closed = (): void => {
     clearTimeout(timer);
     capture.abort('connection closed before the response finished');
-  });
+  };
+  // A client that left while the lookup ran has fired its 'close' already: release the fill now, not never.
+  if (res.destroyed || res.socket?.destroyed === true) closed();
+  else res.once('close', closed);
 }
 
 // A write after the stale copy went out is swallowed; its callback still runs, as Node would run it.
