@@ -538,11 +538,7 @@ describe('getOrSet across instances (two caches on one Redis prefix)', () => {
 
   // Issue 9: every concurrent caller gets the stale copy at once. A cross-instance fill lock must not make the
   // other instance wait (up to waitTimeout) for the refresh that the first one runs.
-  // KNOWN REGRESSION, pending on purpose: since the fill lock (329e036) the engine's #startFill waits for another
-  // instance's lock even when the lookup holds a stale entry inside staleWhileRevalidate: this call takes
-  // waitTimeout (10 s), and an HTTP route answers MISS after 10 s instead of STALE at once. Un-skip once the engine
-  // answers `stale` when the key's lock is held elsewhere.
-  it.skip('staleWhileRevalidate: while one instance refreshes, the other also answers the stale value at once', async () => {
+  it('staleWhileRevalidate: while one instance refreshes, the other also answers the stale value at once', async () => {
     const options = { ttl: 1_000, staleWhileRevalidate: 10_000 };
     await a.getOrSet('k', () => 'v1', options);
     clock.advance(1_500);
