@@ -605,6 +605,8 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
   #afterLookup(lookup: StoreLookup, request: AcquireRequest, sentAt: number | undefined): Acquired | Promise<Acquired> {
     const held = lookup.entry;
     let fallback: CachedEntry | undefined;
+    // A stale copy this request refills: served at once instead if another instance holds the key's fill lock.
+    let revalidating: CachedEntry | undefined;
     if (held !== undefined && request.accepts(held)) {
       const now = this.now();
       const invalidated = this.#invalidated(held, lookup.expiredAt);
@@ -614,6 +616,7 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
           const running = this.#inflight.get(request.id);
           // Otherwise this request is the one refill, and waits for it like any miss.
           if ((running !== undefined && !running.settled) || !request.canFill) return this.#stale(held, request);
+          revalidating = held;
         }
       } else {
         this.#counts.invalidated++;
@@ -632,7 +635,7 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
     const startedAt = this.#startedAt(lookup, request.enteredAt, sentAt, arrivedAt);
     const running = this.#inflight.get(request.id);
     if (running !== undefined && !running.settled) return this.#join(running, startedAt, request, fallback);
-    return this.#startFill(startedAt, request, fallback);
+    return this.#startFill(startedAt, request, fallback, true, revalidating);
   }
 
   async #join(running: Fill, startedAt: number, request: AcquireRequest, fallback: CachedEntry | undefined): Promise<Acquired> {
@@ -678,6 +681,7 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
     request: AcquireRequest,
     fallback: CachedEntry | undefined,
     lock = true,
+    revalidating?: CachedEntry,
   ): Acquired | Promise<Acquired> {
     if (!request.canFill) return { type: 'pass', reason: 'HEAD miss' };
     const fill = new Fill(this, request, startedAt);
@@ -686,7 +690,7 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
     this.#inflight.set(request.id, fill);
     if (this.#fillLock === undefined || !lock) return this.#miss(fill, request, fallback);
     // Registered first, so that concurrent misses here join this one fill and its one wait for the lock.
-    const locking = this.#lockedFill(this.#fillLock, fill, request, fallback);
+    const locking = this.#lockedFill(this.#fillLock, fill, request, fallback, revalidating);
     fill._locking = locking;
     return locking;
   }
@@ -698,15 +702,22 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
   }
 
   // Across instances (fill-lock.ts): fill holding the store's lock of the key, or answer the entry its holder stored.
-  async #lockedFill(lock: FillLock, fill: Fill, request: AcquireRequest, fallback: CachedEntry | undefined): Promise<Acquired> {
+  async #lockedFill(
+    lock: FillLock,
+    fill: Fill,
+    request: AcquireRequest,
+    fallback: CachedEntry | undefined,
+    revalidating: CachedEntry | undefined,
+  ): Promise<Acquired> {
     // While another instance refills, a copy inside the staleWhileRevalidate window is served at once, as it is
     // while a refill runs here. Only a fallback that cannot be invalidated (staleIfErrorAfterExpire off) qualifies.
     const stale =
-      fallback !== undefined &&
+      revalidating ??
+      (fallback !== undefined &&
       !request.staleIfErrorAfterExpire &&
       this.now() < fallback.freshUntil + request.staleWhileRevalidate
         ? fallback
-        : undefined;
+        : undefined);
     const outcome = await lock.acquire(
       fill.id,
       (lookup) => (this.#servable(lookup.entry, lookup.expiredAt, request) ? lookup.entry : undefined),

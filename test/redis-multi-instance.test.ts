@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { createCache, type GroupCache } from 'group-cache';
+import { createCache, type GroupCache, type RouteOptions } from 'group-cache';
 import { expireGroups, groupCache } from 'group-cache/express';
 import { type RedisClient, redisStore } from 'group-cache/redis';
 import { express, getRaw, request, serve } from './helpers/express-app.js';
@@ -27,15 +27,23 @@ interface Db {
   hold?: Promise<void>;
 }
 
-async function instance(client: RedisClient, prefix: string, db: Db): Promise<Instance> {
-  const cache = createCache({ store: redisStore({ client, prefix }), storeTimeout: 1_000 });
+async function instance(
+  client: RedisClient,
+  prefix: string,
+  db: Db,
+  options: { now?: () => number; route?: Omit<RouteOptions, 'cache'> } = {},
+): Promise<Instance> {
+  const cache = createCache({ store: redisStore({ client, prefix }), storeTimeout: 1_000, now: options.now });
   let calls = 0;
   const app = express();
   app.use(express.json());
   app.use(expireGroups({ cache }));
   app.get(
     '/users/:id',
-    groupCache((req) => ({ key: `user_${req.params.id}`, groups: [`user_group_${req.params.id}`, 'users'] }), { cache }),
+    groupCache((req) => ({ key: `user_${req.params.id}`, groups: [`user_group_${req.params.id}`, 'users'] }), {
+      ...options.route,
+      cache,
+    }),
     async (req, res) => {
       calls++;
       const user = db.users.get(String(req.params.id));
@@ -137,6 +145,34 @@ for (const kind of CLIENT_KINDS) {
       const read = await getRaw(b.url, '/users/1');
       expect(read.headers['x-cache']).to.equal('MISS');
       expect(JSON.parse(read.body.toString()).name).to.equal('Grace');
+    });
+
+    it('staleWhileRevalidate: while A refills a stale entry (holding the fill lock), B answers the stale copy at once', async () => {
+      let time = 1_700_000_000_000;
+      const now = () => time;
+      const prefix = uniquePrefix('swr');
+      const route = { ttl: 1_000, staleWhileRevalidate: 60_000 };
+      const sa = await instance(clients[0]!.client, prefix, db, { now, route });
+      const sb = await instance(clients[1]!.client, prefix, db, { now, route });
+      try {
+        expect((await getRaw(sa.url, '/users/1')).headers['x-cache']).to.equal('MISS');
+        time += 1_500;
+        const release = deferred();
+        db.hold = release.promise;
+        const refill = getRaw(sa.url, '/users/1');
+        while (sa.calls() < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+        const started = Date.now();
+        const stale = await getRaw(sb.url, '/users/1');
+        expect(stale.headers['x-cache']).to.equal('STALE');
+        expect(Date.now() - started, 'B did not wait for A’s refill').to.be.below(1_000);
+        expect(sb.calls()).to.equal(0);
+        db.hold = undefined;
+        release.resolve();
+        expect((await refill).headers['x-cache']).to.equal('MISS');
+      } finally {
+        await sa.close();
+        await sb.close();
+      }
     });
 
     it('expireGroups() on A through the cache API is seen by B at once', async () => {
