@@ -781,7 +781,7 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
    * or key never has its value served as fresh afterwards: its caller gets it, the store refuses it, and callers
    * that waited for it run their own loader (as they do after a loader error, which rejects this call).
    * `undefined` is returned and not cached (a "not found" to ask again); a value JSON cannot hold (a function,
-   * symbol, BigInt, Map, Set, cycle) is returned, not cached, and reported as an `error` event (`ERESPONSE`). A
+   * symbol, BigInt, Map, Set, cycle) is returned, not cached, and reported as an `error` event (`EVALUE`). A
    * store failure never fails the call: the loader's value is returned, the error reported.
    */
   getOrSet<T>(key: string, loader: () => T | Promise<T>, options?: DataOptions): Promise<T> {

@@ -143,7 +143,7 @@ async function load<T>(
       // background, where a failure is only reported and the stale value stays.
       fillWith(cache, fill, loader, settings).catch((error: unknown) => {
         cache.report(
-          new GroupCacheError('ERESPONSE', `background refresh of ${where} key ${quote(key)} failed: ${messageOf(error)}`, {
+          new GroupCacheError('ELOADER', `background refresh of ${where} key ${quote(key)} failed: ${messageOf(error)}`, {
             cause: error,
             details: { key, where },
           }),
@@ -159,7 +159,7 @@ function decode<T>(cache: GroupCache, entry: CachedEntry, key: string, where: st
     return { value: JSON.parse(entry.body.toString('utf8')) as T };
   } catch (error) {
     cache.report(
-      new GroupCacheError('ERESPONSE', `cached value of ${where} key ${quote(key)} is not valid JSON: loaded again`, {
+      new GroupCacheError('EVALUE', `cached value of ${where} key ${quote(key)} is not valid JSON: loaded again`, {
         cause: error,
         details: { key, where },
       }),
@@ -209,7 +209,7 @@ async function commitValue(cache: GroupCache, fill: Fill, value: unknown, settin
     fill.cancel('not JSON-serialisable');
     cache.report(
       new GroupCacheError(
-        'ERESPONSE',
+        'EVALUE',
         `the value of ${fill.where} key ${quote(fill.key)} is not JSON-serialisable (${messageOf(error)}): returned, not cached`,
         { cause: error, details: { key: fill.key, where: fill.where } },
       ),

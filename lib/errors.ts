@@ -15,7 +15,11 @@ export type GroupCacheErrorCode =
   /** The library is used in a way that cannot work (an expiry no `expireGroups()` middleware will ever run). */
   | 'EMISUSE'
   /** The response could not be captured or replayed. */
-  | 'ERESPONSE';
+  | 'ERESPONSE'
+  /** A data value (`getOrSet`) cannot be stored as JSON, or its stored JSON cannot be read back. */
+  | 'EVALUE'
+  /** A background refresh of a data value (`staleWhileRevalidate`) failed; the stale value stays. */
+  | 'ELOADER';
 
 /** A run-time failure, with a `code` to branch on and the original error as `cause`. */
 export class GroupCacheError extends Error {

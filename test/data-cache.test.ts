@@ -329,6 +329,7 @@ for (const [label, make] of STORES) {
       ).to.equal('v1');
       await failed;
       expect(errors).to.have.length(1);
+      expect(errors[0]?.code).to.equal('ELOADER');
       expect(errors[0]?.message).to.match(/background refresh of getOrSet key "k" failed: database down/);
       const stored = once(cache, 'store');
       expect(await cache.getOrSet('k', async () => 'v2', options), 'still stale, refreshed again').to.equal('v1');
@@ -392,7 +393,7 @@ for (const [label, make] of STORES) {
         expect(await cache.getOrSet(key, loader), key).to.equal(value);
         expect(loads, `${key} is not cached`).to.equal(2);
         const error = errors.at(-1);
-        expect(error?.code, key).to.equal('ERESPONSE');
+        expect(error?.code, key).to.equal('EVALUE');
         expect(error?.message, key)
           .to.match(/is not JSON-serialisable/)
           .and.match(message);
