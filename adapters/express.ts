@@ -1,13 +1,13 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { GroupCache } from '../lib/cache.js';
-import { CachedRoute, type Outcome, type RouteOptions } from '../lib/cached-route.js';
-import { reportMisuse } from '../lib/default-cache.js';
-import { describesBody, EXPIRY_FAILED } from '../lib/expiry-failure.js';
-import type { GroupNames } from '../lib/expiry-groups.js';
-import type { KeyFunction } from '../lib/key-function.js';
-import { captureNodeResponse, sendNodeReplay } from '../lib/node-capture.js';
-import { enteredAt, markExpiryPath, onExpiryPath } from '../lib/request-mark.js';
-import { appendExpireGroups, type ExpireOptions, notOnPath, runWriteExpiry, writeExpiry } from '../lib/write-expiry.js';
+import type { GroupNames } from '../lib/core/expiry-groups.js';
+import type { KeyFunction } from '../lib/core/key-function.js';
+import type { GroupCache } from '../lib/engine/cache.js';
+import { reportMisuse } from '../lib/engine/default-cache.js';
+import { CachedRoute, type Outcome, type RouteOptions } from '../lib/http/cached-route.js';
+import { describesBody, EXPIRY_FAILED } from '../lib/http/expiry-failure.js';
+import { captureNodeResponse, sendNodeReplay } from '../lib/http/node-capture.js';
+import { enteredAt, markExpiryPath, onExpiryPath } from '../lib/http/request-mark.js';
+import { appendExpireGroups, type ExpireOptions, notOnPath, runWriteExpiry, writeExpiry } from '../lib/http/write-expiry.js';
 
 export type { ExpireOptions, KeyFunction, RouteOptions };
 

@@ -1,16 +1,16 @@
 import { pipeline, type Readable, Stream, Transform, type TransformCallback } from 'node:stream';
 import type { Context, Middleware, Next } from 'koa';
-import type { GroupCache } from '../lib/cache.js';
-import { CachedRoute, type Outcome, type RouteOptions } from '../lib/cached-route.js';
-import { reportMisuse } from '../lib/default-cache.js';
-import { describesBody, EXPIRY_FAILED } from '../lib/expiry-failure.js';
-import type { GroupNames } from '../lib/expiry-groups.js';
-import { rawHeaderNames } from '../lib/headers.js';
-import type { KeyFunction } from '../lib/key-function.js';
-import type { Replay } from '../lib/replay.js';
-import { enteredAt, markExpiryPath, onExpiryPath } from '../lib/request-mark.js';
-import type { ResponseCapture } from '../lib/response-capture.js';
-import { appendExpireGroups, type ExpireOptions, notOnPath, runWriteExpiry, writeExpiry } from '../lib/write-expiry.js';
+import type { GroupNames } from '../lib/core/expiry-groups.js';
+import type { KeyFunction } from '../lib/core/key-function.js';
+import type { GroupCache } from '../lib/engine/cache.js';
+import { reportMisuse } from '../lib/engine/default-cache.js';
+import { CachedRoute, type Outcome, type RouteOptions } from '../lib/http/cached-route.js';
+import { describesBody, EXPIRY_FAILED } from '../lib/http/expiry-failure.js';
+import { rawHeaderNames } from '../lib/http/headers.js';
+import type { Replay } from '../lib/http/replay.js';
+import { enteredAt, markExpiryPath, onExpiryPath } from '../lib/http/request-mark.js';
+import type { ResponseCapture } from '../lib/http/response-capture.js';
+import { appendExpireGroups, type ExpireOptions, notOnPath, runWriteExpiry, writeExpiry } from '../lib/http/write-expiry.js';
 
 export type { ExpireOptions, KeyFunction, RouteOptions };
 

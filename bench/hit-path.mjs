@@ -1,8 +1,8 @@
 // In-process cost of the framework-free hit path (CachedRoute.begin: key function, ids, store lookup, replay),
 // in ns per hit: `node bench/hit-path.mjs`. Isolates the library from HTTP and from the noisy machine.
 import { createCache, memoryStore } from 'group-cache';
-import { CachedRoute } from '../dist/esm/lib/cached-route.js';
-import { groupTag, keyId } from '../dist/esm/lib/keys.js';
+import { groupTag, keyId } from '../dist/esm/lib/core/keys.js';
+import { CachedRoute } from '../dist/esm/lib/http/cached-route.js';
 
 const cache = createCache({ store: memoryStore() });
 // The fields of an engine lookup that this bench does not vary.

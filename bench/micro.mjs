@@ -2,7 +2,7 @@
 // Run with --expose-gc: `node --expose-gc bench/micro.mjs [--quick] [--redis-url=redis://...]`.
 // Prints one JSON line (the results) last on stdout.
 import { createCache, memoryStore } from 'group-cache';
-import { groupTag, keyId } from '../dist/esm/lib/keys.js';
+import { groupTag, keyId } from '../dist/esm/lib/core/keys.js';
 import { user } from './servers/payload.mjs';
 
 const args = process.argv.slice(2);
@@ -227,7 +227,7 @@ async function memoryViaHttp(count) {
 
 /*
  * Heap bytes per group-expiry record in the memory store (distinct 200-character group names, as a flood of
- * expiries makes them), against what the store counts for them in stats().bytes (lib/entry-size.ts recordSize).
+ * expiries makes them), against what the store counts for them in stats().bytes (lib/stores/entry-size.ts recordSize).
  */
 async function memoryPerRecord(count) {
   const store = memoryStore({ maxBytes: 2 ** 30, maxRecordBytes: 2 ** 30, maxRecords: count * 2 });

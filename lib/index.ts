@@ -1,5 +1,11 @@
 // The root entry: the public surface the README documents, nothing else. Internals that adapters, tests and
 // benchmarks share are imported from their own modules; test/package-exports.test.ts holds the list.
+
+export type { GroupCacheErrorCode } from './core/errors.js';
+export { GroupCacheError } from './core/errors.js';
+export type { GroupName, GroupNames } from './core/expiry-groups.js';
+export type { KeyFunction, KeyResult, KeySpec } from './core/key-function.js';
+export { MAX_TTL } from './core/options.js';
 export type {
   BypassEvent,
   CacheOptions,
@@ -9,18 +15,12 @@ export type {
   GroupCacheEvents,
   KeyEvent,
   StoreEvent,
-} from './cache.js';
-export { createCache, GroupCache } from './cache.js';
-export type { RouteOptions } from './cached-route.js';
-export type { DataKeyResult, DataKeySpec, DataOptions } from './data-cache.js';
-export { defaultCache, setDefaultCache } from './default-cache.js';
-export type { GroupCacheErrorCode } from './errors.js';
-export { GroupCacheError } from './errors.js';
-export type { GroupName, GroupNames } from './expiry-groups.js';
-export type { KeyFunction, KeyResult, KeySpec } from './key-function.js';
-export { MAX_TTL } from './options.js';
-export type { MemoryStoreOptions } from './stores/memory-store.js';
-export { memoryStore } from './stores/memory-store.js';
+} from './engine/cache.js';
+export { createCache, GroupCache } from './engine/cache.js';
+export type { DataKeyResult, DataKeySpec, DataOptions } from './engine/data-cache.js';
+export { defaultCache, setDefaultCache } from './engine/default-cache.js';
+export type { RouteOptions } from './http/cached-route.js';
+export type { ExpireOptions } from './http/write-expiry.js';
 export type {
   CachedEntry,
   CacheStore,
@@ -30,5 +30,6 @@ export type {
   MaybePromise,
   StoreLookup,
   StoreStats,
-} from './types.js';
-export type { ExpireOptions } from './write-expiry.js';
+} from './stores/contract.js';
+export type { MemoryStoreOptions } from './stores/memory-store.js';
+export { memoryStore } from './stores/memory-store.js';

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { type CachedEntry, createCache, memoryStore, type StoreLookup } from 'group-cache';
 import { groupCache } from 'group-cache/express';
-import { groupTag, keyId } from '../lib/keys.js';
+import { groupTag, keyId } from '../lib/core/keys.js';
 import { express, getRaw, manualClock } from './helpers/express-app.js';
 
 function entry(startedAt: number, tags: string[], body = Buffer.alloc(1000, 1), keep = 60_000): CachedEntry {

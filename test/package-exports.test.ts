@@ -11,7 +11,7 @@ type Conditions = { [condition: string]: string | Conditions };
 const pkg = require('../package.json') as { exports: Record<string, Conditions | string> };
 
 // The root entry's public surface: what the README documents, for apps and for custom stores. Adding a name
-// here is a decision to support it; internals are imported from their own modules (lib/keys.js, ...).
+// here is a decision to support it; internals are imported from their own modules (lib/core/keys.js, ...).
 const PUBLIC_VALUES = [
   'GroupCache',
   'GroupCacheError',

@@ -16,7 +16,7 @@ import {
   uniquePrefix,
 } from './helpers/redis-server.js';
 
-// The documented longest ttl (MAX_TTL in lib/options.ts): one year in ms.
+// The documented longest ttl (MAX_TTL in lib/core/options.ts): one year in ms.
 const MAX_TTL = 365 * 24 * 3600 * 1000;
 
 function entry(startedAt: number, tags: string[], keep = 60_000): CachedEntry {

@@ -1,12 +1,12 @@
 import { expect } from 'chai';
-import { storableHeaders, varyKeySuffix, varyMatches, varyValues } from '../lib/headers.js';
+import { storableHeaders, varyKeySuffix, varyMatches, varyValues } from '../lib/http/headers.js';
 import {
   type HeaderMap,
   headerValue,
   requestBypassReason,
   responseRejectReason,
   type StoragePolicy,
-} from '../lib/storage-policy.js';
+} from '../lib/http/storage-policy.js';
 
 const policy: StoragePolicy = {
   statuses: new Set([200]),

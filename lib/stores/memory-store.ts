@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
-import { entrySize, recordSize } from '../entry-size.js';
-import { checkOptionNames, positiveOption } from '../options.js';
-import type { CachedEntry, CacheStore, EvictionReason, StoreLookup, StoreStats } from '../types.js';
+import { checkOptionNames, positiveOption } from '../core/options.js';
+import type { CachedEntry, CacheStore, EvictionReason, StoreLookup, StoreStats } from './contract.js';
+import { entrySize, recordSize } from './entry-size.js';
 
 /** Options of {@link memoryStore}. */
 export interface MemoryStoreOptions {

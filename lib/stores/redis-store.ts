@@ -38,8 +38,8 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { checkOptionNames, MAX_TTL, positiveOption } from '../options.js';
-import type { CachedEntry, CacheStore, HeaderList, StoreLookup } from '../types.js';
+import { checkOptionNames, MAX_TTL, positiveOption } from '../core/options.js';
+import type { CachedEntry, CacheStore, HeaderList, StoreLookup } from './contract.js';
 import { type RedisClient, type RedisScript, type StoreClient, storeClient } from './redis-client.js';
 
 export type { NodeRedisClient, RedisClient } from './redis-client.js';

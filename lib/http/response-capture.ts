@@ -1,11 +1,11 @@
 import etag from 'etag';
+import type { Fill } from '../engine/cache.js';
+import type { CachedEntry } from '../stores/contract.js';
 import { BodyCollector } from './body-collector.js';
-import type { Fill } from './cache.js';
 import { storableHeaders, varyValues } from './headers.js';
 import type { Replay } from './replay.js';
 import type { HeaderMap, StoragePolicy } from './storage-policy.js';
 import { headerValue, responseRejectReason } from './storage-policy.js';
-import type { CachedEntry } from './types.js';
 
 /** How long what a capture stores is kept, and what stands in if the handler fails. */
 export interface CaptureSettings {

@@ -1,4 +1,4 @@
-import type { CachedEntry } from './types.js';
+import type { CachedEntry } from './contract.js';
 
 /*
  * Bytes an entry holds in the heap, for the memory store's bound. Strings are counted at two bytes a code unit

@@ -1,17 +1,17 @@
-import type { Acquired, AcquireRequest, GroupCache } from './cache.js';
-import { statusSet } from './cache.js';
-import { defaultCache, noteRoute } from './default-cache.js';
-import { GroupCacheError } from './errors.js';
+import { GroupCacheError } from '../core/errors.js';
+import { type KeyFunction, type KeyResult, normalizeKeyResult } from '../core/key-function.js';
+import { groupTag, keyId } from '../core/keys.js';
+import { checkOptionNames, positiveOption, ttlOption } from '../core/options.js';
+import type { Acquired, AcquireRequest, GroupCache } from '../engine/cache.js';
+import { statusSet } from '../engine/cache.js';
+import { defaultCache, noteRoute } from '../engine/default-cache.js';
+import { isPromiseLike } from '../engine/timeout.js';
+import type { CachedEntry } from '../stores/contract.js';
 import { COOKIE_PREFIX, varyKeySuffix, varyMatches } from './headers.js';
-import { type KeyFunction, type KeyResult, normalizeKeyResult } from './key-function.js';
-import { groupTag, keyId } from './keys.js';
-import { checkOptionNames, positiveOption, ttlOption } from './options.js';
 import { type Replay, replayEntry } from './replay.js';
 import { ResponseCapture } from './response-capture.js';
 import type { HeaderMap, StoragePolicy } from './storage-policy.js';
 import { requestBypassReason } from './storage-policy.js';
-import { isPromiseLike } from './timeout.js';
-import type { CachedEntry } from './types.js';
 
 /** Options of a cached route (`groupCache(keyFn, options)`). Unset ones fall back to the cache's. */
 export interface RouteOptions<Cache = GroupCache> {

@@ -1,5 +1,5 @@
+import { GroupCacheError } from '../core/errors.js';
 import { createCache, type GroupCache } from './cache.js';
-import { GroupCacheError } from './errors.js';
 
 /*
  * Process-wide state, kept on `globalThis` so that it is one per process even if both the ESM and the CommonJS

@@ -1,8 +1,8 @@
-import type { GroupCache } from './cache.js';
-import { checkExpiryTarget, defaultCache } from './default-cache.js';
-import { GroupCacheError } from './errors.js';
-import { collectExpiryGroups, type GroupNames } from './expiry-groups.js';
-import { checkOptionNames } from './options.js';
+import { GroupCacheError } from '../core/errors.js';
+import { collectExpiryGroups, type GroupNames } from '../core/expiry-groups.js';
+import { checkOptionNames } from '../core/options.js';
+import type { GroupCache } from '../engine/cache.js';
+import { checkExpiryTarget, defaultCache } from '../engine/default-cache.js';
 
 /** Options of the `expireGroups()` middleware. */
 export interface ExpireOptions<Cache = GroupCache> {

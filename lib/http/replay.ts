@@ -1,7 +1,7 @@
 import fresh from 'fresh';
 import rangeParser from 'range-parser';
+import type { CachedEntry, HeaderList } from '../stores/contract.js';
 import { type HeaderMap, headerValue } from './storage-policy.js';
-import type { CachedEntry, HeaderList } from './types.js';
 
 /** What an adapter writes for a hit. `body` is undefined when none is sent (HEAD, 304). */
 export interface Replay {

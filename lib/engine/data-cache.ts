@@ -12,12 +12,12 @@
  */
 import { performance } from 'node:perf_hooks';
 import etag from 'etag';
+import { GroupCacheError } from '../core/errors.js';
+import { normalizeGroups, normalizeKeyResult } from '../core/key-function.js';
+import { dataKeyId, groupTag, keyId } from '../core/keys.js';
+import { checkOptionNames, ttlOption } from '../core/options.js';
+import type { CachedEntry } from '../stores/contract.js';
 import type { Acquired, AcquireRequest, Fill, GroupCache } from './cache.js';
-import { GroupCacheError } from './errors.js';
-import { normalizeGroups, normalizeKeyResult } from './key-function.js';
-import { dataKeyId, groupTag, keyId } from './keys.js';
-import { checkOptionNames, ttlOption } from './options.js';
-import type { CachedEntry } from './types.js';
 
 /** Options of `cache.getOrSet()` and `cache.wrap()`. Every duration is in milliseconds. */
 export interface DataOptions {

@@ -1,6 +1,6 @@
+import type { HeaderList, HeaderValue } from '../stores/contract.js';
 import type { HeaderMap } from './storage-policy.js';
 import { headerTokens, headerValue } from './storage-policy.js';
-import type { HeaderList, HeaderValue } from './types.js';
 
 /*
  * Hop-by-hop headers (RFC 9110 §7.6.1) belong to one connection, not to the representation, and are never

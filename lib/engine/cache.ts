@@ -1,16 +1,16 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import createDebug from 'debug';
+import { GroupCacheError } from '../core/errors.js';
+import { collectExpiryGroups, type GroupNames } from '../core/expiry-groups.js';
+import { DEFAULT_MAX_KEY_LENGTH, groupTag, keyId } from '../core/keys.js';
+import { checkOptionNames, positiveOption, ttlOption } from '../core/options.js';
+import { StoreClock } from '../core/store-clock.js';
+import type { CachedEntry, CacheStore, EvictionReason, StoreLookup } from '../stores/contract.js';
+import { memoryStore } from '../stores/memory-store.js';
 import { type DataKeyResult, type DataOptions, getOrSet as getOrSetData, wrap as wrapData } from './data-cache.js';
-import { GroupCacheError } from './errors.js';
-import { collectExpiryGroups, type GroupNames } from './expiry-groups.js';
 import { FillLock, lockingStore } from './fill-lock.js';
-import { DEFAULT_MAX_KEY_LENGTH, groupTag, keyId } from './keys.js';
-import { checkOptionNames, positiveOption, ttlOption } from './options.js';
-import { StoreClock } from './store-clock.js';
-import { memoryStore } from './stores/memory-store.js';
 import { callStore } from './timeout.js';
-import type { CachedEntry, CacheStore, EvictionReason, StoreLookup } from './types.js';
 
 const debug = createDebug('group-cache');
 

@@ -1,5 +1,5 @@
-import { GroupCacheError } from './errors.js';
-import type { MaybePromise } from './types.js';
+import { GroupCacheError } from '../core/errors.js';
+import type { MaybePromise } from '../stores/contract.js';
 
 export function isPromiseLike<T>(value: MaybePromise<T>): value is Promise<T> {
   return typeof (value as { then?: unknown } | null)?.then === 'function';

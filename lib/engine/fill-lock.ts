@@ -8,9 +8,9 @@
 
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { GroupCacheError } from './errors.js';
+import { GroupCacheError } from '../core/errors.js';
+import type { CachedEntry, CacheStore, StoreLookup } from '../stores/contract.js';
 import { callStore } from './timeout.js';
-import type { CachedEntry, CacheStore, StoreLookup } from './types.js';
 
 /** A store that can lock fills (the Redis store). */
 export type LockingStore = CacheStore & Required<Pick<CacheStore, 'lockFill' | 'unlockFill'>>;

@@ -1,0 +1,44 @@
+/*
+ * The house shows its rooms (issue 9): lib/core < lib/stores < lib/engine < lib/http < adapters. A module may
+ * import from its own room or a lower one, never a higher one; stores never import HTTP code.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, normalize, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const ROOMS = ['lib/core', 'lib/stores', 'lib/engine', 'lib/http', 'adapters'];
+
+function rank(file: string): number {
+  const room = ROOMS.findIndex((prefix) => file.startsWith(`${prefix}/`));
+  if (room === -1) throw new Error(`${file} is in no room: put it in one of ${ROOMS.join(', ')}`);
+  return room;
+}
+
+function sources(dir: string): string[] {
+  return readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? sources(join(dir, entry.name)) : entry.name.endsWith('.ts') ? [join(dir, entry.name)] : [],
+  );
+}
+
+describe('layout: rooms', () => {
+  const files = [...sources('lib'), ...sources('adapters')].filter((file) => file !== join('lib', 'index.ts'));
+
+  it('every module of lib/ (but the root entry) and adapters/ lives in a room', () => {
+    for (const file of files) expect(() => rank(file), file).to.not.throw();
+    expect(files.length).to.be.above(20);
+  });
+
+  it('no module imports from a higher room', () => {
+    const upward: string[] = [];
+    for (const file of files) {
+      const source = readFileSync(join(ROOT, file), 'utf8');
+      for (const [, spec] of source.matchAll(/from\s+'(\.{1,2}\/[^']+)'/g)) {
+        const target = relative(ROOT, normalize(join(ROOT, dirname(file), spec as string))).replace(/\.js$/, '.ts');
+        if (rank(target) > rank(file)) upward.push(`${file} imports ${target}`);
+      }
+    }
+    expect(upward).to.deep.equal([]);
+  });
+});
