@@ -184,13 +184,13 @@ function apply(outcome: Outcome, ctx: Context, next: Next): Promise<void> | unde
 const TIMED_OUT = Symbol('handlerTimeout');
 
 /** Resolves with the downstream's outcome, or TIMED_OUT once `ms` passed first (no timer without `ms`). */
-function within(downstream: Promise<void>, ms: number | undefined): Promise<void | typeof TIMED_OUT> {
-  if (ms === undefined) return downstream;
+function within(downstream: Promise<void>, ms: number | undefined): Promise<undefined | typeof TIMED_OUT> {
+  if (ms === undefined) return downstream.then(() => undefined);
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<typeof TIMED_OUT>((resolve) => {
     timer = setTimeout(resolve, ms, TIMED_OUT);
   });
-  return Promise.race([downstream, timedOut]).finally(() => clearTimeout(timer));
+  return Promise.race([downstream.then(() => undefined), timedOut]).finally(() => clearTimeout(timer));
 }
 
 // The handler failed: answer with the stale copy (staleIfError), if the route has one and nothing was sent.

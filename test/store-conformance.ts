@@ -330,6 +330,15 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       expect((await theirs.store.get('k:x')).entry).to.not.equal(undefined);
     });
 
+    it('clear() answers its clock, below every later lookup stamp, and a fill after it is stored', async () => {
+      const store = await fresh();
+      const cleared = await store.clear();
+      expect(cleared).to.be.a('number');
+      const { stamp } = await store.get('k:after-clear');
+      expect(stamp).to.be.above(cleared as number);
+      expect(await store.set('k:after-clear', entry(stamp, ['k:after-clear']))).to.equal(true);
+    });
+
     it('clear() also refuses fills that started before it', async () => {
       const store = await fresh();
       const { stamp } = await store.get('k:z');

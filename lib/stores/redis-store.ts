@@ -40,7 +40,8 @@
 import { randomBytes } from 'node:crypto';
 import { checkOptionNames, MAX_TTL, positiveOption } from '../core/options.js';
 import type { CachedEntry, CacheStore, HeaderList, StoreLookup } from './contract.js';
-import { type RedisClient, type RedisScript, type StoreClient, storeClient } from './redis-client.js';
+import { type RedisClient, type StoreClient, storeClient } from './redis-client.js';
+import { SCRIPTS } from './redis-scripts.js';
 
 export type { NodeRedisClient, RedisClient } from './redis-client.js';
 
@@ -65,170 +66,6 @@ export interface RedisStoreOptions {
 
 // 2: freshUntil and staleUntil replaced expiresAt. An entry of another version reads as a miss.
 const META_VERSION = 2;
-
-// Shared by every script: Redis 6.2 needs effects replication before a write that follows TIME (7 always does it).
-const PRELUDE = `
-pcall(redis.replicate_commands)
-local EPOCH = '\\0epoch'
-local function num(n) return string.format('%.0f', n) end
-local function clock()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000000 + tonumber(t[2])
-end
--- Returns the epoch, the clock, and whether the epoch was just made. A missing epoch (records lost) is recreated
--- at now, and the clock is then moved to the next microsecond so that a fill starting from this lookup is not
--- doomed by the new epoch.
-local function epoch_of(records, now)
-  local epoch = redis.call('ZSCORE', records, EPOCH)
-  if epoch then return tonumber(epoch), now, 0 end
-  redis.call('ZADD', records, num(now), EPOCH)
-  local later = now
-  for _ = 1, 10000 do
-    later = clock()
-    if later > now then break end
-  end
-  return now, later, 1
-end
--- True when no tag was expired at or after started (same tick counts as expired).
-local function tags_fresh(records, tags, started)
-  for i = 1, #tags, 500 do
-    local scores = redis.call('ZMSCORE', records, unpack(tags, i, math.min(i + 499, #tags)))
-    for j = 1, #scores do
-      if scores[j] and tonumber(scores[j]) >= started then return false end
-    end
-  end
-  return true
-end
--- Tags are stored as <byte length>:<bytes>, repeated: any byte may appear in a tag.
-local function decode_tags(s)
-  local tags, pos = {}, 1
-  while pos <= #s do
-    local colon = string.find(s, ':', pos, true)
-    if not colon then return nil end
-    local n = tonumber(string.sub(s, pos, colon - 1))
-    if not n then return nil end
-    tags[#tags + 1] = string.sub(s, colon + 1, colon + n)
-    pos = colon + n + 1
-  end
-  return tags
-end
--- The latest expiry stamp among tags, never below floor.
-local function latest_expiry(records, tags, floor)
-  local latest = floor
-  for i = 1, #tags, 500 do
-    local scores = redis.call('ZMSCORE', records, unpack(tags, i, math.min(i + 499, #tags)))
-    for j = 1, #scores do
-      if scores[j] and tonumber(scores[j]) > latest then latest = tonumber(scores[j]) end
-    end
-  end
-  return latest
-end
-local function fresh(records, epoch, started, encoded)
-  if not started or started <= epoch then return false end
-  local tags = decode_tags(encoded)
-  return tags ~= nil and tags_fresh(records, tags, started)
-end
-`;
-
-// KEYS: entry, records. Reply: { stamp, made, 0 } when nothing is held, { stamp, made, expiredAt, startedAt, meta,
-// body } when an entry is, whatever its state: expiredAt is the latest expiry stamp of its tags (the epoch
-// included), and the cache decides. made is 1 when this lookup made a new epoch.
-const GET_SCRIPT = `${PRELUDE}
-local epoch, now, made = epoch_of(KEYS[2], clock())
-local f = redis.call('HMGET', KEYS[1], 's', 't', 'm', 'b')
-if not f[1] then return { now, made, 0 } end
-local tags = f[2] and decode_tags(f[2])
-if not (tags and f[3] and f[4]) then
-  redis.call('UNLINK', KEYS[1])
-  return { now, made, 0 }
-end
-return { now, made, latest_expiry(KEYS[2], tags, epoch), f[1], f[3], f[4] }
-`;
-
-// KEYS: entry, records, longest ttl. ARGV: startedAt, ttl ms, meta, body, tags... Reply: 1 stored, 0 refused.
-// The ttl is checked before any write: a PEXPIRE that failed after HSET would leave an entry that never expires.
-const SET_SCRIPT = `${PRELUDE}
-local ttl = tonumber(ARGV[2])
-if not (ttl and ttl >= 1 and ttl <= ${MAX_TTL} and ttl == math.floor(ttl)) then return 0 end
-local epoch = epoch_of(KEYS[2], clock())
-local started = tonumber(ARGV[1])
-local tags = {}
-for i = 5, #ARGV do tags[#tags + 1] = ARGV[i] end
-if not started or started <= epoch or not tags_fresh(KEYS[2], tags, started) then return 0 end
-local old = redis.call('HMGET', KEYS[1], 's', 't')
-local old_started = tonumber(old[1])
-if old_started and old_started > started and old[2] and fresh(KEYS[2], epoch, old_started, old[2]) then return 0 end
-local parts = {}
-for i = 1, #tags do parts[i] = #tags[i] .. ':' .. tags[i] end
-redis.call('HSET', KEYS[1], 's', ARGV[1], 't', table.concat(parts), 'm', ARGV[3], 'b', ARGV[4])
-local expiry = redis.pcall('PEXPIRE', KEYS[1], ARGV[2])
-if type(expiry) == 'table' and expiry.err then
-  redis.call('UNLINK', KEYS[1])
-  return 0
-end
-local longest = tonumber(redis.call('GET', KEYS[3]) or '0') or 0
-if ttl > longest then redis.call('SET', KEYS[3], ARGV[2]) end
-return 1
-`;
-
-// KEYS: records, longest ttl. ARGV: maxRecords, tags... Reply: the stamp recorded.
-const EXPIRE_SCRIPT = `${PRELUDE}
-local epoch, now = epoch_of(KEYS[1], clock())
--- Never record a stamp below one already recorded, even if Redis's clock steps back.
-local stamp = now
-local top = redis.call('ZREVRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-if top[2] and tonumber(top[2]) > stamp then stamp = tonumber(top[2]) end
-for i = 2, #ARGV, 500 do
-  local args = {}
-  for j = i, math.min(i + 499, #ARGV) do
-    args[#args + 1] = num(stamp)
-    args[#args + 1] = ARGV[j]
-  end
-  redis.call('ZADD', KEYS[1], unpack(args))
-end
--- A record older than the longest TTL can only doom entries that are gone; the epoch covers any that are not.
-local raised = epoch
-local longest = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
-if longest > 0 then
-  local cutoff = stamp - longest * 1000
-  -- The epoch itself is under the cutoff too: only records dropped with it raise it.
-  if cutoff > epoch and redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', num(cutoff)) > 1 then raised = cutoff end
-end
-local excess = redis.call('ZCARD', KEYS[1]) - 1 - tonumber(ARGV[1])
-if excess > 0 then
-  -- The epoch is among the lowest scores (records under it are redundant), so pop one more and put it back.
-  local popped = redis.call('ZPOPMIN', KEYS[1], excess + 1)
-  for i = 2, #popped, 2 do
-    local score = tonumber(popped[i])
-    if score > raised then raised = score end
-  end
-  redis.call('ZADD', KEYS[1], num(raised), EPOCH)
-else
-  redis.call('ZADD', KEYS[1], num(raised), EPOCH)
-end
-return stamp
-`;
-
-// KEYS: records. Raises the epoch to now: fills started before a clear() are never stored after it.
-const TOUCH_SCRIPT = `${PRELUDE}
-redis.call('ZADD', KEYS[1], num(clock()), EPOCH)
-return 1
-`;
-
-// KEYS: fill lock. ARGV: token. Deletes the lock only while the token holds it: a holder whose lock expired and was
-// taken by another instance must not release the new one. Reply: 1 released, 0 not (expired or held by another).
-const UNLOCK_SCRIPT = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`;
-
-const SCRIPTS = {
-  get: { name: 'groupCacheGet1', numberOfKeys: 2, lua: GET_SCRIPT },
-  set: { name: 'groupCacheSet2', numberOfKeys: 3, lua: SET_SCRIPT },
-  expire: { name: 'groupCacheExpire1', numberOfKeys: 2, lua: EXPIRE_SCRIPT },
-  touch: { name: 'groupCacheTouch1', numberOfKeys: 1, lua: TOUCH_SCRIPT },
-  unlock: { name: 'groupCacheUnlock1', numberOfKeys: 1, lua: UNLOCK_SCRIPT },
-} as const satisfies Record<string, RedisScript>;
 
 type GetReply =
   | [stamp: number, madeEpoch: 0 | 1, none: 0]
@@ -405,13 +242,14 @@ export class RedisStore implements CacheStore {
     return (await this.#client.unlink([this.#entryKey(id)])) > 0;
   }
 
-  /** Removes every key of this prefix (SCAN + UNLINK, never FLUSHDB), then raises the epoch to now. */
-  async clear(): Promise<void> {
+  /** Removes every key of this prefix (SCAN + UNLINK, never FLUSHDB), then raises the epoch to now (answered). */
+  async clear(): Promise<number | undefined> {
     this.#ready();
     for await (const keys of this.#client.scan(`${globEscape(this.prefix)}*`, 1000)) {
       if (keys.length > 0) await this.#client.unlink(keys);
     }
-    await this.#client.run(SCRIPTS.touch, [this.#records]);
+    const stamp: unknown = await this.#client.run(SCRIPTS.touch, [this.#records]);
+    return typeof stamp === 'number' ? stamp : undefined;
   }
 
   /** Number of group/key expiry records kept (the epoch not counted), for monitoring. */

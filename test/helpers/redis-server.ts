@@ -278,7 +278,13 @@ export function redisStoreFactory(kind: ClientKind = 'ioredis'): StoreFactory {
     create(options) {
       if (client === undefined) throw new Error('the Redis suite was not set up');
       const store = redisStore({ client: client.client, prefix: uniquePrefix('conformance'), ...options });
-      return { store, records: () => store.records(), cleanup: () => store.clear() };
+      return {
+        store,
+        records: () => store.records(),
+        cleanup: async () => {
+          await store.clear();
+        },
+      };
     },
     async teardown() {
       client?.disconnect();
