@@ -21,7 +21,14 @@ const headers = { host: '127.0.0.1', 'user-agent': 'autocannon', accept: '*/*' }
 for (const id of ['1', '2']) {
   const key = `user_${id}`;
   const tags = [groupTag(`user_group_${id}`), groupTag('users'), keyId(key)];
-  const acquired = cache.lookup({ ...LOOKUP, key, id: keyId(key), tags, enteredAt: performance.now() });
+  const acquired = cache.lookup({
+    ...LOOKUP,
+    key,
+    id: keyId(key),
+    groups: [`user_group_${id}`, 'users'],
+    keyTag: keyId(key),
+    enteredAt: performance.now(),
+  });
   const now = Date.now();
   await acquired.fill.commit({
     status: 200,

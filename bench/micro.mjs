@@ -37,7 +37,7 @@ async function fill(cache, key, groups, body) {
   const id = keyId(key, cache.maxKeyLength);
   const tags = groups.map((group) => groupTag(group, cache.maxKeyLength));
   tags.push(id);
-  const acquired = await cache.lookup({ ...LOOKUP, key, id, tags, enteredAt: performance.now() });
+  const acquired = await cache.lookup({ ...LOOKUP, key, id, groups, keyTag: id, enteredAt: performance.now() });
   if (acquired.type !== 'fill') throw new Error(`expected a fill for ${key}, got ${acquired.type}`);
   const now = Date.now();
   const entry = {
@@ -93,7 +93,8 @@ async function expiryCost(makeStore, sizes, rounds, concurrency) {
     const check = await cache.lookup({
       key: 'user_0',
       id: keyId('user_0'),
-      tags: [...groups.map((g) => groupTag(g)), keyId('user_0')],
+      groups,
+      keyTag: keyId('user_0'),
       ...LOOKUP,
       canFill: false,
       enteredAt: performance.now(),

@@ -18,6 +18,16 @@ export function keyId(key: string, maxLength = DEFAULT_MAX_KEY_LENGTH): string {
   return key.length <= maxLength ? `k:${key}` : `K:${digest(key)}`;
 }
 
+/**
+ * The invalidation tags of an entry: its groups' tags and the tag `expireKey` expires (`keyTag`, a `keyId`).
+ * Computed here only, and by the engine only when a fill needs them: a hit never builds them.
+ */
+export function entryTags(groups: readonly string[], keyTag: string, maxLength = DEFAULT_MAX_KEY_LENGTH): string[] {
+  const tags = groups.map((group) => groupTag(group, maxLength));
+  tags.push(keyTag);
+  return tags;
+}
+
 /** The tag of a group name. */
 export function groupTag(group: string, maxLength = DEFAULT_MAX_KEY_LENGTH): string {
   return group.length <= maxLength ? `g:${group}` : `G:${digest(group)}`;

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import createDebug from 'debug';
 import { GroupCacheError } from '../core/errors.js';
 import { collectExpiryGroups, type GroupNames } from '../core/expiry-groups.js';
-import { DEFAULT_MAX_KEY_LENGTH, groupTag, keyId } from '../core/keys.js';
+import { DEFAULT_MAX_KEY_LENGTH, entryTags, groupTag, keyId } from '../core/keys.js';
 import { checkOptionNames, positiveOption, ttlOption } from '../core/options.js';
 import { StoreClock } from '../core/store-clock.js';
 import type { CachedEntry, CacheStore, EvictionReason, StoreLookup } from '../stores/contract.js';
@@ -138,11 +138,15 @@ export interface GroupCacheEvents {
   error: [GroupCacheError];
 }
 
-/** A lookup request from the HTTP layer (`cached-route.ts`). */
+/** A lookup request from the HTTP layer (`cached-route.ts`) or the data cache (`data-cache.ts`). */
 export interface AcquireRequest {
   key: string;
+  /** The store id the entry lives under. */
   id: string;
-  tags: string[];
+  /** The entry's group names, as given. */
+  groups: readonly string[];
+  /** The tag `expireKey` expires for this entry (a `keyId`). */
+  keyTag: string;
   where: string;
   /** Whether a miss may start a fill (false for HEAD). */
   canFill: boolean;
@@ -192,7 +196,7 @@ export class Fill {
     this.#cache = cache;
     this.key = request.key;
     this.id = request.id;
-    this.tags = request.tags;
+    this.tags = entryTags(request.groups, request.keyTag, cache.maxKeyLength);
     this.where = request.where;
     this.startedAt = startedAt;
   }

@@ -14,7 +14,7 @@ import { performance } from 'node:perf_hooks';
 import etag from 'etag';
 import { GroupCacheError } from '../core/errors.js';
 import { normalizeGroups, normalizeKeyResult } from '../core/key-function.js';
-import { dataKeyId, groupTag, keyId } from '../core/keys.js';
+import { dataKeyId, keyId } from '../core/keys.js';
 import { checkOptionNames, ttlOption } from '../core/options.js';
 import type { CachedEntry } from '../stores/contract.js';
 import type { Acquired, AcquireRequest, Fill, GroupCache } from './cache.js';
@@ -105,13 +105,12 @@ async function load<T>(
   enteredAt: number,
   where: string,
 ): Promise<T> {
-  const tags = settings.groups.map((group) => groupTag(group, cache.maxKeyLength));
-  tags.push(keyId(key, cache.maxKeyLength));
   const window = settings.staleWhileRevalidate;
   const request: AcquireRequest = {
     key,
     id: dataKeyId(key, cache.maxKeyLength),
-    tags,
+    groups: settings.groups,
+    keyTag: keyId(key, cache.maxKeyLength),
     where,
     canFill: true,
     enteredAt,

@@ -1,6 +1,6 @@
 import { GroupCacheError } from '../core/errors.js';
 import { type KeyFunction, type KeyResult, normalizeKeyResult } from '../core/key-function.js';
-import { groupTag, keyId } from '../core/keys.js';
+import { keyId } from '../core/keys.js';
 import { checkOptionNames, positiveOption, ttlOption } from '../core/options.js';
 import type { Acquired, AcquireRequest, GroupCache } from '../engine/cache.js';
 import { statusSet } from '../engine/cache.js';
@@ -220,12 +220,11 @@ export class CachedRoute<Req> {
     const cache = this.cache;
     const key = this.#vary.length === 0 ? spec.key : spec.key + varyKeySuffix(this.#vary, info.headers);
     const id = keyId(key, cache.maxKeyLength);
-    const tags = spec.groups.map((group) => groupTag(group, cache.maxKeyLength));
-    tags.push(id);
     const request: AcquireRequest = {
       key: spec.key,
       id,
-      tags,
+      groups: spec.groups,
+      keyTag: id,
       where: info.where,
       canFill: info.method === 'GET',
       enteredAt: info.enteredAt,
