@@ -4,7 +4,7 @@ import type { KeyFunction } from '../lib/core/key-function.js';
 import type { GroupCache } from '../lib/engine/cache.js';
 import { reportMisuse } from '../lib/engine/default-cache.js';
 import { CachedRoute, type Outcome, type RouteOptions } from '../lib/http/cached-route.js';
-import { describesBody, EXPIRY_FAILED } from '../lib/http/expiry-failure.js';
+import { endWithExpiryFailure } from '../lib/http/expiry-failure.js';
 import { captureNodeResponse, sendNodeReplay } from '../lib/http/node-capture.js';
 import { enteredAt, markExpiryPath, onExpiryPath } from '../lib/http/request-mark.js';
 import { appendExpireGroups, type ExpireOptions, notOnPath, runWriteExpiry, writeExpiry } from '../lib/http/write-expiry.js';
@@ -112,7 +112,7 @@ export function expireGroups(options?: ExpireOptions): RequestHandler {
         // unhandled rejection, so it goes to Express's error handling as the handler's own throw would have.
         try {
           if (ok || res.headersSent) end.apply(this, args);
-          else failWrite(this, end, args);
+          else endWithExpiryFailure(this, end, args);
         } catch (error) {
           next(error);
         }
@@ -121,14 +121,6 @@ export function expireGroups(options?: ExpireOptions): RequestHandler {
     } as Response['end'];
     next();
   };
-}
-
-function failWrite(res: Response, end: AnyFunction, args: unknown[]): void {
-  const callback = args.find((arg) => typeof arg === 'function');
-  res.statusCode = EXPIRY_FAILED.status;
-  for (const name of res.getHeaderNames()) if (describesBody(name)) res.removeHeader(name);
-  res.setHeader('content-type', EXPIRY_FAILED.contentType);
-  end.call(res, EXPIRY_FAILED.body, 'utf8', callback);
 }
 
 /** Adds groups for `expireGroups()` to expire once this write succeeds (appends to `res.locals.expireGroups`). */
