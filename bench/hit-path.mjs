@@ -3,17 +3,9 @@
 import { createCache, memoryStore } from 'group-cache';
 import { groupTag, keyId } from '../dist/esm/lib/core/keys.js';
 import { CachedRoute } from '../dist/esm/lib/http/cached-route.js';
+import { LOOKUP } from './lookup.mjs';
 
 const cache = createCache({ store: memoryStore() });
-// The fields of an engine lookup that this bench does not vary.
-const LOOKUP = {
-  where: 'bench',
-  canFill: true,
-  accepts: () => true,
-  staleWhileRevalidate: 0,
-  staleIfError: 0,
-  staleIfErrorAfterExpire: false,
-};
 const route = new CachedRoute((req) => ({ key: `user_${req.params.id}`, groups: [`user_group_${req.params.id}`, 'users'] }), {
   cache,
 });

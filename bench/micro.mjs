@@ -3,6 +3,7 @@
 // Prints one JSON line (the results) last on stdout.
 import { createCache, memoryStore } from 'group-cache';
 import { groupTag, keyId } from '../dist/esm/lib/core/keys.js';
+import { LOOKUP } from './lookup.mjs';
 import { user } from './servers/payload.mjs';
 
 const args = process.argv.slice(2);
@@ -21,16 +22,6 @@ function median(values) {
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
-
-// The fields of an engine lookup that this bench does not vary.
-const LOOKUP = {
-  where: 'bench',
-  canFill: true,
-  accepts: () => true,
-  staleWhileRevalidate: 0,
-  staleIfError: 0,
-  staleIfErrorAfterExpire: false,
-};
 
 /** Stores one response through the cache's own fill path (lookup, stamp, commit), like a miss does. */
 async function fill(cache, key, groups, body) {

@@ -29,9 +29,9 @@ export function lockingStore(store: CacheStore): LockingStore | undefined {
 
 /**
  * How taking a fill lock ended: this instance holds it and fills (`locked`); another instance's entry arrived
- * (`entry`); or this instance fills without it (`unlocked`: no entry within waitTimeout, or the store failed); or, asked not to wait, another holder has it
- * (`held`).
- * `waited` is how long (ms) it waited for another holder, 0 when it found none.
+ * (`entry`); this instance fills without it (`unlocked`: no entry within waitTimeout, or the store failed); or,
+ * asked not to wait, another holder has it (`held`). `waited` is how long (ms) it waited for another holder, 0 when
+ * it found none.
  */
 export type LockOutcome =
   | { type: 'locked'; token: string; waited: number }
