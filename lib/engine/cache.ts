@@ -169,7 +169,7 @@ export interface AcquireRequest {
 export type Acquired =
   | { type: 'hit'; entry: CachedEntry }
   | { type: 'stale'; entry: CachedEntry }
-  | { type: 'fill'; fill: Fill; fallback: CachedEntry | undefined }
+  | { type: 'fill'; fill: Fill; fallback: CachedEntry | undefined; revalidating?: CachedEntry }
   | { type: 'pass'; reason: string };
 
 /**
@@ -690,19 +690,19 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
     if (!request.canFill) return { type: 'pass', reason: 'HEAD miss' };
     const fill = new Fill(this, request, startedAt);
     const running = this.#inflight.get(request.id);
-    if (running !== undefined && !running.settled) return this.#miss(fill, request, fallback);
+    if (running !== undefined && !running.settled) return this.#miss(fill, request, fallback, revalidating);
     this.#inflight.set(request.id, fill);
-    if (this.#fillLock === undefined || !lock) return this.#miss(fill, request, fallback);
+    if (this.#fillLock === undefined || !lock) return this.#miss(fill, request, fallback, revalidating);
     // Registered first, so that concurrent misses here join this one fill and its one wait for the lock.
     const locking = this.#lockedFill(this.#fillLock, fill, request, fallback, revalidating);
     fill._locking = locking;
     return locking;
   }
 
-  #miss(fill: Fill, request: AcquireRequest, fallback: CachedEntry | undefined): Acquired {
+  #miss(fill: Fill, request: AcquireRequest, fallback: CachedEntry | undefined, revalidating?: CachedEntry): Acquired {
     this.#counts.misses++;
     if (this.listenerCount('miss') > 0) this.emit('miss', { key: request.key, where: request.where });
-    return { type: 'fill', fill, fallback };
+    return revalidating === undefined ? { type: 'fill', fill, fallback } : { type: 'fill', fill, fallback, revalidating };
   }
 
   // Across instances (fill-lock.ts): fill holding the store's lock of the key, or answer the entry its holder stored.
@@ -742,7 +742,7 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
       return this.#hit(outcome.entry, request);
     }
     if (outcome.type === 'locked') fill._holdLock(() => lock.release(fill.id, outcome.token));
-    return this.#miss(fill, request, fallback);
+    return this.#miss(fill, request, fallback, revalidating);
   }
 
   /** @internal */

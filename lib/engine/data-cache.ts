@@ -116,9 +116,8 @@ async function load<T>(
     enteredAt,
     accepts: acceptAny,
     staleWhileRevalidate: window,
-    // The engine hands a stale, not invalidated entry as the fallback of the one refill when staleIfError covers
-    // it: with the same window, a fill with a fallback is exactly "stale, and this call refreshes it".
-    staleIfError: window,
+    // A failed load rejects its caller: no fallback. A stale value this call refreshes comes as `revalidating`.
+    staleIfError: 0,
     staleIfErrorAfterExpire: false,
   };
   let acquired: Acquired;
@@ -135,8 +134,8 @@ async function load<T>(
     case 'pass':
       return loader();
     default: {
-      const { fill, fallback } = acquired;
-      const stale = fallback === undefined ? undefined : decode<T>(cache, fallback, key, where);
+      const { fill, revalidating } = acquired;
+      const stale = revalidating === undefined ? undefined : decode<T>(cache, revalidating, key, where);
       if (stale === undefined) return fillWith(cache, fill, loader, settings);
       // The caller gets the stale value now (a route's refilling request waits instead): the refresh runs in the
       // background, where a failure is only reported and the stale value stays.
