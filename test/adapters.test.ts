@@ -1,5 +1,7 @@
 import express from 'express';
 import express4 from 'express4';
+import fastify from 'fastify';
+import fastify4 from 'fastify4';
 import { type CacheOptions, createCache, type GroupCache } from 'group-cache';
 import { redisStore } from 'group-cache/redis';
 import type { Redis } from 'ioredis';
@@ -7,6 +9,7 @@ import Koa from 'koa';
 import Koa2 from 'koa2';
 import { type AdapterDriver, adapterConformance, type ConformanceOptions } from './adapter-conformance.js';
 import { expressDriver } from './drivers/express.js';
+import { fastifyDriver } from './drivers/fastify.js';
 import { koaDriver } from './drivers/koa.js';
 import {
   connect,
@@ -23,6 +26,8 @@ const drivers: AdapterDriver[] = [
   expressDriver('Express 4', express4),
   koaDriver('Koa 3', Koa),
   koaDriver('Koa 2', Koa2),
+  fastifyDriver('Fastify 5', fastify),
+  fastifyDriver('Fastify 4', fastify4 as unknown as typeof fastify),
 ];
 
 // One redis-server for every adapter's run; each cache gets its own key prefix.

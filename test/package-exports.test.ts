@@ -99,11 +99,12 @@ describe('package exports', () => {
     const script = `
       const root = require('group-cache');
       const express = require('group-cache/express');
+      const fastify = require('group-cache/fastify');
       const koa = require('group-cache/koa');
       const redis = require('group-cache/redis');
-      console.log(JSON.stringify([typeof root.createCache, typeof express.groupCache, typeof koa.groupCache, typeof redis.redisStore]));`;
+      console.log(JSON.stringify([typeof root.createCache, typeof express.groupCache, typeof fastify.groupCache, typeof koa.groupCache, typeof redis.redisStore]));`;
     const out = execFileSync(process.execPath, ['-e', script], { cwd: new URL('..', import.meta.url) }).toString();
-    expect(JSON.parse(out)).to.deep.equal(['function', 'function', 'function', 'function']);
+    expect(JSON.parse(out)).to.deep.equal(['function', 'function', 'function', 'function', 'function']);
   });
 
   it('the ESM and CommonJS builds share one default cache', () => {

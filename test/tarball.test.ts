@@ -2,7 +2,7 @@
  * The tarball is what gets tested: `npm pack`, install the .tgz into scratch projects, type-check a program that
  * uses the public API under every module resolution TypeScript users pick, and run it as ESM and as CommonJS.
  * Real npm, real tsc. The scratch projects take typescript and @types from this repository's node_modules (no
- * download); express, koa and ioredis come from the registry at the versions installed here, so npm's cache
+ * download); express, koa, fastify and ioredis come from the registry at the versions installed here, so npm's cache
  * answers (--prefer-offline).
  */
 import { execFile } from 'node:child_process';
@@ -87,6 +87,7 @@ import { once } from 'node:events';
 import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
+import Fastify, { type FastifyRequest } from 'fastify';
 import { Redis } from 'ioredis';
 import Koa from 'koa';
 import {
@@ -101,6 +102,7 @@ import {
   type RouteOptions,
 } from 'group-cache';
 import { expireGroups as expressExpire, groupCache as expressCache } from 'group-cache/express';
+import { expireGroups as fastifyExpire, groupCache as fastifyCache } from 'group-cache/fastify';
 import { expireGroups as koaExpire, groupCache as koaCache } from 'group-cache/koa';
 import { redisStore } from 'group-cache/redis';
 
@@ -150,6 +152,19 @@ async function main(): Promise<void> {
     ctx.body = { path: ctx.path };
   });
 
+  type UserRequest = FastifyRequest<{ Params: { id: string } }>;
+  const fastify = Fastify();
+  await fastify.register(fastifyExpire({ cache }));
+  const fastifyKey: KeyFunction<UserRequest> = (req) => ({ key: \`fastify_\${req.params.id}\`, groups: ['users'] });
+  fastify.get<{ Params: { id: string } }>('/users/:id', { onRequest: fastifyCache(fastifyKey, route) }, async (req) => ({
+    id: req.params.id,
+  }));
+  fastify.put('/users/:id', async (_req, reply) => {
+    reply.expireGroups = ['users'];
+    return { ok: true };
+  });
+  await fastify.ready();
+
   const client = new Redis({ lazyConnect: true });
   const shared: CacheStore = redisStore({ client, prefix: 'gc:' });
   client.disconnect();
@@ -159,6 +174,7 @@ async function main(): Promise<void> {
     module: typeof require === 'function' ? 'commonjs' : 'esm',
     express: await xCache(app),
     koa: await xCache(koa.callback()),
+    fastify: await xCache((req, res) => fastify.routing(req, res)),
     store: shared.name,
     stats: typeof stats.hits,
     defaultCache: defaultCache() === defaultCache(),
@@ -214,6 +230,7 @@ const CONFIGS: Record<string, { compilerOptions: Record<string, unknown>; files:
 const EXPECTED_RUN = {
   express: ['MISS', 'HIT', 'MISS'],
   koa: ['MISS', 'HIT', 'MISS'],
+  fastify: ['MISS', 'HIT', 'MISS'],
   store: 'redis',
   stats: 'number',
   defaultCache: true,
@@ -250,7 +267,7 @@ describe('the packed tarball', function () {
     const tarball = join(work, info.filename);
     app = join(work, 'app');
     await Promise.all([
-      scratchProject(app, [tarball, installed('express'), installed('koa'), installed('ioredis')]),
+      scratchProject(app, [tarball, installed('express'), installed('koa'), installed('fastify'), installed('ioredis')]),
       scratchProject(join(work, 'koa-only'), [tarball, installed('koa')]),
       scratchProject(join(work, 'express-only'), [tarball, installed('express')]),
     ]);
@@ -311,7 +328,7 @@ describe('the packed tarball', function () {
   });
 
   for (const name of Object.keys(CONFIGS)) {
-    it(`type-checks the public API (root, /express, /koa, /redis) under ${name}`, async () => {
+    it(`type-checks the public API (root, /express, /fastify, /koa, /redis) under ${name}`, async () => {
       const result = await compiled.get(name);
       if (!result) throw new Error(`no compile for ${name}`);
       const listed = result.stdout.split('\n');
@@ -326,7 +343,7 @@ describe('the packed tarball', function () {
       const builds =
         name.startsWith('node1') || name.startsWith('nodenext') ? ['esm', 'cjs'] : name.startsWith('bundler') ? ['esm'] : ['cjs'];
       for (const build of builds) {
-        for (const entry of ['lib/index', 'adapters/express', 'adapters/koa', 'lib/stores/redis-store']) {
+        for (const entry of ['lib/index', 'adapters/express', 'adapters/fastify', 'adapters/koa', 'lib/stores/redis-store']) {
           expect(picked(build, entry), `${build}/${entry}`).to.equal(true);
         }
       }

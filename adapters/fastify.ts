@@ -1,0 +1,143 @@
+import type { Readable } from 'node:stream';
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import type { GroupNames } from '../lib/core/expiry-groups.js';
+import type { KeyFunction } from '../lib/core/key-function.js';
+import { CachedRoute, type Outcome, type RouteOptions } from '../lib/http/cached-route.js';
+import { describesBody, EXPIRY_FAILED } from '../lib/http/expiry-failure.js';
+import { captureNodeResponse, sendNodeReplay } from '../lib/http/node-capture.js';
+import { enteredAt, markExpiryPath, onExpiryPath } from '../lib/http/request-mark.js';
+import { appendExpireGroups, type ExpireOptions, notOnPath, runWriteExpiry, writeExpiry } from '../lib/http/write-expiry.js';
+
+export type { ExpireOptions, KeyFunction, RouteOptions };
+
+declare module 'fastify' {
+  interface FastifyReply {
+    /**
+     * Groups to expire once this write succeeds (a string or an array), read by the `expireGroups()` plugin of
+     * group-cache before the response is sent. `null` until a handler sets it.
+     */
+    expireGroups: GroupNames | null;
+  }
+}
+
+/** A route-level hook: `{ onRequest: groupCache(keyFn) }` or `{ preHandler: groupCache(keyFn) }`. */
+export type GroupCacheHook = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void;
+
+/** The plugin `expireGroups()` returns, for `app.register()`. */
+export type ExpireGroupsPlugin = (instance: FastifyInstance, options: unknown, done: (error?: Error) => void) => void;
+
+function where(request: FastifyRequest): string {
+  const url: unknown = request.routeOptions.url;
+  return `${request.method} ${typeof url === 'string' ? url : request.url.split('?', 1)[0]}`;
+}
+
+/*
+ * A hit is written on the Node response, as the Express adapter writes it: the stored bytes and header names go out
+ * exactly as the miss sent them (reply.send() would lower-case names, add a Content-Type to a typeless body and
+ * zero a HEAD's Content-Length), and a hit runs no serializer or onSend hook. onResponse hooks still run.
+ */
+function sendHit(reply: FastifyReply, outcome: Extract<Outcome, { type: 'hit' }>): void {
+  const res = reply.raw;
+  // Headers earlier hooks set with reply.header() (CORS, say) live in Fastify until it sends: keep them.
+  const pending = reply.getHeaders();
+  for (const name in pending) {
+    const value = pending[name];
+    if (value !== undefined && !res.hasHeader(name)) res.setHeader(name, value);
+  }
+  reply.hijack();
+  sendNodeReplay(res, outcome.replay);
+}
+
+function apply(outcome: Outcome, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+  if (outcome.type === 'hit') {
+    sendHit(reply, outcome);
+    return;
+  }
+  // The handler's response is read where Fastify writes it, on reply.raw: whatever its payload (string, Buffer,
+  // stream, serialized object) and whatever onSend hooks made of it, the stored bytes are the bytes sent.
+  if (outcome.type === 'miss') captureNodeResponse(reply.raw, outcome);
+  else if (outcome.header !== undefined) reply.raw.setHeader(outcome.header[0], outcome.header[1]);
+  done();
+}
+
+/**
+ * Caches a route's whole response under the key its key function returns, tagged with its groups. A route-level
+ * `onRequest` (or `preHandler`, to key on a parsed body or validated params) hook:
+ *
+ * ```js
+ * app.get('/users/:id', { onRequest: groupCache((req) => ({ key: `user_${req.params.id}`, groups: ['users'] })) }, handler);
+ * ```
+ * The response is captured on `reply.raw` as it is sent (after serialization and onSend hooks), and stored once
+ * it finished. A hit is answered from the hook with the stored status, headers and body (`reply.hijack()`): the
+ * handler, serializers and onSend hooks do not run for it.
+ * @param keyFn gets the Fastify `request`; returns `{ key, groups?, ttl? }`, `[key, groups]`, a key string, or a
+ *   falsy value to bypass the cache for this request. May be async. If it throws, the request is served uncached
+ *   and the cache emits an `error` event.
+ * @param options see {@link RouteOptions}; `cache` defaults to the process-wide default cache.
+ */
+export function groupCache<Req extends FastifyRequest = FastifyRequest>(
+  keyFn: KeyFunction<Req>,
+  options?: RouteOptions,
+): GroupCacheHook {
+  const route = new CachedRoute<Req>(keyFn, options);
+  // Not async, and three parameters: Fastify then runs it as a callback hook, and a hit costs no promise turn.
+  return function groupCacheHook(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    const info = {
+      method: request.method,
+      headers: request.headers,
+      where: where(request),
+      enteredAt: enteredAt(request.raw),
+      url: request.originalUrl,
+    };
+    const outcome = route.begin(request as Req, info);
+    if (outcome instanceof Promise) outcome.then((value) => apply(value, reply, done), done);
+    else apply(outcome, reply, done);
+  };
+}
+
+function isNodeStream(payload: unknown): payload is Readable {
+  return typeof payload === 'object' && payload !== null && typeof (payload as Readable).pipe === 'function';
+}
+
+/**
+ * A plugin that expires the groups a write route names in `reply.expireGroups` (a string or an array; or with
+ * {@link addExpireGroups}), once the route answered with a success (2xx or 3xx by default), and before the
+ * response reaches the client: its onSend hook awaits the store, so the client's next read never sees pre-write
+ * data. With `onError: 'fail'` a write whose expiry could not be recorded is answered 503 instead. Register it
+ * before the routes: `await app.register(expireGroups())`. It applies app-wide (it is not encapsulated).
+ */
+export function expireGroups(options?: ExpireOptions): ExpireGroupsPlugin {
+  const settings = writeExpiry(options);
+  const plugin: ExpireGroupsPlugin = (instance, _options, done) => {
+    // Several of these plugins (one per cache) share the decoration.
+    if (!instance.hasReplyDecorator('expireGroups')) instance.decorateReply('expireGroups', null);
+    instance.addHook(
+      'onRequest',
+      function markExpiry(request: FastifyRequest, _reply: FastifyReply, next: HookHandlerDoneFunction) {
+        markExpiryPath(request.raw);
+        next();
+      },
+    );
+    instance.addHook('onSend', async function expireBeforeSend(_request: FastifyRequest, reply: FastifyReply, payload: unknown) {
+      const requested: unknown = reply.expireGroups;
+      if (requested === undefined || requested === null) return payload;
+      const ok = await runWriteExpiry(settings, requested, reply.statusCode);
+      if (ok || reply.raw.headersSent) return payload;
+      if (isNodeStream(payload)) payload.destroy();
+      for (const name of Object.keys(reply.getHeaders())) if (describesBody(name)) reply.removeHeader(name);
+      reply.code(EXPIRY_FAILED.status).header('content-type', EXPIRY_FAILED.contentType);
+      return EXPIRY_FAILED.body;
+    });
+    done();
+  };
+  // fastify-plugin's marker: the hooks and the decoration reach every route, not only those inside the plugin.
+  Object.defineProperty(plugin, Symbol.for('skip-override'), { value: true });
+  Object.defineProperty(plugin, Symbol.for('fastify.display-name'), { value: 'group-cache-expire-groups' });
+  return plugin;
+}
+
+/** Adds groups for the `expireGroups()` plugin to expire once this write succeeds (appends to `reply.expireGroups`). */
+export function addExpireGroups(reply: FastifyReply, groups: GroupNames): void {
+  if (!onExpiryPath(reply.request.raw)) throw notOnPath('reply.expireGroups', 'app.register(expireGroups())');
+  appendExpireGroups(reply as unknown as Record<string, unknown>, groups);
+}
