@@ -66,8 +66,12 @@ function apply(outcome: Outcome, res: Response, next: NextFunction): void {
     sendNodeReplay(res, outcome.replay);
     return;
   }
-  if (outcome.type === 'miss') captureNodeResponse(res, outcome);
-  else if (outcome.header !== undefined) res.setHeader(outcome.header[0], outcome.header[1]);
+  if (outcome.type === 'miss') {
+    outcome.capture.readHandlerValues(() => res.locals);
+    captureNodeResponse(res, outcome);
+  } else {
+    for (const [name, value] of outcome.headers) res.setHeader(name, value);
+  }
   next();
 }
 

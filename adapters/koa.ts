@@ -136,7 +136,7 @@ function teeStream(ctx: Context, source: Readable, capture: ResponseCapture): ()
  * it was sent to its end: an error thrown further up replaces it with Koa's error response.
  */
 function captureContext(ctx: Context, miss: Extract<Outcome, { type: 'miss' }>): void {
-  const { capture, bypass } = miss;
+  const { capture } = miss;
   if (ctx.respond === false) {
     capture.abort('ctx.respond = false');
     return;
@@ -145,21 +145,17 @@ function captureContext(ctx: Context, miss: Extract<Outcome, { type: 'miss' }>):
     capture.abort('response written or closed outside Koa');
     return;
   }
-  const refuse = (reason?: string): void => {
-    if (reason !== undefined) capture.abort(reason);
-    if (bypass !== undefined) ctx.set(bypass[0], bypass[1]);
-  };
   let sentInFull = (): boolean => true;
   const body: unknown = ctx.body;
   if (isNodeStream(body)) {
     if (capture.head(ctx.status, ctx.response.headers)) sentInFull = teeStream(ctx, body, capture);
-    else refuse();
   } else {
     const bytes = bufferedBody(ctx);
-    if (!Buffer.isBuffer(bytes)) refuse(bytes.refused);
+    if (!Buffer.isBuffer(bytes)) capture.abort(bytes.refused, 'body');
     else if (capture.head(ctx.status, ctx.response.headers)) capture.write(bytes);
-    else refuse();
   }
+  // Nothing is sent yet: a refusal says BYPASS (with its Cache-Status detail), a stored head gets its CDN tags.
+  for (const [name, value] of capture.headers()) ctx.set(name, value);
   const sent: unknown = ctx.body;
   const res = ctx.res;
   // Judged on what was sent: middleware further up may still set headers or replace the body after we return.
@@ -176,7 +172,7 @@ function apply(outcome: Outcome, ctx: Context, next: Next): Promise<void> | unde
     sendReplay(ctx, outcome.replay);
     return undefined;
   }
-  if (outcome.header !== undefined) ctx.set(outcome.header[0], outcome.header[1]);
+  for (const [name, value] of outcome.headers) ctx.set(name, value);
   if (outcome.type === 'pass') return next();
   return fill(outcome, ctx, next);
 }
@@ -207,6 +203,7 @@ function serveStale(ctx: Context, capture: ResponseCapture): boolean {
 
 async function fill(miss: Extract<Outcome, { type: 'miss' }>, ctx: Context, next: Next): Promise<void> {
   const capture = miss.capture;
+  capture.readHandlerValues(() => ctx.state);
   // Before next(): a handler that never settles must not hold the key's fill once its client has gone (and one
   // that left while the lookup ran has fired its 'close' already).
   const closed = (): void => capture.abort('connection closed before the response finished');

@@ -36,6 +36,11 @@ export interface RouteResponse {
   body?: string | Buffer | object;
   /** Put in `res.locals.expireGroups` / `ctx.state.expireGroups` before responding (junk too, on purpose). */
   expireGroups?: unknown;
+  /**
+   * Copied into `res.locals` / `ctx.state` (a framework's own place for them) before responding: what the handler
+   * decides about its entry, `cacheGroups`, `cacheTtl`, `cacheSkip` (junk too, on purpose).
+   */
+  locals?: Readonly<Record<string, unknown>>;
 }
 
 export interface RouteSpec {

@@ -41,3 +41,30 @@ export function groupTag(group: string, maxLength = DEFAULT_MAX_KEY_LENGTH): str
 export function dataKeyId(key: string, maxLength = DEFAULT_MAX_KEY_LENGTH): string {
   return key.length <= maxLength ? `d:${key}` : `D:${digest(key)}`;
 }
+
+/** Group names longer than this are sent to a CDN by their digest (Akamai's tags stop at 128 characters). */
+export const MAX_CDN_TAG_LENGTH = 128;
+// Visible ASCII only, no comma (Cache-Tag's separator) and no space (Surrogate-Key's): RFC 9110 §5.5 field-vchar.
+const CDN_SAFE = /^[\x21-\x2b\x2d-\x7e]+$/;
+
+/**
+ * The tag a CDN gets for a group (`Surrogate-Key`, `Cache-Tag`): the name itself when it is short and holds no
+ * separator, else its SHA-256 digest (base64url: safe in both headers). A purge call must send the same value.
+ */
+export function cdnTag(group: string): string {
+  return group.length <= MAX_CDN_TAG_LENGTH && CDN_SAFE.test(group) ? group : digest(group);
+}
+
+/** The headers a CDN reads an entry's tags from: Fastly's `Surrogate-Key`, Cloudflare's `Cache-Tag`. */
+export type CdnTagHeader = 'Surrogate-Key' | 'Cache-Tag';
+
+/** Reads a `cdnTags` option: `'Surrogate-Key'`, `'Cache-Tag'` (any case) or `false`; undefined when unset. */
+export function cdnTagsOption(value: unknown, name: string): CdnTagHeader | false | undefined {
+  if (value === undefined || value === false) return value;
+  if (typeof value === 'string') {
+    const lower = value.toLowerCase();
+    if (lower === 'surrogate-key') return 'Surrogate-Key';
+    if (lower === 'cache-tag') return 'Cache-Tag';
+  }
+  throw new TypeError(`option ${name} must be 'Surrogate-Key', 'Cache-Tag' or false, got ${String(value)}`);
+}

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import createDebug from 'debug';
 import { GroupCacheError } from '../core/errors.js';
 import { collectExpiryGroups, type GroupNames } from '../core/expiry-groups.js';
-import { DEFAULT_MAX_KEY_LENGTH, entryTags, groupTag, keyId } from '../core/keys.js';
+import { type CdnTagHeader, cdnTag, cdnTagsOption, DEFAULT_MAX_KEY_LENGTH, entryTags, groupTag, keyId } from '../core/keys.js';
 import { checkOptionNames, positiveOption, ttlOption } from '../core/options.js';
 import { StoreClock } from '../core/store-clock.js';
 import type { CachedEntry, CacheStore, EvictionReason, StoreLookup } from '../stores/contract.js';
@@ -57,6 +57,26 @@ export interface CacheOptions {
   retryInterval?: number;
   /** Wall clock for TTLs and `Age`. Default `Date.now`. A default memory store gets the same clock. */
   now?: () => number;
+  /** Send RFC 9211 `Cache-Status` beside the status header (`group-cache; hit; ttl=42`...). Default false. */
+  cacheStatus?: boolean;
+  /**
+   * Send each entry's groups to a CDN in this header, on misses and hits: `'Surrogate-Key'` (Fastly, space-separated)
+   * or `'Cache-Tag'` (Cloudflare, comma-separated). Long names and names with separators go by their digest; past
+   * 16 KiB the rest are dropped with a process warning. Routes may override it. Default false (none).
+   */
+  cdnTags?: CdnTagHeader | false;
+  /**
+   * Called after every expiry the store recorded (`expireGroups`, `expireKey`, a write's groups, a retried expiry),
+   * with the group names, the keys, and `cdnTags`: the groups as the CDN header spelled them, to purge a CDN with.
+   * Its errors (thrown or rejected) are reported as `error` events, never thrown. Default none.
+   */
+  onExpire?: (expiry: ExpiryNotice) => void | Promise<void>;
+}
+
+/** What `onExpire` gets: an expiry the store recorded. */
+export interface ExpiryNotice extends ExpireEvent {
+  /** The groups as `Surrogate-Key` / `Cache-Tag` send them (digests for long or odd names), for a CDN purge. */
+  cdnTags: string[];
 }
 
 const CACHE_OPTION_NAMES = Object.keys({
@@ -74,6 +94,9 @@ const CACHE_OPTION_NAMES = Object.keys({
   maxPendingExpiries: true,
   retryInterval: true,
   now: true,
+  cacheStatus: true,
+  cdnTags: true,
+  onExpire: true,
 } satisfies Record<keyof CacheOptions, true>);
 
 /** Counters since the cache was created, plus the store's own numbers where it has them. */
@@ -305,6 +328,13 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
   readonly maxKeyLength: number;
   readonly maxGroups: number;
   readonly now: () => number;
+  /** Whether routes send `Cache-Status` unless they say otherwise. */
+  readonly cacheStatus: boolean;
+  /** The CDN tag header routes send unless they say otherwise, or undefined. */
+  readonly cdnTags: CdnTagHeader | undefined;
+  readonly #onExpire: ((expiry: ExpiryNotice) => void | Promise<void>) | undefined;
+  // What each queued tag names, so that a retried expiry can tell onExpire too.
+  readonly #pendingNames = new Map<string, { group?: string; key?: string }>();
   readonly #maxPending: number;
   readonly #retryInterval: number;
   readonly #inflight = new Map<string, Fill>();
@@ -355,6 +385,13 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
     this.#retryInterval = positiveOption(raw, 'retryInterval', 1_000);
     if (options.fillLock !== undefined && typeof options.fillLock !== 'boolean')
       throw new TypeError('option fillLock must be a boolean');
+    if (options.cacheStatus !== undefined && typeof options.cacheStatus !== 'boolean')
+      throw new TypeError('option cacheStatus must be a boolean');
+    this.cacheStatus = options.cacheStatus ?? false;
+    this.cdnTags = cdnTagsOption(raw.cdnTags, 'cdnTags') || undefined;
+    if (options.onExpire !== undefined && typeof options.onExpire !== 'function')
+      throw new TypeError('option onExpire must be a function');
+    this.#onExpire = options.onExpire;
     const lockTime = positiveOption(raw, 'fillLockTime', this.waitTimeout);
     const locking = lockingStore(this.store);
     this.#fillLock =
@@ -426,7 +463,7 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
       const stamp = await callStore('store.expire', this.storeTimeout, () => this.store.expire(tags));
       if (typeof stamp === 'number') this.#storeClock.sample(stamp, performance.now());
     } catch (error) {
-      this.#queueExpiry(tags);
+      this.#queueExpiry(tags, event);
       const failure = new GroupCacheError(
         'EEXPIRE',
         `could not expire ${describeExpiry(event)} now; queued for retry (${this.#pending.size} pending)`,
@@ -437,6 +474,28 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
     }
     this.#counts.expires += tags.length;
     if (this.listenerCount('expire') > 0) this.emit('expire', event);
+    this.#notifyExpire(event);
+  }
+
+  // onExpire runs after the store recorded the expiry, outside the caller's path: its failure is only reported.
+  #notifyExpire(event: ExpireEvent): void {
+    const onExpire = this.#onExpire;
+    if (onExpire === undefined || (event.groups.length === 0 && event.keys.length === 0)) return;
+    const notice: ExpiryNotice = { groups: [...event.groups], keys: [...event.keys], cdnTags: event.groups.map(cdnTag) };
+    const failed = (error: unknown): void => {
+      this.report(
+        new GroupCacheError('EEXPIRE', `onExpire failed: ${String((error as Error)?.message ?? error)}`, {
+          cause: error,
+          details: { ...event },
+        }),
+      );
+    };
+    try {
+      const result = onExpire(notice);
+      if (result instanceof Promise) result.catch(failed);
+    } catch (error) {
+      failed(error);
+    }
   }
 
   /*
@@ -461,15 +520,24 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
     }
   }
 
-  #queueExpiry(tags: readonly string[]): void {
+  #queueExpiry(tags: readonly string[], event: ExpireEvent): void {
     for (const tag of tags) {
       this.#pending.delete(tag);
       this.#pending.add(tag);
+    }
+    if (this.#onExpire !== undefined) {
+      // Tags are built from the event's names in order: groups first (expireGroups), or the one key (expireKey).
+      const names = [...event.groups.map((group) => ({ group })), ...event.keys.map((key) => ({ key }))];
+      tags.forEach((tag, i) => {
+        const name = names[i];
+        if (name !== undefined) this.#pendingNames.set(tag, name);
+      });
     }
     const dropped: string[] = [];
     for (const tag of this.#pending) {
       if (this.#pending.size <= this.#maxPending) break;
       this.#pending.delete(tag);
+      this.#pendingNames.delete(tag);
       dropped.push(tag);
     }
     if (dropped.length > 0) this.#reportDropped(dropped, 'the retry queue is full');
@@ -494,6 +562,14 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
       this.#retryAttempt = 0;
       this.#counts.expires += tags.length;
       debug('retried expiry of %d tags landed', tags.length);
+      const landed: ExpireEvent = { groups: [], keys: [] };
+      for (const tag of tags) {
+        const name = this.#pendingNames.get(tag);
+        this.#pendingNames.delete(tag);
+        if (name?.group !== undefined) landed.groups.push(name.group);
+        if (name?.key !== undefined) landed.keys.push(name.key);
+      }
+      this.#notifyExpire(landed);
     } catch (error) {
       this.#retryAttempt++;
       debug('retry of %d expiries failed: %s', tags.length, (error as Error).message);
@@ -530,6 +606,7 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
     this.#retryTimer = undefined;
     if (this.#pending.size > 0) this.#reportDropped([...this.#pending], 'the cache was closed');
     this.#pending.clear();
+    this.#pendingNames.clear();
     await this.store.close?.();
   }
 

@@ -1,17 +1,20 @@
 import { GroupCacheError } from '../core/errors.js';
 import { type KeyFunction, type KeyResult, normalizeKeyResult } from '../core/key-function.js';
-import { keyId } from '../core/keys.js';
+import { type CdnTagHeader, cdnTagsOption, keyId } from '../core/keys.js';
 import { checkOptionNames, positiveOption, ttlOption } from '../core/options.js';
 import type { Acquired, AcquireRequest, GroupCache } from '../engine/cache.js';
 import { statusSet } from '../engine/cache.js';
 import { defaultCache, noteRoute } from '../engine/default-cache.js';
 import { isPromiseLike } from '../engine/timeout.js';
 import type { CachedEntry } from '../stores/contract.js';
+import { type BypassDetail, type StatusHeader, StatusHeaders } from './cache-status.js';
 import { COOKIE_PREFIX, varyKeySuffix, varyMatches } from './headers.js';
 import { type Replay, replayEntry } from './replay.js';
 import { ResponseCapture } from './response-capture.js';
 import type { HeaderMap, StoragePolicy } from './storage-policy.js';
-import { requestBypassReason } from './storage-policy.js';
+import { requestRefusal } from './storage-policy.js';
+
+export type { StatusHeader };
 
 /** Options of a cached route (`groupCache(keyFn, options)`). Unset ones fall back to the cache's. */
 export interface RouteOptions<Cache = GroupCache> {
@@ -53,6 +56,13 @@ export interface RouteOptions<Cache = GroupCache> {
   staleIfErrorAfterExpire?: boolean;
   /** With `staleIfError`: a refill still running after this many ms counts as failed. Default none. */
   handlerTimeout?: number;
+  /** Send RFC 9211 `Cache-Status` beside the status header. Default: the cache's `cacheStatus` (false). */
+  cacheStatus?: boolean;
+  /**
+   * Send the entry's groups to a CDN in this header (`'Surrogate-Key'` space-separated, `'Cache-Tag'`
+   * comma-separated), on misses and hits; `false` turns the cache's setting off here. Default: the cache's `cdnTags`.
+   */
+  cdnTags?: CdnTagHeader | false;
 }
 
 const ROUTE_OPTION_NAMES = Object.keys({
@@ -68,6 +78,8 @@ const ROUTE_OPTION_NAMES = Object.keys({
   staleIfError: true,
   staleIfErrorAfterExpire: true,
   handlerTimeout: true,
+  cacheStatus: true,
+  cdnTags: true,
 } satisfies Record<keyof RouteOptions, true>);
 
 /** The request facts the core needs, as an adapter reads them off its framework. */
@@ -93,17 +105,26 @@ export function defaultKey(method: string, url: string): string {
   return `${verb} ${url.slice(0, query)}${sorted === '' ? '' : `?${sorted}`}`;
 }
 
-/** A header an adapter sets on a miss or bypass: `[name, value]`. */
-export type StatusHeader = readonly [name: string, value: string];
-
-/** What an adapter does with a request. */
+/**
+ * What an adapter does with a request. `headers` are the status headers to set before the handler runs (X-Cache,
+ * and Cache-Status when on); `header` is X-Cache alone, as before `headers` existed.
+ */
 export type Outcome =
   /** Write `replay` and do not run the handler. */
   | { type: 'hit'; replay: Replay }
-  /** Run the handler; feed its response to `capture`. `bypass` replaces `header` if the head cannot be stored. */
-  | { type: 'miss'; capture: ResponseCapture; header: StatusHeader | undefined; bypass: StatusHeader | undefined }
+  /**
+   * Run the handler; feed its response to `capture`, and set `capture.headers()` once the head was judged (the
+   * bypass status headers when it cannot be stored; `bypass` is X-Cache's alone).
+   */
+  | {
+      type: 'miss';
+      capture: ResponseCapture;
+      headers: readonly StatusHeader[];
+      header: StatusHeader | undefined;
+      bypass: StatusHeader | undefined;
+    }
   /** Run the handler; store nothing. */
-  | { type: 'pass'; header: StatusHeader | undefined };
+  | { type: 'pass'; headers: readonly StatusHeader[]; header: StatusHeader | undefined };
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -127,10 +148,11 @@ export class CachedRoute<Req> {
   readonly #ttl: number;
   readonly #vary: readonly string[];
   readonly #stale: { whileRevalidate: number; ifError: number; afterExpire: boolean; handlerTimeout: number | undefined };
-  readonly #hit: StatusHeader | undefined;
-  readonly #staleHeader: StatusHeader | undefined;
+  readonly #status: StatusHeaders;
   readonly #miss: StatusHeader | undefined;
   readonly #bypass: StatusHeader | undefined;
+  readonly #cdnTags: CdnTagHeader | undefined;
+  #cdnWarned = false;
 
   constructor(keyFn: KeyFunction<Req>, options: RouteOptions = {}) {
     if (typeof keyFn !== 'function') throw new TypeError('argument keyFn must be a function');
@@ -167,16 +189,30 @@ export class CachedRoute<Req> {
       handlerTimeout: raw.handlerTimeout === undefined ? undefined : ttlOption(raw, 'handlerTimeout', 0),
     };
     const header = cache.header;
-    this.#hit = header === undefined ? undefined : [header, 'HIT'];
-    this.#staleHeader = header === undefined ? undefined : [header, 'STALE'];
+    this.#status = new StatusHeaders(header, raw.cacheStatus === undefined ? cache.cacheStatus : flag(raw, 'cacheStatus'));
     this.#miss = header === undefined ? undefined : [header, 'MISS'];
     this.#bypass = header === undefined ? undefined : [header, 'BYPASS'];
+    const cdnTags = cdnTagsOption(raw.cdnTags, 'cdnTags');
+    this.#cdnTags = cdnTags === undefined ? cache.cdnTags : cdnTags || undefined;
+  }
+
+  // Tags past the CDN header's limit are lost to purges by them: said once per route, where an operator looks.
+  #cdnDropped(where: string): (dropped: number, kept: number) => void {
+    return (dropped, kept) => {
+      if (this.#cdnWarned) return;
+      this.#cdnWarned = true;
+      process.emitWarning(
+        `${this.#cdnTags} header of ${where} over its 16 KiB limit: ${dropped} group tag(s) dropped, ${kept} sent; ` +
+          'a CDN purge of the dropped groups will not reach these responses (said once per route)',
+        'GroupCacheWarning',
+      );
+    };
   }
 
   /** Decides what to do with a request. Never rejects: every failure becomes a pass, reported as an event. */
   begin(req: Req, info: RequestInfo): Outcome | Promise<Outcome> {
-    const reason = requestBypassReason(info.method, info.headers, this.#policy);
-    if (reason !== undefined) return this.#pass(reason, info);
+    const refusal = requestRefusal(info.method, info.headers, this.#policy);
+    if (refusal !== undefined) return this.#pass(refusal.reason, refusal.detail, info);
     let result: KeyResult | Promise<KeyResult>;
     try {
       result = this.#keyFn(req);
@@ -192,9 +228,9 @@ export class CachedRoute<Req> {
     return this.#withKey(result, info);
   }
 
-  #pass(reason: string, info: RequestInfo, key?: string): Outcome {
-    this.cache.recordBypass(reason, info.where, key);
-    return { type: 'pass', header: this.#bypass };
+  #pass(reason: string, detail: BypassDetail, info: RequestInfo): Outcome {
+    this.cache.recordBypass(reason, info.where);
+    return { type: 'pass', headers: this.#status.bypass(detail), header: this.#bypass };
   }
 
   /** Reports what was wrong with the key function (`threw: …`, `returned …: …`) and bypasses the cache. */
@@ -204,7 +240,7 @@ export class CachedRoute<Req> {
       details: { ...details, where: info.where },
     });
     this.cache.report(failure);
-    return this.#pass('key function error', info);
+    return this.#pass('key function error', 'key-function', info);
   }
 
   #withKey(result: KeyResult, info: RequestInfo): Outcome | Promise<Outcome> {
@@ -216,7 +252,7 @@ export class CachedRoute<Req> {
       const invalid = error as GroupCacheError;
       return this.#keyError(invalid.message, info, undefined, { ...invalid.details });
     }
-    if (spec === undefined) return this.#pass('no key', info);
+    if (spec === undefined) return this.#pass('no key', 'no-key', info);
     const cache = this.cache;
     const key = this.#vary.length === 0 ? spec.key : spec.key + varyKeySuffix(this.#vary, info.headers);
     const id = keyId(key, cache.maxKeyLength);
@@ -235,15 +271,18 @@ export class CachedRoute<Req> {
     };
     const ttl = spec.ttl ?? this.#ttl;
     const acquired = cache.lookup(request);
-    if (isPromiseLike(acquired)) return acquired.then((value) => this.#outcome(value, info, ttl));
-    return this.#outcome(acquired, info, ttl);
+    if (isPromiseLike(acquired)) return acquired.then((value) => this.#outcome(value, info, ttl, spec.groups));
+    return this.#outcome(acquired, info, ttl, spec.groups);
   }
 
-  #outcome(acquired: Acquired, info: RequestInfo, ttl: number): Outcome {
+  #outcome(acquired: Acquired, info: RequestInfo, ttl: number, groups: readonly string[]): Outcome {
     const cache = this.cache;
     switch (acquired.type) {
-      case 'hit':
-        return { type: 'hit', replay: replayEntry(acquired.entry, info.method, info.headers, cache.now(), this.#hit) };
+      case 'hit': {
+        const now = cache.now();
+        const entry = acquired.entry;
+        return { type: 'hit', replay: replayEntry(entry, info.method, info.headers, now, this.#status.hit(entry, now)) };
+      }
       case 'stale':
         return { type: 'hit', replay: this.#staleReplay(acquired.entry, info) };
       case 'fill': {
@@ -257,15 +296,25 @@ export class CachedRoute<Req> {
           ownHeader: cache.header,
           fallback: fallback === undefined ? undefined : () => this.#staleReplay(fallback, info),
           handlerTimeout: this.#stale.handlerTimeout,
+          groups,
+          status: this.#status,
+          cdnTags: this.#cdnTags,
+          onCdnDrop: this.#cdnDropped(info.where),
+          maxKeyLength: cache.maxKeyLength,
+          maxGroups: cache.maxGroups,
+          report: (error) => cache.report(error),
         });
-        return { type: 'miss', capture, header: this.#miss, bypass: this.#bypass };
+        return { type: 'miss', capture, headers: this.#status.miss, header: this.#miss, bypass: this.#bypass };
       }
       default:
-        return { type: 'pass', header: acquired.reason === 'HEAD miss' ? this.#miss : this.#bypass };
+        // A HEAD miss runs the handler and stores nothing (a HEAD is never stored as the GET): still a miss.
+        if (acquired.reason === 'HEAD miss') return { type: 'pass', headers: this.#status.miss, header: this.#miss };
+        return { type: 'pass', headers: this.#status.bypass('store-unavailable'), header: this.#bypass };
     }
   }
 
   #staleReplay(entry: CachedEntry, info: RequestInfo): Replay {
-    return replayEntry(entry, info.method, info.headers, this.cache.now(), this.#staleHeader);
+    const now = this.cache.now();
+    return replayEntry(entry, info.method, info.headers, now, this.#status.stale(entry, now));
   }
 }

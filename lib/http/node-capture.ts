@@ -1,17 +1,21 @@
 import type { ServerResponse } from 'node:http';
 import onHeaders from 'on-headers';
-import type { StatusHeader } from './cached-route.js';
+import type { StatusHeader } from './cache-status.js';
 import { rawHeaderNames } from './headers.js';
 import type { Replay } from './replay.js';
 import type { ResponseCapture } from './response-capture.js';
 
 type AnyFunction = (...args: unknown[]) => unknown;
 
-/** What a miss hands the Node capture: the capture, and the status headers for a miss and for a refusal. */
+/**
+ * What a miss hands the Node capture: the capture, and the status headers of a miss (`headers`: X-Cache and
+ * Cache-Status; `header`, X-Cache alone, when a caller predates `headers`). A refusal's come from the capture.
+ */
 export interface NodeMiss {
   capture: ResponseCapture;
+  headers?: readonly StatusHeader[];
   header: StatusHeader | undefined;
-  bypass: StatusHeader | undefined;
+  bypass?: StatusHeader | undefined;
 }
 
 /** Writes a replay (a hit, a stale copy) on a Node response. */
@@ -43,8 +47,8 @@ function captureChunk(capture: ResponseCapture, chunk: unknown, encoding: unknow
  * then becomes the stale copy, and whatever the handler writes after that is dropped.
  */
 export function captureNodeResponse(res: ServerResponse, miss: NodeMiss): void {
-  const { capture, header, bypass } = miss;
-  if (header !== undefined) res.setHeader(header[0], header[1]);
+  const { capture, header } = miss;
+  for (const [name, value] of miss.headers ?? (header === undefined ? [] : [header])) res.setHeader(name, value);
   const write = res.write as unknown as AnyFunction;
   const end = res.end as unknown as AnyFunction;
   let stale: Replay | undefined;
@@ -71,8 +75,10 @@ export function captureNodeResponse(res: ServerResponse, miss: NodeMiss): void {
   onHeaders(res, function onResponseHeaders(this: ServerResponse) {
     if (stale === undefined && this.statusCode >= 500 && becomeStale()) return;
     if (stale !== undefined) return;
-    // A head the policy refuses is never stored: say so to the client rather than a MISS on every request.
-    if (!capture.head(this.statusCode, this.getHeaders()) && bypass !== undefined) this.setHeader(bypass[0], bypass[1]);
+    // A head the policy refuses is never stored: say so to the client rather than a MISS on every request. One
+    // that is stored gets the CDN tag header, which is stored with it and so replayed on every hit.
+    capture.head(this.statusCode, this.getHeaders());
+    for (const [name, value] of capture.headers()) this.setHeader(name, value);
   });
   res.write = function writeAndCapture(this: ServerResponse, ...args: unknown[]) {
     if (stale === undefined && failed()) becomeStale();

@@ -1,6 +1,7 @@
 import fresh from 'fresh';
 import rangeParser from 'range-parser';
 import type { CachedEntry, HeaderList } from '../stores/contract.js';
+import type { StatusHeader } from './cache-status.js';
 import { type HeaderMap, headerValue } from './storage-policy.js';
 
 /** What an adapter writes for a hit. `body` is undefined when none is sent (HEAD, 304). */
@@ -61,7 +62,7 @@ function partialReplay(
   answer: NonNullable<RangeAnswer>,
   method: string,
   age: string,
-  statusHeader: readonly [string, string] | undefined,
+  statusHeaders: readonly StatusHeader[],
 ): Replay {
   const length = entry.body.length;
   if (answer.status === 416) {
@@ -70,7 +71,7 @@ function partialReplay(
       ['Content-Range', `bytes */${length}`],
       ['Content-Length', '0'],
     ];
-    if (statusHeader) headers.push([statusHeader[0], statusHeader[1]]);
+    for (const [name, value] of statusHeaders) headers.push([name, value]);
     return { status: 416, headers, body: method === 'HEAD' ? undefined : Buffer.alloc(0) };
   }
   // RFC 9110 §15.3.7: a single-part 206 carries the 200's headers (Content-Type, ETag, Cache-Control, Vary...).
@@ -81,7 +82,7 @@ function partialReplay(
     ['Content-Range', `bytes ${answer.start}-${answer.end}/${length}`],
     ['Content-Length', String(answer.end - answer.start + 1)],
   );
-  if (statusHeader) headers.push([statusHeader[0], statusHeader[1]]);
+  for (const [name, value] of statusHeaders) headers.push([name, value]);
   const body = method === 'HEAD' ? undefined : entry.body.subarray(answer.start, answer.end + 1);
   return { status: 206, headers, body };
 }
@@ -90,14 +91,15 @@ function partialReplay(
  * Builds the response for a hit: the stored status, headers and body, plus `ETag`, `Age` (RFC 9111 §5.1,
  * whole seconds since the response was stored) and the cache's status header; a `304 Not Modified` when the
  * request's validators match (RFC 9110 §13.1); a 206 or 416 for a single `Range` on a 200, subject to `If-Range`
- * (RFC 9110 §14.2, §13.1.5; evaluated after the 304 check, §13.2.2); no body for HEAD.
+ * (RFC 9110 §14.2, §13.1.5; evaluated after the 304 check, §13.2.2); no body for HEAD. `statusHeaders` are
+ * the cache's own (X-Cache, Cache-Status), added to each of them.
  */
 export function replayEntry(
   entry: CachedEntry,
   method: string,
   requestHeaders: HeaderMap,
   now: number,
-  statusHeader: readonly [string, string] | undefined,
+  statusHeaders: readonly StatusHeader[],
 ): Replay {
   const age = String(Math.max(0, Math.floor((now - entry.storedAt) / 1000)));
   if (
@@ -109,24 +111,28 @@ export function replayEntry(
   ) {
     const headers: HeaderList = entry.headers.filter(([name]) => KEPT_ON_304.has(name.toLowerCase()));
     headers.push(['ETag', entry.etag], ['Age', age]);
-    if (statusHeader) headers.push([statusHeader[0], statusHeader[1]]);
+    for (const [name, value] of statusHeaders) headers.push([name, value]);
     return { status: 304, headers, body: undefined };
   }
   if (requestHeaders.range !== undefined) {
     const answer = rangeAnswer(entry, requestHeaders);
-    if (answer !== undefined) return partialReplay(entry, answer, method, age, statusHeader);
+    if (answer !== undefined) return partialReplay(entry, answer, method, age, statusHeaders);
   }
   // The hot path of every hit: one array of the final length, filled by index (no slice-then-grow).
   const stored = entry.headers;
   const count = stored.length;
   // RFC 9110 §8.6: no Content-Length on a 204 (a route may allow 204 through `statuses`).
   const bodyless = entry.status === 204;
-  const headers: HeaderList = new Array(count + 2 + (bodyless ? 0 : 1) + (statusHeader ? 1 : 0));
+  const own = statusHeaders.length;
+  const headers: HeaderList = new Array(count + 2 + (bodyless ? 0 : 1) + own);
   for (let i = 0; i < count; i++) headers[i] = stored[i] as HeaderList[number];
   let at = count;
   headers[at++] = ['ETag', entry.etag];
   headers[at++] = ['Age', age];
   if (!bodyless) headers[at++] = ['Content-Length', String(entry.body.length)];
-  if (statusHeader) headers[at] = [statusHeader[0], statusHeader[1]];
+  for (let i = 0; i < own; i++) {
+    const header = statusHeaders[i] as StatusHeader;
+    headers[at++] = [header[0], header[1]];
+  }
   return { status: entry.status, headers, body: method === 'HEAD' || bodyless ? undefined : entry.body };
 }

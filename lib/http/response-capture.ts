@@ -1,11 +1,15 @@
 import etag from 'etag';
+import { type CdnTagHeader, groupTag } from '../core/keys.js';
 import type { Fill } from '../engine/cache.js';
 import type { CachedEntry } from '../stores/contract.js';
 import { BodyCollector } from './body-collector.js';
+import type { BypassDetail, StatusHeader, StatusHeaders } from './cache-status.js';
+import { cdnTagHeader } from './cdn-tags.js';
+import { type HandlerValues, readHandlerValues } from './handler-values.js';
 import { storableHeaders, varyValues } from './headers.js';
 import type { Replay } from './replay.js';
 import type { HeaderMap, StoragePolicy } from './storage-policy.js';
-import { headerValue, responseRejectReason } from './storage-policy.js';
+import { headerValue, responseRefusal } from './storage-policy.js';
 
 /** How long what a capture stores is kept, and what stands in if the handler fails. */
 export interface CaptureSettings {
@@ -22,6 +26,18 @@ export interface CaptureSettings {
   fallback: (() => Replay) | undefined;
   /** With a fallback: after this long (ms) the handler counts as failed (`handlerTimeout`). */
   handlerTimeout: number | undefined;
+  /** The key function's groups (the handler may add more: `cacheGroups`). */
+  groups: readonly string[];
+  /** The route's status headers (X-Cache, Cache-Status): a refused head gets the bypass ones. */
+  status: StatusHeaders;
+  /** The header that tells a CDN the entry's groups, or undefined (`cdnTags`). */
+  cdnTags: CdnTagHeader | undefined;
+  /** Hears that tags did not fit the CDN header (`cdnTagHeader`). */
+  onCdnDrop: (dropped: number, kept: number) => void;
+  maxKeyLength: number;
+  maxGroups: number;
+  /** Reports a run-time error (the cache's `error` event). */
+  report: (error: unknown) => void;
 }
 
 /**
@@ -37,6 +53,10 @@ export class ResponseCapture {
   readonly #body: BodyCollector;
   #state: 'open' | 'capturing' | 'done' = 'open';
   #encodingAtHead: HeaderMap[string];
+  // Where the handler's cacheGroups / cacheTtl / cacheSkip are read (res.locals, ctx.state), if the adapter said.
+  #locals: (() => unknown) | undefined;
+  #refusal: BypassDetail | undefined;
+  #cdnHeader: StatusHeader | undefined;
 
   constructor(fill: Fill, settings: CaptureSettings) {
     this.#fill = fill;
@@ -64,26 +84,67 @@ export class ResponseCapture {
   }
 
   /**
+   * Where the handler leaves `cacheGroups`, `cacheTtl` and `cacheSkip` (`() => res.locals`, `() => ctx.state`):
+   * read when the head is judged and again at the end, so a streaming handler may still add groups.
+   */
+  readHandlerValues(locals: () => unknown): void {
+    this.#locals = locals;
+  }
+
+  /**
+   * Headers to set with the head just judged by {@link head} (or refused by {@link abort} before anything was
+   * sent): the bypass status headers when the response will not be stored, else the CDN tag header, if any.
+   */
+  headers(): readonly StatusHeader[] {
+    if (this.#refusal !== undefined) return this.#settings.status.bypass(this.#refusal);
+    if (this.#state === 'capturing' && this.#cdnHeader !== undefined) return [this.#cdnHeader];
+    return [];
+  }
+
+  // The handler's values, or undefined once they refused the entry (reported, and the fill cancelled).
+  #handlerValues(): HandlerValues | undefined {
+    if (this.#locals === undefined) return { groups: [], ttl: undefined, skip: false };
+    const settings = this.#settings;
+    const values = readHandlerValues(this.#locals(), settings.groups, settings.maxGroups, this.#fill.where);
+    if (values instanceof Error) {
+      settings.report(values);
+      this.abort(values.message, 'invalid-value');
+      return undefined;
+    }
+    if (values.skip) {
+      this.abort('the handler set cacheSkip', 'cache-skip');
+      return undefined;
+    }
+    return values;
+  }
+
+  /**
    * The status and headers as they are about to be sent (call just before). Returns whether the body is
    * collected: false when the storage policy already refuses this head. Middleware running later may still add
    * headers (a session's Set-Cookie), so {@link end} checks the policy again on what was actually sent.
    */
   head(status: number, headers: HeaderMap): boolean {
     if (this.#state !== 'open') return this.#state === 'capturing';
-    const reason = responseRejectReason(status, headers, this.#policy);
-    if (reason !== undefined) {
-      this.abort(reason);
+    const refusal = responseRefusal(status, headers, this.#policy);
+    if (refusal !== undefined) {
+      this.abort(refusal.reason, refusal.detail);
       return false;
     }
+    const values = this.#handlerValues();
+    if (values === undefined) return false;
     this.#state = 'capturing';
     this.#encodingAtHead = headerValue(headers, 'content-encoding');
+    const cdn = this.#settings.cdnTags;
+    if (cdn !== undefined) {
+      this.#cdnHeader = cdnTagHeader(cdn, [...this.#settings.groups, ...values.groups], this.#settings.onCdnDrop);
+    }
     return true;
   }
 
   /** A body chunk as written: a string (with its encoding), a Buffer or a Uint8Array. */
   write(chunk: string | Uint8Array, encoding?: BufferEncoding): void {
     if (this.#state !== 'capturing') return;
-    if (!this.#body.push(chunk, encoding)) this.abort(`body over maxEntryBytes ${this.#policy.maxEntryBytes}`);
+    if (!this.#body.push(chunk, encoding)) this.abort(`body over maxEntryBytes ${this.#policy.maxEntryBytes}`, 'too-large');
   }
 
   /**
@@ -102,17 +163,22 @@ export class ResponseCapture {
      */
     const encodedOutside = headerValue(headers, 'content-encoding') !== this.#encodingAtHead;
     const reason =
-      responseRejectReason(status, headers, this.#policy) ?? (encodedOutside ? undefined : this.#lengthMismatch(headers));
+      responseRefusal(status, headers, this.#policy)?.reason ?? (encodedOutside ? undefined : this.#lengthMismatch(headers));
     if (reason !== undefined) {
       this.abort(`${reason} (as sent)`);
       return Promise.resolve(false);
     }
+    // Read again at the end: a handler that streams may name its groups after the head went out.
+    const values = this.#handlerValues();
+    if (values === undefined) return Promise.resolve(false);
     this.#state = 'done';
     const body = this.#body.toBuffer();
     const { now, ttl, staleFor, requestHeaders } = this.#settings;
     const storedAt = now();
     const tag = headers.etag;
     let stored = storableHeaders(headers, this.#ownHeader, rawNames);
+    // Our Cache-Status member describes this response only (RFC 9211 §2): a hit sends its own.
+    if (this.#settings.status.sendsCacheStatus) stored = stored.filter(([name]) => name.toLowerCase() !== 'cache-status');
     let vary = varyValues(headers.vary, requestHeaders);
     if (encodedOutside) {
       stored = stored.filter(([name]) => name.toLowerCase() !== 'content-encoding');
@@ -124,13 +190,26 @@ export class ResponseCapture {
       body,
       etag: typeof tag === 'string' && tag !== '' ? tag : etag(body),
       vary,
-      tags: [...this.#fill.tags],
+      tags: this.#tags(values.groups),
       startedAt: this.#fill.startedAt,
       storedAt,
-      freshUntil: storedAt + ttl,
-      staleUntil: storedAt + ttl + staleFor,
+      freshUntil: storedAt + (values.ttl ?? ttl),
+      staleUntil: storedAt + (values.ttl ?? ttl) + staleFor,
     };
     return this.#fill.commit(entry);
+  }
+
+  /*
+   * The fill's tags plus those of the groups the handler added. They are checked by the store against the fill's
+   * start like the others: a group expired while the handler ran dooms the entry (DESIGN invariant 2).
+   */
+  #tags(added: readonly string[]): string[] {
+    const tags = [...this.#fill.tags];
+    for (const group of added) {
+      const tag = groupTag(group, this.#settings.maxKeyLength);
+      if (!tags.includes(tag)) tags.push(tag);
+    }
+    return tags;
   }
 
   // A body shorter or longer than its declared Content-Length was cut off (the client got a reset): never stored.
@@ -141,10 +220,14 @@ export class ResponseCapture {
     return length === this.#body.length ? undefined : `body of ${this.#body.length} bytes, Content-Length ${String(declared)}`;
   }
 
-  /** Nothing is stored: the response errored, was aborted, or was refused. Safe to call more than once. */
-  abort(reason: string): void {
+  /**
+   * Nothing is stored: the response errored, was aborted, or was refused. Safe to call more than once. With a
+   * `detail`, {@link headers} then gives the bypass status headers (for an adapter that has not sent the head).
+   */
+  abort(reason: string, detail?: BypassDetail): void {
     if (this.#state === 'done') return;
     this.#state = 'done';
+    this.#refusal = detail;
     this.#fill.cancel(reason);
   }
 }

@@ -3,7 +3,10 @@
  * spread below; every adapter and every store runs them (test/adapters.test.ts).
  */
 import type { Scenario } from '../adapter-conformance.js';
+import { CACHE_STATUS_SCENARIOS } from './cache-status.js';
+import { CDN_TAG_SCENARIOS } from './cdn-tags.js';
 import { DEFAULT_KEY_SCENARIOS } from './default-key.js';
+import { HANDLER_DECIDES_SCENARIOS } from './handler-decides.js';
 import { HEADER_CASE_SCENARIOS } from './header-case.js';
 import { RANGE_SCENARIOS } from './range.js';
 import { STALE_SCENARIOS } from './stale.js';
@@ -19,4 +22,7 @@ export const SCENARIOS: Scenario[] = [
   ...HEADER_CASE_SCENARIOS,
   ...VARY_COOKIE_SCENARIOS,
   ...STALE_SCENARIOS,
+  ...CACHE_STATUS_SCENARIOS,
+  ...HANDLER_DECIDES_SCENARIOS,
+  ...CDN_TAG_SCENARIOS,
 ];

@@ -1,0 +1,162 @@
+/*
+ * Groups and TTL decided by the handler (issue 11): after loading its data a handler adds groups
+ * (`res.locals.cacheGroups` / `ctx.state.cacheGroups`), sets its entry's TTL (`cacheTtl`) or refuses storing
+ * (`cacheSkip`). Added groups are stamped with the fill's start like the key function's: a group expired while the
+ * handler ran dooms the fill (DESIGN invariant 2).
+ */
+import { expect } from 'chai';
+import type { Harness, RouteResponse, RouteSpec, Scenario } from '../adapter-conformance.js';
+import { expectSequence, json } from '../adapter-conformance.js';
+import { deferred } from '../helpers/http.js';
+
+/** GET /list: key `list` in group `lists`; the handler answers with `locals` (what it decided) and its run count. */
+function listRoute(locals: () => Record<string, unknown>) {
+  const control = { runs: 0, gate: undefined as Promise<void> | undefined, entered: deferred() };
+  const route: RouteSpec = {
+    method: 'get',
+    path: '/list',
+    cached: { keyFn: () => ({ key: 'list', groups: ['lists'] }) },
+    handle: async (): Promise<RouteResponse> => {
+      control.runs++;
+      const run = control.runs;
+      control.entered.resolve();
+      if (control.gate !== undefined) await control.gate;
+      return { status: 200, body: { run }, locals: locals() };
+    },
+  };
+  return { route, control };
+}
+
+async function withList(setup: Parameters<Scenario[1]>[0], locals: Record<string, unknown>, cacheOptions = {}) {
+  const { route, control } = listRoute(() => locals);
+  const h: Harness = await setup({ routes: [route], cacheOptions });
+  return { h, control };
+}
+
+const JUNK_GROUPS: Array<[label: string, value: unknown]> = [
+  ['an object', { id: 1 }],
+  ["''", ''],
+  ['NaN in a list', ['user_1', Number.NaN]],
+  ['null in a list', ['user_1', null]],
+];
+
+const JUNK_OTHER: Array<[label: string, locals: Record<string, unknown>]> = [
+  ['cacheTtl -1', { cacheTtl: -1 }],
+  ["cacheTtl '60s'", { cacheTtl: '60s' }],
+  ["cacheSkip 'yes'", { cacheSkip: 'yes' }],
+];
+
+export const HANDLER_DECIDES_SCENARIOS: Scenario[] = [
+  [
+    'cacheGroups: groups the handler adds (a string, a list, numbers as decimal strings) expire its entry',
+    async (setup) => {
+      for (const [added, expire] of [
+        ['user_7', 'user_7'],
+        [['user_7', 8], '8'],
+        [['user_7', 8], 8],
+      ] as const) {
+        const { h, control } = await withList(setup, { cacheGroups: added });
+        await expectSequence(h, '/list', ['MISS', 'HIT']);
+        await h.cache.expireGroups(expire);
+        await expectSequence(h, '/list', ['MISS', 'HIT']);
+        // The key function's groups still hold.
+        await h.cache.expireGroups('lists');
+        await expectSequence(h, '/list', ['MISS']);
+        expect(control.runs).to.equal(3);
+        expect(h.errors).to.deep.equal([]);
+      }
+    },
+  ],
+  [
+    'cacheGroups race: a group the handler adds, expired while the handler runs, dooms the fill (never a HIT after)',
+    async (setup) => {
+      const { h, control } = await withList(setup, { cacheGroups: ['late'] });
+      const gate = deferred();
+      control.gate = gate.promise;
+      const running = h.get('/list');
+      await control.entered.promise;
+      await h.cache.expireGroups('late');
+      gate.resolve();
+      const first = await running;
+      expect(first.headers['x-cache']).to.equal('MISS');
+      expect(json(first)).to.deep.equal({ run: 1 });
+      control.gate = undefined;
+      const after = await h.get('/list');
+      expect(after.headers['x-cache'], 'the doomed fill was not stored').to.equal('MISS');
+      expect(json(after)).to.deep.equal({ run: 2 });
+      expect((await h.get('/list')).headers['x-cache']).to.equal('HIT');
+      // Control: the same expiry before the fill starts changes nothing.
+      const { h: calm } = await withList(setup, { cacheGroups: ['late'] });
+      await calm.cache.expireGroups('late');
+      await expectSequence(calm, '/list', ['MISS', 'HIT']);
+    },
+  ],
+  [
+    'cacheTtl: the handler sets its entry TTL in ms; one over MAX_TTL is held to it',
+    async (setup) => {
+      const { h } = await withList(setup, { cacheTtl: 2_000 }, { ttl: 60_000 });
+      await expectSequence(h, '/list', ['MISS']);
+      h.clock.advance(1_999);
+      await expectSequence(h, '/list', ['HIT']);
+      h.clock.advance(2);
+      await expectSequence(h, '/list', ['MISS']);
+      const { h: long } = await withList(setup, { cacheTtl: Number.MAX_SAFE_INTEGER }, { cacheStatus: true });
+      await expectSequence(long, '/list', ['MISS']);
+      const [hit] = await expectSequence(long, '/list', ['HIT']);
+      expect(hit?.headers['cache-status']).to.equal('group-cache; hit; ttl=31536000');
+      expect(long.errors).to.deep.equal([]);
+    },
+  ],
+  [
+    'cacheSkip = true: served to the client, never stored, BYPASS (detail "cache-skip")',
+    async (setup) => {
+      const { h, control } = await withList(setup, { cacheSkip: true, cacheGroups: ['x'] }, { cacheStatus: true });
+      const [first] = await expectSequence(h, '/list', ['BYPASS', 'BYPASS']);
+      expect(first?.status).to.equal(200);
+      expect(first?.headers['cache-status']).to.equal('group-cache; fwd=bypass; detail="cache-skip"');
+      expect(control.runs).to.equal(2);
+      expect(h.cache.stats().stores).to.equal(0);
+      expect(h.errors).to.deep.equal([]);
+      const { h: kept } = await withList(setup, { cacheSkip: false });
+      await expectSequence(kept, '/list', ['MISS', 'HIT']);
+    },
+  ],
+  ...JUNK_GROUPS.map(
+    ([label, value]): Scenario => [
+      `cacheGroups holding ${label}: the response is served, not stored, EINVALIDGROUP reported`,
+      async (setup) => {
+        const { h, control } = await withList(setup, { cacheGroups: value }, { cacheStatus: true });
+        const [first] = await expectSequence(h, '/list', ['BYPASS', 'BYPASS']);
+        expect(first?.status).to.equal(200);
+        expect(first?.headers['cache-status']).to.equal('group-cache; fwd=bypass; detail="invalid-value"');
+        expect(control.runs).to.equal(2);
+        expect(h.cache.stats().stores).to.equal(0);
+        expect(h.errors.map((error) => error.code)).to.deep.equal(['EINVALIDGROUP', 'EINVALIDGROUP']);
+        expect(h.errors[0]?.message).to.include('GET /list');
+      },
+    ],
+  ),
+  ...JUNK_OTHER.map(
+    ([label, locals]): Scenario => [
+      `${label}: the response is served, not stored, ERESPONSE reported`,
+      async (setup) => {
+        const { h } = await withList(setup, locals);
+        const [first] = await expectSequence(h, '/list', ['BYPASS', 'BYPASS']);
+        expect(first?.status).to.equal(200);
+        expect(h.cache.stats().stores).to.equal(0);
+        expect(h.errors.map((error) => error.code)).to.deep.equal(['ERESPONSE', 'ERESPONSE']);
+      },
+    ],
+  ),
+  [
+    'cacheGroups past maxGroups (with the key function groups) is refused: not stored, EINVALIDGROUP',
+    async (setup) => {
+      const { h } = await withList(setup, { cacheGroups: ['a', 'b', 'lists'] }, { maxGroups: 3 });
+      await expectSequence(h, '/list', ['MISS', 'HIT']); // 'lists' is the key function's own: 3 groups in all
+      const { h: over } = await withList(setup, { cacheGroups: ['a', 'b', 'c'] }, { maxGroups: 3 });
+      await expectSequence(over, '/list', ['BYPASS']);
+      expect(over.errors.map((error) => error.code)).to.deep.equal(['EINVALIDGROUP']);
+      expect(over.errors[0]?.message).to.include('maxGroups 3');
+    },
+  ],
+];
