@@ -19,6 +19,12 @@ declare module 'fastify' {
      * group-cache before the response is sent. `null` until a handler sets it.
      */
     expireGroups: GroupNames | null;
+    /** More groups for this response's cache entry, decided by the handler (a string, a number or a list). */
+    cacheGroups?: GroupNames;
+    /** This response's cache entry TTL in ms, decided by the handler (at most MAX_TTL). */
+    cacheTtl?: number;
+    /** `true`: serve this response but do not store it (X-Cache: BYPASS). */
+    cacheSkip?: boolean;
   }
 }
 
@@ -66,8 +72,13 @@ function apply(outcome: Outcome, reply: FastifyReply, done: HookHandlerDoneFunct
   }
   // The handler's response is read where Fastify writes it, on reply.raw: whatever its payload (string, Buffer,
   // stream, serialized object) and whatever onSend hooks made of it, the stored bytes are the bytes sent.
-  if (outcome.type === 'miss') captureNodeResponse(reply.raw, outcome);
-  else if (outcome.header !== undefined) reply.raw.setHeader(outcome.header[0], outcome.header[1]);
+  if (outcome.type === 'miss') {
+    // The handler's cacheGroups / cacheTtl / cacheSkip live on the reply, beside reply.expireGroups.
+    outcome.capture.readHandlerValues(() => reply);
+    captureNodeResponse(reply.raw, outcome);
+  } else {
+    for (const [name, value] of outcome.headers) reply.raw.setHeader(name, value);
+  }
   done();
 }
 

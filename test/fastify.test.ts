@@ -65,6 +65,17 @@ for (const [version, createApp] of [
       expect(hit.body).to.equal('body');
     });
 
+    it('reply.cacheGroups (typed on FastifyReply) adds groups the handler decides', async () => {
+      app.get('/team', { onRequest: groupCache(() => 'team', { cache }) }, async (_req, reply) => {
+        reply.cacheGroups = ['user_group_7', 8];
+        return { members: [7, 8] };
+      });
+      expect((await get('/team')).headers['x-cache']).to.equal('MISS');
+      expect((await get('/team')).headers['x-cache']).to.equal('HIT');
+      await cache.expireGroups('8');
+      expect((await get('/team')).headers['x-cache']).to.equal('MISS');
+    });
+
     it('a stream payload is stored as it was sent, and replayed byte for byte', async () => {
       app.get('/s', { onRequest: groupCache(() => 's', { cache }) }, async (_req, reply) => {
         reply.type('text/plain');
