@@ -76,6 +76,35 @@ for (const [version, createApp] of [
       expect((await get('/team')).headers['x-cache']).to.equal('MISS');
     });
 
+    it('with expireGroups() registered, the route pattern is bound at registration (no request.routeOptions per hit)', async () => {
+      const errors: GroupCacheError[] = [];
+      cache.on('error', (error) => errors.push(error));
+      await app.register(expireGroups({ cache }));
+      let reads = 0;
+      app.addHook('onRequest', async (request) => {
+        const proto = Object.getPrototypeOf(request) as object;
+        const getter = Object.getOwnPropertyDescriptor(proto, 'routeOptions')?.get;
+        Object.defineProperty(request, 'routeOptions', {
+          get() {
+            reads++;
+            return getter?.call(request);
+          },
+        });
+      });
+      const failing = () => {
+        throw new Error('no id');
+      };
+      await app.register(
+        async (child) => {
+          child.get('/items/:id', { onRequest: [groupCache(failing, { cache })] }, async () => 'item');
+        },
+        { prefix: '/api' },
+      );
+      expect((await get('/api/items/1')).headers['x-cache']).to.equal('BYPASS');
+      expect(errors[0]?.message).to.include('GET /api/items/:id');
+      expect(reads).to.equal(0);
+    });
+
     it('a stream payload is stored as it was sent, and replayed byte for byte', async () => {
       app.get('/s', { onRequest: groupCache(() => 's', { cache }) }, async (_req, reply) => {
         reply.type('text/plain');
