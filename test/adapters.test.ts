@@ -71,11 +71,13 @@ after(async () => {
   await server?.stop();
 });
 
-// A new adapter is a driver in the list above; a new store is one more line here.
+// A new adapter is a driver in the list above; a new store is one more line here. Every framework version runs on
+// the memory store; on Redis, the newest major of each framework: the store sits below the adapter, and the older
+// majors differ from the newer ones only in how they write a response, which the memory runs already cover. This
+// keeps npm test near a minute on this machine's two cores.
+const newest = [drivers[0], drivers[2], drivers[4]].filter((driver) => driver !== undefined);
 for (const driver of drivers) adapterConformance(driver, { scenarios: MORE });
-for (const driver of drivers) adapterConformance(driver, { ...onRedis, scenarios: MORE });
+for (const driver of newest) adapterConformance(driver, { ...onRedis, scenarios: MORE });
 // The client sits below the store, so Express 5 and Koa 3 suffice for node-redis: the cross product of every
 // framework version with every client would add seconds to CI and no coverage.
-for (const driver of [drivers[0], drivers[2]]) {
-  if (driver !== undefined) adapterConformance(driver, { ...onNodeRedis, scenarios: MORE });
-}
+for (const driver of newest.slice(0, 2)) adapterConformance(driver, { ...onNodeRedis, scenarios: MORE });
