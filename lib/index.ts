@@ -13,12 +13,15 @@ export type {
   EvictEvent,
   ExpireEvent,
   GroupCacheEvents,
+  InspectedEntry,
+  InspectOptions,
   KeyEvent,
   StoreEvent,
 } from './engine/cache.js';
 export { createCache, GroupCache } from './engine/cache.js';
 export type { DataKeyResult, DataKeySpec, DataOptions } from './engine/data-cache.js';
 export { defaultCache, setDefaultCache } from './engine/default-cache.js';
+export type { BypassReason, NotStoredReason } from './engine/reasons.js';
 export type { RouteOptions } from './http/cached-route.js';
 export type { ExpireOptions } from './http/write-expiry.js';
 export type {
@@ -28,6 +31,7 @@ export type {
   HeaderList,
   HeaderValue,
   MaybePromise,
+  PeekLookup,
   StoreLookup,
   StoreStats,
 } from './stores/contract.js';

@@ -3,16 +3,41 @@ import { performance } from 'node:perf_hooks';
 import createDebug from 'debug';
 import { GroupCacheError } from '../core/errors.js';
 import { collectExpiryGroups, type GroupNames } from '../core/expiry-groups.js';
-import { type CdnTagHeader, cdnTag, cdnTagsOption, DEFAULT_MAX_KEY_LENGTH, entryTags, groupTag, keyId } from '../core/keys.js';
+import {
+  type CdnTagHeader,
+  cdnTag,
+  cdnTagsOption,
+  DEFAULT_MAX_KEY_LENGTH,
+  dataKeyId,
+  entryTags,
+  groupTag,
+  keyId,
+} from '../core/keys.js';
 import { checkOptionNames, positiveOption, ttlOption } from '../core/options.js';
 import { StoreClock } from '../core/store-clock.js';
-import type { CachedEntry, CacheStore, EvictionReason, StoreLookup } from '../stores/contract.js';
+import type { CachedEntry, CacheStore, EvictionReason, HeaderList, PeekLookup, StoreLookup } from '../stores/contract.js';
+import { entrySize } from '../stores/entry-size.js';
 import { memoryStore } from '../stores/memory-store.js';
 import { type DataKeyResult, type DataOptions, getOrSet as getOrSetData, wrap as wrapData } from './data-cache.js';
 import { FillLock, lockingStore } from './fill-lock.js';
+import {
+  BYPASS_REASONS,
+  type BypassReason,
+  bypassReason,
+  NOT_STORED_REASONS,
+  type NotStoredReason,
+  notStoredReason,
+  reasonCounts,
+} from './reasons.js';
 import { callStore } from './timeout.js';
 
 const debug = createDebug('group-cache');
+// The decision logs (`DEBUG=group-cache*`), one namespace per part. Created once: the hit path only reads `enabled`.
+const routeLog = createDebug('group-cache:route');
+const expireLog = createDebug('group-cache:expire');
+const storeLog = createDebug('group-cache:store');
+// Failures of the store itself (as opposed to a key function or a handler's values), logged under `:store`.
+const STORE_CODES: ReadonlySet<string> = new Set(['ESTORE', 'ETIMEOUT', 'EEXPIRE', 'EEXPIREDROPPED']);
 
 /** Options of {@link createCache}. Every duration is in milliseconds. */
 export interface CacheOptions {
@@ -122,6 +147,45 @@ export interface CacheStats {
   bytes: number;
   /** Tags whose expiry did not reach the store yet and is being retried. */
   pendingExpiries: number;
+  /** `bypasses` by reason: a fixed set of short keys, each present (unknown reasons count as `other`). */
+  bypassReasons: Record<BypassReason, number>;
+  /** Fills not stored, by reason (refused by policy, aborted, refused by the store...): a fixed set of keys. */
+  notStoredReasons: Record<NotStoredReason, number>;
+}
+
+/** Options of {@link GroupCache.inspect}. */
+export interface InspectOptions {
+  /** Inspect a data key (`getOrSet`, `wrap`) instead of a route's key. Default false. */
+  data?: boolean;
+  /** Include the body. Default false: bodies may hold personal data. */
+  body?: boolean;
+}
+
+/** What {@link GroupCache.inspect} reports of a stored entry. */
+export interface InspectedEntry {
+  key: string;
+  /** The store id (`k:` + key, `d:` + key for a data key, or a digest for a long key). */
+  id: string;
+  status: number;
+  headers: HeaderList;
+  /** Bytes the entry takes in a memory store's accounting: body, headers, tags and metadata. */
+  size: number;
+  bodyBytes: number;
+  /** Group names (`G:` + digest for a name stored by its digest). */
+  groups: string[];
+  /** Milliseconds since the response finished. */
+  age: number;
+  storedAt: number;
+  freshUntil: number;
+  staleUntil: number;
+  /** `fresh` (a lookup would hit), `stale` (past `freshUntil`) or `invalidated` (by a group or key expiry). */
+  state: 'fresh' | 'stale' | 'invalidated';
+  /** Why it is not fresh. */
+  why?: string;
+  /** For `invalidated`: the groups and keys expired after its fill started, where the store can tell. */
+  expiredBy?: string[];
+  /** Only with `{ body: true }`. */
+  body?: Buffer;
 }
 
 export interface KeyEvent {
@@ -255,7 +319,7 @@ export class Fill {
 
   /** The response will not be stored (refused by policy, too large, errored or aborted). */
   cancel(reason: string): void {
-    debug('fill of %s not stored: %s', this.where, reason);
+    this.#cache._notStored(this, reason, notStoredReason(reason));
     this.#cache._release(this);
     this._settle(undefined);
   }
@@ -357,6 +421,8 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
     expires: 0,
     errors: 0,
   };
+  readonly #bypassReasons = reasonCounts(BYPASS_REASONS);
+  readonly #notStoredReasons = reasonCounts(NOT_STORED_REASONS);
   #evictions = 0;
   readonly #storeClock = new StoreClock();
   // Set once a lookup answered synchronously: the time a lookup was sent is then not worth reading.
@@ -459,10 +525,20 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
 
   async #expire(tags: string[], event: ExpireEvent): Promise<void> {
     this.#doomFills(tags);
+    const sentAt = performance.now();
     try {
       const stamp = await callStore('store.expire', this.storeTimeout, () => this.store.expire(tags));
-      if (typeof stamp === 'number') this.#storeClock.sample(stamp, performance.now());
+      const doneAt = performance.now();
+      if (typeof stamp === 'number') this.#storeClock.sample(stamp, doneAt);
+      expireLog('expired groups %j keys %j in %s ms', event.groups, event.keys, (doneAt - sentAt).toFixed(2));
     } catch (error) {
+      expireLog(
+        'expiry of groups %j keys %j failed after %s ms, queued for retry: %s',
+        event.groups,
+        event.keys,
+        (performance.now() - sentAt).toFixed(2),
+        (error as Error)?.message,
+      );
       this.#queueExpiry(tags, event);
       const failure = new GroupCacheError(
         'EEXPIRE',
@@ -561,7 +637,7 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
       for (const tag of tags) this.#pending.delete(tag);
       this.#retryAttempt = 0;
       this.#counts.expires += tags.length;
-      debug('retried expiry of %d tags landed', tags.length);
+      expireLog('retried expiry of %d tags landed', tags.length);
       const landed: ExpireEvent = { groups: [], keys: [] };
       for (const tag of tags) {
         const name = this.#pendingNames.get(tag);
@@ -572,7 +648,7 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
       this.#notifyExpire(landed);
     } catch (error) {
       this.#retryAttempt++;
-      debug('retry of %d expiries failed: %s', tags.length, (error as Error).message);
+      expireLog('retry of %d expiries failed: %s', tags.length, (error as Error).message);
     }
     this.#scheduleRetry();
   }
@@ -618,7 +694,58 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
       entries: store?.entries ?? 0,
       bytes: store?.bytes ?? 0,
       pendingExpiries: this.#pending.size,
+      bypassReasons: { ...this.#bypassReasons },
+      notStoredReasons: { ...this.#notStoredReasons },
     };
+  }
+
+  /**
+   * What is stored for `key` (a route's key; a data key with `{ data: true }`), without serving it or changing
+   * its recency: status, headers, size, groups, age and state (fresh, stale, or invalidated and by what). The body
+   * only with `{ body: true }`. Undefined when nothing is held. A route with a `vary` option stores each variant
+   * under its own id: inspect sees the one without a variant suffix.
+   */
+  async inspect(key: string, options: InspectOptions = {}): Promise<InspectedEntry | undefined> {
+    if (typeof key !== 'string' || key === '') throw new TypeError('argument key must be a non-empty string');
+    const id = options.data === true ? dataKeyId(key, this.maxKeyLength) : keyId(key, this.maxKeyLength);
+    const store = this.store;
+    const lookup: PeekLookup = await callStore('store.peek', this.storeTimeout, () =>
+      store.peek === undefined ? store.get(id) : store.peek(id),
+    );
+    const entry = lookup.entry;
+    if (entry === undefined) return undefined;
+    const now = this.now();
+    const queued = entry.tags
+      .filter((tag) => this.#pending.has(tag))
+      .map((tag) => `${describeTag(tag)} (expiry queued for retry)`);
+    const inspected: InspectedEntry = {
+      key,
+      id,
+      status: entry.status,
+      headers: entry.headers,
+      size: entrySize(id, entry),
+      bodyBytes: entry.body.length,
+      groups: entry.tags.filter((tag) => /^[gG]:/.test(tag)).map((tag) => (tag.startsWith('g:') ? tag.slice(2) : tag)),
+      age: Math.max(0, now - entry.storedAt),
+      storedAt: entry.storedAt,
+      freshUntil: entry.freshUntil,
+      staleUntil: entry.staleUntil,
+      state: 'fresh',
+    };
+    if (entry.startedAt <= lookup.expiredAt || queued.length > 0) {
+      inspected.state = 'invalidated';
+      const expired = lookup.expiredBy?.map(([tag]) => describeTag(tag));
+      if (expired !== undefined || queued.length > 0) inspected.expiredBy = [...(expired ?? []), ...queued];
+      inspected.why =
+        inspected.expiredBy !== undefined && inspected.expiredBy.length > 0
+          ? `expired after its fill started: ${inspected.expiredBy.join(', ')}`
+          : 'a group or key of it was expired after its fill started (this store does not say which)';
+    } else if (now >= entry.freshUntil) {
+      inspected.state = 'stale';
+      inspected.why = `past freshUntil by ${now - entry.freshUntil} ms`;
+    }
+    if (options.body === true) inspected.body = entry.body;
+    return inspected;
   }
 
   /**
@@ -631,6 +758,7 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
       error instanceof GroupCacheError
         ? error
         : new GroupCacheError('ESTORE', String((error as Error)?.message ?? error), { cause: error });
+    if (STORE_CODES.has(failure.code)) storeLog('%s: %s', failure.code, failure.message);
     if (this.listenerCount('error') > 0) this.emit('error', failure);
     else debug('%s: %s', failure.code, failure.message);
   }
@@ -638,6 +766,8 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
   /** Counts a request served past the cache, and emits `bypass` with the reason. For the route flow. */
   recordBypass(reason: string, where: string, key?: string): void {
     this.#counts.bypasses++;
+    this.#bypassReasons[bypassReason(reason)]++;
+    if (routeLog.enabled) routeLog('%s %s bypass: %s', where, key ?? '-', reason);
     if (this.listenerCount('bypass') > 0) this.emit('bypass', key === undefined ? { reason, where } : { reason, where, key });
   }
 
@@ -742,11 +872,14 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
 
   #hit(entry: CachedEntry, request: AcquireRequest): Acquired {
     this.#counts.hits++;
+    // Checked first: with the log off, a hit builds nothing.
+    if (routeLog.enabled) routeLog('%s %s hit age=%dms', request.where, request.key, this.now() - entry.storedAt);
     if (this.listenerCount('hit') > 0) this.emit('hit', { key: request.key, where: request.where });
     return { type: 'hit', entry };
   }
 
   #stale(entry: CachedEntry, request: AcquireRequest): Acquired {
+    if (routeLog.enabled) routeLog('%s %s stale age=%dms', request.where, request.key, this.now() - entry.storedAt);
     this._servedStale(request.key, request.where);
     return { type: 'stale', entry };
   }
@@ -764,7 +897,10 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
     lock = true,
     revalidating?: CachedEntry,
   ): Acquired | Promise<Acquired> {
-    if (!request.canFill) return { type: 'pass', reason: 'HEAD miss' };
+    if (!request.canFill) {
+      if (routeLog.enabled) routeLog('%s %s miss (HEAD: not filled)', request.where, request.key);
+      return { type: 'pass', reason: 'HEAD miss' };
+    }
     const fill = new Fill(this, request, startedAt);
     const running = this.#inflight.get(request.id);
     if (running !== undefined && !running.settled) return this.#miss(fill, request, fallback, revalidating);
@@ -778,6 +914,7 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
 
   #miss(fill: Fill, request: AcquireRequest, fallback: CachedEntry | undefined, revalidating?: CachedEntry): Acquired {
     this.#counts.misses++;
+    if (routeLog.enabled) routeLog('%s %s miss', request.where, request.key);
     if (this.listenerCount('miss') > 0) this.emit('miss', { key: request.key, where: request.where });
     return revalidating === undefined ? { type: 'fill', fill, fallback } : { type: 'fill', fill, fallback, revalidating };
   }
@@ -822,6 +959,12 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
     return this.#miss(fill, request, fallback, revalidating);
   }
 
+  /** @internal Counts and logs a fill that was not stored. */
+  _notStored(fill: Fill, reason: string, key: NotStoredReason): void {
+    this.#notStoredReasons[key]++;
+    routeLog('%s %s not stored (%s): %s', fill.where, fill.key, key, reason);
+  }
+
   /** @internal */
   _release(fill: Fill): void {
     if (this.#inflight.get(fill.id) === fill) this.#inflight.delete(fill.id);
@@ -830,9 +973,11 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
   /** @internal */
   async _commit(fill: Fill, entry: CachedEntry): Promise<boolean> {
     let stored = false;
+    let failed = false;
     try {
       stored = await callStore('store.set', this.storeTimeout, () => this.store.set(fill.id, entry));
     } catch (error) {
+      failed = true;
       this.report(error);
     }
     this._release(fill);
@@ -843,7 +988,13 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
       }
     } else {
       this.#counts.refused++;
-      debug('store refused %s (a group was expired while it was filled, or a newer entry is there)', fill.where);
+      if (failed) this._notStored(fill, 'the store failed', 'store-unavailable');
+      else
+        this._notStored(
+          fill,
+          'refused by the store (a group was expired while it was filled, a newer entry is there, or it is too large)',
+          'refused-by-store',
+        );
     }
     fill._settle(stored ? entry : undefined);
     return stored;
@@ -888,6 +1039,24 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
 function describeExpiry(event: ExpireEvent): string {
   const names = [...event.groups.map((g) => `group ${JSON.stringify(g)}`), ...event.keys.map((k) => `key ${JSON.stringify(k)}`)];
   return names.length > 3 ? `${names.slice(0, 3).join(', ')} and ${names.length - 3} more` : names.join(', ');
+}
+
+// A tag as a reader names it: `group "users"`, `key "user_1"`.
+function describeTag(tag: string): string {
+  if (tag === '\0epoch') return "the store's floor (records dropped or lost, or a clear())";
+  const name = tag.slice(2);
+  switch (tag[0]) {
+    case 'g':
+      return `group ${JSON.stringify(name)}`;
+    case 'k':
+      return `key ${JSON.stringify(name)}`;
+    case 'G':
+      return `group by digest ${name}`;
+    case 'K':
+      return `key by digest ${name}`;
+    default:
+      return `tag ${JSON.stringify(tag)}`;
+  }
 }
 
 /** Creates a cache. With no options: a memory store of 64 MiB and a 60 s TTL. */

@@ -63,6 +63,15 @@ export interface StoreLookup {
   notBefore?: number;
 }
 
+/** What a store answers to {@link CacheStore.peek}: a lookup, plus which expiries invalidate the entry if it knows. */
+export interface PeekLookup extends StoreLookup {
+  /**
+   * The entry's tags expired at or after its `startedAt`, with their stamps; `'\0epoch'` stands for the store's
+   * floor (records dropped or lost, or a `clear()`). Omitted when the store cannot tell.
+   */
+  expiredBy?: Array<[tag: string, stamp: number]>;
+}
+
 /** Numbers a store can report synchronously. */
 export interface StoreStats {
   entries: number;
@@ -117,6 +126,11 @@ export interface CacheStore {
   lockFill?(key: string, ms: number): MaybePromise<string | undefined>;
   /** Releases the fill lock of `key` only while `token` holds it: a lock that expired and was taken again stays. */
   unlockFill?(key: string, token: string): MaybePromise<void>;
+  /**
+   * Optional: reads `key` as {@link get} does, for inspection, without changing anything a lookup would (an LRU
+   * store's recency). The cache falls back to `get` when a store has none.
+   */
+  peek?(key: string): MaybePromise<PeekLookup>;
   /** Releases timers and connections the store owns. */
   close?(): MaybePromise<void>;
   /** Synchronous numbers, where the store can give them. */

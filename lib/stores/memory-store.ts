@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { checkOptionNames, positiveOption } from '../core/options.js';
-import type { CachedEntry, CacheStore, EvictionReason, StoreLookup, StoreStats } from './contract.js';
+import type { CachedEntry, CacheStore, EvictionReason, PeekLookup, StoreLookup, StoreStats } from './contract.js';
 import { entrySize, recordSize } from './entry-size.js';
 
 /** Options of {@link memoryStore}. */
@@ -137,6 +137,21 @@ export class MemoryStore implements CacheStore {
     this.#slots.delete(key);
     this.#slots.set(key, slot);
     return { entry: slot.entry, expiredAt: this.#expiredAt(slot.entry.tags), stamp };
+  }
+
+  /** Like {@link get}, but leaves the entry's recency (and an entry past its deadline) alone, and says which tags expired it. */
+  peek(key: string): PeekLookup {
+    const stamp = this.#nextTick();
+    const slot = this.#slots.get(key);
+    if (slot === undefined || slot.deadline <= this.#now()) return { entry: undefined, expiredAt: 0, stamp };
+    const entry = slot.entry;
+    const expiredBy: Array<[string, number]> = [];
+    if (this.#floor >= entry.startedAt) expiredBy.push(['\0epoch', this.#floor]);
+    for (const tag of entry.tags) {
+      const record = this.#records.get(tag);
+      if (record !== undefined && record.tick >= entry.startedAt) expiredBy.push([tag, record.tick]);
+    }
+    return { entry, expiredAt: this.#expiredAt(entry.tags), stamp, expiredBy };
   }
 
   set(key: string, entry: CachedEntry): boolean {

@@ -39,7 +39,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { checkOptionNames, MAX_TTL, positiveOption } from '../core/options.js';
-import type { CachedEntry, CacheStore, HeaderList, StoreLookup } from './contract.js';
+import type { CachedEntry, CacheStore, HeaderList, PeekLookup, StoreLookup } from './contract.js';
 import { type RedisClient, type StoreClient, storeClient } from './redis-client.js';
 import { SCRIPTS } from './redis-scripts.js';
 
@@ -175,6 +175,11 @@ export class RedisStore implements CacheStore {
       staleUntil: decoded.staleUntil,
     };
     return lookup;
+  }
+
+  /** Inspection: the same script as {@link get}, which changes nothing here (Redis keeps no recency). */
+  peek(id: string): Promise<PeekLookup> {
+    return this.get(id);
   }
 
   async set(id: string, entry: CachedEntry): Promise<boolean> {
