@@ -26,7 +26,9 @@ export type BypassDetail =
   /** The handler refused storing (`cacheSkip = true`). */
   | 'cache-skip'
   /** The handler's `cacheGroups` / `cacheTtl` / `cacheSkip` held a value that is not one (reported as an error). */
-  | 'invalid-value';
+  | 'invalid-value'
+  /** `ttl: 'headers'` and the response gives itself no freshness lifetime (`max-age=0`, `no-cache`, past `Expires`). */
+  | 'no-ttl';
 
 export const CACHE_STATUS = 'Cache-Status';
 // RFC 9211 §2: the member names the cache; an sf-token.

@@ -8,20 +8,51 @@ import { defaultCache, noteRoute } from '../engine/default-cache.js';
 import { isPromiseLike } from '../engine/timeout.js';
 import type { CachedEntry } from '../stores/contract.js';
 import { type BypassDetail, type StatusHeader, StatusHeaders } from './cache-status.js';
+import {
+  type CacheControlInfo,
+  type CacheControlOption,
+  cacheControlOption,
+  type SentCacheControl,
+  sentCacheControl,
+} from './client-freshness.js';
 import { COOKIE_PREFIX, varyKeySuffix, varyMatches } from './headers.js';
 import { type Replay, replayEntry } from './replay.js';
 import { ResponseCapture } from './response-capture.js';
 import type { HeaderMap, StoragePolicy } from './storage-policy.js';
 import { requestRefusal } from './storage-policy.js';
 
-export type { StatusHeader };
+export type { CacheControlInfo, CacheControlOption, StatusHeader };
 
-/** Options of a cached route (`groupCache(keyFn, options)`). Unset ones fall back to the cache's. */
-export interface RouteOptions<Cache = GroupCache> {
+/**
+ * Options of a cached route (`groupCache(keyFn, options)`). Unset ones fall back to the cache's. `Req` is what the
+ * adapter's key function gets (Express `req`, Koa `ctx`, Fastify `request`), for `refresh`.
+ */
+export interface RouteOptions<Cache = GroupCache, Req = unknown> {
   /** The cache to use. Default: the process-wide default cache shared with `expireGroups()`. */
   cache?: Cache;
-  /** Lifetime of this route's entries, in ms. A key function's `ttl` overrides it. */
-  ttl?: number;
+  /**
+   * Lifetime of this route's entries, in ms. A key function's `ttl` overrides it. `'headers'`: the handler's
+   * response sets it (RFC 9111 §4.2.1: `s-maxage`, else `max-age`, else `Expires` minus `Date`), at most one year;
+   * the cache's `ttl` when the response says nothing; a lifetime of 0 (`max-age=0`, `no-cache`, a past
+   * `Expires`) is not stored. The handler's `cacheTtl` and the key function's `ttl` still win over the headers.
+   */
+  ttl?: number | 'headers';
+  /**
+   * The `Cache-Control` clients get instead of the handler's, on every response the cache serves or stores (a
+   * miss as the handler sent it, with this header replaced; a hit; a stale copy). A string, or a function of the
+   * response ({@link CacheControlInfo}) returning one, or undefined to keep the handler's (a function that throws
+   * is reported as `ERESPONSE` and the handler's is kept). A hit's `Age` never exceeds its `max-age` /
+   * `s-maxage` (the smaller): an older entry is still served, with `Age` equal to that limit. Responses that
+   * bypass the cache keep the handler's. Default: the handler's `Cache-Control`, replayed as it was sent.
+   */
+  cacheControl?: CacheControlOption;
+  /**
+   * Lets a client refresh this route's entry: when it returns true for a GET, the handler runs and its response
+   * replaces the entry, fresh or not (e.g. `(req) => req.get('x-refresh') === process.env.REFRESH_SECRET`). A
+   * predicate that throws is reported (`EKEYFUNCTION`) and counts as false. Default none: nothing a client sends
+   * (`Cache-Control: no-cache` included) bypasses or refreshes the cache.
+   */
+  refresh?(req: Req): boolean;
   /** Statuses that may be stored. Default: the cache's (200 only). */
   statuses?: readonly number[];
   /** Largest body stored, in bytes. Default: the cache's (1 MiB). */
@@ -80,6 +111,8 @@ const ROUTE_OPTION_NAMES = Object.keys({
   handlerTimeout: true,
   cacheStatus: true,
   cdnTags: true,
+  cacheControl: true,
+  refresh: true,
 } satisfies Record<keyof RouteOptions, true>);
 
 /** The request facts the core needs, as an adapter reads them off its framework. */
@@ -146,6 +179,12 @@ export class CachedRoute<Req> {
   readonly #keyFn: KeyFunction<Req>;
   readonly #policy: StoragePolicy;
   readonly #ttl: number;
+  // `ttl: 'headers'`: the response's freshness headers set the TTL, #ttl when they say nothing.
+  readonly #ttlFromHeaders: boolean;
+  readonly #cacheControl: CacheControlOption | undefined;
+  // A fixed `cacheControl`, parsed once.
+  readonly #fixedControl: SentCacheControl | undefined;
+  readonly #refresh: ((req: Req) => boolean) | undefined;
   readonly #vary: readonly string[];
   readonly #stale: { whileRevalidate: number; ifError: number; afterExpire: boolean; handlerTimeout: number | undefined };
   readonly #status: StatusHeaders;
@@ -154,7 +193,7 @@ export class CachedRoute<Req> {
   readonly #cdnTags: CdnTagHeader | undefined;
   #cdnWarned = false;
 
-  constructor(keyFn: KeyFunction<Req>, options: RouteOptions = {}) {
+  constructor(keyFn: KeyFunction<Req>, options: RouteOptions<GroupCache, Req> = {}) {
     if (typeof keyFn !== 'function') throw new TypeError('argument keyFn must be a function');
     if (typeof options !== 'object' || options === null) throw new TypeError('argument options must be an object');
     checkOptionNames(options, ROUTE_OPTION_NAMES, 'groupCache()');
@@ -166,7 +205,14 @@ export class CachedRoute<Req> {
     this.cache = cache;
     noteRoute(cache);
     this.#keyFn = keyFn;
-    this.#ttl = ttlOption(raw, 'ttl', cache.ttl);
+    this.#ttlFromHeaders = raw.ttl === 'headers';
+    this.#ttl = this.#ttlFromHeaders ? cache.ttl : ttlOption(raw, 'ttl', cache.ttl);
+    this.#cacheControl = cacheControlOption(raw.cacheControl);
+    this.#fixedControl = typeof this.#cacheControl === 'string' ? sentCacheControl(this.#cacheControl) : undefined;
+    if (raw.refresh !== undefined && typeof raw.refresh !== 'function') {
+      throw new TypeError('option refresh must be a function of the request returning a boolean');
+    }
+    this.#refresh = options.refresh;
     this.#policy = {
       statuses: options.statuses === undefined ? cache.statuses : statusSet(options.statuses, 'statuses'),
       allowAuthorization: flag(raw, 'allowAuthorization'),
@@ -213,6 +259,7 @@ export class CachedRoute<Req> {
   begin(req: Req, info: RequestInfo): Outcome | Promise<Outcome> {
     const refusal = requestRefusal(info.method, info.headers, this.#policy);
     if (refusal !== undefined) return this.#pass(refusal.reason, refusal.detail, info);
+    const refresh = this.#refresh !== undefined && info.method === 'GET' && this.#refreshes(req, info);
     let result: KeyResult | Promise<KeyResult>;
     try {
       result = this.#keyFn(req);
@@ -221,11 +268,53 @@ export class CachedRoute<Req> {
     }
     if (isPromiseLike(result)) {
       return result.then(
-        (value) => this.#withKey(value, info),
+        (value) => this.#withKey(value, info, refresh),
         (error: unknown) => this.#keyError(`rejected: ${messageOf(error)}`, info, error),
       );
     }
-    return this.#withKey(result, info);
+    return this.#withKey(result, info, refresh);
+  }
+
+  // The route's refresh predicate: only `true` refreshes; one that throws is reported and counts as false.
+  #refreshes(req: Req, info: RequestInfo): boolean {
+    try {
+      return (this.#refresh as (req: Req) => boolean)(req) === true;
+    } catch (error) {
+      const failure = new GroupCacheError('EKEYFUNCTION', `refresh predicate of ${info.where} threw: ${messageOf(error)}`, {
+        cause: error,
+        details: { where: info.where },
+      });
+      this.cache.report(failure);
+      return false;
+    }
+  }
+
+  /*
+   * The `Cache-Control` this response gets instead of the handler's, or undefined to keep the handler's. The
+   * cache's TTL is never advertised by itself: it is the server's, and a client or CDN holding the response that
+   * long would miss every group expiry meanwhile (RFC 9111 §5.2.2.10: only the origin's s-maxage binds a CDN).
+   */
+  #control(info: CacheControlInfo, where: string): SentCacheControl | undefined {
+    const option = this.#cacheControl;
+    if (option === undefined || typeof option === 'string') return this.#fixedControl;
+    let value: unknown;
+    try {
+      value = option(info);
+    } catch (error) {
+      this.#controlError(`threw: ${messageOf(error)}`, where, error);
+      return undefined;
+    }
+    if (value === undefined) return undefined;
+    if (typeof value !== 'string' || value.trim() === '' || /[\r\n]/.test(value)) {
+      this.#controlError(`returned ${typeof value === 'string' ? JSON.stringify(value) : typeof value}`, where, undefined);
+      return undefined;
+    }
+    return sentCacheControl(value);
+  }
+
+  #controlError(what: string, where: string, cause: unknown): void {
+    const message = `cacheControl of ${where} ${what}; the handler's Cache-Control is sent`;
+    this.cache.report(new GroupCacheError('ERESPONSE', message, { cause, details: { where } }));
   }
 
   #pass(reason: string, detail: BypassDetail, info: RequestInfo): Outcome {
@@ -243,7 +332,7 @@ export class CachedRoute<Req> {
     return this.#pass('key function error', 'key-function', info);
   }
 
-  #withKey(result: KeyResult, info: RequestInfo): Outcome | Promise<Outcome> {
+  #withKey(result: KeyResult, info: RequestInfo, refresh: boolean): Outcome | Promise<Outcome> {
     let spec: ReturnType<typeof normalizeKeyResult>;
     try {
       spec = normalizeKeyResult(result, this.cache.maxGroups, () => defaultKey(info.method, info.url));
@@ -264,37 +353,49 @@ export class CachedRoute<Req> {
       where: info.where,
       canFill: info.method === 'GET',
       enteredAt: info.enteredAt,
-      accepts: (entry: CachedEntry) => entry.vary.length === 0 || varyMatches(entry.vary, info.headers),
+      // A refresh takes no stored entry, fresh or not: the lookup starts a fill, whose entry replaces the old one.
+      accepts: refresh ? () => false : (entry: CachedEntry) => entry.vary.length === 0 || varyMatches(entry.vary, info.headers),
       staleWhileRevalidate: this.#stale.whileRevalidate,
       staleIfError: this.#stale.ifError,
       staleIfErrorAfterExpire: this.#stale.afterExpire,
     };
     const ttl = spec.ttl ?? this.#ttl;
+    // The key function's ttl wins over the response's headers, as it wins over the route's ttl.
+    const fromHeaders = this.#ttlFromHeaders && spec.ttl === undefined;
     const acquired = cache.lookup(request);
-    if (isPromiseLike(acquired)) return acquired.then((value) => this.#outcome(value, info, ttl, spec.groups));
-    return this.#outcome(acquired, info, ttl, spec.groups);
+    if (isPromiseLike(acquired)) return acquired.then((value) => this.#outcome(value, info, ttl, fromHeaders, spec.groups));
+    return this.#outcome(acquired, info, ttl, fromHeaders, spec.groups);
   }
 
-  #outcome(acquired: Acquired, info: RequestInfo, ttl: number, groups: readonly string[]): Outcome {
+  #outcome(acquired: Acquired, info: RequestInfo, ttl: number, fromHeaders: boolean, groups: readonly string[]): Outcome {
     const cache = this.cache;
     switch (acquired.type) {
       case 'hit': {
         const now = cache.now();
         const entry = acquired.entry;
-        return { type: 'hit', replay: replayEntry(entry, info.method, info.headers, now, this.#status.hit(entry, now)) };
+        const control = this.#cacheControl === undefined ? undefined : this.#replayControl(entry, now, groups, info.where);
+        return {
+          type: 'hit',
+          replay: replayEntry(entry, info.method, info.headers, now, this.#status.hit(entry, now), control),
+        };
       }
       case 'stale':
-        return { type: 'hit', replay: this.#staleReplay(acquired.entry, info) };
+        return { type: 'hit', replay: this.#staleReplay(acquired.entry, info, groups) };
       case 'fill': {
         const fallback = acquired.fallback;
         const capture = new ResponseCapture(acquired.fill, {
           policy: this.#policy,
           requestHeaders: info.headers,
           ttl,
+          ttlFromHeaders: fromHeaders,
+          cacheControl:
+            this.#cacheControl === undefined
+              ? undefined
+              : (ttlLeft: number) => this.#control({ hit: false, age: 0, ttlLeft, groups }, info.where),
           staleFor: Math.max(this.#stale.whileRevalidate, this.#stale.ifError),
           now: cache.now,
           ownHeader: cache.header,
-          fallback: fallback === undefined ? undefined : () => this.#staleReplay(fallback, info),
+          fallback: fallback === undefined ? undefined : () => this.#staleReplay(fallback, info, groups),
           handlerTimeout: this.#stale.handlerTimeout,
           groups,
           status: this.#status,
@@ -313,8 +414,14 @@ export class CachedRoute<Req> {
     }
   }
 
-  #staleReplay(entry: CachedEntry, info: RequestInfo): Replay {
+  #replayControl(entry: CachedEntry, now: number, groups: readonly string[], where: string): SentCacheControl | undefined {
+    const age = Math.max(0, Math.floor((now - entry.storedAt) / 1000));
+    return this.#control({ hit: true, age, ttlLeft: Math.max(0, entry.freshUntil - now), groups }, where);
+  }
+
+  #staleReplay(entry: CachedEntry, info: RequestInfo, groups: readonly string[]): Replay {
     const now = this.cache.now();
-    return replayEntry(entry, info.method, info.headers, now, this.#status.stale(entry, now));
+    const control = this.#cacheControl === undefined ? undefined : this.#replayControl(entry, now, groups, info.where);
+    return replayEntry(entry, info.method, info.headers, now, this.#status.stale(entry, now), control);
   }
 }

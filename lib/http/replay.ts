@@ -2,6 +2,7 @@ import fresh from 'fresh';
 import rangeParser from 'range-parser';
 import type { CachedEntry, HeaderList } from '../stores/contract.js';
 import type { StatusHeader } from './cache-status.js';
+import type { SentCacheControl } from './client-freshness.js';
 import { type HeaderMap, headerValue } from './storage-policy.js';
 
 /** What an adapter writes for a hit. `body` is undefined when none is sent (HEAD, 304). */
@@ -92,16 +93,51 @@ function partialReplay(
  * whole seconds since the response was stored) and the cache's status header; a `304 Not Modified` when the
  * request's validators match (RFC 9110 §13.1); a 206 or 416 for a single `Range` on a 200, subject to `If-Range`
  * (RFC 9110 §14.2, §13.1.5; evaluated after the 304 check, §13.2.2); no body for HEAD. `statusHeaders` are
- * the cache's own (X-Cache, Cache-Status), added to each of them.
+ * the cache's own (X-Cache, Cache-Status), added to each of them. `control` is the route's `cacheControl`: it
+ * replaces the stored `Cache-Control`, and caps `Age` at its max-age (see {@link withControl}).
  */
+/*
+ * A hit under a route's `cacheControl`: the stored `Cache-Control` (the handler's) is swapped for the route's, and
+ * `Age` (RFC 9111 §5.1) is capped at the policy's freshness lifetime: with `max-age=N`, an entry older than N s
+ * is still served (the server cache decides its own lifetime, and group expiry keeps it correct), but told as
+ * exactly N s old, i.e. just stale (§4.2: fresh only while lifetime > age), so a browser or CDN revalidates
+ * rather than reading an Age that the policy says no copy may reach. Without max-age / s-maxage, Age is as is.
+ */
+function withControl(
+  entry: CachedEntry,
+  method: string,
+  requestHeaders: HeaderMap,
+  now: number,
+  statusHeaders: readonly StatusHeader[],
+  control: SentCacheControl,
+): Replay {
+  const headers: HeaderList = entry.headers.filter(([name]) => name.toLowerCase() !== 'cache-control');
+  headers.push(['Cache-Control', control.value]);
+  const age = Math.max(0, Math.floor((now - entry.storedAt) / 1000));
+  const capped = control.maxAge === undefined ? age : Math.min(age, control.maxAge);
+  return replayAt({ ...entry, headers }, method, requestHeaders, String(capped), statusHeaders);
+}
+
 export function replayEntry(
   entry: CachedEntry,
   method: string,
   requestHeaders: HeaderMap,
   now: number,
   statusHeaders: readonly StatusHeader[],
+  control?: SentCacheControl,
 ): Replay {
-  const age = String(Math.max(0, Math.floor((now - entry.storedAt) / 1000)));
+  if (control !== undefined) return withControl(entry, method, requestHeaders, now, statusHeaders, control);
+  return replayAt(entry, method, requestHeaders, String(Math.max(0, Math.floor((now - entry.storedAt) / 1000))), statusHeaders);
+}
+
+// A hit's response, `Age` already decided.
+function replayAt(
+  entry: CachedEntry,
+  method: string,
+  requestHeaders: HeaderMap,
+  age: string,
+  statusHeaders: readonly StatusHeader[],
+): Replay {
   if (
     (requestHeaders['if-none-match'] !== undefined || requestHeaders['if-modified-since'] !== undefined) &&
     fresh(requestHeaders as Record<string, string>, {

@@ -5,6 +5,7 @@ import type { CachedEntry } from '../stores/contract.js';
 import { BodyCollector } from './body-collector.js';
 import type { BypassDetail, StatusHeader, StatusHeaders } from './cache-status.js';
 import { cdnTagHeader } from './cdn-tags.js';
+import { headerTtl, type SentCacheControl } from './client-freshness.js';
 import { type HandlerValues, readHandlerValues } from './handler-values.js';
 import { storableHeaders, varyValues } from './headers.js';
 import type { Replay } from './replay.js';
@@ -15,8 +16,12 @@ import { headerValue, responseRefusal } from './storage-policy.js';
 export interface CaptureSettings {
   policy: StoragePolicy;
   requestHeaders: HeaderMap;
-  /** The entry's TTL (ms). */
+  /** The entry's TTL (ms); with `ttlFromHeaders`, the one used when the response's headers give none. */
   ttl: number;
+  /** `ttl: 'headers'`: the response's `s-maxage` / `max-age` / `Expires` set the TTL. */
+  ttlFromHeaders: boolean;
+  /** The route's `cacheControl` for this response, given the entry's TTL (ms); undefined keeps the handler's. */
+  cacheControl: ((ttl: number) => SentCacheControl | undefined) | undefined;
   /** How long past its TTL a route may serve it stale (ms): the longer of its stale windows. */
   staleFor: number;
   now: () => number;
@@ -57,6 +62,11 @@ export class ResponseCapture {
   #locals: (() => unknown) | undefined;
   #refusal: BypassDetail | undefined;
   #cdnHeader: StatusHeader | undefined;
+  // The entry's TTL, decided on the head (the handler's cacheTtl, the response's headers, or the route's).
+  #ttl = 0;
+  // The route's Cache-Control sent instead of the handler's, and the handler's, which is what gets judged and stored.
+  #controlHeader: StatusHeader | undefined;
+  #handlerControl: HeaderMap[string];
 
   constructor(fill: Fill, settings: CaptureSettings) {
     this.#fill = fill;
@@ -97,8 +107,9 @@ export class ResponseCapture {
    */
   headers(): readonly StatusHeader[] {
     if (this.#refusal !== undefined) return this.#settings.status.bypass(this.#refusal);
-    if (this.#state === 'capturing' && this.#cdnHeader !== undefined) return [this.#cdnHeader];
-    return [];
+    if (this.#state !== 'capturing') return [];
+    if (this.#controlHeader === undefined) return this.#cdnHeader === undefined ? [] : [this.#cdnHeader];
+    return this.#cdnHeader === undefined ? [this.#controlHeader] : [this.#cdnHeader, this.#controlHeader];
   }
 
   // The handler's values, or undefined once they refused the entry (reported, and the fill cancelled).
@@ -132,6 +143,19 @@ export class ResponseCapture {
     }
     const values = this.#handlerValues();
     if (values === undefined) return false;
+    const settings = this.#settings;
+    const fromHeaders = values.ttl === undefined && settings.ttlFromHeaders ? headerTtl(headers, settings.now()) : undefined;
+    if (fromHeaders !== undefined && fromHeaders <= 0) {
+      // RFC 9111 §4.2.1: a response with no freshness lifetime is stale at once; this cache never revalidates.
+      this.abort('ttl from headers: no freshness lifetime', 'no-ttl');
+      return false;
+    }
+    this.#ttl = values.ttl ?? fromHeaders ?? settings.ttl;
+    const control = settings.cacheControl?.(this.#ttl);
+    if (control !== undefined) {
+      this.#controlHeader = ['Cache-Control', control.value];
+      this.#handlerControl = headerValue(headers, 'cache-control');
+    }
     this.#state = 'capturing';
     this.#encodingAtHead = headerValue(headers, 'content-encoding');
     const cdn = this.#settings.cdnTags;
@@ -151,11 +175,13 @@ export class ResponseCapture {
    * The response finished: store it, judged on the status and headers that were actually sent (`res.statusCode`,
    * `res.getHeaders()` and `res.getRawHeaderNames()` once finished). Resolves with whether the store took it.
    */
-  end(status: number, headers: HeaderMap, rawNames?: readonly string[]): Promise<boolean> {
+  end(status: number, sent: HeaderMap, rawNames?: readonly string[]): Promise<boolean> {
     if (this.#state !== 'capturing') {
       if (this.#state === 'open') this.abort('finished without a head');
       return Promise.resolve(false);
     }
+    // Under `cacheControl`, the header sent is the route's: the handler's is judged (no-store, private) and stored.
+    const headers: HeaderMap = this.#controlHeader === undefined ? sent : { ...sent, 'cache-control': this.#handlerControl };
     /*
      * An encoding that appeared after our head was decided was applied outside the cache (a compression middleware
      * mounted before it): the bytes held are the handler's, before encoding. They are stored as the identity
@@ -173,7 +199,8 @@ export class ResponseCapture {
     if (values === undefined) return Promise.resolve(false);
     this.#state = 'done';
     const body = this.#body.toBuffer();
-    const { now, ttl, staleFor, requestHeaders } = this.#settings;
+    const { now, staleFor, requestHeaders } = this.#settings;
+    const ttl = this.#ttl;
     const storedAt = now();
     const tag = headers.etag;
     let stored = storableHeaders(headers, this.#ownHeader, rawNames);

@@ -5,6 +5,7 @@
 import type { Scenario } from '../adapter-conformance.js';
 import { CACHE_STATUS_SCENARIOS } from './cache-status.js';
 import { CDN_TAG_SCENARIOS } from './cdn-tags.js';
+import { CLIENT_FRESHNESS_SCENARIOS } from './client-freshness.js';
 import { DEFAULT_KEY_SCENARIOS } from './default-key.js';
 import { HANDLER_DECIDES_SCENARIOS } from './handler-decides.js';
 import { HEADER_CASE_SCENARIOS } from './header-case.js';
@@ -25,4 +26,5 @@ export const SCENARIOS: Scenario[] = [
   ...CACHE_STATUS_SCENARIOS,
   ...HANDLER_DECIDES_SCENARIOS,
   ...CDN_TAG_SCENARIOS,
+  ...CLIENT_FRESHNESS_SCENARIOS,
 ];
