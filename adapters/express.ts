@@ -86,7 +86,10 @@ function apply(outcome: Outcome, res: Response, next: NextFunction): void {
  *   emits an `error` event.
  * @param options see {@link RouteOptions}; `cache` defaults to the process-wide default cache.
  */
-export function groupCache<Req extends Request = Request>(keyFn: KeyFunction<Req>, options?: RouteOptions): RequestHandler {
+export function groupCache<Req extends Request = Request>(
+  keyFn: KeyFunction<Req>,
+  options?: RouteOptions<GroupCache, Req>,
+): RequestHandler {
   const route = new CachedRoute<Req>(keyFn, options);
   return function groupCacheMiddleware(req: Request, res: Response, next: NextFunction): void {
     checkMountOrder(req, route.cache);

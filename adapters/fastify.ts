@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import type { GroupNames } from '../lib/core/expiry-groups.js';
 import type { KeyFunction } from '../lib/core/key-function.js';
+import type { GroupCache } from '../lib/engine/cache.js';
 import { CachedRoute, type Outcome, type RouteOptions } from '../lib/http/cached-route.js';
 import { describesBody, EXPIRY_FAILED } from '../lib/http/expiry-failure.js';
 import { captureNodeResponse } from '../lib/http/node-capture.js';
@@ -117,7 +118,7 @@ function apply(outcome: Outcome, reply: FastifyReply, done: HookHandlerDoneFunct
  */
 export function groupCache<Req extends FastifyRequest = FastifyRequest>(
   keyFn: KeyFunction<Req>,
-  options?: RouteOptions,
+  options?: RouteOptions<GroupCache, Req>,
 ): GroupCacheHook {
   const route = new CachedRoute<Req>(keyFn, options);
   const hook = routeHook(route, undefined);

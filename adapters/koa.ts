@@ -241,7 +241,10 @@ async function fill(miss: Extract<Outcome, { type: 'miss' }>, ctx: Context, next
  *   emits an `error` event.
  * @param options see {@link RouteOptions}; `cache` defaults to the process-wide default cache.
  */
-export function groupCache<Ctx extends Context = Context>(keyFn: KeyFunction<Ctx>, options?: RouteOptions): Middleware {
+export function groupCache<Ctx extends Context = Context>(
+  keyFn: KeyFunction<Ctx>,
+  options?: RouteOptions<GroupCache, Ctx>,
+): Middleware {
   const route = new CachedRoute<Ctx>(keyFn, options);
   return function groupCacheMiddleware(ctx: Context, next: Next): Promise<void> | undefined {
     checkMountOrder(ctx, route.cache);

@@ -24,6 +24,8 @@ const PUBLIC_VALUES = [
 const PUBLIC_TYPES = [
   'BypassEvent',
   'BypassReason',
+  'CacheControlInfo',
+  'CacheControlOption',
   'CacheOptions',
   'CacheStats',
   'CacheStore',
