@@ -158,9 +158,13 @@ function captureContext(ctx: Context, miss: Extract<Outcome, { type: 'miss' }>):
   for (const [name, value] of capture.headers()) ctx.set(name, value);
   const sent: unknown = ctx.body;
   const res = ctx.res;
-  // Judged on what was sent: middleware further up may still set headers or replace the body after we return.
+  const encoding = String(res.getHeader('content-encoding') ?? '');
+  // Judged on what was sent: middleware further up may still set headers or replace the body after we return. A
+  // body replaced together with a new Content-Encoding is an encoder mounted outside (koa-compress): the bytes read
+  // here are the handler's identity bytes, stored as such, and the encoder encodes each hit (response-capture.ts).
   res.once('finish', () => {
-    if (ctx.body !== sent) capture.abort('the body was replaced after the cache read it');
+    const encodedOutside = String(res.getHeader('content-encoding') ?? '') !== encoding;
+    if (ctx.body !== sent && !encodedOutside) capture.abort('the body was replaced after the cache read it');
     else if (!sentInFull()) capture.abort('the stream body was not sent in full');
     else void capture.end(res.statusCode, res.getHeaders(), rawHeaderNames(res));
   });

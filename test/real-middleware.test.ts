@@ -15,6 +15,7 @@ import { createCache, type GroupCache } from 'group-cache';
 import { groupCache as expressCache, expireGroups as expressExpire } from 'group-cache/express';
 import { groupCache as koaCache } from 'group-cache/koa';
 import Koa from 'koa';
+import compress from 'koa-compress';
 import koaSession from 'koa-session';
 import Koa2 from 'koa2';
 import request from 'supertest';
@@ -228,6 +229,28 @@ for (const [version, KoaApp] of [
       const second = await request(app.callback()).get('/page');
       expect(second.text).to.equal('inner (wrapped)');
       expect(cache.stats().stores).to.equal(0);
+    });
+
+    it('koa-compress mounted before the router: the cache stores identity bytes, every client gets what it accepts', async () => {
+      const page = `<html>${'hello group-cache '.repeat(300)}</html>`;
+      const app = appWith(compress({ threshold: 0 }), (ctx) => {
+        ctx.type = 'html';
+        ctx.body = page;
+      });
+      const server = await listen(app.callback());
+      const fetchAs = async (encoding: string) => {
+        const res = await fetch(`${server.url}/page`, { headers: { 'accept-encoding': encoding } });
+        return { xcache: res.headers.get('x-cache'), coding: res.headers.get('content-encoding'), text: await res.text() };
+      };
+      try {
+        expect(await fetchAs('gzip')).to.deep.equal({ xcache: 'MISS', coding: 'gzip', text: page });
+        expect(await fetchAs('gzip')).to.deep.equal({ xcache: 'HIT', coding: 'gzip', text: page });
+        expect(await fetchAs('br')).to.deep.equal({ xcache: 'HIT', coding: 'br', text: page });
+        expect(await fetchAs('identity')).to.deep.equal({ xcache: 'HIT', coding: null, text: page });
+        expect(cache.stats().stores).to.equal(1);
+      } finally {
+        await server.close();
+      }
     });
 
     it('a stream that ends before its ctx.length is never stored', async () => {
