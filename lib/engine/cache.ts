@@ -15,14 +15,25 @@ import {
 } from '../core/keys.js';
 import { checkOptionNames, positiveOption, ttlOption } from '../core/options.js';
 import { StoreClock } from '../core/store-clock.js';
-import type { CachedEntry, CacheStore, EvictionReason, HeaderList, PeekLookup, StoreLookup } from '../stores/contract.js';
+import type { CachedEntry, CacheStore, PeekLookup, StoreLookup } from '../stores/contract.js';
 import { entrySize } from '../stores/entry-size.js';
 import { memoryStore } from '../stores/memory-store.js';
 import { type DataKeyResult, type DataOptions, getOrSet as getOrSetData, wrap as wrapData } from './data-cache.js';
+import {
+  type Acquired,
+  type AcquireRequest,
+  CACHE_OPTION_NAMES,
+  type CacheOptions,
+  type CacheStats,
+  type ExpireEvent,
+  type ExpiryNotice,
+  type GroupCacheEvents,
+  type InspectedEntry,
+  type InspectOptions,
+} from './engine-types.js';
 import { FillLock, lockingStore } from './fill-lock.js';
 import {
   BYPASS_REASONS,
-  type BypassReason,
   bypassReason,
   NOT_STORED_REASONS,
   type NotStoredReason,
@@ -31,6 +42,22 @@ import {
 } from './reasons.js';
 import { callStore } from './timeout.js';
 
+export type {
+  Acquired,
+  AcquireRequest,
+  BypassEvent,
+  CacheOptions,
+  CacheStats,
+  EvictEvent,
+  ExpireEvent,
+  ExpiryNotice,
+  GroupCacheEvents,
+  InspectedEntry,
+  InspectOptions,
+  KeyEvent,
+  StoreEvent,
+} from './engine-types.js';
+
 const debug = createDebug('group-cache');
 // The decision logs (`DEBUG=group-cache*`), one namespace per part. Created once: the hit path only reads `enabled`.
 const routeLog = createDebug('group-cache:route');
@@ -38,226 +65,6 @@ const expireLog = createDebug('group-cache:expire');
 const storeLog = createDebug('group-cache:store');
 // Failures of the store itself (as opposed to a key function or a handler's values), logged under `:store`.
 const STORE_CODES: ReadonlySet<string> = new Set(['ESTORE', 'ETIMEOUT', 'EEXPIRE', 'EEXPIREDROPPED']);
-
-/** Options of {@link createCache}. Every duration is in milliseconds. */
-export interface CacheOptions {
-  /** Where entries and group-expiry records live. Default: a new `memoryStore()`. */
-  store?: CacheStore;
-  /** Default lifetime of an entry. Default 60,000 ms, at most one year. Routes and key functions can override it. */
-  ttl?: number;
-  /** Largest body stored; larger responses are passed through uncached. Default 1 MiB. */
-  maxEntryBytes?: number;
-  /** Statuses that may be stored. Default `[200]`. */
-  statuses?: readonly number[];
-  /** Longest wait for one store call before the request is served uncached. Default 500 ms. */
-  storeTimeout?: number;
-  /**
-   * Longest wait of a concurrent miss for the fill already running on its key, in this process or (with
-   * `fillLock`) in another instance. Default 10,000 ms.
-   */
-  waitTimeout?: number;
-  /**
-   * One fill per key across processes, with a store that can lock fills (the Redis store): a cold miss first takes
-   * the key's lock in the store; the holder runs the handler, the other instances poll the store for its entry (10
-   * ms, doubling to 100 ms) and answer it as a hit, or run their own handler once `waitTimeout` passed or the holder
-   * finished without storing. Store failures here fail open (the handler runs; an `error` event). `false` turns it
-   * off: each process then fills once per key. Ignored with a store that cannot lock. Default true.
-   */
-  fillLock?: boolean;
-  /**
-   * How long a fill lock holds unless its holder releases it, in ms: the longest a crashed holder keeps its key from
-   * being filled. A handler that runs longer loses its exclusivity (another instance may fill too). Default:
-   * `waitTimeout`.
-   */
-  fillLockTime?: number;
-  /** Name of the response header that says HIT, MISS, STALE or BYPASS; `false` turns it off. Default `'X-Cache'`. */
-  header?: string | false;
-  /** Keys and group names longer than this are stored by their SHA-256 digest. Default 256. */
-  maxKeyLength?: number;
-  /** Most groups one entry may carry. Default 64. */
-  maxGroups?: number;
-  /** Most tags whose failed expiry waits for a retry; past it the oldest is dropped and reported. Default 10,000. */
-  maxPendingExpiries?: number;
-  /** First delay before a failed expiry is retried; it doubles up to 30 s. Default 1,000 ms. */
-  retryInterval?: number;
-  /** Wall clock for TTLs and `Age`. Default `Date.now`. A default memory store gets the same clock. */
-  now?: () => number;
-  /** Send RFC 9211 `Cache-Status` beside the status header (`group-cache; hit; ttl=42`...). Default false. */
-  cacheStatus?: boolean;
-  /**
-   * Send each entry's groups to a CDN in this header, on misses and hits: `'Surrogate-Key'` (Fastly, space-separated)
-   * or `'Cache-Tag'` (Cloudflare, comma-separated). Long names and names with separators go by their digest; past
-   * 16 KiB the rest are dropped with a process warning. Routes may override it. Default false (none).
-   */
-  cdnTags?: CdnTagHeader | false;
-  /**
-   * Called after every expiry the store recorded (`expireGroups`, `expireKey`, a write's groups, a retried expiry),
-   * with the group names, the keys, and `cdnTags`: the groups as the CDN header spelled them, to purge a CDN with.
-   * Its errors (thrown or rejected) are reported as `error` events, never thrown. Default none.
-   */
-  onExpire?: (expiry: ExpiryNotice) => void | Promise<void>;
-}
-
-/** What `onExpire` gets: an expiry the store recorded. */
-export interface ExpiryNotice extends ExpireEvent {
-  /** The groups as `Surrogate-Key` / `Cache-Tag` send them (digests for long or odd names), for a CDN purge. */
-  cdnTags: string[];
-}
-
-const CACHE_OPTION_NAMES = Object.keys({
-  store: true,
-  ttl: true,
-  maxEntryBytes: true,
-  statuses: true,
-  storeTimeout: true,
-  waitTimeout: true,
-  fillLock: true,
-  fillLockTime: true,
-  header: true,
-  maxKeyLength: true,
-  maxGroups: true,
-  maxPendingExpiries: true,
-  retryInterval: true,
-  now: true,
-  cacheStatus: true,
-  cdnTags: true,
-  onExpire: true,
-} satisfies Record<keyof CacheOptions, true>);
-
-/** Counters since the cache was created, plus the store's own numbers where it has them. */
-export interface CacheStats {
-  hits: number;
-  /** Requests that ran the handler to fill the cache (invalidated and stale lookups included). */
-  misses: number;
-  /** Responses served stale (RFC 9111's sense): past their TTL, inside a route's stale window. */
-  stale: number;
-  /** Lookups that found an entry invalidated by a group or key expiry. */
-  invalidated: number;
-  bypasses: number;
-  stores: number;
-  /** Fills the store refused because a group was expired while they ran, or a newer entry was there. */
-  refused: number;
-  /** Concurrent misses that waited for the running fill of their key. */
-  waits: number;
-  /** Group or key tags expired. */
-  expires: number;
-  errors: number;
-  evictions: number;
-  entries: number;
-  bytes: number;
-  /** Tags whose expiry did not reach the store yet and is being retried. */
-  pendingExpiries: number;
-  /** `bypasses` by reason: a fixed set of short keys, each present (unknown reasons count as `other`). */
-  bypassReasons: Record<BypassReason, number>;
-  /** Fills not stored, by reason (refused by policy, aborted, refused by the store...): a fixed set of keys. */
-  notStoredReasons: Record<NotStoredReason, number>;
-}
-
-/** Options of {@link GroupCache.inspect}. */
-export interface InspectOptions {
-  /** Inspect a data key (`getOrSet`, `wrap`) instead of a route's key. Default false. */
-  data?: boolean;
-  /** Include the body. Default false: bodies may hold personal data. */
-  body?: boolean;
-}
-
-/** What {@link GroupCache.inspect} reports of a stored entry. */
-export interface InspectedEntry {
-  key: string;
-  /** The store id (`k:` + key, `d:` + key for a data key, or a digest for a long key). */
-  id: string;
-  status: number;
-  headers: HeaderList;
-  /** Bytes the entry takes in a memory store's accounting: body, headers, tags and metadata. */
-  size: number;
-  bodyBytes: number;
-  /** Group names (`G:` + digest for a name stored by its digest). */
-  groups: string[];
-  /** Milliseconds since the response finished. */
-  age: number;
-  storedAt: number;
-  freshUntil: number;
-  staleUntil: number;
-  /** `fresh` (a lookup would hit), `stale` (past `freshUntil`) or `invalidated` (by a group or key expiry). */
-  state: 'fresh' | 'stale' | 'invalidated';
-  /** Why it is not fresh. */
-  why?: string;
-  /** For `invalidated`: the groups and keys expired after its fill started, where the store can tell. */
-  expiredBy?: string[];
-  /** Only with `{ body: true }`. */
-  body?: Buffer;
-}
-
-export interface KeyEvent {
-  key: string;
-  where: string;
-}
-export interface BypassEvent {
-  reason: string;
-  where: string;
-  key?: string;
-}
-export interface StoreEvent extends KeyEvent {
-  bytes: number;
-}
-export interface EvictEvent {
-  /** The store id of the key (`k:` + key, or `K:` + digest for a long key). */
-  id: string;
-  reason: EvictionReason;
-}
-export interface ExpireEvent {
-  groups: string[];
-  keys: string[];
-}
-
-/** The events a cache emits. `error` never throws: with no listener it goes to the `debug` log. */
-export interface GroupCacheEvents {
-  hit: [KeyEvent];
-  miss: [KeyEvent];
-  /** A stale copy was served (`staleWhileRevalidate`, `staleIfError`). */
-  stale: [KeyEvent];
-  /** A lookup found its entry invalidated by a group or key expiry. */
-  invalidated: [KeyEvent];
-  bypass: [BypassEvent];
-  store: [StoreEvent];
-  evict: [EvictEvent];
-  expire: [ExpireEvent];
-  error: [GroupCacheError];
-}
-
-/** A lookup request from the HTTP layer (`cached-route.ts`) or the data cache (`data-cache.ts`). */
-export interface AcquireRequest {
-  key: string;
-  /** The store id the entry lives under. */
-  id: string;
-  /** The entry's group names, as given. */
-  groups: readonly string[];
-  /** The tag `expireKey` expires for this entry (a `keyId`). */
-  keyTag: string;
-  where: string;
-  /** Whether a miss may start a fill (false for HEAD). */
-  canFill: boolean;
-  /** `performance.now()` when the request entered the app (see `request-mark.ts`): a fill is dated from it. */
-  enteredAt: number;
-  /** Whether an entry suits this request (its `Vary` values match). */
-  accepts(entry: CachedEntry): boolean;
-  /** How long past its TTL an entry is served while one request refills it (ms, 0 for never). */
-  staleWhileRevalidate: number;
-  /** How long past its TTL an entry may stand in for a failed refill (ms, 0 for never). */
-  staleIfError: number;
-  /** Whether an invalidated entry may stand in for a failed refill (read-your-writes does not hold for it). */
-  staleIfErrorAfterExpire: boolean;
-}
-
-/**
- * What a lookup decided: a fresh `hit`; a `stale` copy served while another request refills the key; a `fill`
- * for the caller to run, with the `fallback` that may stand in if it fails (`staleIfError`); or a `pass`.
- */
-export type Acquired =
-  | { type: 'hit'; entry: CachedEntry }
-  | { type: 'stale'; entry: CachedEntry }
-  | { type: 'fill'; fill: Fill; fallback: CachedEntry | undefined; revalidating?: CachedEntry }
-  | { type: 'pass'; reason: string };
 
 /**
  * One running fill of a key: the handler's response on its way into the store. Concurrent misses on the key
