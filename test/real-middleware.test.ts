@@ -94,6 +94,11 @@ for (const [version, makeApp] of EXPRESS) {
         expect(await fetchAs('gzip')).to.deep.equal({ xcache: 'HIT', coding: 'gzip', text: page });
         expect(await fetchAs('br')).to.deep.equal({ xcache: 'HIT', coding: 'br', text: page });
         expect(await fetchAs('identity')).to.deep.equal({ xcache: 'HIT', coding: null, text: page });
+        expect(await fetchAs('*;q=0'), 'a client that accepts nothing listed gets identity').to.deep.equal({
+          xcache: 'HIT',
+          coding: null,
+          text: page,
+        });
         // And on the wire, byte for byte, as a client without fetch's decoding sees it.
         const raw = await new Promise<Buffer>((resolve, reject) => {
           httpGet(`${server.url}/page`, { headers: { 'accept-encoding': 'gzip' } }, (res) => {
@@ -103,6 +108,32 @@ for (const [version, makeApp] of EXPRESS) {
           }).on('error', reject);
         });
         expect(gunzipSync(raw).toString()).to.equal(page);
+        expect(cache.stats().stores).to.equal(1);
+      } finally {
+        await server.close();
+      }
+    });
+
+    it('compression mounted before the cache: an entry first filled for an identity client serves gzip clients too', async () => {
+      const app = makeApp();
+      app.use(compression({ threshold: 0 }));
+      const page = `<html>${'hello group-cache '.repeat(300)}</html>`;
+      app.get(
+        '/page',
+        expressCache(() => 'page', { cache }),
+        (_req: Request, res: Response) => {
+          res.type('html').send(page);
+        },
+      );
+      const server = await listen(app);
+      const fetchAs = async (encoding: string) => {
+        const res = await fetch(`${server.url}/page`, { headers: { 'accept-encoding': encoding } });
+        return { xcache: res.headers.get('x-cache'), coding: res.headers.get('content-encoding'), text: await res.text() };
+      };
+      try {
+        expect(await fetchAs('identity')).to.deep.equal({ xcache: 'MISS', coding: null, text: page });
+        expect(await fetchAs('gzip')).to.deep.equal({ xcache: 'HIT', coding: 'gzip', text: page });
+        expect(await fetchAs('gzip, deflate, br')).to.deep.equal({ xcache: 'HIT', coding: 'br', text: page });
         expect(cache.stats().stores).to.equal(1);
       } finally {
         await server.close();
@@ -248,6 +279,30 @@ for (const [version, KoaApp] of [
         expect(await fetchAs('br')).to.deep.equal({ xcache: 'HIT', coding: 'br', text: page });
         expect(await fetchAs('identity')).to.deep.equal({ xcache: 'HIT', coding: null, text: page });
         expect(cache.stats().stores).to.equal(1);
+      } finally {
+        await server.close();
+      }
+    });
+
+    // koa-compress declares `Vary: Accept-Encoding` before the handler runs, so a first fill for an identity client
+    // looks like it varies on Accept-Encoding; the first compressed fill replaces it with one entry for every client.
+    it('koa-compress mounted before the router: after one compressed fill, one entry serves every client', async () => {
+      const page = `<html>${'hello group-cache '.repeat(300)}</html>`;
+      const app = appWith(compress({ threshold: 0 }), (ctx) => {
+        ctx.type = 'html';
+        ctx.body = page;
+      });
+      const server = await listen(app.callback());
+      const fetchAs = async (encoding: string) => {
+        const res = await fetch(`${server.url}/page`, { headers: { 'accept-encoding': encoding } });
+        return { xcache: res.headers.get('x-cache'), coding: res.headers.get('content-encoding'), text: await res.text() };
+      };
+      try {
+        expect(await fetchAs('identity')).to.deep.equal({ xcache: 'MISS', coding: null, text: page });
+        expect(await fetchAs('gzip')).to.deep.equal({ xcache: 'MISS', coding: 'gzip', text: page });
+        expect(await fetchAs('gzip, deflate, br')).to.deep.equal({ xcache: 'HIT', coding: 'br', text: page });
+        expect(await fetchAs('identity')).to.deep.equal({ xcache: 'HIT', coding: null, text: page });
+        expect(cache.stats().stores).to.equal(2);
       } finally {
         await server.close();
       }

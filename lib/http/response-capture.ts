@@ -58,6 +58,7 @@ export class ResponseCapture {
   readonly #body: BodyCollector;
   #state: 'open' | 'capturing' | 'done' = 'open';
   #encodingAtHead: HeaderMap[string];
+  #varyAtHead: HeaderMap[string];
   // Where the handler's cacheGroups / cacheTtl / cacheSkip are read (res.locals, ctx.state), if the adapter said.
   #locals: (() => unknown) | undefined;
   #refusal: BypassDetail | undefined;
@@ -158,6 +159,7 @@ export class ResponseCapture {
     }
     this.#state = 'capturing';
     this.#encodingAtHead = headerValue(headers, 'content-encoding');
+    this.#varyAtHead = headerValue(headers, 'vary');
     const cdn = this.#settings.cdnTags;
     if (cdn !== undefined) {
       this.#cdnHeader = cdnTagHeader(cdn, [...this.#settings.groups, ...values.groups], this.#settings.onCdnDrop);
@@ -206,7 +208,9 @@ export class ResponseCapture {
     let stored = storableHeaders(headers, this.#ownHeader, rawNames);
     // Our Cache-Status member describes this response only (RFC 9211 §2): a hit sends its own.
     if (this.#settings.status.sendsCacheStatus) stored = stored.filter(([name]) => name.toLowerCase() !== 'cache-status');
-    let vary = varyValues(headers.vary, requestHeaders);
+    // What the held bytes vary on is what was declared when the cache saw them: a Vary added later is an outer
+    // layer's (a compressor adds Accept-Encoding even when it sends identity), and that layer runs again on hits.
+    let vary = varyValues(this.#varyAtHead, requestHeaders);
     if (encodedOutside) {
       stored = stored.filter(([name]) => name.toLowerCase() !== 'content-encoding');
       vary = vary.filter(([name]) => name !== 'accept-encoding');
