@@ -41,6 +41,18 @@ function getLoose(url: string, headers: Record<string, string> = {}): Promise<{ 
   });
 }
 
+/**
+ * GET `url` accepting `encoding`: the cache's answer, the coding on the wire, and the text. fetch decodes gzip and br
+ * itself, so the text must be the page whatever was on the wire.
+ */
+async function fetchEncoded(
+  url: string,
+  encoding: string,
+): Promise<{ xcache: string | null; coding: string | null; text: string }> {
+  const res = await fetch(url, { headers: { 'accept-encoding': encoding } });
+  return { xcache: res.headers.get('x-cache'), coding: res.headers.get('content-encoding'), text: await res.text() };
+}
+
 const EXPRESS = [
   ['Express 5', () => express()],
   ['Express 4', () => express4() as unknown as express.Express],
@@ -84,11 +96,7 @@ for (const [version, makeApp] of EXPRESS) {
         },
       );
       const server = await listen(app);
-      const fetchAs = async (encoding: string) => {
-        const res = await fetch(`${server.url}/page`, { headers: { 'accept-encoding': encoding } });
-        // fetch decodes gzip and br itself: the text must be the page, whatever was on the wire.
-        return { xcache: res.headers.get('x-cache'), coding: res.headers.get('content-encoding'), text: await res.text() };
-      };
+      const fetchAs = (encoding: string) => fetchEncoded(`${server.url}/page`, encoding);
       try {
         expect(await fetchAs('gzip')).to.deep.equal({ xcache: 'MISS', coding: 'gzip', text: page });
         expect(await fetchAs('gzip')).to.deep.equal({ xcache: 'HIT', coding: 'gzip', text: page });
@@ -126,10 +134,7 @@ for (const [version, makeApp] of EXPRESS) {
         },
       );
       const server = await listen(app);
-      const fetchAs = async (encoding: string) => {
-        const res = await fetch(`${server.url}/page`, { headers: { 'accept-encoding': encoding } });
-        return { xcache: res.headers.get('x-cache'), coding: res.headers.get('content-encoding'), text: await res.text() };
-      };
+      const fetchAs = (encoding: string) => fetchEncoded(`${server.url}/page`, encoding);
       try {
         expect(await fetchAs('identity')).to.deep.equal({ xcache: 'MISS', coding: null, text: page });
         expect(await fetchAs('gzip')).to.deep.equal({ xcache: 'HIT', coding: 'gzip', text: page });
@@ -269,10 +274,7 @@ for (const [version, KoaApp] of [
         ctx.body = page;
       });
       const server = await listen(app.callback());
-      const fetchAs = async (encoding: string) => {
-        const res = await fetch(`${server.url}/page`, { headers: { 'accept-encoding': encoding } });
-        return { xcache: res.headers.get('x-cache'), coding: res.headers.get('content-encoding'), text: await res.text() };
-      };
+      const fetchAs = (encoding: string) => fetchEncoded(`${server.url}/page`, encoding);
       try {
         expect(await fetchAs('gzip')).to.deep.equal({ xcache: 'MISS', coding: 'gzip', text: page });
         expect(await fetchAs('gzip')).to.deep.equal({ xcache: 'HIT', coding: 'gzip', text: page });
@@ -293,10 +295,7 @@ for (const [version, KoaApp] of [
         ctx.body = page;
       });
       const server = await listen(app.callback());
-      const fetchAs = async (encoding: string) => {
-        const res = await fetch(`${server.url}/page`, { headers: { 'accept-encoding': encoding } });
-        return { xcache: res.headers.get('x-cache'), coding: res.headers.get('content-encoding'), text: await res.text() };
-      };
+      const fetchAs = (encoding: string) => fetchEncoded(`${server.url}/page`, encoding);
       try {
         expect(await fetchAs('identity')).to.deep.equal({ xcache: 'MISS', coding: null, text: page });
         expect(await fetchAs('gzip')).to.deep.equal({ xcache: 'MISS', coding: 'gzip', text: page });
