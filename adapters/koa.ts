@@ -208,6 +208,7 @@ function serveStale(ctx: Context, capture: ResponseCapture): boolean {
 async function fill(miss: Extract<Outcome, { type: 'miss' }>, ctx: Context, next: Next): Promise<void> {
   const capture = miss.capture;
   capture.readHandlerValues(() => ctx.state);
+  capture.varyBeforeHandler(ctx.response.headers.vary);
   // Before next(): a handler that never settles must not hold the key's fill once its client has gone (and one
   // that left while the lookup ran has fired its 'close' already).
   const closed = (): void => capture.abort('connection closed before the response finished');

@@ -286,9 +286,9 @@ for (const [version, KoaApp] of [
       }
     });
 
-    // koa-compress declares `Vary: Accept-Encoding` before the handler runs, so a first fill for an identity client
-    // looks like it varies on Accept-Encoding; the first compressed fill replaces it with one entry for every client.
-    it('koa-compress mounted before the router: after one compressed fill, one entry serves every client', async () => {
+    // koa-compress declares `Vary: Accept-Encoding` before the handler runs: a Vary the cache saw before calling
+    // next() is the outer encoder's, so even a first fill for an identity client is one entry for every client.
+    it('koa-compress mounted before the router: a first fill for an identity client serves every client', async () => {
       const page = `<html>${'hello group-cache '.repeat(300)}</html>`;
       const app = appWith(compress({ threshold: 0 }), (ctx) => {
         ctx.type = 'html';
@@ -298,10 +298,10 @@ for (const [version, KoaApp] of [
       const fetchAs = (encoding: string) => fetchEncoded(`${server.url}/page`, encoding);
       try {
         expect(await fetchAs('identity')).to.deep.equal({ xcache: 'MISS', coding: null, text: page });
-        expect(await fetchAs('gzip')).to.deep.equal({ xcache: 'MISS', coding: 'gzip', text: page });
+        expect(await fetchAs('gzip')).to.deep.equal({ xcache: 'HIT', coding: 'gzip', text: page });
         expect(await fetchAs('gzip, deflate, br')).to.deep.equal({ xcache: 'HIT', coding: 'br', text: page });
         expect(await fetchAs('identity')).to.deep.equal({ xcache: 'HIT', coding: null, text: page });
-        expect(cache.stats().stores).to.equal(2);
+        expect(cache.stats().stores).to.equal(1);
       } finally {
         await server.close();
       }

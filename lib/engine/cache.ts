@@ -625,7 +625,13 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
     let fallback: CachedEntry | undefined;
     // A stale copy this request refills: served at once instead if another instance holds the key's fill lock.
     let revalidating: CachedEntry | undefined;
-    if (held !== undefined && request.accepts(held)) {
+    const suits = held !== undefined && request.accepts(held);
+    if (held !== undefined && !suits && request.variant !== undefined) {
+      // Another variant of the key (a `Vary: Accept-Encoding` entry of another coding) lives beside this one.
+      const id = request.variant(held);
+      if (id !== undefined && id !== request.id) return this.lookup({ ...request, id, variant: undefined });
+    }
+    if (held !== undefined && suits) {
       const now = this.now();
       const invalidated = this.#invalidated(held, lookup.expiredAt);
       if (!invalidated) {
@@ -663,6 +669,9 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
     if (running._locking !== undefined) await running._locking;
     const shared = await running.wait(this.waitTimeout);
     if (this.#servable(shared, 0, request)) return this.#hit(shared, request);
+    // The fill it waited for stored another variant (a `Vary: Accept-Encoding` entry of another coding).
+    const id = shared === undefined || request.variant === undefined ? undefined : request.variant(shared);
+    if (id !== undefined && id !== request.id) return this.lookup({ ...request, id, variant: undefined });
     // A fill still running after waitTimeout (a handler that never settles) must not hold later requests too, here
     // or in other instances. A request that waited once runs its handler now, without waiting for a lock.
     if (!running.settled) {

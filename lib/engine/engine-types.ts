@@ -211,6 +211,11 @@ export interface AcquireRequest {
   enteredAt: number;
   /** Whether an entry suits this request (its `Vary` values match). */
   accepts(entry: CachedEntry): boolean;
+  /**
+   * For an entry held under `id` that does not suit this request: the id this request's own variant lives under
+   * (looked up, and filled, instead), or undefined to fill `id` in the entry's place.
+   */
+  variant?(entry: CachedEntry): string | undefined;
   /** How long past its TTL an entry is served while one request refills it (ms, 0 for never). */
   staleWhileRevalidate: number;
   /** How long past its TTL an entry may stand in for a failed refill (ms, 0 for never). */

@@ -15,7 +15,7 @@ import {
   type SentCacheControl,
   sentCacheControl,
 } from './client-freshness.js';
-import { COOKIE_PREFIX, varyKeySuffix, varyMatches } from './headers.js';
+import { COOKIE_PREFIX, codingVariant, entrySuits, varyKeySuffix } from './headers.js';
 import { type Replay, replayEntry } from './replay.js';
 import { ResponseCapture } from './response-capture.js';
 import type { HeaderMap, StoragePolicy } from './storage-policy.js';
@@ -354,7 +354,12 @@ export class CachedRoute<Req> {
       canFill: info.method === 'GET',
       enteredAt: info.enteredAt,
       // A refresh takes no stored entry, fresh or not: the lookup starts a fill, whose entry replaces the old one.
-      accepts: refresh ? () => false : (entry: CachedEntry) => entry.vary.length === 0 || varyMatches(entry.vary, info.headers),
+      accepts: refresh ? () => false : (entry: CachedEntry) => entrySuits(entry, info.headers),
+      // An entry compressed inside the cache for another coding class keeps its place; this request's class gets its own.
+      variant: (entry: CachedEntry) => {
+        const suffix = codingVariant(entry, info.headers);
+        return suffix === undefined ? undefined : keyId(key + suffix, cache.maxKeyLength);
+      },
       staleWhileRevalidate: this.#stale.whileRevalidate,
       staleIfError: this.#stale.ifError,
       staleIfErrorAfterExpire: this.#stale.afterExpire,

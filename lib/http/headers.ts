@@ -1,4 +1,5 @@
-import type { HeaderList, HeaderValue } from '../stores/contract.js';
+import type { CachedEntry, HeaderList, HeaderValue } from '../stores/contract.js';
+import { acceptsCoding, preferredCoding } from './accept-encoding.js';
 import type { HeaderMap } from './storage-policy.js';
 import { headerTokens, headerValue } from './storage-policy.js';
 
@@ -43,10 +44,13 @@ export function storableHeaders(headers: HeaderMap, ownHeader: string | undefine
   return list;
 }
 
-/** The request header values a response varies on (its `Vary` list), `''` for absent ones. */
+/**
+ * The request header values a response varies on (its `Vary` list), `''` for absent ones. Accept-Encoding is held
+ * as the coding the request would get (accept-encoding.ts), so every spelling of one wish shares one variant.
+ */
 export function varyValues(varyHeader: HeaderMap[string], requestHeaders: HeaderMap): Array<[string, string]> {
   const names = headerTokens(varyHeader);
-  return names.map((name) => [name, requestValue(requestHeaders, name)]);
+  return names.map((name) => [name, varyValue(requestHeaders, name)]);
 }
 
 function requestValue(headers: HeaderMap, name: string): string {
@@ -55,12 +59,54 @@ function requestValue(headers: HeaderMap, name: string): string {
   return typeof value === 'object' ? value.join(', ') : String(value).trim();
 }
 
+function varyValue(headers: HeaderMap, name: string): string {
+  return name === 'accept-encoding' ? preferredCoding(headers) : requestValue(headers, name);
+}
+
 /** True when the request carries the same values as the ones an entry was filled with. */
 export function varyMatches(vary: ReadonlyArray<readonly [string, string]>, requestHeaders: HeaderMap): boolean {
   for (const [name, value] of vary) {
-    if (requestValue(requestHeaders, name) !== value) return false;
+    if (varyValue(requestHeaders, name) !== value) return false;
   }
   return true;
+}
+
+function contentEncoding(entry: CachedEntry): string | undefined {
+  for (const [name, value] of entry.headers) {
+    if (name.length === 16 && name.toLowerCase() === 'content-encoding')
+      return typeof value === 'string' ? value : value.join(',');
+  }
+  return undefined;
+}
+
+function variesOnCoding(entry: CachedEntry): boolean {
+  for (const [name] of entry.vary) if (name === 'accept-encoding') return true;
+  return false;
+}
+
+/**
+ * Whether a stored entry may answer this request: its `Vary` values match, and when it varies on Accept-Encoding
+ * its coding is one the request accepts (a compressor that chose oddly must never make a client get gzip or br it
+ * did not ask for).
+ */
+export function entrySuits(entry: CachedEntry, requestHeaders: HeaderMap): boolean {
+  if (entry.vary.length === 0) return true;
+  if (!varyMatches(entry.vary, requestHeaders)) return false;
+  return !variesOnCoding(entry) || acceptsCoding(requestHeaders, contentEncoding(entry));
+}
+
+/**
+ * The key suffix of this request's own variant, when `entry` varies on Accept-Encoding and holds another coding
+ * class's response: each class (br, gzip, identity, ...) then keeps its own entry beside the first one, instead of
+ * the classes replacing each other's. Undefined when the entry is this request's class (a miss replaces it).
+ */
+export function codingVariant(entry: CachedEntry, requestHeaders: HeaderMap): string | undefined {
+  for (const [name, value] of entry.vary) {
+    if (name !== 'accept-encoding') continue;
+    const coding = preferredCoding(requestHeaders);
+    return coding === value ? undefined : `\naccept-encoding:${coding}`;
+  }
+  return undefined;
 }
 
 /** The values of the route's `vary` request headers, to be mixed into the key (only when the route asks). */
@@ -69,7 +115,7 @@ export function varyKeySuffix(names: readonly string[], requestHeaders: HeaderMa
   for (const name of names) {
     const value = name.startsWith(COOKIE_PREFIX)
       ? cookieValue(requestHeaders, name.slice(COOKIE_PREFIX.length))
-      : requestValue(requestHeaders, name);
+      : varyValue(requestHeaders, name);
     suffix += `\n${name}:${value}`;
   }
   return suffix;

@@ -10,7 +10,7 @@ import { type HandlerValues, readHandlerValues } from './handler-values.js';
 import { storableHeaders, varyValues } from './headers.js';
 import type { Replay } from './replay.js';
 import type { HeaderMap, StoragePolicy } from './storage-policy.js';
-import { headerValue, responseRefusal } from './storage-policy.js';
+import { headerTokens, headerValue, responseRefusal } from './storage-policy.js';
 
 /** How long what a capture stores is kept, and what stands in if the handler fails. */
 export interface CaptureSettings {
@@ -45,6 +45,24 @@ export interface CaptureSettings {
   report: (error: unknown) => void;
 }
 
+// The content coding a response carries, or undefined for none (`identity` is none).
+function contentCoding(value: HeaderMap[string]): string | undefined {
+  if (value === undefined) return undefined;
+  const text = (typeof value === 'object' ? value.join(',') : String(value)).trim().toLowerCase();
+  return text === '' || text === 'identity' ? undefined : text;
+}
+
+/*
+ * The entry's validator: the handler's ETag, or one computed from the stored bytes (so each coding gets its own).
+ * A strong ETag on a response encoded per Accept-Encoding is weakened: Express computes it on the identity body
+ * before an inner compressor runs, so the gzip and identity variants would share it, and RFC 9110 §8.8.3 lets
+ * only a weak validator stand for representations whose bytes differ.
+ */
+function entityTag(handlerTag: HeaderMap[string], body: Buffer, encodedPerClient: boolean): string {
+  if (typeof handlerTag !== 'string' || handlerTag === '') return etag(body);
+  return encodedPerClient && !handlerTag.startsWith('W/') ? `W/${handlerTag}` : handlerTag;
+}
+
 /**
  * Takes a response apart as the framework sends it, for one fill: the head once it is final, then the body
  * chunks, then the end. Stores only a response that finished, passed the storage policy and stayed under
@@ -59,6 +77,8 @@ export class ResponseCapture {
   #state: 'open' | 'capturing' | 'done' = 'open';
   #encodingAtHead: HeaderMap[string];
   #varyAtHead: HeaderMap[string];
+  // Vary tokens an outer layer declared before the handler ran (koa-compress's ctx.vary('Accept-Encoding')).
+  #varyBefore: readonly string[] = [];
   // Where the handler's cacheGroups / cacheTtl / cacheSkip are read (res.locals, ctx.state), if the adapter said.
   #locals: (() => unknown) | undefined;
   #refusal: BypassDetail | undefined;
@@ -100,6 +120,15 @@ export class ResponseCapture {
    */
   readHandlerValues(locals: () => unknown): void {
     this.#locals = locals;
+  }
+
+  /**
+   * The response's `Vary` before the handler ran (Koa: `ctx.response.headers.vary` before `next()`). An outer
+   * encoder that declares Accept-Encoding that early (koa-compress) encodes hits itself: an entry the handler sent
+   * without a coding then serves every client, rather than one entry per coding class of identical bytes.
+   */
+  varyBeforeHandler(vary: HeaderMap[string]): void {
+    this.#varyBefore = headerTokens(vary);
   }
 
   /**
@@ -204,22 +233,24 @@ export class ResponseCapture {
     const { now, staleFor, requestHeaders } = this.#settings;
     const ttl = this.#ttl;
     const storedAt = now();
-    const tag = headers.etag;
     let stored = storableHeaders(headers, this.#ownHeader, rawNames);
     // Our Cache-Status member describes this response only (RFC 9211 §2): a hit sends its own.
     if (this.#settings.status.sendsCacheStatus) stored = stored.filter(([name]) => name.toLowerCase() !== 'cache-status');
     // What the held bytes vary on is what was declared when the cache saw them: a Vary added later is an outer
     // layer's (a compressor adds Accept-Encoding even when it sends identity), and that layer runs again on hits.
     let vary = varyValues(this.#varyAtHead, requestHeaders);
+    const coding = encodedOutside ? undefined : contentCoding(headerValue(headers, 'content-encoding'));
     if (encodedOutside) {
       stored = stored.filter(([name]) => name.toLowerCase() !== 'content-encoding');
+      vary = vary.filter(([name]) => name !== 'accept-encoding');
+    } else if (coding === undefined && this.#varyBefore.includes('accept-encoding')) {
       vary = vary.filter(([name]) => name !== 'accept-encoding');
     }
     const entry: CachedEntry = {
       status,
       headers: stored,
       body,
-      etag: typeof tag === 'string' && tag !== '' ? tag : etag(body),
+      etag: entityTag(headers.etag, body, coding !== undefined && vary.some(([name]) => name === 'accept-encoding')),
       vary,
       tags: this.#tags(values.groups),
       startedAt: this.#fill.startedAt,
