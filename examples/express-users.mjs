@@ -1,5 +1,6 @@
 // A small users API on Express with group-cache on the embedded in-memory store.
 // Run: npm start   (PORT=3000 by default)
+import compression from 'compression';
 import express from 'express';
 import { createCache } from 'group-cache';
 import { expireGroups, groupCache } from 'group-cache/express';
@@ -15,8 +16,40 @@ let nextId = 3;
 const slowRead = () => new Promise((resolve) => setTimeout(resolve, 50)); // pretend the database is slow
 
 const app = express();
+// Outside the cache (README, Compression): the cache keeps one identity entry, compression encodes every hit.
+app.use(compression());
 app.use(express.json());
 app.use(expireGroups({ cache })); // expires res.locals.expireGroups after a successful write, before the reply
+
+// A page for browsers (test/browser-demo.test.ts drives Chromium against it). Browsers keep their own copy, so
+// tell them to revalidate every time: the ETag then turns a repeat visit into a 304, and a group expiry is seen.
+const escapeHtml = (text) => String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+app.get(
+  '/',
+  groupCache(() => ({ key: 'home', groups: ['users'] }), { cache, cacheControl: 'public, max-age=0, must-revalidate' }),
+  async (_req, res) => {
+    await slowRead();
+    const rows = [...users.values()]
+      .map((u) => `<tr><td>${escapeHtml(u.id)}</td><td>${escapeHtml(u.name)}</td><td>${escapeHtml(u.email)}</td></tr>`)
+      .join('\n');
+    res.type('html').send(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>group-cache demo: users</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;color:#222}
+table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.4rem;text-align:left}
+code{background:#f3f3f3;padding:0 .2rem}</style></head>
+<body><h1>Users</h1>
+<table><thead><tr><th>id</th><th>name</th><th>email</th></tr></thead><tbody>
+${rows}
+</tbody></table>
+<p>This page is cached by <code>group-cache</code> under the key <code>home</code>, in the group <code>users</code>.
+Reload it: the response header <code>X-Cache</code> says <code>HIT</code>, and your browser revalidates its own copy
+with the <code>ETag</code> (a <code>304</code>). A write (<code>PUT /users/1</code>) expires the group
+<code>users</code> before it answers, so the next load shows the new data.</p>
+<p>The cache holds one identity copy; <code>compression()</code>, mounted before it, encodes each response for the
+browser that asked (gzip or br).</p>
+</body></html>`);
+  },
+);
 
 app.get(
   '/users',
@@ -64,7 +97,7 @@ app.get('/stats', (_req, res) => res.json(cache.stats()));
 const port = Number(process.env.PORT ?? 3000);
 const server = app.listen(port, () => {
   const url = `http://localhost:${server.address().port}`;
-  console.log(`group-cache Express demo on ${url} (in-memory store)
+  console.log(`group-cache Express demo on ${url} (in-memory store; open ${url}/ in a browser)
 
   curl -si ${url}/users/1 | grep -i x-cache        # X-Cache: MISS (handler ran)
   curl -si ${url}/users/1 | grep -i x-cache        # X-Cache: HIT  (served from the cache)
