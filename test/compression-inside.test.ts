@@ -287,15 +287,20 @@ for (const framework of FRAMEWORKS) {
       }
     });
 
-    it('one group expiry reaches every coding variant', async () => {
-      for (const spelling of ['br', 'gzip', 'identity']) await page(spelling);
+    it('one group expiry, or one key expiry, reaches every coding variant', async () => {
+      const expect3 = async (xcache: string) => {
+        for (const spelling of ['br', 'gzip', 'identity']) {
+          expect((await page(spelling)).headers['x-cache'], spelling).to.equal(xcache);
+        }
+      };
+      await expect3('MISS');
+      await expect3('HIT');
       await cache.expireGroups('pages');
-      for (const spelling of ['br', 'gzip', 'identity']) {
-        expect((await page(spelling)).headers['x-cache'], spelling).to.equal('MISS');
-      }
-      for (const spelling of ['br', 'gzip', 'identity']) {
-        expect((await page(spelling)).headers['x-cache'], spelling).to.equal('HIT');
-      }
+      await expect3('MISS');
+      await expect3('HIT');
+      await cache.expireKey('page');
+      await expect3('MISS');
+      await expect3('HIT');
     });
 
     it("vary: ['accept-encoding'] keys by the coding class too, not by the spelling", async () => {
@@ -358,7 +363,16 @@ describe('a handler that encodes carelessly, behind the cache', () => {
       expect(careless.coding, 'the handler sent gzip anyway').to.equal('gzip');
       const identity = await get(`${server.url}/naive`, { 'accept-encoding': 'identity' });
       expect([identity.headers['x-cache'], identity.coding, identity.text]).to.deep.equal(['MISS', undefined, PAGE]);
-      expect((await get(`${server.url}/naive`, { 'accept-encoding': 'identity' })).headers['x-cache']).to.equal('HIT');
+      // Its entry replaces the gzip one in place. The store refuses a fill dated before the entry it would replace,
+      // and two fills a few ms apart can be dated in either order on a loaded machine: then the next identity client
+      // refills once more. Either way none of them ever gets gzip, and one soon gets a hit.
+      const after: Array<[unknown, unknown, boolean]> = [];
+      while (after.length < 5 && after.at(-1)?.[0] !== 'HIT') {
+        const again = await get(`${server.url}/naive`, { 'accept-encoding': 'identity' });
+        after.push([again.headers['x-cache'], again.coding, again.text === PAGE]);
+      }
+      expect(after.at(-1)).to.deep.equal(['HIT', undefined, true]);
+      for (const answer of after) expect(answer.slice(1)).to.deep.equal([undefined, true]);
     } finally {
       await server.close();
       await cache.close();
