@@ -17,6 +17,7 @@ export function inspectorHtml(token: string): string {
 <meta name="referrer" content="no-referrer">
 <meta name="group-cache-token" content="${safe}">
 <title>group-cache inspector</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="inspector.css">
 <script src="inspector.js" defer></script>
 </head>
@@ -114,6 +115,10 @@ label.inline { flex: 0 0 auto; flex-direction: row; align-items: center; }
 input:not([type]) { font: inherit; padding: .3rem .4rem; }
 button { font: inherit; padding: .3rem .8rem; cursor: pointer; }
 button.group { padding: 0 .4rem; margin: 0 .3rem .3rem 0; }
+#lookup-result dl { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; margin: 0 0 .5rem; }
+#lookup-result dt { color: var(--muted); }
+#lookup-result dd { margin: 0; overflow-wrap: anywhere; }
+h3 { font-size: .9rem; margin: .75rem 0 .25rem; }
 pre { white-space: pre-wrap; overflow-wrap: anywhere; max-height: 20rem; overflow: auto; border: 1px solid var(--line);
   padding: .5rem; }
 .ev-hit, .state-fresh { color: var(--hit); }
