@@ -53,12 +53,20 @@ describe('inspector page in Chromium', function () {
 
   const xCache = async (path: string) => (await fetch(`${server.url}${path}`)).headers.get('x-cache');
   const text = async (selector: string) => (await page.locator(selector).textContent()) ?? '';
+  /** Waits until an element matching `selector` holds exactly `value` as its text (the page polls each second). */
+  async function showing(selector: string, value: string): Promise<void> {
+    const deadline = Date.now() + WAIT.timeout;
+    while (!(await page.locator(selector).allTextContents()).includes(value)) {
+      if (Date.now() > deadline) throw new Error(`${selector} never showed ${JSON.stringify(value)}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
 
   it('loads under its CSP, with no error, and shows the counters at 0', async () => {
     const response = await page.goto(`${server.url}/_cache`);
     expect(response?.status()).to.equal(200);
     expect(page.url()).to.equal(`${server.url}/_cache/`);
-    await page.waitForFunction(() => document.getElementById('counter-hits')?.textContent === '0', undefined, WAIT);
+    await showing('#counter-hits', '0');
     expect(await text('#status')).to.match(/^updated /);
     expect(problems).to.deep.equal([]);
   });
@@ -66,13 +74,8 @@ describe('inspector page in Chromium', function () {
   it('the counters, the chart and the recent decisions follow the traffic', async () => {
     expect(await xCache('/users/1')).to.equal('MISS');
     expect(await xCache('/users/1')).to.equal('HIT');
-    await page.waitForFunction(
-      () =>
-        document.getElementById('counter-hits')?.textContent === '1' &&
-        document.getElementById('counter-misses')?.textContent === '1',
-      undefined,
-      WAIT,
-    );
+    await showing('#counter-hits', '1');
+    await showing('#counter-misses', '1');
     expect(await text('#counter-stores')).to.equal('1');
     const rows = await page.locator('#decisions tbody tr').allInnerTexts();
     expect(rows.map((row) => row.split('\t').slice(1, 3).join(' '))).to.include.members([
@@ -82,22 +85,14 @@ describe('inspector page in Chromium', function () {
     ]);
     // The chart plots the hit ratio of each poll with traffic in it.
     expect(await xCache('/users/1')).to.equal('HIT');
-    await page.waitForFunction(
-      () => (document.getElementById('chart-line')?.getAttribute('points') ?? '') !== '',
-      undefined,
-      WAIT,
-    );
+    await page.locator('#chart-line:not([points=""])').waitFor({ state: 'attached', ...WAIT });
     expect(await text('#ratio-now')).to.match(/%$/);
   });
 
   it('a key made of markup is shown as text, and never runs', async () => {
     const markup = '<img src=x onerror="document.title=\'pwned\'">';
     expect(await xCache(`/users/${encodeURIComponent(markup)}`)).to.equal('MISS');
-    await page.waitForFunction(
-      (key) => [...document.querySelectorAll('#decisions td')].some((td) => td.textContent === key),
-      `user_${markup}`,
-      WAIT,
-    );
+    await showing('#decisions td', `user_${markup}`);
     expect(await page.locator('img').count()).to.equal(0);
     expect(await page.title()).to.equal('group-cache inspector');
   });
@@ -113,11 +108,7 @@ describe('inspector page in Chromium', function () {
     await page.click('#expire-button');
     await page.locator('#expire-result', { hasText: 'Expired group "user_group_1".' }).waitFor(WAIT);
     expect(await xCache('/users/1')).to.equal('MISS');
-    await page.waitForFunction(
-      () => [...document.querySelectorAll('#decisions td')].some((td) => td.textContent === 'groups: user_group_1'),
-      undefined,
-      WAIT,
-    );
+    await showing('#decisions td', 'groups: user_group_1');
     expect(problems).to.deep.equal([]);
     await page.screenshot({ path: join(BROWSER_OUTPUT, 'inspector.png'), fullPage: true });
   });
