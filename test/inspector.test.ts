@@ -10,7 +10,7 @@ import * as koaAdapter from 'group-cache/koa';
 import Koa, { type Context, type Next } from 'koa';
 import request from 'supertest';
 
-type InspectorOptions = { cache?: GroupCache; showBodies?: boolean; maxDecisions?: number };
+type InspectorOptions = { cache?: GroupCache; showBodies?: boolean; maxDecisions?: number; csrfToken?: string };
 
 interface Setup {
   /** The app, as a Node request listener for supertest. */
@@ -336,6 +336,17 @@ for (const driver of [expressDriver, koaDriver, fastifyDriver]) {
         expect((await request(app).get('/users/1')).headers['x-cache']).to.equal('HIT');
       });
 
+      it('two inspectors given one csrfToken (instances behind a load balancer) accept each other’s page', async () => {
+        const csrfToken = 'x'.repeat(16) + 'Y'.repeat(16);
+        const one = driver.make({ cache, csrfToken });
+        const two = driver.make({ cache, csrfToken });
+        app = two.app;
+        const res = await expire(await tokenOf(one.app));
+        one.close();
+        two.close();
+        expect(res.status).to.equal(200);
+      });
+
       it('another inspector’s token does not work here', async () => {
         const other = driver.make({ cache: createCache() });
         const res = await expire(await tokenOf(other.app));
@@ -474,6 +485,8 @@ describe('inspector() options', () => {
     expect(() => expressAdapter.inspector({ showBodies: 'yes' } as never)).to.throw(TypeError, /showBodies/);
     expect(() => expressAdapter.inspector({ maxDecisions: 0 })).to.throw(TypeError, /maxDecisions/);
     expect(() => expressAdapter.inspector({ cache: {} as never })).to.throw(TypeError, /cache/);
+    expect(() => expressAdapter.inspector({ csrfToken: 'short' })).to.throw(TypeError, /csrfToken/);
+    expect(() => expressAdapter.inspector({ csrfToken: `${'a'.repeat(32)}"><script>` })).to.throw(TypeError, /csrfToken/);
   });
 
   it('Koa: requires a prefix starting with /, since Koa has no mount path', () => {
@@ -498,9 +511,11 @@ describe('inspector() options', () => {
     const inspector = fastifyAdapter.inspector({ cache: createCache() });
     void app.register(inspector);
     let error: unknown;
-    await app.ready().catch((e: unknown) => {
-      error = e;
-    });
+    try {
+      await app.ready();
+    } catch (failure) {
+      error = failure;
+    }
     inspector.close();
     expect(error).to.be.instanceOf(TypeError);
     expect((error as Error).message).to.include('prefix');

@@ -7,7 +7,7 @@
 
 /** The page, with the inspector's CSRF token in a meta tag for its script to send back on POSTs. */
 export function inspectorHtml(token: string): string {
-  // The token is base64url; escaped anyway, as a page built from a string should be.
+  // The token is checked to be base64url-like; filtered again here, as a page built from a string should be.
   const safe = token.replace(/[^A-Za-z0-9_-]/g, '');
   return `<!doctype html>
 <html lang="en">

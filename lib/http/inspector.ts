@@ -23,9 +23,15 @@ export interface InspectorOptions<Cache = GroupCache> {
   showBodies?: boolean;
   /** How many recent decisions are kept. Default 200. */
   maxDecisions?: number;
+  /**
+   * The CSRF token the page sends back on its POSTs: at least 32 characters of `A-Z a-z 0-9 _ -`. Default: random,
+   * per inspector. Give every instance of an app behind a load balancer the same one, or a POST that reaches
+   * another instance than the page came from is refused.
+   */
+  csrfToken?: string;
 }
 
-const OPTION_NAMES = Object.keys({ cache: true, showBodies: true, maxDecisions: true } satisfies Record<
+const OPTION_NAMES = Object.keys({ cache: true, showBodies: true, maxDecisions: true, csrfToken: true } satisfies Record<
   keyof InspectorOptions,
   true
 >);
@@ -144,9 +150,8 @@ export class Inspector {
   readonly cache: GroupCache;
   readonly #showBodies: boolean;
   readonly #log: DecisionLog;
-  // The CSRF token: random per inspector, given to the page in its HTML, required on every POST.
-  readonly #token = randomBytes(32).toString('base64url');
-  readonly #tokenBytes = Buffer.from(this.#token);
+  // The CSRF token: given to the page in its HTML, required on every POST.
+  readonly #tokenBytes: Buffer;
   readonly #html: string;
 
   constructor(options: InspectorOptions = {}) {
@@ -163,7 +168,12 @@ export class Inspector {
     this.#showBodies = options.showBodies === true;
     this.#log = new DecisionLog(this.cache, positiveOption(raw, 'maxDecisions', 200, true));
     this.#log.start();
-    this.#html = inspectorHtml(this.#token);
+    const token = raw.csrfToken ?? randomBytes(32).toString('base64url');
+    if (typeof token !== 'string' || !/^[A-Za-z0-9_-]{32,}$/.test(token)) {
+      throw new TypeError('option csrfToken must be a string of at least 32 characters among A-Z a-z 0-9 _ -');
+    }
+    this.#tokenBytes = Buffer.from(token);
+    this.#html = inspectorHtml(token);
   }
 
   /** Stops recording decisions (the page keeps working, with the decisions recorded so far). */
