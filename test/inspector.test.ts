@@ -485,7 +485,9 @@ describe('inspector() options', () => {
     expect(() => expressAdapter.inspector({ showBodies: 'yes' } as never)).to.throw(TypeError, /showBodies/);
     expect(() => expressAdapter.inspector({ maxDecisions: 0 })).to.throw(TypeError, /maxDecisions/);
     expect(() => expressAdapter.inspector({ cache: {} as never })).to.throw(TypeError, /cache/);
-    expect(() => expressAdapter.inspector({ csrfToken: 'short' })).to.throw(TypeError, /csrfToken/);
+    const cache = createCache();
+    expect(() => expressAdapter.inspector({ cache, csrfToken: 'short' })).to.throw(TypeError, /csrfToken/);
+    expect(cache.listenerCount('hit'), 'a refused inspector leaves no listener behind').to.equal(0);
     expect(() => expressAdapter.inspector({ csrfToken: `${'a'.repeat(32)}"><script>` })).to.throw(TypeError, /csrfToken/);
   });
 

@@ -69,6 +69,7 @@ const MAX_EXPIRE_GROUPS = 100;
 // A stored body is shown up to this many bytes (with showBodies), so one lookup cannot return megabytes of JSON.
 const MAX_SHOWN_BODY = 256 * 1024;
 export const TOKEN_HEADER = 'x-group-cache-token';
+const GET_PATHS = new Set(['/', '/inspector.js', '/inspector.css', '/api/stats', '/api/decisions', '/api/entry']);
 
 const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'Content-Security-Policy':
@@ -164,16 +165,18 @@ export class Inspector {
     if (raw.cache !== undefined && (typeof raw.cache !== 'object' || raw.cache === null || !('inspect' in raw.cache))) {
       throw new TypeError('option cache must be a cache made by createCache()');
     }
-    this.cache = options.cache ?? defaultCache();
-    this.#showBodies = options.showBodies === true;
-    this.#log = new DecisionLog(this.cache, positiveOption(raw, 'maxDecisions', 200, true));
-    this.#log.start();
     const token = raw.csrfToken ?? randomBytes(32).toString('base64url');
     if (typeof token !== 'string' || !/^[A-Za-z0-9_-]{32,}$/.test(token)) {
       throw new TypeError('option csrfToken must be a string of at least 32 characters among A-Z a-z 0-9 _ -');
     }
+    const maxDecisions = positiveOption(raw, 'maxDecisions', 200, true);
+    // Every option checked before the default cache is taken and the cache gets listeners: a throw leaves neither.
     this.#tokenBytes = Buffer.from(token);
     this.#html = inspectorHtml(token);
+    this.#showBodies = options.showBodies === true;
+    this.cache = options.cache ?? defaultCache();
+    this.#log = new DecisionLog(this.cache, maxDecisions);
+    this.#log.start();
   }
 
   /** Stops recording decisions (the page keeps working, with the decisions recorded so far). */
@@ -194,13 +197,12 @@ export class Inspector {
       if (method !== 'POST') return refuse(405, 'use POST', { Allow: 'POST' });
       return this.#expire(request);
     }
-    const page = this.#get(path, request.query);
-    if (page === undefined) return undefined;
+    if (!GET_PATHS.has(path)) return undefined;
     if (method !== 'GET') return refuse(405, 'use GET', { Allow: 'GET, HEAD' });
-    return page;
+    return this.#get(path, request.query);
   }
 
-  #get(path: string, query: string): Promise<InspectorResponse> | InspectorResponse | undefined {
+  #get(path: string, query: string): Promise<InspectorResponse> | InspectorResponse {
     switch (path) {
       case '/':
         return respond(200, 'text/html; charset=utf-8', this.#html);
@@ -215,10 +217,8 @@ export class Inspector {
         const after = Number.isSafeInteger(since) && since > 0 ? since : 0;
         return json(200, { seq: this.#log.seq, decisions: this.#log.recent(after) });
       }
-      case '/api/entry':
-        return this.#lookup(new URLSearchParams(query));
       default:
-        return undefined;
+        return this.#lookup(new URLSearchParams(query)); // '/api/entry'
     }
   }
 
