@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import type { RequestListener } from 'node:http';
 import Router from '@koa/router';
 import { expect } from 'chai';
@@ -556,4 +558,31 @@ describe('inspector() options', () => {
     inspector.close();
     expect([anonymous.status, admin.status]).to.deep.equal([401, 200]);
   });
+});
+
+describe('the demos mount the inspector at /_cache', () => {
+  for (const demo of ['express-users.mjs', 'koa-users.mjs']) {
+    it(`examples/${demo}`, async () => {
+      const child = spawn(process.execPath, [new URL(`../examples/${demo}`, import.meta.url).pathname], {
+        env: { ...process.env, PORT: '0' },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      try {
+        let out = '';
+        while (!/on (http:\/\/\S+)/.test(out)) {
+          const [chunk] = (await once(child.stdout, 'data')) as [Buffer];
+          out += chunk.toString();
+        }
+        const url = (/on (http:\/\/\S+)/.exec(out) as RegExpExecArray)[1];
+        const page = await fetch(`${url}/_cache/`);
+        expect(page.status).to.equal(200);
+        expect(page.headers.get('content-security-policy')).to.equal(CSP);
+        expect(await page.text()).to.include('group-cache inspector');
+      } finally {
+        const exited = once(child, 'exit');
+        child.kill();
+        await exited;
+      }
+    });
+  }
 });
