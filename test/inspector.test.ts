@@ -4,12 +4,15 @@ import type { RequestListener } from 'node:http';
 import Router from '@koa/router';
 import { expect } from 'chai';
 import express, { type RequestHandler } from 'express';
+import express4 from 'express4';
 import Fastify from 'fastify';
+import fastify4 from 'fastify4';
 import { createCache, defaultCache, type GroupCache } from 'group-cache';
 import * as expressAdapter from 'group-cache/express';
 import * as fastifyAdapter from 'group-cache/fastify';
 import * as koaAdapter from 'group-cache/koa';
 import Koa, { type Context, type Next } from 'koa';
+import Koa2 from 'koa2';
 import request from 'supertest';
 
 type InspectorOptions = { cache?: GroupCache; showBodies?: boolean; maxDecisions?: number; csrfToken?: string };
@@ -36,12 +39,12 @@ const CSP =
 
 const secretBody = (id: string) => ({ id, email: `user${id}@example.com`, secret: `s3cret-${id}` });
 
-const expressDriver: Driver = {
-  name: 'Express',
+const expressDriver = (name: string, framework: typeof express): Driver => ({
+  name,
   make(options, extra = {}) {
     const cache = options.cache;
-    const app = express();
-    if (extra.bodyParser) app.use(express.json());
+    const app = framework();
+    if (extra.bodyParser) app.use(framework.json());
     // A route-agnostic groupCache in front of everything, keyed by URL: the inspector must still never be stored.
     if (extra.cacheEverything) app.use(expressAdapter.groupCache(() => ({ groups: ['all'] }), { cache }));
     const inspector = expressAdapter.inspector(options);
@@ -60,7 +63,7 @@ const expressDriver: Driver = {
     });
     return { app: app as unknown as RequestListener, close: inspector.close };
   },
-};
+});
 
 async function jsonBody(ctx: Context, next: Next): Promise<void> {
   if (ctx.is('application/json')) {
@@ -71,11 +74,11 @@ async function jsonBody(ctx: Context, next: Next): Promise<void> {
   await next();
 }
 
-const koaDriver: Driver = {
-  name: 'Koa',
+const koaDriver = (name: string, Framework: typeof Koa): Driver => ({
+  name,
   make(options, extra = {}) {
     const cache = options.cache;
-    const app = new Koa();
+    const app = new Framework();
     const router = new Router();
     if (extra.bodyParser) app.use(jsonBody);
     if (extra.cacheEverything) app.use(koaAdapter.groupCache(() => ({ groups: ['all'] }), { cache }));
@@ -96,13 +99,13 @@ const koaDriver: Driver = {
     app.use(router.routes());
     return { app: app.callback(), close: inspector.close };
   },
-};
+});
 
-const fastifyDriver: Driver = {
-  name: 'Fastify',
+const fastifyDriver = (name: string, createApp: typeof Fastify): Driver => ({
+  name,
   make(options, extra = {}) {
     const cache = options.cache;
-    const app = Fastify();
+    const app = createApp();
     // Fastify parses JSON bodies itself: `bodyParser` has nothing to add.
     if (extra.cacheEverything)
       app.addHook(
@@ -128,7 +131,7 @@ const fastifyDriver: Driver = {
     };
     return { app: listener, close: inspector.close };
   },
-};
+});
 
 /** The CSRF token the page carries, read as the page's script reads it. */
 async function tokenOf(app: RequestListener): Promise<string> {
@@ -138,7 +141,16 @@ async function tokenOf(app: RequestListener): Promise<string> {
   return (match as RegExpExecArray)[1] as string;
 }
 
-for (const driver of [expressDriver, koaDriver, fastifyDriver]) {
+const DRIVERS = [
+  expressDriver('Express', express),
+  expressDriver('Express 4', express4 as unknown as typeof express),
+  koaDriver('Koa', Koa),
+  koaDriver('Koa 2', Koa2 as unknown as typeof Koa),
+  fastifyDriver('Fastify', Fastify),
+  fastifyDriver('Fastify 4', fastify4 as unknown as typeof Fastify),
+];
+
+for (const driver of DRIVERS) {
   describe(`inspector() on ${driver.name}`, () => {
     let cache: GroupCache;
     let setup: Setup;
