@@ -5,11 +5,12 @@ import type { GroupCache } from '../lib/engine/cache.js';
 import { reportMisuse } from '../lib/engine/default-cache.js';
 import { CachedRoute, type Outcome, type RouteOptions } from '../lib/http/cached-route.js';
 import { endWithExpiryFailure } from '../lib/http/expiry-failure.js';
+import { Inspector, type InspectorOptions, type InspectorResponse, readNodeBody } from '../lib/http/inspector.js';
 import { captureNodeResponse, sendNodeReplay } from '../lib/http/node-capture.js';
 import { enteredAt, markExpiryPath, onExpiryPath } from '../lib/http/request-mark.js';
 import { appendExpireGroups, type ExpireOptions, notOnPath, runWriteExpiry, writeExpiry } from '../lib/http/write-expiry.js';
 
-export type { ExpireOptions, KeyFunction, RouteOptions };
+export type { ExpireOptions, InspectorOptions, KeyFunction, RouteOptions };
 
 type AnyFunction = (...args: unknown[]) => unknown;
 
@@ -134,4 +135,39 @@ export function expireGroups(options?: ExpireOptions): RequestHandler {
 export function addExpireGroups(res: Response, groups: GroupNames): void {
   if (!onExpiryPath(res.req)) throw notOnPath('res.locals.expireGroups', 'app.use(expireGroups())');
   appendExpireGroups(res.locals, groups);
+}
+
+/**
+ * The inspector page (live counters, hit ratio, recent decisions, key lookup, group expiry) and its JSON API.
+ * Serves nothing until mounted; mount it behind your own authentication:
+ *
+ * ```js
+ * app.use('/_cache', requireAdmin, inspector({ cache }));
+ * ```
+ * Paths under the mount point that are not the inspector's go to `next()`. `close()` stops recording decisions.
+ */
+export function inspector(options?: InspectorOptions): RequestHandler & { close(): void } {
+  const core = new Inspector(options);
+  function send(res: Response, answer: InspectorResponse): void {
+    res.status(answer.status);
+    for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value);
+    res.end(answer.body);
+  }
+  const middleware = function groupCacheInspector(req: Request, res: Response, next: NextFunction): void {
+    const original = req.originalUrl;
+    const mark = original.indexOf('?');
+    const fullPath = mark === -1 ? original : original.slice(0, mark);
+    // Express strips the mount point (`/_cache` and `/_cache/` both read as `/`): the original URL tells them apart.
+    const path = req.path === '/' && !fullPath.endsWith('/') ? '' : req.path;
+    const request = {
+      method: req.method,
+      path,
+      fullPath,
+      query: mark === -1 ? '' : original.slice(mark + 1),
+      headers: req.headers,
+      readBody: (limit: number) => readNodeBody(req, req.body, limit),
+    };
+    core.handle(request).then((answer) => (answer === undefined ? next() : send(res, answer)), next);
+  };
+  return Object.assign(middleware, { close: () => core.close() });
 }

@@ -6,12 +6,13 @@ import type { KeyFunction } from '../lib/core/key-function.js';
 import type { GroupCache } from '../lib/engine/cache.js';
 import { CachedRoute, type Outcome, type RouteOptions } from '../lib/http/cached-route.js';
 import { describesBody, EXPIRY_FAILED } from '../lib/http/expiry-failure.js';
+import { Inspector, type InspectorOptions } from '../lib/http/inspector.js';
 import { captureNodeResponse } from '../lib/http/node-capture.js';
 import type { Replay } from '../lib/http/replay.js';
 import { enteredAt, markExpiryPath, onExpiryPath } from '../lib/http/request-mark.js';
 import { appendExpireGroups, type ExpireOptions, notOnPath, runWriteExpiry, writeExpiry } from '../lib/http/write-expiry.js';
 
-export type { ExpireOptions, KeyFunction, RouteOptions };
+export type { ExpireOptions, InspectorOptions, KeyFunction, RouteOptions };
 
 declare module 'fastify' {
   interface FastifyReply {
@@ -193,4 +194,57 @@ export function expireGroups(options?: ExpireOptions): ExpireGroupsPlugin {
 export function addExpireGroups(reply: FastifyReply, groups: GroupNames): void {
   if (!onExpiryPath(reply.request.raw)) throw notOnPath('reply.expireGroups', 'app.register(expireGroups())');
   appendExpireGroups(reply as unknown as Record<string, unknown>, groups);
+}
+
+/** The plugin `inspector()` returns, for `app.register(plugin, { prefix })`; `close()` stops recording decisions. */
+export type InspectorPlugin = ((instance: FastifyInstance, options: unknown, done: (error?: Error) => void) => void) & {
+  close(): void;
+};
+
+// Every method goes to the inspector, which answers 405 itself; Fastify adds HEAD for GET.
+const INSPECTOR_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
+
+/**
+ * The inspector page (live counters, hit ratio, recent decisions, key lookup, group expiry) and its JSON API, as a
+ * plugin registered under a prefix, inside a scope that holds your authentication:
+ *
+ * ```js
+ * app.register(async (admin) => {
+ *   admin.addHook('onRequest', requireAdmin);
+ *   await admin.register(inspector({ cache }));
+ * }, { prefix: '/_cache' });
+ * ```
+ */
+export function inspector(options?: InspectorOptions): InspectorPlugin {
+  const core = new Inspector(options);
+  const plugin = (instance: FastifyInstance, _options: unknown, done: (error?: Error) => void): void => {
+    const prefix = instance.prefix;
+    if (prefix === '') {
+      done(new TypeError("inspector() must be registered under a prefix: app.register(inspector(), { prefix: '/_cache' })"));
+      return;
+    }
+    async function handler(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+      const url = request.url;
+      const mark = url.indexOf('?');
+      const fullPath = mark === -1 ? url : url.slice(0, mark);
+      const answer = await core.handle({
+        method: request.method,
+        path: fullPath.slice(prefix.length),
+        fullPath,
+        query: mark === -1 ? '' : url.slice(mark + 1),
+        headers: request.headers,
+        readBody: async () => request.body, // Fastify parsed it (JSON), within the route's bodyLimit
+      });
+      if (answer === undefined) {
+        reply.callNotFound();
+        return reply;
+      }
+      return reply.code(answer.status).headers(answer.headers).send(answer.body);
+    }
+    const bodyLimit = 64 * 1024;
+    instance.route({ method: [...INSPECTOR_METHODS], url: '/', bodyLimit, handler });
+    instance.route({ method: [...INSPECTOR_METHODS], url: '/*', bodyLimit, handler });
+    done();
+  };
+  return Object.assign(plugin, { close: () => core.close() });
 }

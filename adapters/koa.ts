@@ -7,12 +7,13 @@ import { reportMisuse } from '../lib/engine/default-cache.js';
 import { CachedRoute, type Outcome, type RouteOptions } from '../lib/http/cached-route.js';
 import { describesBody, EXPIRY_FAILED } from '../lib/http/expiry-failure.js';
 import { rawHeaderNames } from '../lib/http/headers.js';
+import { Inspector, type InspectorOptions, readNodeBody } from '../lib/http/inspector.js';
 import type { Replay } from '../lib/http/replay.js';
 import { enteredAt, markExpiryPath, onExpiryPath } from '../lib/http/request-mark.js';
 import type { ResponseCapture } from '../lib/http/response-capture.js';
 import { appendExpireGroups, type ExpireOptions, notOnPath, runWriteExpiry, writeExpiry } from '../lib/http/write-expiry.js';
 
-export type { ExpireOptions, KeyFunction, RouteOptions };
+export type { ExpireOptions, InspectorOptions, KeyFunction, RouteOptions };
 
 // Statuses Koa sends without a body (its `statuses.empty`).
 const EMPTY_STATUSES = new Set([204, 205, 304]);
@@ -295,4 +296,50 @@ export function expireGroups(options?: ExpireOptions): Middleware {
 export function addExpireGroups(ctx: Context, groups: GroupNames): void {
   if (!onExpiryPath(ctx.req)) throw notOnPath('ctx.state.expireGroups', 'app.use(expireGroups())');
   appendExpireGroups(ctx.state as Record<string, unknown>, groups);
+}
+
+/** Options of the Koa `inspector()`: those of every adapter, plus where it answers. */
+export interface KoaInspectorOptions extends InspectorOptions {
+  /** The path the inspector answers under (`'/_cache'`): required, since Koa has no mount path. */
+  prefix: string;
+}
+
+/**
+ * The inspector page (live counters, hit ratio, recent decisions, key lookup, group expiry) and its JSON API,
+ * under `prefix`; every other request goes to `next()`. Put your own authentication in front of it:
+ *
+ * ```js
+ * app.use(async (ctx, next) => (ctx.path.startsWith('/_cache') ? requireAdmin(ctx, next) : next()));
+ * app.use(inspector({ cache, prefix: '/_cache' }));
+ * ```
+ * `close()` stops recording decisions.
+ */
+export function inspector(options: KoaInspectorOptions): Middleware & { close(): void } {
+  if (typeof options !== 'object' || options === null) throw new TypeError('argument options must be an object');
+  const { prefix: given, ...rest } = options;
+  if (typeof given !== 'string' || !given.startsWith('/')) {
+    throw new TypeError("option prefix must be a path starting with '/' (Koa has no mount path), e.g. '/_cache'");
+  }
+  const prefix = given.replace(/\/+$/, '');
+  const core = new Inspector(rest);
+  const middleware = async function groupCacheInspector(ctx: Context, next: Next): Promise<void> {
+    const full = ctx.path;
+    let path: string;
+    if (full === prefix) path = '';
+    else if (full.startsWith(`${prefix}/`)) path = full.slice(prefix.length);
+    else return next();
+    const answer = await core.handle({
+      method: ctx.method,
+      path,
+      fullPath: full,
+      query: ctx.querystring,
+      headers: ctx.headers,
+      readBody: (limit) => readNodeBody(ctx.req, (ctx.request as { body?: unknown }).body, limit),
+    });
+    if (answer === undefined) return next();
+    ctx.status = answer.status;
+    ctx.set(answer.headers); // Content-Type first: Koa's body setter then keeps it
+    ctx.body = answer.body;
+  };
+  return Object.assign(middleware, { close: () => core.close() });
 }

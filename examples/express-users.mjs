@@ -3,7 +3,7 @@
 import compression from 'compression';
 import express from 'express';
 import { createCache } from 'group-cache';
-import { expireGroups, groupCache } from 'group-cache/express';
+import { expireGroups, groupCache, inspector } from 'group-cache/express';
 
 const cache = createCache({ ttl: 60_000 });
 cache.on('error', (error) => console.error(`[group-cache] ${error.code}: ${error.message}`));
@@ -94,6 +94,10 @@ app.delete('/users/:id', (req, res) => {
 
 app.get('/stats', (_req, res) => res.json(cache.stats()));
 
+// The inspector page: counters, hit ratio, recent decisions, key lookup, expire a group. Open for the demo only:
+// a real app mounts it behind its own authentication, e.g. app.use('/_cache', requireAdmin, inspector({ cache })).
+app.use('/_cache', inspector({ cache }));
+
 const port = Number(process.env.PORT ?? 3000);
 const server = app.listen(port, () => {
   const url = `http://localhost:${server.address().port}`;
@@ -104,5 +108,6 @@ const server = app.listen(port, () => {
   curl -si -X PUT -H 'content-type: application/json' -d '{"name":"Ada L."}' ${url}/users/1
   curl -si ${url}/users/1 | grep -i x-cache        # X-Cache: MISS (user_group_1 was expired by the PUT)
   curl -s  ${url}/stats                             # hits, misses, stores, bytes, ...
+  open ${url}/_cache/                               # the inspector page
 `);
 });

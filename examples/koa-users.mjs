@@ -2,7 +2,7 @@
 // Run: npm run start:koa   (PORT=3001 by default)
 import Router from '@koa/router';
 import { createCache } from 'group-cache';
-import { expireGroups, groupCache } from 'group-cache/koa';
+import { expireGroups, groupCache, inspector } from 'group-cache/koa';
 import Koa from 'koa';
 
 const cache = createCache({ ttl: 60_000 });
@@ -33,6 +33,9 @@ const app = new Koa();
 const router = new Router();
 app.use(expireGroups({ cache })); // expires ctx.state.expireGroups after a successful write, before the reply
 app.use(jsonBody);
+// The inspector page under /_cache (Koa has no mount path: the prefix says where). Open for the demo only: a real
+// app puts its own authentication in front, e.g. a middleware that checks ctx.path.startsWith('/_cache').
+app.use(inspector({ cache, prefix: '/_cache' }));
 
 router.get(
   '/users',
@@ -105,5 +108,6 @@ const server = app.listen(port, () => {
   curl -si -X PUT -H 'content-type: application/json' -d '{"name":"Ada L."}' ${url}/users/1
   curl -si ${url}/users/1 | grep -i x-cache        # X-Cache: MISS (user_group_1 was expired by the PUT)
   curl -s  ${url}/stats                             # hits, misses, stores, bytes, ...
+  open ${url}/_cache/                               # the inspector page
 `);
 });

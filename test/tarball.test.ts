@@ -101,9 +101,9 @@ import {
   memoryStore,
   type RouteOptions,
 } from 'group-cache';
-import { expireGroups as expressExpire, groupCache as expressCache } from 'group-cache/express';
-import { expireGroups as fastifyExpire, groupCache as fastifyCache } from 'group-cache/fastify';
-import { expireGroups as koaExpire, groupCache as koaCache } from 'group-cache/koa';
+import { expireGroups as expressExpire, groupCache as expressCache, inspector as expressInspector } from 'group-cache/express';
+import { expireGroups as fastifyExpire, groupCache as fastifyCache, inspector as fastifyInspector } from 'group-cache/fastify';
+import { expireGroups as koaExpire, groupCache as koaCache, inspector as koaInspector } from 'group-cache/koa';
 import { redisStore } from 'group-cache/redis';
 
 /** X-Cache of each GET, after a PUT that expires 'users' in the middle. */
@@ -130,6 +130,7 @@ async function main(): Promise<void> {
   const byId: KeyFunction<express.Request> = (req) => ({ key: \`user_\${req.params.id}\`, groups: ['users'] });
   const app = express();
   app.use(expressExpire({ cache }));
+  app.use('/_cache', expressInspector({ cache, showBodies: false }));
   app.get('/users/:id', expressCache(byId, route), (req, res) => {
     res.json({ id: req.params.id });
   });
@@ -141,6 +142,7 @@ async function main(): Promise<void> {
   const koaKey: KeyFunction<Koa.Context> = (ctx) => [\`koa_\${ctx.path}\`, ['users']];
   const koa = new Koa();
   koa.use(koaExpire({ cache }));
+  koa.use(koaInspector({ cache, prefix: '/_cache' }));
   koa.use(async (ctx, next) => {
     if (ctx.method === 'PUT') {
       ctx.state.expireGroups = 'users';
@@ -155,6 +157,7 @@ async function main(): Promise<void> {
   type UserRequest = FastifyRequest<{ Params: { id: string } }>;
   const fastify = Fastify();
   await fastify.register(fastifyExpire({ cache }));
+  await fastify.register(fastifyInspector({ cache }), { prefix: '/_cache' });
   const fastifyKey: KeyFunction<UserRequest> = (req) => ({ key: \`fastify_\${req.params.id}\`, groups: ['users'] });
   fastify.get<{ Params: { id: string } }>('/users/:id', { onRequest: fastifyCache(fastifyKey, route) }, async (req) => ({
     id: req.params.id,
