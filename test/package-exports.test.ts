@@ -109,9 +109,10 @@ describe('package exports', () => {
       const fastify = require('group-cache/fastify');
       const koa = require('group-cache/koa');
       const redis = require('group-cache/redis');
-      console.log(JSON.stringify([typeof root.createCache, typeof express.groupCache, typeof fastify.groupCache, typeof koa.groupCache, typeof redis.redisStore]));`;
+      const suite = require('group-cache/test-suite');
+      console.log(JSON.stringify([typeof root.createCache, typeof express.groupCache, typeof fastify.groupCache, typeof koa.groupCache, typeof redis.redisStore, typeof suite.storeConformance, typeof suite.adapterConformance]));`;
     const out = execFileSync(process.execPath, ['-e', script], { cwd: new URL('..', import.meta.url) }).toString();
-    expect(JSON.parse(out)).to.deep.equal(['function', 'function', 'function', 'function', 'function']);
+    expect(JSON.parse(out)).to.deep.equal(Array(7).fill('function'));
   });
 
   it('the ESM and CommonJS builds share one default cache', () => {
