@@ -5,10 +5,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createCache, type GroupCache, type GroupCacheError, type KeyResult, type RouteOptions } from '../lib/index.js';
-import { above, assert, atLeast, atMost, below, includes, within } from './assert.js';
+import { assert, below, includes } from './assert.js';
 import {
-  type Calls,
   type AdapterDriver,
+  type Calls,
   type ConformanceOptions,
   expectSequence,
   type Harness,
@@ -124,7 +124,6 @@ function usersRoutes(options: HarnessOptions, calls: Calls, gate: Promise<void>,
   return routes;
 }
 
-
 const KEY_SHAPES: Array<[label: string, keyFn: ViewKeyFunction]> = [
   ['an object { key, groups }', (req) => ({ key: `user_${req.params.id}`, groups: ['users'] })],
   ['a [key, groups] pair', (req) => [`user_${req.params.id}`, ['users']]],
@@ -175,7 +174,7 @@ const SCENARIOS: Scenario[] = [
       assert.deepEqual(json(hit as RawResponse), { id: '1', version: 0 });
       assert.equal(hit?.headers['content-type'], miss?.headers['content-type']);
       assert.equal(hit?.headers['content-length'], String(miss?.body.length));
-      assert.equal(typeof (hit?.headers.etag), 'string');
+      assert.equal(typeof hit?.headers.etag, 'string');
       // The handler's own ETag (Express sets one) is kept; otherwise the cache computes one from the body.
       if (miss?.headers.etag !== undefined) assert.equal(hit?.headers.etag, miss.headers.etag);
     },
@@ -324,7 +323,10 @@ const SCENARIOS: Scenario[] = [
       const write = await h.put('/users/1');
       assert.equal(write.status, 200);
       assert.deepEqual(json(write), { id: '1', version: 1 });
-      includes(h.errors.map((error) => error.code), 'EEXPIRE');
+      includes(
+        h.errors.map((error) => error.code),
+        'EEXPIRE',
+      );
       // The expiry is queued for retry; meanwhile this process serves no entry of that group.
       const [next] = await expectSequence(h, '/users/1', ['MISS']);
       assert.deepEqual(json(next as RawResponse), { id: '1', version: 1 });
@@ -338,7 +340,10 @@ const SCENARIOS: Scenario[] = [
       interceptExpire(h.cache, () => Promise.reject(new Error('store down')));
       const write = await h.put('/users/1');
       assert.equal(write.status, 503);
-      includes(h.errors.map((error) => error.code), 'EEXPIRE');
+      includes(
+        h.errors.map((error) => error.code),
+        'EEXPIRE',
+      );
       assert.equal(h.cache.stats().pendingExpiries, 1, 'still queued for retry');
     },
   ],
@@ -409,7 +414,10 @@ const SCENARIOS: Scenario[] = [
         h.gate.release();
         const all = await Promise.all(responses);
         assert.equal(h.calls.slow, 1);
-        assert.deepEqual(new Set(all.map((res) => `${res.status} ${res.body}`)), new Set([`200 ${JSON.stringify({ id: '7', version: 0 })}`]));
+        assert.deepEqual(
+          new Set(all.map((res) => `${res.status} ${res.body}`)),
+          new Set([`200 ${JSON.stringify({ id: '7', version: 0 })}`]),
+        );
       } finally {
         await server.close();
       }

@@ -3,7 +3,7 @@
  * adapter failing the suite sees what it answered. The suites depend on no assertion library.
  */
 import assert from 'node:assert/strict';
-import { isDeepStrictEqual, inspect } from 'node:util';
+import { inspect, isDeepStrictEqual } from 'node:util';
 
 export { assert };
 

@@ -115,7 +115,10 @@ export const CDN_TAG_SCENARIOS: Scenario[] = [
       const odd = ['a b', 'a,b', 'ü', 'x'.repeat(129), 'x'.repeat(128)];
       const h = await setup({ cacheOptions: { cdnTags: 'Cache-Tag' }, routes: [taggedRoute(odd)] });
       const [, hit] = await expectSequence(h, '/tagged', ['MISS', 'HIT']);
-      assert.equal(hit?.headers['cache-tag'], [digest('a b'), digest('a,b'), digest('ü'), digest('x'.repeat(129)), 'x'.repeat(128)].join(','));
+      assert.equal(
+        hit?.headers['cache-tag'],
+        [digest('a b'), digest('a,b'), digest('ü'), digest('x'.repeat(129)), 'x'.repeat(128)].join(','),
+      );
     },
   ],
   [
@@ -133,7 +136,10 @@ export const CDN_TAG_SCENARIOS: Scenario[] = [
           await server.close();
         }
       });
-      assert.deepEqual(seen.map((headers) => headers['x-cache']), ['MISS', 'HIT', 'HIT']);
+      assert.deepEqual(
+        seen.map((headers) => headers['x-cache']),
+        ['MISS', 'HIT', 'HIT'],
+      );
       const value = String(seen[1]?.['surrogate-key']);
       assert.equal(seen[0]?.['surrogate-key'], value);
       atMost('Surrogate-Key: '.length + value.length, 16 * 1024);

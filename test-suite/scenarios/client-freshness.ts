@@ -4,8 +4,9 @@
  * `ttl: 'headers'` reads the TTL off s-maxage / max-age / Expires; a route's `refresh` predicate lets a client
  * replace an entry. Times on the injected clock.
  */
-import { assert, includes } from '../assert.js';
+
 import type { RouteOptions } from '../../lib/index.js';
+import { assert, includes } from '../assert.js';
 import type { Harness, RouteResponse, RouteSpec, Scenario } from '../harness.js';
 import { expectSequence, json } from '../harness.js';
 
@@ -152,7 +153,10 @@ export const CLIENT_FRESHNESS_SCENARIOS: Scenario[] = [
       const [a, b] = await expectSequence(throwing.h, '/page', ['MISS', 'HIT']);
       assert.equal(a!.headers['cache-control'], 'public, max-age=7');
       assert.equal(b!.headers['cache-control'], 'public, max-age=7');
-      assert.deepEqual(throwing.h.errors.map((error) => error.code), ['ERESPONSE', 'ERESPONSE']);
+      assert.deepEqual(
+        throwing.h.errors.map((error) => error.code),
+        ['ERESPONSE', 'ERESPONSE'],
+      );
       includes(throwing.h.errors[0]!.message, 'no policy today');
     },
   ],

@@ -131,7 +131,10 @@ export const HANDLER_DECIDES_SCENARIOS: Scenario[] = [
         assert.equal(first?.headers['cache-status'], 'group-cache; fwd=bypass; detail="invalid-value"');
         assert.equal(control.runs, 2);
         assert.equal(h.cache.stats().stores, 0);
-        assert.deepEqual(h.errors.map((error) => error.code), ['EINVALIDGROUP', 'EINVALIDGROUP']);
+        assert.deepEqual(
+          h.errors.map((error) => error.code),
+          ['EINVALIDGROUP', 'EINVALIDGROUP'],
+        );
         includes(h.errors[0]?.message, 'GET /list');
       },
     ],
@@ -144,7 +147,10 @@ export const HANDLER_DECIDES_SCENARIOS: Scenario[] = [
         const [first] = await expectSequence(h, '/list', ['BYPASS', 'BYPASS']);
         assert.equal(first?.status, 200);
         assert.equal(h.cache.stats().stores, 0);
-        assert.deepEqual(h.errors.map((error) => error.code), ['ERESPONSE', 'ERESPONSE']);
+        assert.deepEqual(
+          h.errors.map((error) => error.code),
+          ['ERESPONSE', 'ERESPONSE'],
+        );
       },
     ],
   ),
@@ -155,7 +161,10 @@ export const HANDLER_DECIDES_SCENARIOS: Scenario[] = [
       await expectSequence(h, '/list', ['MISS', 'HIT']); // 'lists' is the key function's own: 3 groups in all
       const { h: over } = await withList(setup, { cacheGroups: ['a', 'b', 'c'] }, { maxGroups: 3 });
       await expectSequence(over, '/list', ['BYPASS']);
-      assert.deepEqual(over.errors.map((error) => error.code), ['EINVALIDGROUP']);
+      assert.deepEqual(
+        over.errors.map((error) => error.code),
+        ['EINVALIDGROUP'],
+      );
       includes(over.errors[0]?.message, 'maxGroups 3');
     },
   ],

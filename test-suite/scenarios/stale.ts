@@ -4,8 +4,9 @@
  * Invalidated entries are never served, unless a route opts in with staleIfErrorAfterExpire. Every adapter, every
  * store; times on the injected clock.
  */
-import { assert, atLeast } from '../assert.js';
+
 import type { RouteOptions } from '../../lib/index.js';
+import { assert, atLeast } from '../assert.js';
 import type { Harness, RouteSpec, Scenario } from '../harness.js';
 import { json } from '../harness.js';
 import { deferred, listen, type RawResponse } from '../http.js';

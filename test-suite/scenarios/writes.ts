@@ -41,7 +41,10 @@ export const WRITE_SCENARIOS: Scenario[] = [
         assert.equal(write.status, 503, "onError 'fail' by default: one intended expiry did not happen");
         await expectSequence(h, '/users/1', ['MISS']);
         await expectSequence(h, '/users/2', ['HIT']);
-        assert.deepEqual(h.errors.map((error) => error.code), ['EINVALIDGROUP']);
+        assert.deepEqual(
+          h.errors.map((error) => error.code),
+          ['EINVALIDGROUP'],
+        );
       },
     ],
   ),
@@ -52,7 +55,10 @@ export const WRITE_SCENARIOS: Scenario[] = [
       await expectSequence(h, '/users/1', ['MISS']);
       assert.equal((await h.put('/junk')).status, 200);
       await expectSequence(h, '/users/1', ['MISS', 'HIT']);
-      assert.deepEqual(h.errors.map((error) => error.code), ['EINVALIDGROUP']);
+      assert.deepEqual(
+        h.errors.map((error) => error.code),
+        ['EINVALIDGROUP'],
+      );
     },
   ],
   [
