@@ -35,16 +35,35 @@ export async function listen(handler: RequestListener): Promise<Listening> {
   };
 }
 
-/** Sends one request on a connection of its own and resolves once the whole body arrived. */
+/**
+ * Sends one request on a connection of its own (`Connection: close`) and resolves once the whole body arrived and
+ * the server closed the connection. Node's server closes it from the response's 'finish', so by then whatever an
+ * adapter does on 'finish' (a cache stores the response there) has run: the next request sees it, however loaded
+ * the machine.
+ */
 export function send(url: string, method: string, path: string, headers: Record<string, string> = {}): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    // agent: false, so no connection outlives the request and a server closes at once.
+    let response: RawResponse | undefined;
+    let closed = false;
+    const settle = () => {
+      if (response !== undefined && closed) resolve(response);
+    };
     const req = request(`${url}${path}`, { method, headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('error', reject);
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('end', () => {
+        response = { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) };
+        settle();
+      });
     });
+    req.on('socket', (socket) =>
+      socket.once('close', () => {
+        closed = true;
+        if (response === undefined) reject(new Error(`${method} ${path}: connection closed before the response ended`));
+        else settle();
+      }),
+    );
     req.on('error', reject);
     req.end();
   });
