@@ -133,4 +133,50 @@ describe('package exports', () => {
       });
     }
   });
+
+  it('group-cache/test-suite exports the suites, their types and the helpers scenarios use, from ESM and CommonJS', async () => {
+    const values = [
+      'BINARY',
+      'above',
+      'adapterConformance',
+      'atLeast',
+      'atMost',
+      'below',
+      'deferred',
+      'expectSequence',
+      'includes',
+      'interceptExpire',
+      'json',
+      'listen',
+      'send',
+      'storeConformance',
+      'within',
+    ];
+    const types = [
+      'AdapterDriver',
+      'AppBlueprint',
+      'Calls',
+      'ConformanceOptions',
+      'Harness',
+      'HarnessOptions',
+      'Listening',
+      'RawResponse',
+      'RequestView',
+      'RouteResponse',
+      'RouteSpec',
+      'RunnerOption',
+      'Scenario',
+      'StoreFactory',
+      'StoreFixture',
+      'StoreFixtureOptions',
+      'SuiteContext',
+      'TestRunner',
+      'ViewKeyFunction',
+    ];
+    expect(Object.keys(await import('group-cache/test-suite')).sort()).to.deep.equal(values);
+    expect(Object.keys(require('group-cache/test-suite') as object).sort()).to.deep.equal(values);
+    // One build's declarations: they come from one source, and each check loads @types/node (seconds).
+    const file = fileURLToPath(new URL('../dist/esm/test-suite/index.d.ts', import.meta.url));
+    expect(declaredExports(file)).to.deep.equal([...values, ...types].sort());
+  });
 });
