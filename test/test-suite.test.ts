@@ -2,6 +2,7 @@
  * group-cache/test-suite as a third party uses it: its own store and its own adapter driver, written against the
  * public export alone, registered with a test runner that is not mocha (no `this`, no globals).
  */
+import { execFile } from 'node:child_process';
 import type * as NodeTest from 'node:test';
 import { expect } from 'chai';
 import { type CachedEntry, type CacheStore, createCache, memoryStore, type StoreLookup } from 'group-cache';
@@ -183,6 +184,19 @@ describe('group-cache/test-suite, as a third party runs it', () => {
     expect(passed.length).to.be.above(100);
     expect(passed[0]).to.match(/^CountingStore: Koa, routed by hand adapter conformance > /);
     expect(made, 'every scenario built its caches from makeCache').to.be.at.least(passed.length);
+  });
+
+  it('under node:test itself (a child process), the store suite passes', async function () {
+    this.timeout(60_000);
+    const fixture = new URL('./fixtures/node-test-store.mjs', import.meta.url).pathname;
+    const output = await new Promise<string>((resolve) => {
+      execFile(process.execPath, ['--test', '--test-reporter=tap', fixture], (_error, stdout, stderr) =>
+        resolve(stdout + stderr),
+      );
+    });
+    expect(output, output).to.match(/^# fail 0$/m);
+    const passed = Number(/^# pass (\d+)$/m.exec(output)?.[1]);
+    expect(passed, output).to.be.above(20);
   });
 
   it('without a runner and without global test functions, a TypeError says what to pass', () => {
