@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunc
 import type { GroupNames } from '../lib/core/expiry-groups.js';
 import type { KeyFunction } from '../lib/core/key-function.js';
 import type { GroupCache } from '../lib/engine/cache.js';
+import { reportMisuse } from '../lib/engine/default-cache.js';
 import { CachedRoute, type Outcome, type RouteOptions } from '../lib/http/cached-route.js';
 import { describesBody, EXPIRY_FAILED } from '../lib/http/expiry-failure.js';
 import { Inspector, type InspectorOptions } from '../lib/http/inspector.js';
@@ -148,6 +149,46 @@ function routeHook<Req extends FastifyRequest>(route: CachedRoute<Req>, url: str
   };
 }
 
+const isInstance = (value: unknown): value is FastifyInstance =>
+  typeof value === 'object' && value !== null && typeof (value as FastifyInstance).decorateReply === 'function';
+
+/** The server's root context: Fastify makes each encapsulated context with Object.create(parent). */
+function rootOf(instance: FastifyInstance): FastifyInstance {
+  let root = instance;
+  for (let up: unknown = Object.getPrototypeOf(root); isInstance(up); up = Object.getPrototypeOf(up)) root = up;
+  return root;
+}
+
+const held = Symbol('group-cache.expireGroups');
+type HoldingReply = FastifyReply & { [held]?: GroupNames | null };
+
+/*
+ * Registered inside an encapsulated plugin, expireGroups() covers only that plugin's routes: a write elsewhere sets
+ * reply.expireGroups and nothing ever expires it. Fastify checks no mount order (a root plugin reaches routes
+ * declared before it too), so this is its mount-order mistake: the root's reply.expireGroups becomes an accessor
+ * that reports a value set where no expireGroups() sees the request.
+ */
+function watchUncoveredWrites(instance: FastifyInstance, cache: GroupCache): void {
+  const root = rootOf(instance);
+  if (root === instance || root.hasReplyDecorator('expireGroups')) return;
+  root.decorateReply('expireGroups', {
+    getter(this: HoldingReply) {
+      return this[held] ?? null;
+    },
+    setter(this: HoldingReply, value: GroupNames | null) {
+      this[held] = value;
+      if (value === undefined || value === null || onExpiryPath(this.request.raw)) return;
+      reportMisuse(
+        cache,
+        root,
+        `reply.expireGroups was set by ${where(this.request)}, a route no expireGroups() plugin covers: it is ` +
+          'registered inside an encapsulated plugin, so these groups are never expired. Register it at the root ' +
+          '(await app.register(expireGroups())), or in the plugin that declares this route.',
+      );
+    },
+  });
+}
+
 function isNodeStream(payload: unknown): payload is Readable {
   return typeof payload === 'object' && payload !== null && typeof (payload as Readable).pipe === 'function';
 }
@@ -160,8 +201,15 @@ function isNodeStream(payload: unknown): payload is Readable {
  * before the routes: `await app.register(expireGroups())`. It applies app-wide (it is not encapsulated).
  */
 export function expireGroups(options?: ExpireOptions): ExpireGroupsPlugin {
+  if (isInstance(options)) {
+    // Fastify ran the factory as the plugin (app.register(expireGroups)). A rejected promise fails the registration;
+    // a throw would escape avvio, which calls plugins outside any promise, and end the process.
+    const error = new TypeError('expireGroups is a plugin factory: register its result, app.register(expireGroups())');
+    return Promise.reject(error) as unknown as ExpireGroupsPlugin;
+  }
   const settings = writeExpiry(options);
   const plugin: ExpireGroupsPlugin = (instance, _options, done) => {
+    watchUncoveredWrites(instance, settings.cache);
     // Several of these plugins (one per cache) share the decoration.
     if (!instance.hasReplyDecorator('expireGroups')) instance.decorateReply('expireGroups', null);
     instance.addHook('onRoute', (routeOptions) => bindRouteHooks(routeOptions as Parameters<typeof bindRouteHooks>[0]));

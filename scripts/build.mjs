@@ -8,7 +8,15 @@ import { join } from 'node:path';
 
 // Written last, so its presence means a build completed.
 const STAMP = 'dist/cjs/package.json';
-const INPUTS = ['lib', 'adapters', 'tsconfig.json', 'tsconfig.build.json', 'tsconfig.cjs.json', 'scripts/build.mjs'];
+const INPUTS = [
+  'lib',
+  'adapters',
+  'test-suite',
+  'tsconfig.json',
+  'tsconfig.build.json',
+  'tsconfig.cjs.json',
+  'scripts/build.mjs',
+];
 
 function newestMtime(path) {
   const stat = statSync(path);

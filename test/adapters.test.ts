@@ -19,7 +19,6 @@ import {
   type TestClient,
   uniquePrefix,
 } from './helpers/redis-server.js';
-import { SCENARIOS as MORE } from './scenarios/index.js';
 
 const drivers: AdapterDriver[] = [
   expressDriver('Express 5', express),
@@ -76,8 +75,8 @@ after(async () => {
 // majors differ from the newer ones only in how they write a response, which the memory runs already cover. This
 // keeps npm test near a minute on this machine's two cores.
 const newest = [drivers[0], drivers[2], drivers[4]].filter((driver) => driver !== undefined);
-for (const driver of drivers) adapterConformance(driver, { scenarios: MORE });
-for (const driver of newest) adapterConformance(driver, { ...onRedis, scenarios: MORE });
+for (const driver of drivers) adapterConformance(driver);
+for (const driver of newest) adapterConformance(driver, { ...onRedis });
 // The client sits below the store, so Express 5 and Koa 3 suffice for node-redis: the cross product of every
 // framework version with every client would add seconds to CI and no coverage.
-for (const driver of newest.slice(0, 2)) adapterConformance(driver, { ...onNodeRedis, scenarios: MORE });
+for (const driver of newest.slice(0, 2)) adapterConformance(driver, { ...onNodeRedis });

@@ -1,6 +1,7 @@
 /*
- * The house shows its rooms (issue 9): lib/core < lib/stores < lib/engine < lib/http < adapters. A module may
- * import from its own room or a lower one, never a higher one; stores never import HTTP code.
+ * The house shows its rooms (issue 9): lib/core < lib/stores < lib/engine < lib/http < adapters < test-suite. A
+ * module may import from its own room or a lower one, never a higher one; stores never import HTTP code, and
+ * nothing the library runs imports the shipped test suites.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
@@ -8,9 +9,11 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const ROOMS = ['lib/core', 'lib/stores', 'lib/engine', 'lib/http', 'adapters'];
+const ROOMS = ['lib/core', 'lib/stores', 'lib/engine', 'lib/http', 'adapters', 'test-suite'];
 
 function rank(file: string): number {
+  // The root entry gathers lib's rooms: it ranks as the highest of them.
+  if (file === join('lib', 'index.ts')) return ROOMS.indexOf('lib/http');
   const room = ROOMS.findIndex((prefix) => file.startsWith(`${prefix}/`));
   if (room === -1) throw new Error(`${file} is in no room: put it in one of ${ROOMS.join(', ')}`);
   return room;
@@ -23,9 +26,11 @@ function sources(dir: string): string[] {
 }
 
 describe('layout: rooms', () => {
-  const files = [...sources('lib'), ...sources('adapters')].filter((file) => file !== join('lib', 'index.ts'));
+  const files = [...sources('lib'), ...sources('adapters'), ...sources('test-suite')].filter(
+    (file) => file !== join('lib', 'index.ts'),
+  );
 
-  it('every module of lib/ (but the root entry) and adapters/ lives in a room', () => {
+  it('every module of lib/ (but the root entry), adapters/ and test-suite/ lives in a room', () => {
     for (const file of files) expect(() => rank(file), file).to.not.throw();
     expect(files.length).to.be.above(20);
   });
@@ -40,5 +45,17 @@ describe('layout: rooms', () => {
       }
     }
     expect(upward).to.deep.equal([]);
+  });
+
+  it('the shipped test suites import only Node built-ins and their own package: no chai, supertest or mocha', () => {
+    const outside: string[] = [];
+    for (const file of sources('test-suite')) {
+      const source = readFileSync(join(ROOT, file), 'utf8');
+      for (const [, spec] of source.matchAll(/from\s+'([^']+)'/g)) {
+        if (!spec?.startsWith('node:') && !spec?.startsWith('.')) outside.push(`${file} imports ${spec}`);
+      }
+    }
+    expect(outside).to.deep.equal([]);
+    expect(sources('test-suite').length).to.be.above(5);
   });
 });

@@ -6,8 +6,11 @@ import Router from '@koa/router';
 import { expect } from 'chai';
 import express, { type Request, type Response } from 'express';
 import express4 from 'express4';
+import fastify from 'fastify';
+import fastify4 from 'fastify4';
 import { createCache, type GroupCache, type GroupCacheError, MAX_TTL, memoryStore, setDefaultCache } from 'group-cache';
 import { addExpireGroups as expressAdd, groupCache as expressCache, expireGroups as expressExpire } from 'group-cache/express';
+import { addExpireGroups as fastifyAdd, groupCache as fastifyCache, expireGroups as fastifyExpire } from 'group-cache/fastify';
 import { addExpireGroups as koaAdd, groupCache as koaCache, expireGroups as koaExpire } from 'group-cache/koa';
 import { redisStore } from 'group-cache/redis';
 import { Redis } from 'ioredis';
@@ -276,3 +279,87 @@ describe('Koa: expireGroups() that no write reaches', () => {
     expect(expired).to.deep.equal([['users', '42']]);
   });
 });
+
+for (const [version, makeApp] of [
+  ['Fastify 5', () => fastify()],
+  ['Fastify 4', () => (fastify4 as unknown as typeof fastify)()],
+] as const) {
+  describe(`${version}: expireGroups() that no write reaches`, () => {
+    /** GET /r cached in group g; PUT /w (at the root, or inside the plugin with expireGroups()) expires g. */
+    async function writeApp(cache: GroupCache, layout: 'outside' | 'inside' | 'root-after') {
+      const app = makeApp();
+      const write = async (_request: unknown, reply: { expireGroups: unknown }) => {
+        reply.expireGroups = 'g';
+        return 'written';
+      };
+      app.get('/r', { onRequest: fastifyCache(() => ({ key: 'r', groups: ['g'] }), { cache }) }, async () => 'r');
+      if (layout === 'root-after') {
+        app.put('/w', write);
+        await app.register(fastifyExpire({ cache }));
+      } else {
+        await app.register(async (admin) => {
+          await admin.register(fastifyExpire({ cache }));
+          if (layout === 'inside') admin.put('/w', write);
+        });
+        if (layout === 'outside') app.put('/w', write);
+      }
+      await app.ready();
+      return app;
+    }
+
+    it('registered inside an encapsulated plugin, a write outside it is reported (EMISUSE) once, naming the route', async () => {
+      const cache = createCache();
+      const errors = errorsOf(cache);
+      const app = await writeApp(cache, 'outside');
+      await app.inject({ method: 'GET', url: '/r' });
+      const warnings = await warningsDuring('EMISUSE', async () => {
+        expect((await app.inject({ method: 'PUT', url: '/w' })).statusCode).to.equal(200);
+        await app.inject({ method: 'PUT', url: '/w' });
+      });
+      expect(errors.map((error) => error.code)).to.deep.equal(['EMISUSE']);
+      expect(errors[0]?.message).to.match(/set by PUT \/w, a route no expireGroups\(\) plugin covers.*Register it at the root/);
+      expect(warnings).to.have.length(1);
+      const read = await app.inject({ method: 'GET', url: '/r' });
+      expect(read.headers['x-cache'], 'the mistake it points at').to.equal('HIT');
+    });
+
+    it('inside the plugin that declares the write, or at the root even after the routes: expired, nothing reported', async () => {
+      for (const layout of ['inside', 'root-after'] as const) {
+        const cache = createCache();
+        const errors = errorsOf(cache);
+        const app = await writeApp(cache, layout);
+        await app.inject({ method: 'GET', url: '/r' });
+        expect((await app.inject({ method: 'PUT', url: '/w' })).statusCode, layout).to.equal(200);
+        expect((await app.inject({ method: 'GET', url: '/r' })).headers['x-cache'], layout).to.equal('MISS');
+        expect(errors, layout).to.deep.equal([]);
+      }
+    });
+
+    it('addExpireGroups() on a route outside the encapsulated plugin throws EMISUSE', async () => {
+      const app = makeApp();
+      await app.register(async (admin) => {
+        await admin.register(fastifyExpire({ cache: createCache() }));
+      });
+      app.put('/w', async (_request, reply) => {
+        fastifyAdd(reply, 'g');
+        return 'written';
+      });
+      app.setErrorHandler(async (error: GroupCacheError, _request, reply) => reply.code(500).send({ code: error.code }));
+      expect((await app.inject({ method: 'PUT', url: '/w' })).json()).to.deep.equal({ code: 'EMISUSE' });
+    });
+
+    it('app.register(expireGroups) without calling it fails with a TypeError saying so', async () => {
+      const app = makeApp();
+      let thrown: unknown;
+      try {
+        await app.register(fastifyExpire as unknown as Parameters<typeof app.register>[0]);
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).to.be.instanceOf(TypeError);
+      expect((thrown as Error).message).to.match(
+        /expireGroups is a plugin factory: register its result, app\.register\(expireGroups\(\)\)/,
+      );
+    });
+  });
+}

@@ -109,9 +109,10 @@ describe('package exports', () => {
       const fastify = require('group-cache/fastify');
       const koa = require('group-cache/koa');
       const redis = require('group-cache/redis');
-      console.log(JSON.stringify([typeof root.createCache, typeof express.groupCache, typeof fastify.groupCache, typeof koa.groupCache, typeof redis.redisStore]));`;
+      const suite = require('group-cache/test-suite');
+      console.log(JSON.stringify([typeof root.createCache, typeof express.groupCache, typeof fastify.groupCache, typeof koa.groupCache, typeof redis.redisStore, typeof suite.storeConformance, typeof suite.adapterConformance]));`;
     const out = execFileSync(process.execPath, ['-e', script], { cwd: new URL('..', import.meta.url) }).toString();
-    expect(JSON.parse(out)).to.deep.equal(['function', 'function', 'function', 'function', 'function']);
+    expect(JSON.parse(out)).to.deep.equal(Array(7).fill('function'));
   });
 
   it('the ESM and CommonJS builds share one default cache', () => {
@@ -131,5 +132,51 @@ describe('package exports', () => {
         expect(declaredExports(file)).to.deep.equal([...PUBLIC_VALUES, ...PUBLIC_TYPES].sort());
       });
     }
+  });
+
+  it('group-cache/test-suite exports the suites, their types and the helpers scenarios use, from ESM and CommonJS', async () => {
+    const values = [
+      'BINARY',
+      'above',
+      'adapterConformance',
+      'atLeast',
+      'atMost',
+      'below',
+      'deferred',
+      'expectSequence',
+      'includes',
+      'interceptExpire',
+      'json',
+      'listen',
+      'send',
+      'storeConformance',
+      'within',
+    ];
+    const types = [
+      'AdapterDriver',
+      'AppBlueprint',
+      'Calls',
+      'ConformanceOptions',
+      'Harness',
+      'HarnessOptions',
+      'Listening',
+      'RawResponse',
+      'RequestView',
+      'RouteResponse',
+      'RouteSpec',
+      'RunnerOption',
+      'Scenario',
+      'StoreFactory',
+      'StoreFixture',
+      'StoreFixtureOptions',
+      'SuiteContext',
+      'TestRunner',
+      'ViewKeyFunction',
+    ];
+    expect(Object.keys(await import('group-cache/test-suite')).sort()).to.deep.equal(values);
+    expect(Object.keys(require('group-cache/test-suite') as object).sort()).to.deep.equal(values);
+    // One build's declarations: they come from one source, and each check loads @types/node (seconds).
+    const file = fileURLToPath(new URL('../dist/esm/test-suite/index.d.ts', import.meta.url));
+    expect(declaredExports(file)).to.deep.equal([...values, ...types].sort());
   });
 });

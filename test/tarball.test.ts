@@ -105,6 +105,44 @@ import { expireGroups as expressExpire, groupCache as expressCache, inspector as
 import { expireGroups as fastifyExpire, groupCache as fastifyCache, inspector as fastifyInspector } from 'group-cache/fastify';
 import { expireGroups as koaExpire, groupCache as koaCache, inspector as koaInspector } from 'group-cache/koa';
 import { redisStore } from 'group-cache/redis';
+import { type AdapterDriver, adapterConformance, storeConformance, type TestRunner } from 'group-cache/test-suite';
+
+/** Runs the memoryStore through the shipped store suite with a runner of its own; registers the adapter table. */
+async function testSuite(): Promise<{ storeTests: boolean; failed: string[]; adapterTests: boolean }> {
+  type Hook = () => Promise<void>;
+  const tests: Array<[string, Hook]> = [];
+  const hooks: Record<'before' | 'after' | 'beforeEach' | 'afterEach', Hook[]> = { before: [], after: [], beforeEach: [], afterEach: [] };
+  const runner: TestRunner = {
+    describe: (_name, body) => body(),
+    it: (name, body) => tests.push([name, body]),
+    before: (hook) => hooks.before.push(() => hook.call(undefined)),
+    after: (hook) => hooks.after.push(hook),
+    beforeEach: (hook) => hooks.beforeEach.push(hook),
+    afterEach: (hook) => hooks.afterEach.push(hook),
+  };
+  const all = async (list: Hook[]) => {
+    for (const hook of list) await hook();
+  };
+  storeConformance('memoryStore', {
+    create: (options) => {
+      const store = memoryStore(options);
+      return { store, records: async () => store.stats().records };
+    },
+  }, { runner });
+  const failed: string[] = [];
+  await all(hooks.before);
+  for (const [name, body] of tests) {
+    await all(hooks.beforeEach);
+    await body().catch((error: Error) => failed.push(\`\${name}: \${error.message}\`));
+    await all(hooks.afterEach);
+  }
+  await all(hooks.after);
+  const storeTests = tests.length > 20;
+  tests.length = 0;
+  const driver: AdapterDriver = { name: 'none', build: () => (_req, res) => res.end() };
+  adapterConformance(driver, { runner });
+  return { storeTests, failed, adapterTests: tests.length > 100 };
+}
 
 /** X-Cache of each GET, after a PUT that expires 'users' in the middle. */
 async function xCache(handler: RequestListener): Promise<string[]> {
@@ -182,6 +220,7 @@ async function main(): Promise<void> {
     stats: typeof stats.hits,
     defaultCache: defaultCache() === defaultCache(),
     error: new GroupCacheError('ESTORE', 'test', {}) instanceof Error,
+    testSuite: await testSuite(),
   };
   console.log(JSON.stringify(result));
 }
@@ -238,6 +277,7 @@ const EXPECTED_RUN = {
   stats: 'number',
   defaultCache: true,
   error: true,
+  testSuite: { storeTests: true, failed: [], adapterTests: true },
 };
 
 describe('the packed tarball', function () {
@@ -331,7 +371,7 @@ describe('the packed tarball', function () {
   });
 
   for (const name of Object.keys(CONFIGS)) {
-    it(`type-checks the public API (root, /express, /fastify, /koa, /redis) under ${name}`, async () => {
+    it(`type-checks the public API (root, /express, /fastify, /koa, /redis, /test-suite) under ${name}`, async () => {
       const result = await compiled.get(name);
       if (!result) throw new Error(`no compile for ${name}`);
       const listed = result.stdout.split('\n');

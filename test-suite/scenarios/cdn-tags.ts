@@ -5,10 +5,10 @@
  */
 import { createHash } from 'node:crypto';
 import { get, type IncomingHttpHeaders } from 'node:http';
-import { expect } from 'chai';
-import type { Harness, RouteResponse, RouteSpec, Scenario } from '../adapter-conformance.js';
-import { expectSequence } from '../adapter-conformance.js';
-import { listen } from '../helpers/http.js';
+import { assert, atMost, includes, within } from '../assert.js';
+import type { Harness, RouteResponse, RouteSpec, Scenario } from '../harness.js';
+import { expectSequence } from '../harness.js';
+import { listen } from '../http.js';
 
 const digest = (name: string): string => createHash('sha256').update(name).digest('base64url');
 
@@ -64,8 +64,8 @@ export const CDN_TAG_SCENARIOS: Scenario[] = [
       const h = await setup();
       const [miss, hit] = await expectSequence(h, '/users/1', ['MISS', 'HIT']);
       for (const res of [miss, hit]) {
-        expect(res?.headers['surrogate-key']).to.equal(undefined);
-        expect(res?.headers['cache-tag']).to.equal(undefined);
+        assert.equal(res?.headers['surrogate-key'], undefined);
+        assert.equal(res?.headers['cache-tag'], undefined);
       }
     },
   ],
@@ -74,9 +74,9 @@ export const CDN_TAG_SCENARIOS: Scenario[] = [
     async (setup) => {
       const h = await setup({ cacheOptions: { cdnTags: 'Surrogate-Key' } });
       const [miss, hit] = await expectSequence(h, '/users/1', ['MISS', 'HIT']);
-      expect(miss?.headers['surrogate-key']).to.equal('user_group_1 users');
-      expect(hit?.headers['surrogate-key']).to.equal('user_group_1 users');
-      expect(hit?.headers['cache-tag']).to.equal(undefined);
+      assert.equal(miss?.headers['surrogate-key'], 'user_group_1 users');
+      assert.equal(hit?.headers['surrogate-key'], 'user_group_1 users');
+      assert.equal(hit?.headers['cache-tag'], undefined);
     },
   ],
   [
@@ -84,14 +84,14 @@ export const CDN_TAG_SCENARIOS: Scenario[] = [
     async (setup) => {
       const h = await setup({ cacheOptions: { cdnTags: 'Surrogate-Key' }, usersOptions: { cdnTags: 'Cache-Tag' } });
       const [miss, hit] = await expectSequence(h, '/users/1', ['MISS', 'HIT']);
-      expect(miss?.headers['cache-tag']).to.equal('user_group_1,users');
-      expect(hit?.headers['cache-tag']).to.equal('user_group_1,users');
-      expect(hit?.headers['surrogate-key']).to.equal(undefined);
-      expect((await h.get('/profiles/1')).headers['surrogate-key']).to.equal('user_group_1 users');
+      assert.equal(miss?.headers['cache-tag'], 'user_group_1,users');
+      assert.equal(hit?.headers['cache-tag'], 'user_group_1,users');
+      assert.equal(hit?.headers['surrogate-key'], undefined);
+      assert.equal((await h.get('/profiles/1')).headers['surrogate-key'], 'user_group_1 users');
       const off = await setup({ cacheOptions: { cdnTags: 'Cache-Tag' }, usersOptions: { cdnTags: false } });
       const [offMiss, offHit] = await expectSequence(off, '/users/1', ['MISS', 'HIT']);
-      expect(offMiss?.headers['cache-tag']).to.equal(undefined);
-      expect(offHit?.headers['cache-tag']).to.equal(undefined);
+      assert.equal(offMiss?.headers['cache-tag'], undefined);
+      assert.equal(offHit?.headers['cache-tag'], undefined);
     },
   ],
   [
@@ -102,11 +102,11 @@ export const CDN_TAG_SCENARIOS: Scenario[] = [
         routes: [taggedRoute(['lists'], { cacheGroups: ['user_1', 2] })],
       });
       const [miss, hit] = await expectSequence(h, '/tagged', ['MISS', 'HIT']);
-      expect(miss?.headers['surrogate-key']).to.equal('lists user_1 2');
-      expect(hit?.headers['surrogate-key']).to.equal('lists user_1 2');
+      assert.equal(miss?.headers['surrogate-key'], 'lists user_1 2');
+      assert.equal(hit?.headers['surrogate-key'], 'lists user_1 2');
       const refused = await h.get('/fixed/cookie');
-      expect(refused.headers['x-cache']).to.equal('BYPASS');
-      expect(refused.headers['surrogate-key']).to.equal(undefined);
+      assert.equal(refused.headers['x-cache'], 'BYPASS');
+      assert.equal(refused.headers['surrogate-key'], undefined);
     },
   ],
   [
@@ -115,7 +115,8 @@ export const CDN_TAG_SCENARIOS: Scenario[] = [
       const odd = ['a b', 'a,b', 'ü', 'x'.repeat(129), 'x'.repeat(128)];
       const h = await setup({ cacheOptions: { cdnTags: 'Cache-Tag' }, routes: [taggedRoute(odd)] });
       const [, hit] = await expectSequence(h, '/tagged', ['MISS', 'HIT']);
-      expect(hit?.headers['cache-tag']).to.equal(
+      assert.equal(
+        hit?.headers['cache-tag'],
         [digest('a b'), digest('a,b'), digest('ü'), digest('x'.repeat(129)), 'x'.repeat(128)].join(','),
       );
     },
@@ -135,15 +136,18 @@ export const CDN_TAG_SCENARIOS: Scenario[] = [
           await server.close();
         }
       });
-      expect(seen.map((headers) => headers['x-cache'])).to.deep.equal(['MISS', 'HIT', 'HIT']);
+      assert.deepEqual(
+        seen.map((headers) => headers['x-cache']),
+        ['MISS', 'HIT', 'HIT'],
+      );
       const value = String(seen[1]?.['surrogate-key']);
-      expect(seen[0]?.['surrogate-key']).to.equal(value);
-      expect('Surrogate-Key: '.length + value.length).to.be.at.most(16 * 1024);
+      assert.equal(seen[0]?.['surrogate-key'], value);
+      atMost('Surrogate-Key: '.length + value.length, 16 * 1024);
       const sent = value.split(' ');
-      expect(sent).to.deep.equal(groups.slice(0, sent.length));
-      expect(sent.length).to.be.within(150, 299);
-      expect(warnings, 'one warning for the route, not one per response').to.have.length(1);
-      expect(warnings[0]?.message).to.include(`${300 - sent.length} group tag(s) dropped`);
+      assert.deepEqual(sent, groups.slice(0, sent.length));
+      within(sent.length, 150, 299);
+      assert.equal(warnings.length, 1, 'one warning for the route, not one per response');
+      includes(warnings[0]?.message, `${300 - sent.length} group tag(s) dropped`);
     },
   ],
   [
@@ -153,15 +157,15 @@ export const CDN_TAG_SCENARIOS: Scenario[] = [
       const long = 'l'.repeat(200);
       const h = await setup({ cacheOptions: { cdnTags: 'Surrogate-Key', onExpire: purge.onExpire } });
       await expectSequence(h, '/users/1', ['MISS']);
-      expect((await h.put('/users/1')).status).to.equal(200);
-      expect(purge.calls).to.deep.equal([{ tags: ['user_group_1'], groups: ['user_group_1'], keys: [] }]);
+      assert.equal((await h.put('/users/1')).status, 200);
+      assert.deepEqual(purge.calls, [{ tags: ['user_group_1'], groups: ['user_group_1'], keys: [] }]);
       await h.cache.expireGroups(['users', 42, long]);
       await h.cache.expireKey('user_1');
-      expect(purge.calls.slice(1)).to.deep.equal([
+      assert.deepEqual(purge.calls.slice(1), [
         { tags: ['users', '42', digest(long)], groups: ['users', '42', long], keys: [] },
         { tags: [], groups: [], keys: ['user_1'] },
       ]);
-      expect(h.errors).to.deep.equal([]);
+      assert.deepEqual(h.errors, []);
     },
   ],
   [
@@ -175,12 +179,12 @@ export const CDN_TAG_SCENARIOS: Scenario[] = [
       ]) {
         const h = await setup({ cacheOptions: { onExpire } });
         await expectSequence(h, '/users/1', ['MISS', 'HIT']);
-        expect((await h.put('/users/1')).status).to.equal(200);
+        assert.equal((await h.put('/users/1')).status, 200);
         await expectSequence(h, '/users/1', ['MISS']);
         await h.cache.expireGroups('users');
         await new Promise((resolve) => setImmediate(resolve));
-        expect(h.errors).to.have.length(2);
-        expect(h.errors[0]?.message).to.include('onExpire failed: CDN down');
+        assert.equal(h.errors.length, 2);
+        includes(h.errors[0]?.message, 'onExpire failed: CDN down');
       }
     },
   ],
@@ -194,10 +198,10 @@ export const CDN_TAG_SCENARIOS: Scenario[] = [
       let failing = true;
       store.expire = (tags) => (failing ? Promise.reject(new Error('store down')) : original(tags));
       await h.cache.expireGroups('users').catch(() => {});
-      expect(purge.calls).to.deep.equal([]);
+      assert.deepEqual(purge.calls, []);
       failing = false;
       for (let i = 0; i < 100 && purge.calls.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
-      expect(purge.calls).to.deep.equal([{ tags: ['users'], groups: ['users'], keys: [] }]);
+      assert.deepEqual(purge.calls, [{ tags: ['users'], groups: ['users'], keys: [] }]);
     },
   ],
 ];

@@ -3,10 +3,10 @@
  * stored body, an unsatisfiable one a 416, several ranges the full 200 (no multipart/byteranges), and If-Range
  * (§13.1.5) falls back to the full 200 unless its validator matches strongly.
  */
-import { expect } from 'chai';
-import type { Harness, RouteSpec, Scenario } from '../adapter-conformance.js';
-import { expectSequence } from '../adapter-conformance.js';
-import type { RawResponse } from '../helpers/http.js';
+import { assert } from '../assert.js';
+import type { Harness, RouteSpec, Scenario } from '../harness.js';
+import { expectSequence } from '../harness.js';
+import type { RawResponse } from '../http.js';
 
 const BODY = '0123456789abcdefghij';
 const LENGTH = BODY.length;
@@ -46,23 +46,23 @@ async function stored(setup: Parameters<Scenario[1]>[0], path = '/range/text'): 
 }
 
 function expectHit(res: RawResponse, what: string): void {
-  expect(res.headers['x-cache'], what).to.equal('HIT');
+  assert.equal(res.headers['x-cache'], 'HIT', what);
 }
 
 function expectFull(res: RawResponse, what: string): void {
   expectHit(res, what);
-  expect(res.status, what).to.equal(200);
-  expect(res.body.toString(), what).to.equal(BODY);
-  expect(res.headers['content-length'], what).to.equal(String(LENGTH));
-  expect(res.headers['content-range'], what).to.equal(undefined);
+  assert.equal(res.status, 200, what);
+  assert.equal(res.body.toString(), BODY, what);
+  assert.equal(res.headers['content-length'], String(LENGTH), what);
+  assert.equal(res.headers['content-range'], undefined, what);
 }
 
 function expectPartial(res: RawResponse, start: number, end: number, what: string): void {
   expectHit(res, what);
-  expect(res.status, what).to.equal(206);
-  expect(res.headers['content-range'], what).to.equal(`bytes ${start}-${end}/${LENGTH}`);
-  expect(res.headers['content-length'], what).to.equal(String(end - start + 1));
-  expect(res.body.toString(), what).to.equal(BODY.slice(start, end + 1));
+  assert.equal(res.status, 206, what);
+  assert.equal(res.headers['content-range'], `bytes ${start}-${end}/${LENGTH}`, what);
+  assert.equal(res.headers['content-length'], String(end - start + 1), what);
+  assert.equal(res.body.toString(), BODY.slice(start, end + 1), what);
 }
 
 export const RANGE_SCENARIOS: Scenario[] = [
@@ -72,10 +72,10 @@ export const RANGE_SCENARIOS: Scenario[] = [
       const h = await stored(setup);
       const res = await h.get('/range/text', { range: 'bytes=0-4' });
       expectPartial(res, 0, 4, 'bytes=0-4');
-      expect(res.headers['content-type']).to.equal('text/plain; charset=utf-8');
-      expect(res.headers.etag).to.equal(ETAG);
-      expect(res.headers['last-modified']).to.equal(LAST_MODIFIED);
-      expect(h.calls.range ?? 0).to.equal(0);
+      assert.equal(res.headers['content-type'], 'text/plain; charset=utf-8');
+      assert.equal(res.headers.etag, ETAG);
+      assert.equal(res.headers['last-modified'], LAST_MODIFIED);
+      assert.equal(h.calls.range ?? 0, 0);
     },
   ],
   [
@@ -93,9 +93,9 @@ export const RANGE_SCENARIOS: Scenario[] = [
       const h = await stored(setup);
       const res = await h.get('/range/text', { range: 'bytes=100000-' });
       expectHit(res, 'bytes=100000-');
-      expect(res.status).to.equal(416);
-      expect(res.headers['content-range']).to.equal(`bytes */${LENGTH}`);
-      expect(res.body.length).to.equal(0);
+      assert.equal(res.status, 416);
+      assert.equal(res.headers['content-range'], `bytes */${LENGTH}`);
+      assert.equal(res.body.length, 0);
       // The entry is untouched: the next plain GET is the full hit.
       expectFull(await h.get('/range/text'), 'after the 416');
     },
@@ -150,13 +150,13 @@ export const RANGE_SCENARIOS: Scenario[] = [
       const h = await stored(setup);
       const partial = await h.head('/range/text', { range: 'bytes=0-4' });
       expectHit(partial, 'HEAD bytes=0-4');
-      expect(partial.status).to.equal(206);
-      expect(partial.headers['content-range']).to.equal(`bytes 0-4/${LENGTH}`);
-      expect(partial.headers['content-length']).to.equal('5');
-      expect(partial.body.length).to.equal(0);
+      assert.equal(partial.status, 206);
+      assert.equal(partial.headers['content-range'], `bytes 0-4/${LENGTH}`);
+      assert.equal(partial.headers['content-length'], '5');
+      assert.equal(partial.body.length, 0);
       const unsatisfiable = await h.head('/range/text', { range: 'bytes=100000-' });
-      expect(unsatisfiable.status).to.equal(416);
-      expect(unsatisfiable.headers['content-range']).to.equal(`bytes */${LENGTH}`);
+      assert.equal(unsatisfiable.status, 416);
+      assert.equal(unsatisfiable.headers['content-range'], `bytes */${LENGTH}`);
     },
   ],
   [
@@ -165,8 +165,8 @@ export const RANGE_SCENARIOS: Scenario[] = [
       const h = await stored(setup, '/range/203');
       const res = await h.get('/range/203', { range: 'bytes=0-4' });
       expectHit(res, 'bytes=0-4 on a 203');
-      expect(res.status).to.equal(203);
-      expect(res.body.toString()).to.equal(BODY);
+      assert.equal(res.status, 203);
+      assert.equal(res.body.toString(), BODY);
     },
   ],
   [
@@ -175,7 +175,7 @@ export const RANGE_SCENARIOS: Scenario[] = [
       const h = await stored(setup);
       const res = await h.get('/range/text', { range: 'bytes=0-4', 'if-none-match': ETAG });
       expectHit(res, '304');
-      expect(res.status).to.equal(304);
+      assert.equal(res.status, 304);
     },
   ],
 ];

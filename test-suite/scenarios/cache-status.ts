@@ -3,10 +3,10 @@
  * X-Cache, as a structured field list (RFC 8941 §3.1). Parsed here by a small sf-list parser, not by string
  * comparison, so that a valid spelling of the same field would pass and an invalid one would not.
  */
-import { expect } from 'chai';
-import type { Harness, RouteSpec, Scenario } from '../adapter-conformance.js';
-import { expectSequence } from '../adapter-conformance.js';
-import type { RawResponse } from '../helpers/http.js';
+import { assert, includes } from '../assert.js';
+import type { Harness, RouteSpec, Scenario } from '../harness.js';
+import { expectSequence } from '../harness.js';
+import type { RawResponse } from '../http.js';
 
 type BareItem = string | number | boolean | { token: string };
 interface Member {
@@ -99,10 +99,10 @@ export function parseList(input: string): Member[] {
 /** The one member of a response's Cache-Status, checked to be ours. */
 function ours(res: RawResponse): Record<string, BareItem> {
   const value = res.headers['cache-status'];
-  expect(value, 'Cache-Status').to.be.a('string');
+  assert.equal(typeof value, 'string', 'Cache-Status');
   const list = parseList(value as string);
-  expect(list, 'one member: a hit replays no stored Cache-Status').to.have.length(1);
-  expect(list[0]?.item).to.deep.equal({ token: 'group-cache' });
+  assert.equal(list?.length, 1, 'one member: a hit replays no stored Cache-Status');
+  assert.deepEqual(list[0]?.item, { token: 'group-cache' });
   return list[0]?.params ?? {};
 }
 
@@ -139,9 +139,9 @@ export const CACHE_STATUS_SCENARIOS: Scenario[] = [
     async (setup) => {
       const h = await setup();
       const [miss, hit] = await expectSequence(h, '/users/1', ['MISS', 'HIT']);
-      expect(miss?.headers['cache-status']).to.equal(undefined);
-      expect(hit?.headers['cache-status']).to.equal(undefined);
-      expect((await h.get('/fixed/cookie')).headers['cache-status']).to.equal(undefined);
+      assert.equal(miss?.headers['cache-status'], undefined);
+      assert.equal(hit?.headers['cache-status'], undefined);
+      assert.equal((await h.get('/fixed/cookie')).headers['cache-status'], undefined);
     },
   ],
   [
@@ -149,22 +149,22 @@ export const CACHE_STATUS_SCENARIOS: Scenario[] = [
     async (setup) => {
       const h = await setup({ cacheOptions: { cacheStatus: true, ttl: 60_000 } });
       const [miss, hit] = await expectSequence(h, '/users/1', ['MISS', 'HIT']);
-      expect(ours(miss as RawResponse)).to.deep.equal({ fwd: fwd('miss') });
-      expect(ours(hit as RawResponse)).to.deep.equal({ hit: true, ttl: 60 });
+      assert.deepEqual(ours(miss as RawResponse), { fwd: fwd('miss') });
+      assert.deepEqual(ours(hit as RawResponse), { hit: true, ttl: 60 });
       h.clock.advance(5_500);
-      expect(await statusOf(h, '/users/1')).to.deep.equal({ hit: true, ttl: 54 });
+      assert.deepEqual(await statusOf(h, '/users/1'), { hit: true, ttl: 54 });
       // A 304 and a HEAD answered from the entry are hits too.
       const etag = String(hit?.headers.etag);
       const notModified = await h.get('/users/1', { 'if-none-match': etag });
-      expect(notModified.status).to.equal(304);
-      expect(ours(notModified)).to.deep.equal({ hit: true, ttl: 54 });
-      expect(ours(await h.head('/users/1'))).to.deep.equal({ hit: true, ttl: 54 });
+      assert.equal(notModified.status, 304);
+      assert.deepEqual(ours(notModified), { hit: true, ttl: 54 });
+      assert.deepEqual(ours(await h.head('/users/1')), { hit: true, ttl: 54 });
       // The X-Cache header may be off; Cache-Status stands on its own.
       const alone = await setup({ cacheOptions: { cacheStatus: true, header: false } });
       const first = await alone.get('/users/1');
-      expect(first.headers['x-cache']).to.equal(undefined);
-      expect(ours(first)).to.deep.equal({ fwd: fwd('miss') });
-      expect(ours(await alone.get('/users/1'))).to.include({ hit: true });
+      assert.equal(first.headers['x-cache'], undefined);
+      assert.deepEqual(ours(first), { fwd: fwd('miss') });
+      includes(ours(await alone.get('/users/1')), { hit: true });
     },
   ],
   [
@@ -172,8 +172,8 @@ export const CACHE_STATUS_SCENARIOS: Scenario[] = [
     async (setup) => {
       const h = await setup({ cacheOptions: { cacheStatus: true } });
       const head = await h.head('/users/1');
-      expect(head.headers['x-cache']).to.equal('MISS');
-      expect(ours(head)).to.deep.equal({ fwd: fwd('miss') });
+      assert.equal(head.headers['x-cache'], 'MISS');
+      assert.deepEqual(ours(head), { fwd: fwd('miss') });
     },
   ],
   ...FIXTURE_DETAILS.map(
@@ -183,10 +183,10 @@ export const CACHE_STATUS_SCENARIOS: Scenario[] = [
         const h = await setup({ cacheOptions: { cacheStatus: true } });
         for (let i = 0; i < 2; i++) {
           const res = await h.get(`/fixed/${fixture}`);
-          expect(res.headers['x-cache']).to.equal('BYPASS');
-          expect(ours(res)).to.deep.equal({ fwd: fwd('bypass'), detail });
+          assert.equal(res.headers['x-cache'], 'BYPASS');
+          assert.deepEqual(ours(res), { fwd: fwd('bypass'), detail });
         }
-        expect(h.cache.stats().stores).to.equal(0);
+        assert.equal(h.cache.stats().stores, 0);
       },
     ],
   ),
@@ -194,20 +194,20 @@ export const CACHE_STATUS_SCENARIOS: Scenario[] = [
     'cacheStatus: requests passed before the lookup say why (method, authorization, no-key, key-function)',
     async (setup) => {
       const h = await setup({ cacheOptions: { cacheStatus: true } });
-      expect(ours(await h.post('/users/1'))).to.deep.equal({ fwd: fwd('bypass'), detail: 'method' });
-      expect(await statusOf(h, '/users/1', { authorization: 'Bearer x' })).to.deep.equal({
+      assert.deepEqual(ours(await h.post('/users/1')), { fwd: fwd('bypass'), detail: 'method' });
+      assert.deepEqual(await statusOf(h, '/users/1', { authorization: 'Bearer x' }), {
         fwd: fwd('bypass'),
         detail: 'authorization',
       });
       const none = await setup({ cacheOptions: { cacheStatus: true }, keyFn: () => null });
-      expect(await statusOf(none, '/users/1')).to.deep.equal({ fwd: fwd('bypass'), detail: 'no-key' });
+      assert.deepEqual(await statusOf(none, '/users/1'), { fwd: fwd('bypass'), detail: 'no-key' });
       const thrown = await setup({
         cacheOptions: { cacheStatus: true },
         keyFn: () => {
           throw new Error('no id');
         },
       });
-      expect(await statusOf(thrown, '/users/1')).to.deep.equal({ fwd: fwd('bypass'), detail: 'key-function' });
+      assert.deepEqual(await statusOf(thrown, '/users/1'), { fwd: fwd('bypass'), detail: 'key-function' });
     },
   ],
   [
@@ -218,9 +218,9 @@ export const CACHE_STATUS_SCENARIOS: Scenario[] = [
         throw new Error('store down');
       };
       const res = await h.get('/users/1');
-      expect(res.status).to.equal(200);
-      expect(res.headers['x-cache']).to.equal('BYPASS');
-      expect(ours(res)).to.deep.equal({ fwd: fwd('bypass'), detail: 'store-unavailable' });
+      assert.equal(res.status, 200);
+      assert.equal(res.headers['x-cache'], 'BYPASS');
+      assert.deepEqual(ours(res), { fwd: fwd('bypass'), detail: 'store-unavailable' });
     },
   ],
   [
@@ -232,20 +232,20 @@ export const CACHE_STATUS_SCENARIOS: Scenario[] = [
       h.clock.advance(12_000);
       control.fail = true;
       const [stale] = await expectSequence(h, '/flaky', ['STALE']);
-      expect(stale?.status).to.equal(200);
-      expect(ours(stale as RawResponse)).to.deep.equal({ fwd: fwd('stale'), ttl: -2 });
+      assert.equal(stale?.status, 200);
+      assert.deepEqual(ours(stale as RawResponse), { fwd: fwd('stale'), ttl: -2 });
     },
   ],
   [
     'cacheStatus as a route option overrides the cache-wide one, both ways',
     async (setup) => {
       const on = await setup({ usersOptions: { cacheStatus: true } });
-      expect(await statusOf(on, '/users/1')).to.deep.equal({ fwd: fwd('miss') });
-      expect((await on.get('/profiles/1')).headers['cache-status'], 'other routes keep the default').to.equal(undefined);
+      assert.deepEqual(await statusOf(on, '/users/1'), { fwd: fwd('miss') });
+      assert.equal((await on.get('/profiles/1')).headers['cache-status'], undefined, 'other routes keep the default');
       const off = await setup({ cacheOptions: { cacheStatus: true }, usersOptions: { cacheStatus: false } });
       await expectSequence(off, '/users/1', ['MISS', 'HIT']);
-      expect((await off.get('/users/1')).headers['cache-status']).to.equal(undefined);
-      expect(await statusOf(off, '/profiles/1')).to.deep.equal({ fwd: fwd('miss') });
+      assert.equal((await off.get('/users/1')).headers['cache-status'], undefined);
+      assert.deepEqual(await statusOf(off, '/profiles/1'), { fwd: fwd('miss') });
     },
   ],
 ];

@@ -4,11 +4,12 @@
  * Invalidated entries are never served, unless a route opts in with staleIfErrorAfterExpire. Every adapter, every
  * store; times on the injected clock.
  */
-import { expect } from 'chai';
-import type { RouteOptions } from 'group-cache';
-import type { Harness, RouteSpec, Scenario } from '../adapter-conformance.js';
-import { json } from '../adapter-conformance.js';
-import { deferred, listen, type RawResponse } from '../helpers/http.js';
+
+import type { RouteOptions } from '../../lib/index.js';
+import { assert, atLeast } from '../assert.js';
+import type { Harness, RouteSpec, Scenario } from '../harness.js';
+import { json } from '../harness.js';
+import { deferred, listen, type RawResponse } from '../http.js';
 
 type Mode = 'ok' | 'throw' | '500' | 'hang' | 'gate';
 
@@ -47,8 +48,8 @@ async function primed(setup: Parameters<Scenario[1]>[0], options: Omit<RouteOpti
   const { route, control } = staleRoute(options);
   const h: Harness = await setup({ routes: [route] });
   const first = await h.get('/s');
-  expect(first.headers['x-cache']).to.equal('MISS');
-  expect((await h.get('/s')).headers['x-cache']).to.equal('HIT');
+  assert.equal(first.headers['x-cache'], 'MISS');
+  assert.equal((await h.get('/s')).headers['x-cache'], 'HIT');
   return { h, control };
 }
 
@@ -74,22 +75,22 @@ export const STALE_SCENARIOS: Scenario[] = [
         await control.entered.promise;
         for (let i = 0; i < 3; i++) {
           const res = await fetch(`${server.url}/s`);
-          expect(res.status).to.equal(200);
-          expect(res.headers.get('x-cache')).to.equal('STALE');
-          expect(res.headers.get('age')).to.equal('12');
-          expect(await res.json()).to.deep.equal({ version: 1 });
+          assert.equal(res.status, 200);
+          assert.equal(res.headers.get('x-cache'), 'STALE');
+          assert.equal(res.headers.get('age'), '12');
+          assert.deepEqual(await res.json(), { version: 1 });
         }
-        expect(control.runs, 'exactly one refill ran').to.equal(2);
+        assert.equal(control.runs, 2, 'exactly one refill ran');
         control.gate.resolve();
-        expect(await refill).to.deep.equal({ xcache: 'MISS', body: { version: 2 } });
+        assert.deepEqual(await refill, { xcache: 'MISS', body: { version: 2 } });
       } finally {
         control.gate.resolve();
         await server.close();
       }
       const after = await h.get('/s');
-      expect(after.headers['x-cache']).to.equal('HIT');
-      expect(version(after)).to.equal(2);
-      expect(h.cache.stats().stale).to.equal(3);
+      assert.equal(after.headers['x-cache'], 'HIT');
+      assert.equal(version(after), 2);
+      assert.equal(h.cache.stats().stale, 3);
     },
   ],
   [
@@ -98,10 +99,10 @@ export const STALE_SCENARIOS: Scenario[] = [
       const { h, control } = await primed(setup, { staleWhileRevalidate: 5_000 });
       h.clock.advance(15_001);
       const res = await h.get('/s');
-      expect(res.headers['x-cache']).to.equal('MISS');
-      expect(version(res)).to.equal(2);
-      expect(control.runs).to.equal(2);
-      expect(h.cache.stats().stale).to.equal(0);
+      assert.equal(res.headers['x-cache'], 'MISS');
+      assert.equal(version(res), 2);
+      assert.equal(control.runs, 2);
+      assert.equal(h.cache.stats().stale, 0);
     },
   ],
   [
@@ -121,14 +122,14 @@ export const STALE_SCENARIOS: Scenario[] = [
         }));
         await new Promise((resolve) => setTimeout(resolve, 50));
         control.gate.resolve();
-        expect(await refill).to.equal('MISS');
-        expect(await waiting).to.deep.equal({ xcache: 'HIT', body: { version: 2 } });
+        assert.equal(await refill, 'MISS');
+        assert.deepEqual(await waiting, { xcache: 'HIT', body: { version: 2 } });
       } finally {
         control.gate.resolve();
         await server.close();
       }
-      expect(h.cache.stats().stale).to.equal(0);
-      expect(h.cache.stats().invalidated).to.be.at.least(1);
+      assert.equal(h.cache.stats().stale, 0);
+      atLeast(h.cache.stats().invalidated, 1);
     },
   ],
   ...FAILURES.map(
@@ -139,16 +140,16 @@ export const STALE_SCENARIOS: Scenario[] = [
         h.clock.advance(12_000);
         control.mode = mode;
         const res = await h.get('/s');
-        expect(res.status).to.equal(200);
-        expect(res.headers['x-cache']).to.equal('STALE');
-        expect(res.headers.age).to.equal('12');
-        expect(version(res)).to.equal(1);
-        expect(h.cache.stats().stale).to.equal(1);
+        assert.equal(res.status, 200);
+        assert.equal(res.headers['x-cache'], 'STALE');
+        assert.equal(res.headers.age, '12');
+        assert.equal(version(res), 1);
+        assert.equal(h.cache.stats().stale, 1);
         control.mode = 'ok';
         const healed = await h.get('/s');
-        expect(healed.headers['x-cache']).to.equal('MISS');
-        expect(version(healed)).to.equal(control.runs);
-        expect((await h.get('/s')).headers['x-cache']).to.equal('HIT');
+        assert.equal(healed.headers['x-cache'], 'MISS');
+        assert.equal(version(healed), control.runs);
+        assert.equal((await h.get('/s')).headers['x-cache'], 'HIT');
       },
     ],
   ),
@@ -159,8 +160,8 @@ export const STALE_SCENARIOS: Scenario[] = [
       h.clock.advance(15_001);
       control.mode = '500';
       const res = await h.get('/s');
-      expect(res.status).to.equal(500);
-      expect(res.headers['x-cache']).to.not.equal('STALE');
+      assert.equal(res.status, 500);
+      assert.notEqual(res.headers['x-cache'], 'STALE');
     },
   ],
   [
@@ -170,8 +171,8 @@ export const STALE_SCENARIOS: Scenario[] = [
       await h.cache.expireGroups('stale_group');
       control.mode = '500';
       const res = await h.get('/s');
-      expect(res.status).to.equal(500);
-      expect(h.cache.stats().stale).to.equal(0);
+      assert.equal(res.status, 500);
+      assert.equal(h.cache.stats().stale, 0);
     },
   ],
   [
@@ -181,13 +182,13 @@ export const STALE_SCENARIOS: Scenario[] = [
       await h.cache.expireGroups('stale_group');
       control.mode = 'throw';
       const res = await h.get('/s');
-      expect(res.status).to.equal(200);
-      expect(res.headers['x-cache']).to.equal('STALE');
-      expect(version(res)).to.equal(1);
+      assert.equal(res.status, 200);
+      assert.equal(res.headers['x-cache'], 'STALE');
+      assert.equal(version(res), 1);
       control.mode = 'ok';
       const next = await h.get('/s');
-      expect(next.headers['x-cache']).to.equal('MISS');
-      expect(version(next)).to.equal(control.runs);
+      assert.equal(next.headers['x-cache'], 'MISS');
+      assert.equal(version(next), control.runs);
     },
   ],
   [
@@ -196,8 +197,8 @@ export const STALE_SCENARIOS: Scenario[] = [
       const { h, control } = await primed(setup, {});
       h.clock.advance(12_000);
       control.mode = '500';
-      expect((await h.get('/s')).status).to.equal(500);
-      expect(h.cache.stats().stale).to.equal(0);
+      assert.equal((await h.get('/s')).status, 500);
+      assert.equal(h.cache.stats().stale, 0);
     },
   ],
 ];

@@ -3,9 +3,9 @@
  * and proxies compare raw names.
  */
 import { get } from 'node:http';
-import { expect } from 'chai';
-import type { RouteSpec, Scenario } from '../adapter-conformance.js';
-import { listen } from '../helpers/http.js';
+import { assert, includes } from '../assert.js';
+import type { RouteSpec, Scenario } from '../harness.js';
+import { listen } from '../http.js';
 
 /** GET `url` and return its raw header names (as sent on the wire) and its X-Cache value. */
 function rawNames(url: string): Promise<{ names: string[]; xcache: string }> {
@@ -39,13 +39,13 @@ export const HEADER_CASE_SCENARIOS: Scenario[] = [
       try {
         const miss = await rawNames(`${server.url}/cased`);
         const hit = await rawNames(`${server.url}/cased`);
-        expect([miss.xcache, hit.xcache]).to.deep.equal(['MISS', 'HIT']);
+        assert.deepEqual([miss.xcache, hit.xcache], ['MISS', 'HIT']);
         for (const name of ['X-Custom-Header', 'x-lower-header']) {
-          expect(miss.names, `miss sends ${name}`).to.include(name);
-          expect(hit.names, `hit sends ${name}`).to.include(name);
+          includes(miss.names, name, `miss sends ${name}`);
+          includes(hit.names, name, `hit sends ${name}`);
         }
         const type = miss.names.find((name) => name.toLowerCase() === 'content-type');
-        expect(hit.names).to.include(type);
+        includes(hit.names, type);
       } finally {
         await server.close();
       }

@@ -4,10 +4,10 @@
  * (`cacheSkip`). Added groups are stamped with the fill's start like the key function's: a group expired while the
  * handler ran dooms the fill (DESIGN invariant 2).
  */
-import { expect } from 'chai';
-import type { Harness, RouteResponse, RouteSpec, Scenario } from '../adapter-conformance.js';
-import { expectSequence, json } from '../adapter-conformance.js';
-import { deferred } from '../helpers/http.js';
+import { assert, includes } from '../assert.js';
+import type { Harness, RouteResponse, RouteSpec, Scenario } from '../harness.js';
+import { expectSequence, json } from '../harness.js';
+import { deferred } from '../http.js';
 
 /** GET /list: key `list` in group `lists`; the handler answers with `locals` (what it decided) and its run count. */
 function listRoute(locals: () => Record<string, unknown>) {
@@ -62,8 +62,8 @@ export const HANDLER_DECIDES_SCENARIOS: Scenario[] = [
         // The key function's groups still hold.
         await h.cache.expireGroups('lists');
         await expectSequence(h, '/list', ['MISS']);
-        expect(control.runs).to.equal(3);
-        expect(h.errors).to.deep.equal([]);
+        assert.equal(control.runs, 3);
+        assert.deepEqual(h.errors, []);
       }
     },
   ],
@@ -78,13 +78,13 @@ export const HANDLER_DECIDES_SCENARIOS: Scenario[] = [
       await h.cache.expireGroups('late');
       gate.resolve();
       const first = await running;
-      expect(first.headers['x-cache']).to.equal('MISS');
-      expect(json(first)).to.deep.equal({ run: 1 });
+      assert.equal(first.headers['x-cache'], 'MISS');
+      assert.deepEqual(json(first), { run: 1 });
       control.gate = undefined;
       const after = await h.get('/list');
-      expect(after.headers['x-cache'], 'the doomed fill was not stored').to.equal('MISS');
-      expect(json(after)).to.deep.equal({ run: 2 });
-      expect((await h.get('/list')).headers['x-cache']).to.equal('HIT');
+      assert.equal(after.headers['x-cache'], 'MISS', 'the doomed fill was not stored');
+      assert.deepEqual(json(after), { run: 2 });
+      assert.equal((await h.get('/list')).headers['x-cache'], 'HIT');
       // Control: the same expiry before the fill starts changes nothing.
       const { h: calm } = await withList(setup, { cacheGroups: ['late'] });
       await calm.cache.expireGroups('late');
@@ -103,8 +103,8 @@ export const HANDLER_DECIDES_SCENARIOS: Scenario[] = [
       const { h: long } = await withList(setup, { cacheTtl: Number.MAX_SAFE_INTEGER }, { cacheStatus: true });
       await expectSequence(long, '/list', ['MISS']);
       const [hit] = await expectSequence(long, '/list', ['HIT']);
-      expect(hit?.headers['cache-status']).to.equal('group-cache; hit; ttl=31536000');
-      expect(long.errors).to.deep.equal([]);
+      assert.equal(hit?.headers['cache-status'], 'group-cache; hit; ttl=31536000');
+      assert.deepEqual(long.errors, []);
     },
   ],
   [
@@ -112,11 +112,11 @@ export const HANDLER_DECIDES_SCENARIOS: Scenario[] = [
     async (setup) => {
       const { h, control } = await withList(setup, { cacheSkip: true, cacheGroups: ['x'] }, { cacheStatus: true });
       const [first] = await expectSequence(h, '/list', ['BYPASS', 'BYPASS']);
-      expect(first?.status).to.equal(200);
-      expect(first?.headers['cache-status']).to.equal('group-cache; fwd=bypass; detail="cache-skip"');
-      expect(control.runs).to.equal(2);
-      expect(h.cache.stats().stores).to.equal(0);
-      expect(h.errors).to.deep.equal([]);
+      assert.equal(first?.status, 200);
+      assert.equal(first?.headers['cache-status'], 'group-cache; fwd=bypass; detail="cache-skip"');
+      assert.equal(control.runs, 2);
+      assert.equal(h.cache.stats().stores, 0);
+      assert.deepEqual(h.errors, []);
       const { h: kept } = await withList(setup, { cacheSkip: false });
       await expectSequence(kept, '/list', ['MISS', 'HIT']);
     },
@@ -127,12 +127,15 @@ export const HANDLER_DECIDES_SCENARIOS: Scenario[] = [
       async (setup) => {
         const { h, control } = await withList(setup, { cacheGroups: value }, { cacheStatus: true });
         const [first] = await expectSequence(h, '/list', ['BYPASS', 'BYPASS']);
-        expect(first?.status).to.equal(200);
-        expect(first?.headers['cache-status']).to.equal('group-cache; fwd=bypass; detail="invalid-value"');
-        expect(control.runs).to.equal(2);
-        expect(h.cache.stats().stores).to.equal(0);
-        expect(h.errors.map((error) => error.code)).to.deep.equal(['EINVALIDGROUP', 'EINVALIDGROUP']);
-        expect(h.errors[0]?.message).to.include('GET /list');
+        assert.equal(first?.status, 200);
+        assert.equal(first?.headers['cache-status'], 'group-cache; fwd=bypass; detail="invalid-value"');
+        assert.equal(control.runs, 2);
+        assert.equal(h.cache.stats().stores, 0);
+        assert.deepEqual(
+          h.errors.map((error) => error.code),
+          ['EINVALIDGROUP', 'EINVALIDGROUP'],
+        );
+        includes(h.errors[0]?.message, 'GET /list');
       },
     ],
   ),
@@ -142,9 +145,12 @@ export const HANDLER_DECIDES_SCENARIOS: Scenario[] = [
       async (setup) => {
         const { h } = await withList(setup, locals);
         const [first] = await expectSequence(h, '/list', ['BYPASS', 'BYPASS']);
-        expect(first?.status).to.equal(200);
-        expect(h.cache.stats().stores).to.equal(0);
-        expect(h.errors.map((error) => error.code)).to.deep.equal(['ERESPONSE', 'ERESPONSE']);
+        assert.equal(first?.status, 200);
+        assert.equal(h.cache.stats().stores, 0);
+        assert.deepEqual(
+          h.errors.map((error) => error.code),
+          ['ERESPONSE', 'ERESPONSE'],
+        );
       },
     ],
   ),
@@ -155,8 +161,11 @@ export const HANDLER_DECIDES_SCENARIOS: Scenario[] = [
       await expectSequence(h, '/list', ['MISS', 'HIT']); // 'lists' is the key function's own: 3 groups in all
       const { h: over } = await withList(setup, { cacheGroups: ['a', 'b', 'c'] }, { maxGroups: 3 });
       await expectSequence(over, '/list', ['BYPASS']);
-      expect(over.errors.map((error) => error.code)).to.deep.equal(['EINVALIDGROUP']);
-      expect(over.errors[0]?.message).to.include('maxGroups 3');
+      assert.deepEqual(
+        over.errors.map((error) => error.code),
+        ['EINVALIDGROUP'],
+      );
+      includes(over.errors[0]?.message, 'maxGroups 3');
     },
   ],
 ];

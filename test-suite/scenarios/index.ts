@@ -1,8 +1,8 @@
 /*
  * Rows of the adapter conformance table kept in files of their own, one file a topic. A new file is one more
- * spread below; every adapter and every store runs them (test/adapters.test.ts).
+ * spread below; adapterConformance runs them on every adapter and store it is given.
  */
-import type { Scenario } from '../adapter-conformance.js';
+import type { Scenario } from '../harness.js';
 import { CACHE_STATUS_SCENARIOS } from './cache-status.js';
 import { CDN_TAG_SCENARIOS } from './cdn-tags.js';
 import { CLIENT_FRESHNESS_SCENARIOS } from './client-freshness.js';

@@ -2,10 +2,10 @@
  * Writes and fills under attack (issue 14, items 1, 5, 6 and 8): bad values in a write's groups, writes naming
  * more groups than one store call takes, post/redirect/get, and fills whose handler never settles.
  */
-import { expect } from 'chai';
-import type { RouteSpec, Scenario } from '../adapter-conformance.js';
-import { expectSequence } from '../adapter-conformance.js';
-import { deferred, listen } from '../helpers/http.js';
+import { assert, atLeast, below } from '../assert.js';
+import type { RouteSpec, Scenario } from '../harness.js';
+import { expectSequence } from '../harness.js';
+import { deferred, listen } from '../http.js';
 
 /** A write route that names `groups` as they are, junk included. */
 function writeRoute(path: string, groups: unknown, status = 200, headers?: Record<string, string>): RouteSpec {
@@ -38,10 +38,13 @@ export const WRITE_SCENARIOS: Scenario[] = [
         const h = await setup({ routes: [writeRoute('/junk', ['user_group_1', junk]), byId] });
         for (const path of ['/users/1', '/users/2']) await expectSequence(h, path, ['MISS']);
         const write = await h.put('/junk');
-        expect(write.status, "onError 'fail' by default: one intended expiry did not happen").to.equal(503);
+        assert.equal(write.status, 503, "onError 'fail' by default: one intended expiry did not happen");
         await expectSequence(h, '/users/1', ['MISS']);
         await expectSequence(h, '/users/2', ['HIT']);
-        expect(h.errors.map((error) => error.code)).to.deep.equal(['EINVALIDGROUP']);
+        assert.deepEqual(
+          h.errors.map((error) => error.code),
+          ['EINVALIDGROUP'],
+        );
       },
     ],
   ),
@@ -50,9 +53,12 @@ export const WRITE_SCENARIOS: Scenario[] = [
     async (setup) => {
       const h = await setup({ routes: [writeRoute('/junk', ['users', {}])], expire: { onError: 'continue' } });
       await expectSequence(h, '/users/1', ['MISS']);
-      expect((await h.put('/junk')).status).to.equal(200);
+      assert.equal((await h.put('/junk')).status, 200);
       await expectSequence(h, '/users/1', ['MISS', 'HIT']);
-      expect(h.errors.map((error) => error.code)).to.deep.equal(['EINVALIDGROUP']);
+      assert.deepEqual(
+        h.errors.map((error) => error.code),
+        ['EINVALIDGROUP'],
+      );
     },
   ],
   [
@@ -60,11 +66,11 @@ export const WRITE_SCENARIOS: Scenario[] = [
     async (setup) => {
       const h = await setup({ routes: [writeRoute('/ids', [42, 7.5]), byId] });
       for (const path of ['/ids/42', '/ids/7.5', '/ids/43']) await expectSequence(h, path, ['MISS', 'HIT']);
-      expect((await h.put('/ids')).status).to.equal(200);
+      assert.equal((await h.put('/ids')).status, 200);
       await expectSequence(h, '/ids/42', ['MISS']);
       await expectSequence(h, '/ids/7.5', ['MISS']);
       await expectSequence(h, '/ids/43', ['HIT']);
-      expect(h.errors).to.deep.equal([]);
+      assert.deepEqual(h.errors, []);
     },
   ],
   [
@@ -74,9 +80,9 @@ export const WRITE_SCENARIOS: Scenario[] = [
       many.push('users');
       const h = await setup({ routes: [writeRoute('/bulk', many)] });
       await expectSequence(h, '/users/1', ['MISS', 'HIT']);
-      expect((await h.put('/bulk')).status).to.equal(200);
+      assert.equal((await h.put('/bulk')).status, 200);
       await expectSequence(h, '/users/1', ['MISS']);
-      expect(h.errors).to.deep.equal([]);
+      assert.deepEqual(h.errors, []);
     },
   ],
   [
@@ -85,8 +91,8 @@ export const WRITE_SCENARIOS: Scenario[] = [
       const h = await setup({ routes: [writeRoute('/form/1', ['user_group_1'], 303, { location: '/users/1' })] });
       await expectSequence(h, '/users/1', ['MISS', 'HIT']);
       const write = await h.put('/form/1');
-      expect(write.status).to.equal(303);
-      expect(write.headers.location).to.equal('/users/1');
+      assert.equal(write.status, 303);
+      assert.equal(write.headers.location, '/users/1');
       await expectSequence(h, '/users/1', ['MISS']);
     },
   ],
@@ -113,13 +119,13 @@ export const WRITE_SCENARIOS: Scenario[] = [
         const first = fetch(`${server.url}/hang`, { signal: abort.signal }).catch(() => 'aborted');
         await entered.promise;
         abort.abort();
-        expect(await first).to.equal('aborted');
+        assert.equal(await first, 'aborted');
         await new Promise((resolve) => setTimeout(resolve, 50)); // the server sees the socket close
         for (let i = 0; i < 2; i++) {
           const started = Date.now();
           const res = await fetch(`${server.url}/hang`);
-          expect(res.status).to.equal(404);
-          expect(Date.now() - started, `request ${i + 2} waited for the abandoned fill`).to.be.below(1_000);
+          assert.equal(res.status, 404);
+          below(Date.now() - started, 1_000, `request ${i + 2} waited for the abandoned fill`);
         }
       } finally {
         await server.close();
@@ -151,13 +157,13 @@ export const WRITE_SCENARIOS: Scenario[] = [
         const first = fetch(`${server.url}/held`);
         await entered.promise;
         let started = Date.now();
-        expect((await fetch(`${server.url}/held`)).status).to.equal(404);
-        expect(Date.now() - started, 'the second request waited waitTimeout').to.be.at.least(250);
+        assert.equal((await fetch(`${server.url}/held`)).status, 404);
+        atLeast(Date.now() - started, 250, 'the second request waited waitTimeout');
         started = Date.now();
-        expect((await fetch(`${server.url}/held`)).status).to.equal(404);
-        expect(Date.now() - started, 'the third did not wait again').to.be.below(200);
+        assert.equal((await fetch(`${server.url}/held`)).status, 404);
+        below(Date.now() - started, 200, 'the third did not wait again');
         hold.resolve();
-        expect((await first).status).to.equal(404);
+        assert.equal((await first).status, 404);
       } finally {
         hold.resolve();
         await server.close();

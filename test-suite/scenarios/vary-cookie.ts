@@ -2,9 +2,9 @@
  * `vary: ['cookie:sid']` puts one cookie in the key (issue 14, "say it where users look"): a per-user page is
  * cached per session, and other cookies beside it do not split the cache.
  */
-import { expect } from 'chai';
-import type { RouteSpec, Scenario } from '../adapter-conformance.js';
-import { json } from '../adapter-conformance.js';
+import { assert } from '../assert.js';
+import type { RouteSpec, Scenario } from '../harness.js';
+import { json } from '../harness.js';
 
 function accountRoute(calls: { count: number }): RouteSpec {
   return {
@@ -29,13 +29,13 @@ export const VARY_COOKIE_SCENARIOS: Scenario[] = [
         const res = await h.get('/account', cookie === undefined ? {} : { cookie });
         return `${res.headers['x-cache']} ${(json(res) as { page: string }).page}`;
       };
-      expect(await page('sid=alice')).to.equal('MISS account of alice');
-      expect(await page('sid=bob')).to.equal('MISS account of bob');
-      expect(await page()).to.equal('MISS account of anonymous');
-      expect(await page('_ga=1; sid=alice; theme=dark')).to.equal('HIT account of alice');
-      expect(await page('sid=bob')).to.equal('HIT account of bob');
-      expect(await page('SID=alice')).to.equal('HIT account of anonymous');
-      expect(calls.count).to.equal(3);
+      assert.equal(await page('sid=alice'), 'MISS account of alice');
+      assert.equal(await page('sid=bob'), 'MISS account of bob');
+      assert.equal(await page(), 'MISS account of anonymous');
+      assert.equal(await page('_ga=1; sid=alice; theme=dark'), 'HIT account of alice');
+      assert.equal(await page('sid=bob'), 'HIT account of bob');
+      assert.equal(await page('SID=alice'), 'HIT account of anonymous');
+      assert.equal(calls.count, 3);
     },
   ],
 ];

@@ -3,8 +3,8 @@
  * route's `vary` option or a response's `Vary` header: every lookup of a request header by such a name must see
  * the request's own headers only (issue 14, item 10: they used to fail every request on the route with a 500).
  */
-import { expect } from 'chai';
-import { expectSequence, type RouteSpec, type Scenario } from '../adapter-conformance.js';
+import { assert } from '../assert.js';
+import { expectSequence, type RouteSpec, type Scenario } from '../harness.js';
 
 const PROTO_NAMES = ['__proto__', 'constructor', 'toString'];
 
@@ -38,10 +38,10 @@ export const VARY_PROTOTYPE_SCENARIOS: Scenario[] = [
     async (setup) => {
       const h = await setup({ routes: ROUTES });
       const [miss, hit] = await expectSequence(h, '/proto/both', ['MISS', 'HIT']);
-      expect(miss?.status).to.equal(200);
-      expect(hit?.status).to.equal(200);
-      expect(hit?.body.toString()).to.equal('constructor=none');
-      expect(h.errors).to.deep.equal([]);
+      assert.equal(miss?.status, 200);
+      assert.equal(hit?.status, 200);
+      assert.equal(hit?.body.toString(), 'constructor=none');
+      assert.deepEqual(h.errors, []);
     },
   ],
   [
@@ -50,17 +50,17 @@ export const VARY_PROTOTYPE_SCENARIOS: Scenario[] = [
       const h = await setup({ routes: ROUTES });
       const get = async (value: string) => {
         const res = await h.get('/proto/both', { constructor: value });
-        expect(res.status, value).to.equal(200);
+        assert.equal(res.status, 200, value);
         return `${res.headers['x-cache']} ${res.body.toString()}`;
       };
-      expect(await get('a')).to.equal('MISS constructor=a');
-      expect(await get('a')).to.equal('HIT constructor=a');
+      assert.equal(await get('a'), 'MISS constructor=a');
+      assert.equal(await get('a'), 'HIT constructor=a');
       // Another value must not be served a's response: the stored Vary values differ.
-      expect(await get('b')).to.equal('MISS constructor=b');
-      expect(await get('b')).to.equal('HIT constructor=b');
+      assert.equal(await get('b'), 'MISS constructor=b');
+      assert.equal(await get('b'), 'HIT constructor=b');
       // No constructor header reads as '' (not Object.prototype.constructor), so it is a variant of its own.
       const [none] = await expectSequence(h, '/proto/both', ['MISS', 'HIT']);
-      expect(none?.body.toString()).to.equal('constructor=none');
+      assert.equal(none?.body.toString(), 'constructor=none');
     },
   ],
   [
@@ -71,13 +71,13 @@ export const VARY_PROTOTYPE_SCENARIOS: Scenario[] = [
         const res = await h.get('/proto/option', { constructor: value });
         return `${res.status} ${res.headers['x-cache']} ${res.body.toString()}`;
       };
-      expect(await get('a')).to.equal('200 MISS constructor=a');
-      expect(await get('b')).to.equal('200 MISS constructor=b');
+      assert.equal(await get('a'), '200 MISS constructor=a');
+      assert.equal(await get('b'), '200 MISS constructor=b');
       // The key holds the value, so both variants stay stored side by side.
-      expect(await get('a')).to.equal('200 HIT constructor=a');
-      expect(await get('b')).to.equal('200 HIT constructor=b');
+      assert.equal(await get('a'), '200 HIT constructor=a');
+      assert.equal(await get('b'), '200 HIT constructor=b');
       await expectSequence(h, '/proto/option', ['MISS', 'HIT']);
-      expect(h.errors).to.deep.equal([]);
+      assert.deepEqual(h.errors, []);
     },
   ],
   [
@@ -85,9 +85,9 @@ export const VARY_PROTOTYPE_SCENARIOS: Scenario[] = [
     async (setup) => {
       const h = await setup({ routes: ROUTES });
       const [, hit] = await expectSequence(h, '/proto/response', ['MISS', 'HIT']);
-      expect(hit?.status).to.equal(200);
-      expect(hit?.headers.vary).to.equal('__proto__, constructor, toString');
-      expect(h.cache.stats().stores).to.equal(1);
+      assert.equal(hit?.status, 200);
+      assert.equal(hit?.headers.vary, '__proto__, constructor, toString');
+      assert.equal(h.cache.stats().stores, 1);
     },
   ],
 ];
