@@ -387,7 +387,10 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
    * landing in between must doom the fill (see store-clock.ts). Never before a new epoch this lookup made.
    */
   #startedAt(lookup: StoreLookup, enteredAt: number, sentAt: number | undefined, arrivedAt: number): number {
-    const started = this.#storeClock.at(enteredAt, lookup.stamp, arrivedAt, sentAt) - STAMP_SLACK_US;
+    const started =
+      (this.store.processClock === true
+        ? Math.floor((performance.timeOrigin + enteredAt) * 1000)
+        : this.#storeClock.at(enteredAt, lookup.stamp, arrivedAt, sentAt)) - STAMP_SLACK_US;
     return lookup.notBefore !== undefined && started < lookup.notBefore ? lookup.notBefore : started;
   }
 

@@ -92,6 +92,12 @@ export interface CacheStore {
   /** A short name for messages and stats (`'memory'`, `'redis'`). */
   readonly name: string;
   /**
+   * Optional: true when this store's stamps are this process's own clock, the microseconds of
+   * `performance.timeOrigin + performance.now()` (never below it). The cache then dates a fill exactly instead of
+   * estimating the store's clock from its answers, which under a paused event loop may date it a little early.
+   */
+  readonly processClock?: boolean;
+  /**
    * Reads `key`: the entry held (until its kept time passed) and the latest expiry stamp of its tags. Never
    * deletes an invalidated entry on read: a route may still serve it on error (`staleIfErrorAfterExpire`).
    */

@@ -59,6 +59,8 @@ const OPTION_NAMES = Object.keys({
  */
 export class MemoryStore implements CacheStore {
   readonly name = 'memory';
+  // Its ticks are this process's clock in µs (see #nextTick): the cache dates fills on it exactly.
+  readonly processClock = true;
   readonly #maxBytes: number;
   readonly #maxEntries: number;
   readonly #maxEntryBytes: number;

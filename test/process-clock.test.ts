@@ -1,0 +1,50 @@
+/*
+ * A store on this process's own clock (`processClock: true`, as the memory store is) has its fills dated exactly.
+ * Without it the cache estimates the store's clock from its answers, conservatively: a store whose answers come
+ * back late (a paused event loop, a busy host) makes a fill that starts just after an expiry look as if it started
+ * before it, and the store refuses to keep it. That is safe, but costs a refill, and made tests flaky under load.
+ */
+import { expect } from 'chai';
+import { type CacheStore, createCache, memoryStore } from 'group-cache';
+
+const LATE_MS = 30;
+const late = <T>(value: T): Promise<T> => new Promise((resolve) => setTimeout(() => resolve(value), LATE_MS));
+
+/** The memory store, every answer of which arrives `LATE_MS` after the store read its clock. */
+function lateStore(processClock: boolean): CacheStore {
+  const inner = memoryStore();
+  return {
+    name: 'late-memory',
+    processClock,
+    get: (key) => late(inner.get(key)),
+    set: (key, entry) => late(inner.set(key, entry)),
+    expire: (tags) => late(inner.expire(tags)),
+    delete: (key) => late(inner.delete(key)),
+    clear: () => late(inner.clear()),
+  };
+}
+
+async function loadsAfterExpiry(processClock: boolean): Promise<number> {
+  const cache = createCache({ store: lateStore(processClock) });
+  let loads = 0;
+  const load = () => cache.getOrSet('user_1', async () => ++loads, { groups: ['users'] });
+  await load();
+  await cache.expireGroups('users');
+  await load(); // starts right after the expiry: its value should be kept
+  await load();
+  return loads;
+}
+
+describe('a store on the process clock', () => {
+  it('the memory store says so', () => {
+    expect(memoryStore().processClock).to.equal(true);
+  });
+
+  it('a fill starting just after an expiry is kept, however late the store answers', async () => {
+    expect(await loadsAfterExpiry(true)).to.equal(2);
+  });
+
+  it('without it, the estimate dates that fill before the expiry and it is refused (safe, one refill more)', async () => {
+    expect(await loadsAfterExpiry(false)).to.equal(3);
+  });
+});
