@@ -227,3 +227,84 @@ class NodeRedisStoreClient implements StoreClient {
     this.#started();
   }
 }
+
+/** One message of a Redis stream: its id and its field/value list. */
+export type StreamMessage = [id: string, fields: string[]];
+
+/**
+ * A connection of its own for blocking reads of a stream (`XREAD BLOCK` holds its connection), opened from the
+ * application's client with the same settings. Commands never wait in an offline queue and are never resent after a
+ * reconnect: a reader must see a dropped connection as one.
+ */
+export interface StreamConnection {
+  /** `XREAD BLOCK ms COUNT count STREAMS stream cursor`: the messages after `cursor`, `[]` when none came in `ms`. */
+  read(stream: string, cursor: string, count: number, ms: number): Promise<StreamMessage[]>;
+  run(script: RedisScript, args: readonly RedisArg[]): Promise<unknown>;
+  ready(): boolean;
+  /** Resolves once ready, or after `ms` whatever the state. */
+  waitReady(ms: number): Promise<void>;
+  /** `listener` runs each time the connection drops. */
+  onDown(listener: () => void): void;
+  close(): void;
+}
+
+/** Opens a {@link StreamConnection} beside `client`. Throws a TypeError naming option `client` for a node-redis client. */
+export function streamConnection(client: RedisClient, scripts: readonly RedisScript[]): StreamConnection {
+  const raw = client as unknown as Record<string, unknown>;
+  if (!isIoredis(raw))
+    throw new TypeError('option client must be an ioredis client: a tiered store reads the expiry stream through ioredis');
+  return new IoredisStreamConnection(client as Redis, scripts);
+}
+
+class IoredisStreamConnection implements StreamConnection {
+  readonly #connection: Redis;
+
+  constructor(client: Redis, scripts: readonly RedisScript[]) {
+    this.#connection = client.duplicate({
+      lazyConnect: false,
+      enableOfflineQueue: false,
+      autoResendUnfulfilledCommands: false,
+      maxRetriesPerRequest: 0,
+      connectionName: 'group-cache:stream',
+    });
+    // Failures surface as rejected reads; without a listener ioredis would report each one as unhandled.
+    this.#connection.on('error', () => {});
+    for (const { name, numberOfKeys, lua } of scripts) this.#connection.defineCommand(name, { numberOfKeys, lua });
+  }
+
+  async read(stream: string, cursor: string, count: number, ms: number): Promise<StreamMessage[]> {
+    const reply = await this.#connection.xread('COUNT', count, 'BLOCK', ms, 'STREAMS', stream, cursor);
+    return (reply?.[0]?.[1] ?? []) as StreamMessage[];
+  }
+
+  run(script: RedisScript, args: readonly RedisArg[]): Promise<unknown> {
+    const method = (this.#connection as unknown as Record<string, ScriptMethod>)[script.name];
+    if (method === undefined) return Promise.reject(new Error(`script ${script.name} is not defined on the client`));
+    return method.apply(this.#connection, [...args]);
+  }
+
+  ready(): boolean {
+    return this.#connection.status === 'ready';
+  }
+
+  waitReady(ms: number): Promise<void> {
+    if (this.ready()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#connection.off('ready', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#connection.once('ready', done);
+    });
+  }
+
+  onDown(listener: () => void): void {
+    this.#connection.on('close', listener);
+  }
+
+  close(): void {
+    this.#connection.disconnect();
+  }
+}
