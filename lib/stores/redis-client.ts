@@ -248,12 +248,78 @@ export interface StreamConnection {
   close(): void;
 }
 
-/** Opens a {@link StreamConnection} beside `client`. Throws a TypeError naming option `client` for a node-redis client. */
+/** What a node-redis client offers to open a connection beside it. */
+interface DuplicableNodeRedisClient extends NodeRedisClient {
+  duplicate(overrides?: { disableOfflineQueue?: boolean }): DuplicableNodeRedisClient;
+  connect(): Promise<unknown>;
+  destroy?(): void;
+  disconnect?(): Promise<void>;
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+}
+
+/** Opens a {@link StreamConnection} beside `client` (ioredis or node-redis), with the same settings. */
 export function streamConnection(client: RedisClient, scripts: readonly RedisScript[]): StreamConnection {
   const raw = client as unknown as Record<string, unknown>;
-  if (!isIoredis(raw))
-    throw new TypeError('option client must be an ioredis client: a tiered store reads the expiry stream through ioredis');
-  return new IoredisStreamConnection(client as Redis, scripts);
+  if (isIoredis(raw)) return new IoredisStreamConnection(client as Redis, scripts);
+  if (typeof raw.duplicate !== 'function') throw new TypeError('option client must be an ioredis or node-redis client');
+  return new NodeRedisStreamConnection(client as DuplicableNodeRedisClient);
+}
+
+class NodeRedisStreamConnection implements StreamConnection {
+  readonly #connection: DuplicableNodeRedisClient;
+  readonly #scripts: NodeRedisStoreClient;
+  #closed = false;
+
+  constructor(client: DuplicableNodeRedisClient) {
+    this.#connection = client.duplicate({ disableOfflineQueue: true });
+    // node-redis emits one per failed reconnection; reads fail on their own.
+    this.#connection.on('error', () => {});
+    this.#connection.connect().catch(() => {});
+    this.#scripts = new NodeRedisStoreClient(this.#connection);
+  }
+
+  async read(stream: string, cursor: string, count: number, ms: number): Promise<StreamMessage[]> {
+    const args = ['XREAD', 'COUNT', String(count), 'BLOCK', String(ms), 'STREAMS', stream, cursor];
+    const reply = (await this.#connection.sendCommand(args, TEXT)) as unknown;
+    if (reply === null || reply === undefined) return [];
+    // RESP2: [[stream, messages]]; RESP3: a map of stream to messages.
+    const first = Array.isArray(reply) ? (reply[0] as unknown[] | undefined)?.[1] : Object.values(reply as object)[0];
+    return ((first as StreamMessage[] | undefined) ?? []).map(([id, fields]) => [String(id), (fields ?? []).map(String)]);
+  }
+
+  run(script: RedisScript, args: readonly RedisArg[]): Promise<unknown> {
+    return this.#scripts.run(script, args);
+  }
+
+  ready(): boolean {
+    return this.#connection.isReady;
+  }
+
+  waitReady(ms: number): Promise<void> {
+    if (this.ready()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#connection.off('ready', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#connection.on('ready', done);
+    });
+  }
+
+  onDown(listener: () => void): void {
+    this.#connection.on('end', listener);
+    this.#connection.on('reconnecting', listener);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (!this.#connection.isOpen) return;
+    if (this.#connection.destroy !== undefined) this.#connection.destroy();
+    else void this.#connection.disconnect?.().catch(() => {});
+  }
 }
 
 class IoredisStreamConnection implements StreamConnection {

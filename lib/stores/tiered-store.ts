@@ -42,7 +42,10 @@ export type TierOptions = Pick<MemoryStoreOptions, 'maxBytes' | 'maxEntries' | '
 
 /** Options of {@link tieredStore}. */
 export interface TieredStoreOptions {
-  /** The Redis store behind the tier: `redisStore({ client, prefix })`, with an ioredis client. The tiered store owns it from then on. */
+  /**
+   * The Redis store behind the tier: `redisStore({ client, prefix })`, ioredis or node-redis. The tiered store owns
+   * it from then on, and reads the expiry stream on a second connection it opens with the client's `duplicate()`.
+   */
   redis: RedisStore;
   /** The in-process tier: `maxBytes` (default 64 MiB), `maxEntries`, `maxEntryBytes`, `now` (default `Date.now`, the cache's clock for TTLs). */
   l1?: TierOptions;
@@ -72,6 +75,11 @@ export interface TierStats {
   messages: number;
   /** Whether the tier may answer now (the reader is caught up within `maxLag`). */
   serving: boolean;
+}
+
+interface PendingConfirm {
+  entry: CachedEntry;
+  waiting: Array<{ resolve(now: number): void; reject(error: Error): void }>;
 }
 
 const OPTION_NAMES = Object.keys({
@@ -124,6 +132,9 @@ export class TieredStore implements CacheStore {
   #onEvict: ((key: string, reason: EvictionReason) => void) | undefined;
   readonly #counts = { tierHits: 0, confirmed: 0, redisReads: 0, flushes: 0, messages: 0 };
   readonly #wired = new WeakMap<CachedEntry, string[]>();
+  // Strict: keys whose confirmation is on its way, and the one each will send next.
+  readonly #sendingConfirm = new Set<string>();
+  readonly #nextConfirm = new Map<string, PendingConfirm>();
 
   constructor(options: TieredStoreOptions) {
     if (typeof options !== 'object' || options === null) throw new TypeError('argument options must be an object');
@@ -186,7 +197,62 @@ export class TieredStore implements CacheStore {
     return this.#read(id);
   }
 
+  /*
+   * Strict: the lookup waits for a confirmation sent after it arrived, so an expiry that landed before the request
+   * (before a write's response its client saw) is always seen. Lookups of one key that arrive while its confirmation
+   * is on its way share the next one, sent when that one answers: one call serves a burst of hits.
+   */
   async #confirm(id: string, entry: CachedEntry, expiredAt: number): Promise<StoreLookup> {
+    let next = this.#nextConfirm.get(id);
+    if (next === undefined) {
+      next = { entry, waiting: [] };
+      this.#nextConfirm.set(id, next);
+      // Sent at the end of this tick (lookups of this tick join it), or when the one on its way answers.
+      if (!this.#sendingConfirm.has(id)) queueMicrotask(() => this.#sendConfirm(id));
+    } else if (next.entry !== entry) {
+      // The tier holds another fill of the key now: confirm this one alone.
+      next = { entry, waiting: [] };
+      this.#runConfirm(id, next);
+    }
+    const waiting = next.waiting;
+    const now = await new Promise<number>((resolve, reject) => {
+      waiting.push({ resolve, reject });
+    });
+    if (now > 0) {
+      this.#counts.tierHits++;
+      this.#counts.confirmed++;
+      return { entry, expiredAt, stamp: now };
+    }
+    this.#tier.delete(id);
+    return this.#read(id);
+  }
+
+  #sendConfirm(id: string): void {
+    const confirm = this.#nextConfirm.get(id);
+    if (confirm === undefined) return;
+    this.#nextConfirm.delete(id);
+    this.#sendingConfirm.add(id);
+    this.#runConfirm(id, confirm, () => {
+      this.#sendingConfirm.delete(id);
+      this.#sendConfirm(id);
+    });
+  }
+
+  #runConfirm(id: string, confirm: PendingConfirm, then?: () => void): void {
+    this.#confirmCall(id, confirm.entry).then(
+      (now) => {
+        then?.();
+        for (const waiter of confirm.waiting) waiter.resolve(now);
+      },
+      (error: unknown) => {
+        then?.();
+        for (const waiter of confirm.waiting) waiter.reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  }
+
+  // The confirmation script: Redis's clock when the fill is still held and valid, 0 when not.
+  async #confirmCall(id: string, entry: CachedEntry): Promise<number> {
     const status = this.#client.unavailable();
     if (status !== undefined) throw new Error(`redis client is not ready (status ${status})`);
     let tags = this.#wired.get(entry);
@@ -197,13 +263,7 @@ export class TieredStore implements CacheStore {
     const args = [this.#redis.entryKey(id), this.#keys.records, String(entry.startedAt), ...tags];
     const [now, held] = (await this.#client.run(SCRIPTS.confirm, args)) as [number, number];
     this.#sample(now);
-    if (held === 1) {
-      this.#counts.tierHits++;
-      this.#counts.confirmed++;
-      return { entry, expiredAt, stamp: now };
-    }
-    this.#tier.delete(id);
-    return this.#read(id);
+    return held === 1 ? now : 0;
   }
 
   async #read(id: string): Promise<StoreLookup> {
