@@ -3,6 +3,7 @@ import { get as httpGet, request as httpRequest } from 'node:http';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { redisStore } from 'group-cache/redis';
 import type { Redis } from 'ioredis';
 import { connect, type RedisServer, startRedisOrSkip, uniquePrefix, waitReady } from './helpers/redis-server.js';
 
@@ -110,6 +111,8 @@ describe('a fleet on the tiered store: three app processes on one Redis', functi
     server = await startRedisOrSkip(this, true);
     admin = await connect(server);
     prefix = uniquePrefix('fleet');
+    // A first lookup makes Redis's epoch, as in any running deployment: a tier fills only once it knows it.
+    await redisStore({ client: admin, prefix }).get('k:warm-up');
     const env = { REDIS_URL: server.url, PREFIX: prefix, MAX_LAG: String(MAX_LAG) };
     [a, b, strict] = await Promise.all([start(env), start(env), start({ ...env, STRICT: 'true' })]);
     for (const instance of [a, b, strict]) {

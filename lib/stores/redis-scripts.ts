@@ -199,14 +199,15 @@ return now
 `;
 
 /**
- * stream state: where a reader of the expiry stream stands, read atomically. A missing epoch is made, as a lookup
- * makes it.
+ * stream state: where a reader of the expiry stream stands, read atomically. A missing epoch is left for the next
+ * lookup to make: that one tells its fill not to date back before it (notBefore), which this reader cannot.
  * KEYS: [1] the records sorted set, [2] the stream's sequence counter, [3] the stream. ARGV: none.
- * Returns `{ now, epoch, seq, lastId }`: the clock, the epoch, the last sequence number published (0 when none or
- * lost) and the id of the last message held ('0-0' when none).
+ * Returns `{ now, epoch, seq, lastId }`: the clock, the epoch (0 when missing), the last sequence number published
+ * (0 when none or lost) and the id of the last message held ('0-0' when none).
  */
 const STREAM_STATE_SCRIPT = `${PRELUDE}
-local epoch, now = epoch_of(KEYS[1], clock())
+local now = clock()
+local epoch = tonumber(redis.call('ZSCORE', KEYS[1], EPOCH) or '0') or 0
 local seq = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
 local last = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', 1)
 local id = '0-0'
@@ -247,7 +248,7 @@ export const SCRIPTS = {
   set: { name: 'groupCacheSet2', numberOfKeys: 3, lua: SET_SCRIPT },
   expire: { name: 'groupCacheExpire2', numberOfKeys: 4, lua: EXPIRE_SCRIPT },
   touch: { name: 'groupCacheTouch3', numberOfKeys: 3, lua: TOUCH_SCRIPT },
-  streamState: { name: 'groupCacheStreamState1', numberOfKeys: 3, lua: STREAM_STATE_SCRIPT },
+  streamState: { name: 'groupCacheStreamState2', numberOfKeys: 3, lua: STREAM_STATE_SCRIPT },
   confirm: { name: 'groupCacheConfirm1', numberOfKeys: 2, lua: CONFIRM_SCRIPT },
   unlock: { name: 'groupCacheUnlock1', numberOfKeys: 1, lua: UNLOCK_SCRIPT },
 } as const satisfies Record<string, RedisScript>;

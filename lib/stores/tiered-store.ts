@@ -112,6 +112,8 @@ export class TieredStore implements CacheStore {
   // Per tag, the latest expiry stamp seen (Redis clock); Map order is arrival order, pruning takes the front.
   readonly #records = new Map<string, number>();
   #floor = 0;
+  // The epoch Redis last reported (0: none yet).
+  #epochSeen = 0;
   // The longest time an entry of the tier was kept (ms), never lowered: records older than it can be dropped.
   #longestKept = 0;
   // Reader state: the last message id and sequence number applied, undefined cursor until it has Redis's state.
@@ -279,9 +281,12 @@ export class TieredStore implements CacheStore {
     return lookup;
   }
 
-  // Puts an entry Redis holds as valid into the tier, unless a message this process already applied dooms it.
+  /*
+   * Puts an entry Redis holds as valid into the tier, unless a message this process already applied dooms it. Only
+   * once the reader knows Redis's epoch: losing it is how a restart or a flush shows when no message follows.
+   */
   #keep(id: string, entry: CachedEntry): void {
-    if (this.#expiredAt(entry.tags) >= entry.startedAt) return;
+    if (this.#epochSeen === 0 || this.#expiredAt(entry.tags) >= entry.startedAt) return;
     if (this.#tier.set(id, entry)) {
       const kept = entry.staleUntil - entry.storedAt;
       if (kept > this.#longestKept) this.#longestKept = kept;
@@ -406,9 +411,13 @@ export class TieredStore implements CacheStore {
     ];
     this.#sample(now);
     this.#raiseFloor(epoch);
-    if (this.#cursor === undefined || last < this.#sequence) {
-      // First start, after a gap, or the counter went back (Redis restarted or was flushed): nothing the tier holds
-      // can be vouched for.
+    // The epoch gone: Redis lost its records (restart, flush, eviction). The next lookup makes a new one above every
+    // stamp the tier holds; until then nothing says so, so the tier goes now.
+    const epochLost = epoch === 0 && this.#epochSeen > 0;
+    this.#epochSeen = epoch;
+    if (this.#cursor === undefined || last < this.#sequence || epochLost) {
+      // First start, after a gap, or the counter or the epoch went back (Redis restarted or was flushed): nothing
+      // the tier holds can be vouched for.
       if (this.#cursor !== undefined) this.#drop();
       this.#cursor = lastId;
       this.#sequence = last;
@@ -455,6 +464,7 @@ export class TieredStore implements CacheStore {
     this.#sequence = sequence;
     this.#cursor = id;
     this.#raiseFloor(epoch);
+    if (epoch > 0) this.#epochSeen = epoch;
     // A clear(): everything the tier holds is gone from Redis.
     if (tags.length === 0) this.#drop();
     else this.#record(tags, stamp);
