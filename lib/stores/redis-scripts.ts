@@ -219,10 +219,13 @@ return { now, epoch, seq, id }
  * confirm: whether an entry a tiered store holds in memory may still be served (its strict mode), without its body.
  * KEYS: [1] the entry hash, [2] the records sorted set. ARGV: [1] the entry's startedAt, [2..] its tags.
  * Returns `{ now, 1 }` when Redis holds the same fill (same startedAt) and no tag nor the epoch was expired at or
- * after it started; `{ now, 0 }` otherwise (the caller then reads the entry again).
+ * after it started; `{ now, 0 }` otherwise, or when the epoch is missing (the caller then reads the entry again).
  */
 const CONFIRM_SCRIPT = `${PRELUDE}
-local epoch, now = epoch_of(KEYS[2], clock())
+local now = clock()
+-- A missing epoch (records lost) is left for the lookup that follows to make, with its notBefore.
+local epoch = tonumber(redis.call('ZSCORE', KEYS[2], EPOCH) or '')
+if not epoch then return { now, 0 } end
 local started = tonumber(ARGV[1])
 local held = tonumber(redis.call('HGET', KEYS[1], 's') or '')
 if not started or held ~= started or started <= epoch then return { now, 0 } end
@@ -249,6 +252,6 @@ export const SCRIPTS = {
   expire: { name: 'groupCacheExpire2', numberOfKeys: 4, lua: EXPIRE_SCRIPT },
   touch: { name: 'groupCacheTouch3', numberOfKeys: 3, lua: TOUCH_SCRIPT },
   streamState: { name: 'groupCacheStreamState2', numberOfKeys: 3, lua: STREAM_STATE_SCRIPT },
-  confirm: { name: 'groupCacheConfirm1', numberOfKeys: 2, lua: CONFIRM_SCRIPT },
+  confirm: { name: 'groupCacheConfirm2', numberOfKeys: 2, lua: CONFIRM_SCRIPT },
   unlock: { name: 'groupCacheUnlock1', numberOfKeys: 1, lua: UNLOCK_SCRIPT },
 } as const satisfies Record<string, RedisScript>;
