@@ -68,6 +68,24 @@ local function fresh(records, epoch, started, encoded)
   local tags = decode_tags(encoded)
   return tags ~= nil and tags_fresh(records, tags, started)
 end
+-- Publishes an expiry on the stream that tiered stores read, in the same script as the records it announces, so
+-- that no expiry lands without its message. Each message: n (its sequence number, from INCR: a reader that sees
+-- one skipped or going back knows it missed some), s (the stamp), e (the epoch after this write) and up to 1000
+-- t (a tag each). A clear() publishes one with no tag. maxlen 0 publishes nothing.
+local function publish(seq, stream, maxlen, stamp, epoch, tags, first)
+  if maxlen <= 0 then return end
+  local i = first
+  repeat
+    local msg = { 'n', 0, 's', num(stamp), 'e', num(epoch) }
+    for j = i, math.min(i + 999, #tags) do
+      msg[#msg + 1] = 't'
+      msg[#msg + 1] = tags[j]
+    end
+    msg[2] = redis.call('INCR', seq)
+    redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', unpack(msg))
+    i = i + 1000
+  until i > #tags
+end
 `;
 
 /**
@@ -123,8 +141,10 @@ return 1
 
 /**
  * expire: records "expired now" for every tag, one ZADD whatever the number of entries tagged; prunes records
- * older than the longest ttl and those over maxRecords, raising the epoch over whatever it drops.
- * KEYS: [1] the records sorted set, [2] the longest-ttl string. ARGV: [1] maxRecords, [2..] the tags.
+ * older than the longest ttl and those over maxRecords, raising the epoch over whatever it drops; publishes it all
+ * on the expiry stream.
+ * KEYS: [1] the records sorted set, [2] the longest-ttl string, [3] the stream's sequence counter, [4] the stream.
+ * ARGV: [1] maxRecords, [2] the stream's length (0: do not publish), [3..] the tags.
  * Returns the stamp recorded (µs, never below one recorded before).
  */
 const EXPIRE_SCRIPT = `${PRELUDE}
@@ -133,7 +153,7 @@ local epoch, now = epoch_of(KEYS[1], clock())
 local stamp = now
 local top = redis.call('ZREVRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 if top[2] and tonumber(top[2]) > stamp then stamp = tonumber(top[2]) end
-for i = 2, #ARGV, 500 do
+for i = 3, #ARGV, 500 do
   local args = {}
   for j = i, math.min(i + 499, #ARGV) do
     args[#args + 1] = num(stamp)
@@ -161,17 +181,58 @@ if excess > 0 then
 else
   redis.call('ZADD', KEYS[1], num(raised), EPOCH)
 end
+publish(KEYS[3], KEYS[4], tonumber(ARGV[2]), stamp, raised, ARGV, 3)
 return stamp
 `;
 
 /**
- * touch: raises the epoch to now, so that fills started before a clear() are never stored after it.
- * KEYS: [1] the records sorted set. ARGV: none. Returns the new epoch (µs).
+ * touch: raises the epoch to now, so that fills started before a clear() are never stored after it, and publishes
+ * the new epoch (every tiered store then drops what it holds).
+ * KEYS: [1] the records sorted set, [2] the stream's sequence counter, [3] the stream. ARGV: [1] the stream's
+ * length (0: do not publish). Returns the new epoch (µs).
  */
 const TOUCH_SCRIPT = `${PRELUDE}
 local now = clock()
 redis.call('ZADD', KEYS[1], num(now), EPOCH)
+publish(KEYS[2], KEYS[3], tonumber(ARGV[1]), now, now, {}, 1)
 return now
+`;
+
+/**
+ * stream state: where a reader of the expiry stream stands, read atomically. A missing epoch is left for the next
+ * lookup to make: that one tells its fill not to date back before it (notBefore), which this reader cannot.
+ * KEYS: [1] the records sorted set, [2] the stream's sequence counter, [3] the stream. ARGV: none.
+ * Returns `{ now, epoch, seq, lastId }`: the clock, the epoch (0 when missing), the last sequence number published
+ * (0 when none or lost) and the id of the last message held ('0-0' when none).
+ */
+const STREAM_STATE_SCRIPT = `${PRELUDE}
+local now = clock()
+local epoch = tonumber(redis.call('ZSCORE', KEYS[1], EPOCH) or '0') or 0
+local seq = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
+local last = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', 1)
+local id = '0-0'
+if last[1] then id = last[1][1] end
+return { now, epoch, seq, id }
+`;
+
+/**
+ * confirm: whether an entry a tiered store holds in memory may still be served (its strict mode), without its body.
+ * KEYS: [1] the entry hash, [2] the records sorted set. ARGV: [1] the entry's startedAt, [2..] its tags.
+ * Returns `{ now, 1 }` when Redis holds the same fill (same startedAt) and no tag nor the epoch was expired at or
+ * after it started; `{ now, 0 }` otherwise, or when the epoch is missing (the caller then reads the entry again).
+ */
+const CONFIRM_SCRIPT = `${PRELUDE}
+local now = clock()
+-- A missing epoch (records lost) is left for the lookup that follows to make, with its notBefore.
+local epoch = tonumber(redis.call('ZSCORE', KEYS[2], EPOCH) or '')
+if not epoch then return { now, 0 } end
+local started = tonumber(ARGV[1])
+local held = tonumber(redis.call('HGET', KEYS[1], 's') or '')
+if not started or held ~= started or started <= epoch then return { now, 0 } end
+local tags = {}
+for i = 2, #ARGV do tags[#tags + 1] = ARGV[i] end
+if not tags_fresh(KEYS[2], tags, started) then return { now, 0 } end
+return { now, 1 }
 `;
 
 /**
@@ -188,7 +249,9 @@ return 0
 export const SCRIPTS = {
   get: { name: 'groupCacheGet1', numberOfKeys: 2, lua: GET_SCRIPT },
   set: { name: 'groupCacheSet2', numberOfKeys: 3, lua: SET_SCRIPT },
-  expire: { name: 'groupCacheExpire1', numberOfKeys: 2, lua: EXPIRE_SCRIPT },
-  touch: { name: 'groupCacheTouch2', numberOfKeys: 1, lua: TOUCH_SCRIPT },
+  expire: { name: 'groupCacheExpire2', numberOfKeys: 4, lua: EXPIRE_SCRIPT },
+  touch: { name: 'groupCacheTouch3', numberOfKeys: 3, lua: TOUCH_SCRIPT },
+  streamState: { name: 'groupCacheStreamState2', numberOfKeys: 3, lua: STREAM_STATE_SCRIPT },
+  confirm: { name: 'groupCacheConfirm2', numberOfKeys: 2, lua: CONFIRM_SCRIPT },
   unlock: { name: 'groupCacheUnlock1', numberOfKeys: 1, lua: UNLOCK_SCRIPT },
 } as const satisfies Record<string, RedisScript>;

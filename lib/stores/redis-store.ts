@@ -14,6 +14,8 @@
  *   seen (ms), bounds how long a record can matter. `e:<id>`, one hash per entry (`s` startedAt, `t` its tags,
  *   `m` JSON metadata, `b` the body bytes) with a `PX` TTL. `lock:<id>`, the fill lock of a key while one instance
  *   runs its handler (`SET NX PX`, a random token; released by compare-and-delete, or expired by its `PX`).
+ *   `stream`, the expiry stream (trimmed to `streamLength`), and `seq`, its message counter: every expiry and
+ *   `clear()` is published there by the script that records it, for the tiered stores (`tiered-store.ts`).
  * - `get`, `set` and `expire` are one round trip each (a Lua script). `set` refuses a fill that a tag expiry or
  *   the epoch dooms, one older than the fresh entry already there, and a ttl outside 1..MAX_TTL, checked before it
  *   writes anything so that an entry never exists without its expiry. `expire` is one `ZADD` whatever the number
@@ -42,8 +44,11 @@ import { checkOptionNames, MAX_TTL, positiveOption } from '../core/options.js';
 import type { CachedEntry, CacheStore, HeaderList, PeekLookup, StoreLookup } from './contract.js';
 import { type RedisClient, type StoreClient, storeClient } from './redis-client.js';
 import { SCRIPTS } from './redis-scripts.js';
+import { wire } from './redis-wire.js';
 
 export type { NodeRedisClient, RedisClient } from './redis-client.js';
+export type { TieredStoreOptions, TierOptions, TierStats } from './tiered-store.js';
+export { TieredStore, tieredStore } from './tiered-store.js';
 
 /** Options of {@link redisStore}. */
 export interface RedisStoreOptions {
@@ -62,6 +67,13 @@ export interface RedisStoreOptions {
    * read as stale rather than fresh. Default 1,000,000.
    */
   maxRecords?: number;
+  /**
+   * Length of the expiry stream (`<prefix>stream`, trimmed approximately): every expiry and `clear()` is published
+   * there, in the same script that records it, for the tiered stores of every instance (`tieredStore`). A reader
+   * that falls further behind than this drops its in-process tier and starts again. 0 publishes nothing: only for
+   * a fleet where no instance runs a tiered store. Default 10,000.
+   */
+  streamLength?: number;
 }
 
 // 2: freshUntil and staleUntil replaced expiresAt. An entry of another version reads as a miss.
@@ -83,18 +95,6 @@ interface Meta {
   staleUntil: number;
 }
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/*
- * Ids and tags go to Redis as UTF-8, which cannot carry a lone surrogate: two such strings would encode alike.
- * Those (and the rare id starting with NUL) are sent as NUL + the hex of their UTF-16 code units instead, which no
- * other id maps to, so distinct ids always stay distinct keys and members.
- */
-function wire(id: string): string {
-  if (!id.startsWith('\0') && !LONE_SURROGATE.test(id)) return id;
-  return `\0${Buffer.from(id, 'utf16le').toString('hex')}`;
-}
-
 function globEscape(value: string): string {
   return value.replace(/[*?[\]\\]/g, '\\$&');
 }
@@ -104,6 +104,7 @@ const OPTION_NAMES = Object.keys({
   prefix: true,
   maxEntryBytes: true,
   maxRecords: true,
+  streamLength: true,
 } satisfies Record<keyof RedisStoreOptions, true>);
 
 /** A store on Redis, shared by every cache that uses the same Redis and prefix. See the top of this file. */
@@ -114,9 +115,14 @@ export class RedisStore implements CacheStore {
   readonly #client: StoreClient;
   readonly #maxEntryBytes: number;
   readonly #maxRecords: number;
+  readonly #streamLength: string;
   readonly #records: string;
   readonly #longestTtl: string;
+  readonly #sequence: string;
+  readonly #stream: string;
   #closed = false;
+  /** The client it was given, for a tiered store built on this one (it opens its own stream reader from it). */
+  readonly client: RedisClient;
 
   constructor(options: RedisStoreOptions) {
     if (typeof options !== 'object' || options === null) throw new TypeError('argument options must be an object');
@@ -127,8 +133,25 @@ export class RedisStore implements CacheStore {
     this.prefix = options.prefix ?? 'gc:';
     this.#maxEntryBytes = positiveOption(raw, 'maxEntryBytes', 8 * 2 ** 20, true);
     this.#maxRecords = positiveOption(raw, 'maxRecords', 1_000_000, true);
+    const length = options.streamLength ?? 10_000;
+    if (!Number.isInteger(length) || length < 0)
+      throw new TypeError(`option streamLength must be an integer >= 0, got ${String(length)}`);
+    this.#streamLength = String(length);
+    this.client = options.client;
     this.#records = `${this.prefix}expiries`;
     this.#longestTtl = `${this.prefix}ttl`;
+    this.#sequence = `${this.prefix}seq`;
+    this.#stream = `${this.prefix}stream`;
+  }
+
+  /** The keys a reader of the expiry stream needs: records, sequence counter, stream. */
+  get streamKeys(): { records: string; sequence: string; stream: string } {
+    return { records: this.#records, sequence: this.#sequence, stream: this.#stream };
+  }
+
+  /** The Redis key of the entry `id` (a tiered store's strict mode confirms against it). */
+  entryKey(id: string): string {
+    return this.#entryKey(id);
   }
 
   #entryKey(id: string): string {
@@ -220,7 +243,15 @@ export class RedisStore implements CacheStore {
   async expire(tags: readonly string[]): Promise<number | undefined> {
     this.#ready();
     if (tags.length === 0) return undefined;
-    const args = [this.#records, this.#longestTtl, String(this.#maxRecords), ...tags.map(wire)];
+    const args = [
+      this.#records,
+      this.#longestTtl,
+      this.#sequence,
+      this.#stream,
+      String(this.#maxRecords),
+      this.#streamLength,
+      ...tags.map(wire),
+    ];
     const stamp: unknown = await this.#client.run(SCRIPTS.expire, args);
     return typeof stamp === 'number' ? stamp : undefined;
   }
@@ -253,7 +284,12 @@ export class RedisStore implements CacheStore {
     for await (const keys of this.#client.scan(`${globEscape(this.prefix)}*`, 1000)) {
       if (keys.length > 0) await this.#client.unlink(keys);
     }
-    const stamp: unknown = await this.#client.run(SCRIPTS.touch, [this.#records]);
+    const stamp: unknown = await this.#client.run(SCRIPTS.touch, [
+      this.#records,
+      this.#sequence,
+      this.#stream,
+      this.#streamLength,
+    ]);
     return typeof stamp === 'number' ? stamp : undefined;
   }
 
