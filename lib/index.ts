@@ -16,6 +16,7 @@ export type {
   InspectedEntry,
   InspectOptions,
   KeyEvent,
+  NotStoredEvent,
   StoreEvent,
 } from './engine/cache.js';
 export { createCache, GroupCache } from './engine/cache.js';

@@ -257,6 +257,15 @@ for (const driver of DRIVERS) {
         expect(later.body.decisions.map((d: { seq: number }) => d.seq)).to.deep.equal([4, 5]);
       });
 
+      it('lists fills that were not stored, with their reason', async () => {
+        await cache.getOrSet('nothing', () => undefined);
+        const { body } = await request(app).get('/_cache/api/decisions');
+        const refusals = body.decisions.filter((d: { event: string }) => d.event === 'not-stored');
+        expect(refusals).to.have.length(1);
+        expect(refusals[0].key).to.equal('nothing');
+        expect(refusals[0].reason).to.match(/^undefined-value: /);
+      });
+
       it('the requests to the inspector itself are never stored, even behind a groupCache() that caches everything', async () => {
         setup.close();
         setup = driver.make({ cache }, { cacheEverything: true });

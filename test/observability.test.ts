@@ -159,6 +159,12 @@ describe('decisions you can read', () => {
   describe('stats by reason', () => {
     it('counts bypasses and fills not stored by a short reason, every key present', async () => {
       const cache = createCache({ maxEntryBytes: 1024 });
+      const refusals: string[] = [];
+      cache.on('notStored', ({ key, where, reason, detail }) => {
+        expect(where).to.be.a('string');
+        expect(detail).to.be.a('string').and.not.equal('');
+        refusals.push(`${key} ${reason}`);
+      });
       const server = app(cache);
       await request(server).get('/cookie').expect(200);
       await request(server).get('/cookie').expect(200);
@@ -170,6 +176,14 @@ describe('decisions you can read', () => {
       await request(server).get('/users/2').expect('X-Cache', 'MISS');
       const stats = cache.stats();
       expect(stats.notStoredReasons).to.include({ 'set-cookie': 2, status: 1, 'no-store': 1, 'too-large': 1, other: 0 });
+      // The same refusals, one notStored event each, with the reason stats() counts them under.
+      expect(refusals.map((line) => line.split(' ')[1]).sort()).to.deep.equal([
+        'no-store',
+        'set-cookie',
+        'set-cookie',
+        'status',
+        'too-large',
+      ]);
       expect(stats.bypassReasons).to.include({ authorization: 1, 'no-key': 1, method: 0, other: 0 });
       expect(stats.bypasses).to.equal(2);
       expect(stats.stores).to.equal(1);

@@ -55,6 +55,7 @@ export type {
   InspectedEntry,
   InspectOptions,
   KeyEvent,
+  NotStoredEvent,
   StoreEvent,
 } from './engine-types.js';
 
@@ -782,6 +783,9 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
   _notStored(fill: Fill, reason: string, key: NotStoredReason): void {
     this.#notStoredReasons[key]++;
     routeLog('%s %s not stored (%s): %s', fill.where, fill.key, key, reason);
+    if (this.listenerCount('notStored') > 0) {
+      this.emit('notStored', { key: fill.key, where: fill.where, reason: key, detail: reason });
+    }
   }
 
   /** @internal */

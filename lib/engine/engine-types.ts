@@ -170,6 +170,11 @@ export interface BypassEvent {
 export interface StoreEvent extends KeyEvent {
   bytes: number;
 }
+/** A fill that ran and was not stored: `reason` is its counted kind, `detail` the words of the log line. */
+export interface NotStoredEvent extends KeyEvent {
+  reason: NotStoredReason;
+  detail: string;
+}
 export interface EvictEvent {
   /** The store id of the key (`k:` + key, or `K:` + digest for a long key). */
   id: string;
@@ -190,6 +195,8 @@ export interface GroupCacheEvents {
   invalidated: [KeyEvent];
   bypass: [BypassEvent];
   store: [StoreEvent];
+  /** A fill ran and was not stored (the reasons `stats().notStoredReasons` counts). */
+  notStored: [NotStoredEvent];
   evict: [EvictEvent];
   expire: [ExpireEvent];
   error: [GroupCacheError];

@@ -5,7 +5,7 @@
  * expiry keeps only its first few names, so the ring's memory stays bounded whatever the traffic.
  */
 import type { GroupCache } from '../engine/cache.js';
-import type { BypassEvent, EvictEvent, ExpireEvent, KeyEvent, StoreEvent } from '../engine/engine-types.js';
+import type { BypassEvent, EvictEvent, ExpireEvent, KeyEvent, NotStoredEvent, StoreEvent } from '../engine/engine-types.js';
 
 /** One decision of the cache, as the inspector shows it. */
 export interface Decision {
@@ -13,11 +13,11 @@ export interface Decision {
   seq: number;
   /** Wall-clock time of the event (ms since the epoch). */
   at: number;
-  event: 'hit' | 'miss' | 'stale' | 'invalidated' | 'bypass' | 'store' | 'evict' | 'expire';
+  event: 'hit' | 'miss' | 'stale' | 'invalidated' | 'bypass' | 'store' | 'not-stored' | 'evict' | 'expire';
   key?: string;
   /** The route (`GET /users/:id`). */
   where?: string;
-  /** Why: a bypass's or an eviction's reason. */
+  /** Why: a bypass's, a refusal's (`not-stored`) or an eviction's reason. */
   reason?: string;
   /** Body bytes stored. */
   bytes?: number;
@@ -52,6 +52,8 @@ export class DecisionLog {
   readonly #onStale = (event: KeyEvent): void => this.#keyed('stale', event);
   readonly #onInvalidated = (event: KeyEvent): void => this.#keyed('invalidated', event);
   readonly #onStore = (event: StoreEvent): void => this.#push({ ...this.#keyFields(event), event: 'store', bytes: event.bytes });
+  readonly #onNotStored = (event: NotStoredEvent): void =>
+    this.#push({ ...this.#keyFields(event), event: 'not-stored', reason: cut(`${event.reason}: ${event.detail}`) });
   readonly #onBypass = (event: BypassEvent): void => {
     const decision: Omit<Decision, 'seq' | 'at'> = { event: 'bypass', where: cut(event.where), reason: cut(event.reason) };
     if (event.key !== undefined) decision.key = cut(event.key);
@@ -78,6 +80,7 @@ export class DecisionLog {
     cache.on('stale', this.#onStale);
     cache.on('invalidated', this.#onInvalidated);
     cache.on('store', this.#onStore);
+    cache.on('notStored', this.#onNotStored);
     cache.on('bypass', this.#onBypass);
     cache.on('evict', this.#onEvict);
     cache.on('expire', this.#onExpire);
@@ -93,6 +96,7 @@ export class DecisionLog {
     cache.off('stale', this.#onStale);
     cache.off('invalidated', this.#onInvalidated);
     cache.off('store', this.#onStore);
+    cache.off('notStored', this.#onNotStored);
     cache.off('bypass', this.#onBypass);
     cache.off('evict', this.#onEvict);
     cache.off('expire', this.#onExpire);

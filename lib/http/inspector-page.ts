@@ -123,7 +123,7 @@ pre { white-space: pre-wrap; overflow-wrap: anywhere; max-height: 20rem; overflo
   padding: .5rem; }
 .ev-hit, .state-fresh { color: var(--hit); }
 .ev-miss, .ev-stale, .state-stale { color: var(--miss); }
-.ev-invalidated, .ev-evict, .ev-expire, .state-invalidated, .error { color: var(--bad); }
+.ev-invalidated, .ev-not-stored, .ev-evict, .ev-expire, .state-invalidated, .error { color: var(--bad); }
 .ok { color: var(--hit); }
 `;
 
@@ -134,7 +134,7 @@ export const INSPECTOR_JS = `'use strict';
   const MAX_POINTS = 120;
   const COUNTERS = ['hits', 'misses', 'stale', 'invalidated', 'bypasses', 'stores', 'refused', 'waits', 'expires',
     'errors', 'evictions', 'entries', 'bytes', 'pendingExpiries'];
-  const EVENTS = ['hit', 'miss', 'stale', 'invalidated', 'bypass', 'store', 'evict', 'expire'];
+  const EVENTS = ['hit', 'miss', 'stale', 'invalidated', 'bypass', 'store', 'not-stored', 'evict', 'expire'];
   const STATES = ['fresh', 'stale', 'invalidated'];
   const token = document.querySelector('meta[name="group-cache-token"]').getAttribute('content');
   const $ = (id) => document.getElementById(id);
