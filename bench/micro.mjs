@@ -8,6 +8,8 @@ import { user } from './servers/payload.mjs';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
+// --memory: only the heap measurements (what a memory-store change needs, in a few seconds).
+const memoryOnly = args.includes('--memory');
 const redisUrl = args.find((arg) => arg.startsWith('--redis-url='))?.slice('--redis-url='.length);
 const log = (...parts) => console.error(...parts);
 
@@ -250,30 +252,32 @@ if (typeof global.gc !== 'function') {
 const sizes = [1, 1_000, 100_000];
 const rounds = quick ? 5 : 9;
 const output = { expiry: {}, memory: undefined, skipped: {} };
-log('micro: expiry cost, memory store');
-output.expiry.memory = await expiryCost(() => memoryStore({ maxBytes: 2 ** 30, maxEntries: 200_000 }), sizes, rounds, 1);
-if (redisUrl) {
-  const { redisStore } = await import('group-cache/redis').catch((error) => ({ error }));
-  if (!redisStore) {
-    output.skipped.redisExpiry = 'group-cache/redis did not load';
+if (!memoryOnly) {
+  log('micro: expiry cost, memory store');
+  output.expiry.memory = await expiryCost(() => memoryStore({ maxBytes: 2 ** 30, maxEntries: 200_000 }), sizes, rounds, 1);
+  if (redisUrl) {
+    const { redisStore } = await import('group-cache/redis').catch((error) => ({ error }));
+    if (!redisStore) {
+      output.skipped.redisExpiry = 'group-cache/redis did not load';
+    } else {
+      const { Redis } = await import('ioredis');
+      const clients = [];
+      log('micro: expiry cost, Redis store');
+      output.expiry.redis = await expiryCost(
+        () => {
+          const client = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+          clients.push(client);
+          return redisStore({ client, prefix: `bench:micro:${clients.length}:` });
+        },
+        sizes,
+        rounds,
+        500,
+      );
+      for (const client of clients) client.disconnect();
+    }
   } else {
-    const { Redis } = await import('ioredis');
-    const clients = [];
-    log('micro: expiry cost, Redis store');
-    output.expiry.redis = await expiryCost(
-      () => {
-        const client = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
-        clients.push(client);
-        return redisStore({ client, prefix: `bench:micro:${clients.length}:` });
-      },
-      sizes,
-      rounds,
-      500,
-    );
-    for (const client of clients) client.disconnect();
+    output.skipped.redisExpiry = 'no redis server';
   }
-} else {
-  output.skipped.redisExpiry = 'no redis server';
 }
 log('micro: heap bytes per entry');
 output.memory = await memoryPerEntry(quick ? 5_000 : 20_000);
