@@ -166,9 +166,7 @@ function replayAt(
   headers[at++] = ['ETag', entry.etag];
   headers[at++] = ['Age', age];
   if (!bodyless) headers[at++] = ['Content-Length', String(entry.body.length)];
-  for (let i = 0; i < own; i++) {
-    const header = statusHeaders[i] as StatusHeader;
-    headers[at++] = [header[0], header[1]];
-  }
+  // The cache's own headers are shared, never-mutated pairs: handed on as they are.
+  for (let i = 0; i < own; i++) headers[at++] = statusHeaders[i] as StatusHeader as HeaderList[number];
   return { status: entry.status, headers, body: method === 'HEAD' || bodyless ? undefined : entry.body };
 }
