@@ -275,14 +275,16 @@ export function groupCache<Ctx extends Context = Context>(
       checkMountOrder(ctx, route.cache);
       checkedApp = ctx.app;
     }
-    const method = ctx.method;
+    // Off the Node request: ctx.method and ctx.headers are two delegate hops each to the same values.
+    const req = ctx.req;
+    const method = req.method as string;
     const matched: unknown = (ctx as { _matchedRoute?: unknown })._matchedRoute;
     if (method !== lastMethod || matched !== lastMatched || typeof matched !== 'string') {
       lastWhere = where(ctx);
       lastMethod = method;
       lastMatched = matched;
     }
-    const info = { method, headers: ctx.headers, where: lastWhere, enteredAt: enteredAt(ctx.req), url: ctx.originalUrl };
+    const info = { method, headers: req.headers, where: lastWhere, enteredAt: enteredAt(req), url: ctx.originalUrl };
     const outcome = route.begin(ctx as Ctx, info);
     if (outcome instanceof Promise) return outcome.then((value) => apply(value, ctx, next));
     return apply(outcome, ctx, next);
