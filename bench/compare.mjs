@@ -1,8 +1,10 @@
-// Before/after in one run: `npm run bench:compare -- <git ref> [--only=<row id,...>] [--quick] [--rounds=N]`.
+// Before/after in one run: `npm run bench:compare -- <git ref> [--only=<row id,...>] [--quick] [--rounds=N] [--inproc]`.
 // Exports <ref> (default HEAD) into a temporary directory, builds it there, and serves each row twice, from that
 // build ("before") and from this working tree's dist/ ("after"), measured back to back every round (which goes
 // first alternates). Both sides run this tree's bench/ (copied beside the ref's build), so the rows are the same
 // code and only the library differs. Prints, per row, the medians of the per-pair ratios after / before.
+// --inproc: instead of servers, bench/inproc.mjs runs whole requests in one process against both builds (CPU ns per
+// request, no sockets): the comparison to trust when other work loads the machine. Rows then may include limit-headers.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -55,6 +57,20 @@ async function main() {
   });
   const pinning = planPinning(Number(execFileSync('nproc', { encoding: 'utf8' }).trim()));
   const { dir, commit } = prepareRef();
+  if (args.includes('--inproc')) {
+    console.log(`In-process, ${ref} (${commit}) as ref, the working tree as this tree:`);
+    try {
+      const script = fileURLToPath(new URL('./inproc.mjs', import.meta.url));
+      const runs = ['--expose-gc', script, `--rows=${ids.join(',')}`, `--ref=${dir}`, `--rounds=${rounds}`];
+      const [command, commandArgs] = pinning.pinned
+        ? ['taskset', ['-c', '0', process.execPath, ...runs]]
+        : [process.execPath, runs];
+      execFileSync(command, commandArgs, { stdio: 'inherit' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    return;
+  }
   const sides = [];
   try {
     for (const row of rows) {

@@ -4,6 +4,7 @@
 //
 //   node --expose-gc bench/inproc.mjs [--rows=koa3-gc-memory,...] [--ref=<dir of another build>] [--requests=N]
 //   valgrind --tool=callgrind node bench/inproc.mjs --rows=koa3-gc-memory --requests=20000 --no-time
+//   node --expose-gc --min-semi-space-size=256 --max-semi-space-size=256 bench/inproc.mjs --alloc (bytes per request)
 //
 // Prints, per row, CPU ns per request (process.cpuUsage over rounds, median) for this tree's dist/ and, with --ref,
 // for another build (bench/compare.mjs makes one), alternating rounds in one process. Rows are the benchmark's:
@@ -19,6 +20,8 @@ const rowIds = (option('rows') ?? 'koa3-limit-headers,koa3-gc-memory,koa3-koa-ca
 const requests = Number(option('requests') ?? 50_000);
 const rounds = Number(option('rounds') ?? 7);
 const refRoot = option('ref');
+// For the gc-redis rows: a Redis to use (bench/run.mjs starts its own; here, say, `redis-server --port 6390`).
+const redisUrl = option('redis-url');
 const timed = !args.includes('--no-time');
 
 /** The library's entry points in one build (this tree's, or another's under `root`). */
@@ -26,10 +29,22 @@ async function library(root) {
   const base = root === undefined ? new URL('../dist/esm/', import.meta.url) : pathToFileURL(`${root}/dist/esm/`);
   return {
     core: await import(new URL('lib/index.js', base).href),
+    redis: await import(new URL('lib/stores/redis-store.js', base).href),
     koa: await import(new URL('adapters/koa.js', base).href),
     express: await import(new URL('adapters/express.js', base).href),
     fastify: await import(new URL('adapters/fastify.js', base).href),
   };
+}
+
+/** The store of a gc-<store> row. */
+async function storeFor(kind, lib, row) {
+  if (kind === 'gc-memory') return lib.core.memoryStore({ maxBytes: 2 ** 28 });
+  if (!redisUrl) throw new Error(`row ${row} needs --redis-url`);
+  const { Redis } = await import('ioredis');
+  return lib.redis.redisStore({
+    client: new Redis(redisUrl, { maxRetriesPerRequest: 1 }),
+    prefix: `inproc:${row}:${Math.random()}:`,
+  });
 }
 
 const precomputed = bodies();
@@ -48,8 +63,8 @@ async function koaApp(version, kind, lib) {
       ctx.set('X-Cache', 'HIT');
       ctx.body = precomputed.get(ctx.params.id);
     });
-  } else if (kind === 'gc-memory') {
-    const cache = lib.core.createCache({ store: lib.core.memoryStore({ maxBytes: 2 ** 28 }), ttl: 600_000 });
+  } else if (kind === 'gc-memory' || kind === 'gc-redis') {
+    const cache = lib.core.createCache({ store: await storeFor(kind, lib, `koa${version}`), ttl: 600_000 });
     router.get(
       '/users/:id',
       lib.koa.groupCache((ctx) => userKey(ctx.params.id), { cache }),
@@ -83,8 +98,8 @@ async function expressApp(version, kind, lib) {
       res.setHeader('X-Cache', 'HIT');
       res.end(body);
     });
-  } else if (kind === 'gc-memory') {
-    const cache = lib.core.createCache({ store: lib.core.memoryStore({ maxBytes: 2 ** 28 }), ttl: 600_000 });
+  } else if (kind === 'gc-memory' || kind === 'gc-redis') {
+    const cache = lib.core.createCache({ store: await storeFor(kind, lib, `express${version}`), ttl: 600_000 });
     app.get(
       '/users/:id',
       lib.express.groupCache((req) => userKey(req.params.id), { cache }),
@@ -106,8 +121,8 @@ async function fastifyApp(version, kind, lib) {
         .header('x-cache', 'HIT')
         .send(precomputed.get(req.params.id));
     });
-  } else if (kind === 'gc-memory') {
-    const cache = lib.core.createCache({ store: lib.core.memoryStore({ maxBytes: 2 ** 28 }), ttl: 600_000 });
+  } else if (kind === 'gc-memory' || kind === 'gc-redis') {
+    const cache = lib.core.createCache({ store: await storeFor(kind, lib, `fastify${version}`), ttl: 600_000 });
     await app.register(lib.fastify.expireGroups({ cache }));
     app.get('/users/:id', { onRequest: lib.fastify.groupCache((req) => userKey(req.params.id), { cache }) }, async (req) =>
       user(req.params.id),
@@ -125,8 +140,11 @@ async function handlerFor(rowId, lib) {
   return build(Number(version), kind, lib);
 }
 
-// A socket stand-in: every write succeeds at once.
+// A socket stand-in: every write succeeds at once (strings are not turned into Buffers on the way).
 class Sink extends Writable {
+  constructor() {
+    super({ decodeStrings: false });
+  }
   _write(_chunk, _encoding, callback) {
     callback();
   }
@@ -181,6 +199,18 @@ if (refRoot) sides.push({ name: `ref (${refRoot})`, lib: await library(refRoot) 
 for (const rowId of rowIds) {
   const handlers = await Promise.all(sides.map((side) => handlerFor(rowId, side.lib)));
   for (const handler of handlers) await run(handler, 2_000); // fills the caches, warms the JIT
+  if (args.includes('--alloc')) {
+    // Bytes allocated per request: run with a new space large enough that no scavenge runs during the batch.
+    for (let k = 0; k < handlers.length; k++) {
+      global.gc?.();
+      const before = process.memoryUsage().heapUsed;
+      await run(handlers[k], 4_000);
+      console.log(
+        `${rowId} (${sides[k].name}): ${((process.memoryUsage().heapUsed - before) / 4_000).toFixed(0)} B allocated per request`,
+      );
+    }
+    continue;
+  }
   if (!timed) {
     for (const handler of handlers) await run(handler, requests);
     continue;
@@ -200,3 +230,4 @@ for (const rowId of rowIds) {
   if (sides.length === 2) line.push(`this/ref ${(median(times[0]) / median(times[1])).toFixed(3)}`);
   console.log(`${rowId}: ${line.join('; ')}`);
 }
+process.exit(0);
