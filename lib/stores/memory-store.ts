@@ -54,14 +54,32 @@ interface SharedHeaders {
 // One empty Vary list for every entry that varies on nothing.
 const NO_VARY: CachedEntry['vary'] = [];
 
-// What identifies a header list: names and values in order (NUL cannot occur in either).
+// What identifies a header list: names and values in order, a list value marked apart from a string one (Node
+// refuses NUL in header names and values; lists that still collide are compared before they are shared).
 function headersKeyOf(headers: HeaderList): string {
   let key = '';
   for (let i = 0; i < headers.length; i++) {
     const [name, value] = headers[i] as HeaderList[number];
-    key += typeof value === 'string' ? `${name}\0${value}\0` : `${name}\0${value.join('\0\u0001')}\0`;
+    key += typeof value === 'string' ? `${name}\0=${value}\0` : `${name}\0[${value.join('\0,')}\0`;
   }
   return key;
+}
+
+function sameHeaders(a: HeaderList, b: HeaderList): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const [nameA, valueA] = a[i] as HeaderList[number];
+    const [nameB, valueB] = b[i] as HeaderList[number];
+    if (nameA !== nameB || typeof valueA !== typeof valueB) return false;
+    if (typeof valueA === 'string' ? valueA !== valueB : valueA.join('\0') !== (valueB as string[]).join('\0')) return false;
+  }
+  return true;
+}
+
+// The store's copy of a header list, handed to every entry that has the same one (replay.ts copies a list value
+// before it reaches a response, so that Node's appendHeader cannot grow the stored one).
+function copyHeaders(headers: HeaderList): HeaderList {
+  return headers.map(([name, value]) => [name, typeof value === 'string' ? value : [...value]]);
 }
 
 /*
@@ -163,8 +181,8 @@ export class MemoryStore implements CacheStore {
     this.#slots.delete(key);
     this.#entryBytes -= slot.size;
     const shared = slot.shared;
-    if (--shared.refs === 0 && this.#headerLists.get(shared.key) === shared) {
-      this.#headerLists.delete(shared.key);
+    if (--shared.refs === 0) {
+      if (this.#headerLists.get(shared.key) === shared) this.#headerLists.delete(shared.key);
       this.#entryBytes -= shared.size;
     }
     if (reason === undefined) return;
@@ -224,8 +242,9 @@ export class MemoryStore implements CacheStore {
     if (!this.#valid(entry)) return false;
     const kept = Math.max(1, entry.staleUntil - entry.storedAt);
     const headersKey = headersKeyOf(entry.headers);
-    const shared = this.#headerLists.get(headersKey);
-    const listSize = shared === undefined ? headerListSize(entry.headers, headersKey) : 0;
+    const found = this.#headerLists.get(headersKey);
+    const sharable = found !== undefined && sameHeaders(found.headers, entry.headers);
+    const listSize = sharable ? 0 : headerListSize(entry.headers, headersKey);
     const size = entryOwnSize(key, entry) + bodySize(entry.body);
     if (size + listSize > this.#maxEntryBytes || size + listSize > this.#maxBytes - this.#recordBytes) return false;
     const existing = this.#slots.get(key);
@@ -234,11 +253,12 @@ export class MemoryStore implements CacheStore {
       this.#remove(key, existing, undefined);
     }
     let list = this.#headerLists.get(headersKey);
-    if (list === undefined) {
-      // Copied: the caller's list (and its pairs) may change after this; the shared one never does.
-      const headers: HeaderList = entry.headers.map(([name, value]) => [name, typeof value === 'string' ? value : [...value]]);
+    if (list === undefined || !sharable) {
+      // A copy: the caller's list (and its pairs) may change after this; the shared one never does. One that only
+      // collides with a shared list's key is kept apart, unshared.
+      const headers = copyHeaders(entry.headers);
       list = { key: headersKey, headers, refs: 0, size: headerListSize(headers, headersKey) };
-      this.#headerLists.set(headersKey, list);
+      if (found === undefined || this.#headerLists.get(headersKey) === undefined) this.#headerLists.set(headersKey, list);
       this.#entryBytes += list.size;
     }
     list.refs++;
