@@ -52,4 +52,27 @@ describe('a store on the process clock', () => {
   it('without it, the estimate dates that fill before the expiry and it is refused (safe, one refill more)', async () => {
     expect(await loadsAfterExpiry(false)).to.equal(3);
   });
+
+  it('a store answering synchronously, then late (a tier hit, then a Redis read), still has fills dated from its best sample', async () => {
+    const inner = memoryStore();
+    let lookups = 0;
+    // Not on the process clock: the cache estimates it. Only the first lookup answers synchronously, as a tier hit
+    // does; the expiry answers its stamp at once, so the cache's best sample is tight.
+    const store: CacheStore = {
+      name: 'mixed-memory',
+      get: (key) => (++lookups === 1 ? inner.get(key) : late(inner.get(key))),
+      set: (key, entry) => inner.set(key, entry),
+      expire: (tags) => inner.expire(tags),
+      delete: (key) => inner.delete(key),
+      clear: () => inner.clear(),
+    };
+    const cache = createCache({ store });
+    let loads = 0;
+    const load = () => cache.getOrSet('user_1', async () => ++loads, { groups: ['users'] });
+    await load();
+    await cache.expireGroups('users');
+    await load(); // a late answer: dated by its own round trip alone, it would fall before the expiry
+    await load();
+    expect(loads).to.equal(2);
+  });
 });

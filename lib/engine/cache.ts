@@ -233,8 +233,8 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
   readonly #notStoredReasons = reasonCounts(NOT_STORED_REASONS);
   #evictions = 0;
   readonly #storeClock = new StoreClock();
-  // Set once a lookup answered synchronously: the time a lookup was sent is then not worth reading.
-  #syncStore = false;
+  // The store's stamps are this process's clock (`CacheStore.processClock`): fills are dated exactly.
+  readonly #processClock: boolean;
 
   constructor(options: CacheOptions = {}) {
     super();
@@ -244,6 +244,7 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
     if (options.now !== undefined && typeof options.now !== 'function') throw new TypeError('option now must be a function');
     this.now = options.now ?? Date.now;
     this.store = options.store === undefined ? memoryStore({ now: this.now }) : checkStore(options.store);
+    this.#processClock = this.store.processClock === true;
     this.ttl = ttlOption(raw, 'ttl', 60_000);
     this.maxEntryBytes = positiveOption(raw, 'maxEntryBytes', 2 ** 20, true);
     this.statuses = options.statuses === undefined ? new Set([200]) : statusSet(options.statuses, 'statuses');
@@ -389,7 +390,7 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
    */
   #startedAt(lookup: StoreLookup, enteredAt: number, sentAt: number | undefined, arrivedAt: number): number {
     const started =
-      (this.store.processClock === true
+      (this.#processClock
         ? Math.floor((performance.timeOrigin + enteredAt) * 1000)
         : this.#storeClock.at(enteredAt, lookup.stamp, arrivedAt, sentAt)) - STAMP_SLACK_US;
     return lookup.notBefore !== undefined && started < lookup.notBefore ? lookup.notBefore : started;
@@ -595,7 +596,10 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
    * one entry point for the HTTP layer (`cached-route.ts`): a synchronous answer when the store answers so.
    */
   lookup(request: AcquireRequest): Acquired | Promise<Acquired> {
-    const sentAt = this.#syncStore ? undefined : performance.now();
+    // The send time bounds the store's clock from above (store-clock.ts). A store on the process clock needs none;
+    // any other needs it on every lookup, since one that answered synchronously may not next time (the tiered
+    // store: tier hits, then Redis reads), and a late answer dated by its own round trip alone falls too early.
+    const sentAt = this.#processClock ? undefined : performance.now();
     let lookup: StoreLookup | Promise<StoreLookup>;
     try {
       lookup = callStore('store.get', this.storeTimeout, () => this.store.get(request.id));
@@ -608,8 +612,7 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
         (error: unknown) => this.#passOnError(error, request),
       );
     }
-    this.#syncStore = true;
-    return this.#afterLookup(lookup, request, undefined);
+    return this.#afterLookup(lookup, request, sentAt);
   }
 
   #passOnError(error: unknown, request: AcquireRequest): Acquired {
