@@ -173,6 +173,28 @@ describe('Redis Cluster', function () {
       await store.clear();
     });
 
+    it('waitReplicas: an expiry its connected replica has not acknowledged fails (and is retried by the cache), instead of being lost by a failover', async () => {
+      const prefix = uniquePrefix('wait');
+      const store = redisStore({ client: redis, prefix, clockSkew: 0, waitReplicas: 1, replicaTimeout: 200 });
+      const loose = redisStore({ client: redis, prefix, clockSkew: 0 });
+      await store.expire(['g:wait']);
+      const slot = Number(await redis.cluster('KEYSLOT', `{${prefix}${bucketNumber(prefix, 'g:wait')}}r`));
+      const replica = await cluster!.replicaOf(await cluster!.masterOf(slot));
+      replica.pause();
+      try {
+        let failed: unknown;
+        await store.expire(['g:wait']).catch((error: unknown) => {
+          failed = error;
+        });
+        expect(String(failed)).to.match(/reached 0 of 1 replicas/);
+        // Control: without waitReplicas the same expiry answers.
+        expect(await loose.expire(['g:wait'])).to.be.a('number');
+      } finally {
+        replica.resume();
+      }
+      await store.clear();
+    });
+
     it('tieredStore refuses a cluster client with a clear error', () => {
       const redisOnCluster = redisStore({ client: redis, prefix: uniquePrefix('tiered') });
       expect(() => tieredStore({ redis: redisOnCluster })).to.throw(TypeError, /Redis Cluster/);

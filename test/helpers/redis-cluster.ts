@@ -14,6 +14,10 @@ export interface RedisClusterNode {
   readonly port: number;
   /** SIGKILLs the node. */
   kill(): Promise<void>;
+  /** SIGSTOPs the node (it answers nothing until resumed). */
+  pause(): void;
+  /** SIGCONTs a paused node. */
+  resume(): void;
   alive(): boolean;
 }
 
@@ -21,6 +25,8 @@ export interface RedisCluster {
   readonly nodes: readonly RedisClusterNode[];
   /** The node serving `slot` as master now (asks a live node). */
   masterOf(slot: number): Promise<RedisClusterNode>;
+  /** A live replica of the master `node`. */
+  replicaOf(node: RedisClusterNode): Promise<RedisClusterNode>;
   /** Waits until every live node says cluster_state:ok and agrees that no live slot is served by a dead node. */
   waitOk(ms?: number): Promise<void>;
   /** Kills every node and removes the directory. */
@@ -134,6 +140,8 @@ async function startCluster(): Promise<RedisCluster> {
   const nodes: RedisClusterNode[] = ports.map((port) => ({
     port,
     alive: () => alive(port),
+    pause: () => void children.get(port)?.kill('SIGSTOP'),
+    resume: () => void children.get(port)?.kill('SIGCONT'),
     async kill() {
       const child = children.get(port);
       if (child === undefined || !alive(port)) return;
@@ -161,6 +169,18 @@ async function startCluster(): Promise<RedisCluster> {
         }
       }
       throw new Error(`no master serves slot ${slot}`);
+    },
+    async replicaOf(master) {
+      const lines = (await redisCli(['-p', String(master.port), 'CLUSTER', 'NODES'])).trim().split('\n');
+      const self = lines.find((line) => line.split(' ')[2]?.includes('myself'))?.split(' ')[0];
+      for (const line of lines) {
+        const fields = line.split(' ');
+        if (fields[3] !== self || fields[2]?.includes('fail')) continue;
+        const port = Number(fields[1]!.split(':')[1]!.split('@')[0]);
+        const node = nodes.find((candidate) => candidate.port === port && candidate.alive());
+        if (node !== undefined) return node;
+      }
+      throw new Error(`no live replica of ${master.port}`);
     },
     async waitOk(ms = 20_000) {
       await waitUntil(
