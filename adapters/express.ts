@@ -92,9 +92,27 @@ export function groupCache<Req extends Request = Request>(
   options?: RouteOptions<GroupCache, Req>,
 ): RequestHandler {
   const route = new CachedRoute<Req>(keyFn, options);
+  // Per-request work that repeats: the mount-order check runs once per app, and `where` is rebuilt only when the
+  // method, mount path or route pattern changes (one middleware usually serves one route and one method).
+  let checkedApp: unknown;
+  let lastMethod = '';
+  let lastBase = '';
+  let lastPath: unknown;
+  let lastWhere = '';
   return function groupCacheMiddleware(req: Request, res: Response, next: NextFunction): void {
-    checkMountOrder(req, route.cache);
-    const info = { method: req.method, headers: req.headers, where: where(req), enteredAt: enteredAt(req), url: req.originalUrl };
+    if (req.app !== checkedApp) {
+      checkMountOrder(req, route.cache);
+      checkedApp = req.app;
+    }
+    const method = req.method;
+    const path: unknown = req.route?.path;
+    if (method !== lastMethod || req.baseUrl !== lastBase || path !== lastPath || typeof path !== 'string') {
+      lastWhere = where(req);
+      lastMethod = method;
+      lastBase = req.baseUrl;
+      lastPath = path;
+    }
+    const info = { method, headers: req.headers, where: lastWhere, enteredAt: enteredAt(req), url: req.originalUrl };
     const outcome = route.begin(req as Req, info);
     if (outcome instanceof Promise) outcome.then((value) => apply(value, res, next), next);
     else apply(outcome, res, next);

@@ -66,17 +66,31 @@ function checkMountOrder(ctx: Context, cache: GroupCache): void {
   }
 }
 
+/*
+ * A hit, written as a Koa handler would (status, headers, a Buffer body), so that middleware further up still sees
+ * and may change the response. The headers go straight to Node's `res.setHeader` (what Koa's `ctx.set` does for a
+ * string value, after its checks and a delegate hop, five times a hit); Content-Length is left to Koa's body
+ * setter, which sets it from the Buffer anyway.
+ */
 function sendReplay(ctx: Context, replay: Replay): void {
   ctx.status = replay.status;
+  const body = replay.body;
+  const headers = replay.headers;
+  const res = ctx.res;
+  // Koa's ctx.set ignores headers once sent (Node's would throw): only then is it worth its cost.
+  const direct = !res.headersSent;
   // Headers first: with Content-Type already set, Koa's body setter skips its own type lookup.
   let typed = false;
-  for (const [name, value] of replay.headers) {
-    ctx.set(name, value);
+  for (let i = 0; i < headers.length; i++) {
+    const [name, value] = headers[i] as Replay['headers'][number];
+    if (name.length === 14 && body !== undefined && name === 'Content-Length') continue;
+    if (direct) res.setHeader(name, value);
+    else ctx.set(name, value);
     if (name.length === 12 && name.toLowerCase() === 'content-type') typed = true;
   }
   // No body for HEAD and 304: leave ctx.body unset (setting null would turn the status into a 204).
-  if (replay.body === undefined) return;
-  ctx.body = replay.body;
+  if (body === undefined) return;
+  ctx.body = body;
   // The body setter adds a Content-Type when none was stored: only the stored headers go out.
   if (!typed) ctx.remove('Content-Type');
 }
@@ -252,15 +266,27 @@ export function groupCache<Ctx extends Context = Context>(
   options?: RouteOptions<GroupCache, Ctx>,
 ): Middleware {
   const route = new CachedRoute<Ctx>(keyFn, options);
+  // Per-request work that repeats: the mount-order check runs once per app, and `where` is rebuilt only when the
+  // method or the matched route changes (one middleware usually serves one route and one method).
+  let checkedApp: unknown;
+  let lastMethod = '';
+  let lastMatched: unknown;
+  let lastWhere = '';
   return function groupCacheMiddleware(ctx: Context, next: Next): Promise<void> | undefined {
-    checkMountOrder(ctx, route.cache);
-    const info = {
-      method: ctx.method,
-      headers: ctx.headers,
-      where: where(ctx),
-      enteredAt: enteredAt(ctx.req),
-      url: ctx.originalUrl,
-    };
+    if (ctx.app !== checkedApp) {
+      checkMountOrder(ctx, route.cache);
+      checkedApp = ctx.app;
+    }
+    // Off the Node request: ctx.method and ctx.headers are two delegate hops each to the same values.
+    const req = ctx.req;
+    const method = req.method as string;
+    const matched: unknown = (ctx as { _matchedRoute?: unknown })._matchedRoute;
+    if (method !== lastMethod || matched !== lastMatched || typeof matched !== 'string') {
+      lastWhere = where(ctx);
+      lastMethod = method;
+      lastMatched = matched;
+    }
+    const info = { method, headers: req.headers, where: lastWhere, enteredAt: enteredAt(req), url: ctx.originalUrl };
     const outcome = route.begin(ctx as Ctx, info);
     if (outcome instanceof Promise) return outcome.then((value) => apply(value, ctx, next));
     return apply(outcome, ctx, next);

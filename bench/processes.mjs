@@ -49,9 +49,11 @@ function pinned(pinning, core, command, args) {
   return pinning.pinned ? ['taskset', ['-c', String(core), command, ...args]] : [command, args];
 }
 
-/** Starts `bench/server.mjs <rowId>`; resolves `{ port, child, stop() }` or rejects with the child's stderr. */
-export function startServer(rowId, { pinning, env, nodeArgs = [] }) {
-  const script = fileURLToPath(new URL('./server.mjs', import.meta.url));
+/** Starts `bench/server.mjs <rowId>` (or another copy of it, `script`, as bench/compare.mjs does); resolves `{ port, child, stop() }` or rejects with the child's stderr. */
+export function startServer(
+  rowId,
+  { pinning, env, nodeArgs = [], script = fileURLToPath(new URL('./server.mjs', import.meta.url)) },
+) {
   // fork() cannot run under taskset; spawn node with an IPC channel instead.
   const [command, args] = pinned(pinning, 0, process.execPath, [...nodeArgs, script, rowId]);
   const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });

@@ -1,5 +1,6 @@
 // The benchmark: `npm run bench` (full, for the README) or `npm run bench:quick` (development).
 // Options: --quick, --only=<row id,...>, --no-micro, --no-mixed, --profile=<row id> (CPU profile of one server).
+// Before/after against a git ref: bench/compare.mjs (`npm run bench:compare -- <ref>`).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
@@ -300,6 +301,8 @@ async function profile(context) {
     .filter((path) => statSync(path).mtimeMs >= started)
     .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
   console.log(`profile: ${file}`);
+  // Requests served under the profiler, for per-request numbers later (bench/profile-diff.mjs).
+  writeFileSync(`${file}.json`, `${JSON.stringify({ row: row.id, requests })}\n`);
   const { summarizeProfile } = await import('./profile-summary.mjs');
   console.log(summarizeProfile(file, 40, requests));
 }

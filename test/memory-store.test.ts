@@ -235,6 +235,45 @@ describe('memoryStore', () => {
     }
   });
 
+  it('set(key, entry) keeps a body sliced from a larger buffer in its own memory, bytes unchanged', () => {
+    const store = memoryStore();
+    const slab = Buffer.alloc(8192, 7);
+    slab.write('hello', 100);
+    const body = slab.subarray(100, 105);
+    expect(store.set('k:s', entry(store.get('k:s').stamp, ['k:s'], body))).to.equal(true);
+    const kept = store.get('k:s').entry?.body;
+    expect(kept?.toString()).to.equal('hello');
+    expect(kept?.buffer.byteLength).to.equal(5);
+    const own = Buffer.from('x'.repeat(5000));
+    store.set('k:o', entry(store.get('k:o').stamp, ['k:o'], own));
+    expect(store.get('k:o').entry?.body).to.equal(own);
+  });
+
+  it('entries with the same headers share one list, counted once and released with the last of them', () => {
+    const store = memoryStore();
+    const empty = store.stats().bytes;
+    store.set('k:a', entry(store.get('k:a').stamp, ['k:a']));
+    const one = store.stats().bytes;
+    store.set('k:b', entry(store.get('k:b').stamp, ['k:b']));
+    const two = store.stats().bytes;
+    expect(two - one, 'the second entry pays no header list').to.be.below(one - empty);
+    expect(store.get('k:a').entry?.headers).to.equal(store.get('k:b').entry?.headers);
+    expect(store.get('k:a').entry?.headers).to.deep.equal([['content-type', 'text/plain']]);
+    store.delete('k:a');
+    expect(store.stats().bytes).to.equal(one);
+    store.delete('k:b');
+    expect(store.stats().bytes).to.equal(empty);
+  });
+
+  it('set(key, entry) copies the header list: changing the caller’s list later changes nothing stored', () => {
+    const store = memoryStore();
+    const stored = entry(store.get('k:m').stamp, ['k:m']);
+    store.set('k:m', stored);
+    (stored.headers[0] as [string, string])[1] = 'text/html';
+    stored.headers.push(['x-late', '1']);
+    expect(store.get('k:m').entry?.headers).to.deep.equal([['content-type', 'text/plain']]);
+  });
+
   it('keyId and groupTag hash long names into their own name spaces', () => {
     expect(keyId('a')).to.equal('k:a');
     expect(groupTag('a')).to.equal('g:a');

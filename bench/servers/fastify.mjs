@@ -32,6 +32,21 @@ export const builders = {
     });
     return { app };
   },
+  // The limit row plus the headers a group-cache hit adds (etag, age, x-cache; Fastify sets content-length).
+  async limitHeaders({ version }) {
+    const precomputed = bodies();
+    const etags = new Map([...precomputed].map(([id, body]) => [id, `W/"${body.length.toString(16)}-${id}"`]));
+    const app = await base(version);
+    app.get('/users/:id', (req, reply) => {
+      reply
+        .type('application/json; charset=utf-8')
+        .header('etag', etags.get(req.params.id))
+        .header('age', '0')
+        .header('x-cache', 'HIT')
+        .send(precomputed.get(req.params.id));
+    });
+    return { app };
+  },
   async gcMemory({ version }) {
     const { memoryStore } = await import('group-cache');
     return groupCacheApp(version, () => memoryStore({ maxBytes: 256 * 2 ** 20 }));

@@ -48,8 +48,22 @@ function invalid(message: string, value: unknown): GroupCacheError {
  */
 export function normalizeGroups(value: unknown, what: string, maxGroups: number): string[] {
   if (value === undefined || value === null) return [];
-  const list = typeof value === 'string' ? [value] : value;
+  if (typeof value === 'string') {
+    if (value === '') throw new TypeError(`${what} must contain non-empty strings only, got ${describeValue(value)}`);
+    return [value];
+  }
+  const list: unknown = value;
   if (!Array.isArray(list)) throw new TypeError(`${what} must be a string or an array of strings, got ${describeValue(value)}`);
+  // The common case, run on every request: a few distinct names, checked in place without building a Set.
+  if (list.length <= 8) {
+    let plain = true;
+    for (let i = 0; i < list.length && plain; i++) {
+      const group: unknown = list[i];
+      if (typeof group !== 'string' || group === '') plain = false;
+      for (let j = 0; j < i && plain; j++) if (list[j] === group) plain = false;
+    }
+    if (plain && list.length <= maxGroups) return list.slice() as string[];
+  }
   const groups = new Set<string>();
   for (const group of list) {
     if (typeof group !== 'string' || group === '') {

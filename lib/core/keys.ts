@@ -23,8 +23,10 @@ export function keyId(key: string, maxLength = DEFAULT_MAX_KEY_LENGTH): string {
  * Computed here only, and by the engine only when a fill needs them: a hit never builds them.
  */
 export function entryTags(groups: readonly string[], keyTag: string, maxLength = DEFAULT_MAX_KEY_LENGTH): string[] {
-  const tags = groups.map((group) => groupTag(group, maxLength));
-  tags.push(keyTag);
+  // Pre-sized: map() then push() would grow the array to 19 slots, held for the entry's lifetime.
+  const tags: string[] = new Array(groups.length + 1);
+  for (let i = 0; i < groups.length; i++) tags[i] = groupTag(groups[i] as string, maxLength);
+  tags[groups.length] = keyTag;
   return tags;
 }
 

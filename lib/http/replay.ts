@@ -12,6 +12,14 @@ export interface Replay {
   body: Buffer | undefined;
 }
 
+/*
+ * A stored header as a response gets it: a list value is copied, since Node's `res.appendHeader` pushes onto the
+ * array it was given, and stored lists are shared (between hits, and between entries in the memory store).
+ */
+function sent(pair: HeaderList[number]): HeaderList[number] {
+  return typeof pair[1] === 'string' ? pair : [pair[0], [...pair[1]]];
+}
+
 /* RFC 9110 §15.4.5: a 304 carries the validators and caching headers of the 200 it stands for, nothing else. */
 const KEPT_ON_304 = new Set(['cache-control', 'content-location', 'expires', 'vary', 'last-modified']);
 
@@ -76,7 +84,7 @@ function partialReplay(
     return { status: 416, headers, body: method === 'HEAD' ? undefined : Buffer.alloc(0) };
   }
   // RFC 9110 §15.3.7: a single-part 206 carries the 200's headers (Content-Type, ETag, Cache-Control, Vary...).
-  const headers: HeaderList = entry.headers.slice();
+  const headers: HeaderList = entry.headers.map(sent);
   headers.push(
     ['ETag', entry.etag],
     ['Age', age],
@@ -145,7 +153,7 @@ function replayAt(
       'last-modified': lastModified(entry.headers),
     })
   ) {
-    const headers: HeaderList = entry.headers.filter(([name]) => KEPT_ON_304.has(name.toLowerCase()));
+    const headers: HeaderList = entry.headers.filter(([name]) => KEPT_ON_304.has(name.toLowerCase())).map(sent);
     headers.push(['ETag', entry.etag], ['Age', age]);
     for (const [name, value] of statusHeaders) headers.push([name, value]);
     return { status: 304, headers, body: undefined };
@@ -161,14 +169,12 @@ function replayAt(
   const bodyless = entry.status === 204;
   const own = statusHeaders.length;
   const headers: HeaderList = new Array(count + 2 + (bodyless ? 0 : 1) + own);
-  for (let i = 0; i < count; i++) headers[i] = stored[i] as HeaderList[number];
+  for (let i = 0; i < count; i++) headers[i] = sent(stored[i] as HeaderList[number]);
   let at = count;
   headers[at++] = ['ETag', entry.etag];
   headers[at++] = ['Age', age];
   if (!bodyless) headers[at++] = ['Content-Length', String(entry.body.length)];
-  for (let i = 0; i < own; i++) {
-    const header = statusHeaders[i] as StatusHeader;
-    headers[at++] = [header[0], header[1]];
-  }
+  // The cache's own headers are shared, never-mutated pairs: handed on as they are.
+  for (let i = 0; i < own; i++) headers[at++] = statusHeaders[i] as StatusHeader as HeaderList[number];
   return { status: entry.status, headers, body: method === 'HEAD' || bodyless ? undefined : entry.body };
 }

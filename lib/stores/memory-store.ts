@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { checkOptionNames, positiveOption } from '../core/options.js';
-import type { CachedEntry, CacheStore, EvictionReason, PeekLookup, StoreLookup, StoreStats } from './contract.js';
-import { entrySize, recordSize } from './entry-size.js';
+import type { CachedEntry, CacheStore, EvictionReason, HeaderList, PeekLookup, StoreLookup, StoreStats } from './contract.js';
+import { bodySize, entryOwnSize, headerListSize, recordSize } from './entry-size.js';
 
 /** Options of {@link memoryStore}. */
 export interface MemoryStoreOptions {
@@ -31,10 +31,67 @@ export interface MemoryStoreOptions {
   now?: () => number;
 }
 
+// Constant for the life of the process, and a getter call to read each time.
+const TIME_ORIGIN = performance.timeOrigin;
+
 interface Slot {
   entry: CachedEntry;
+  /** Bytes counted for this entry alone (its shared header list is counted with the list). */
   size: number;
   deadline: number;
+  /** Its header list, shared with every entry that has the same one. */
+  shared: SharedHeaders;
+}
+
+/** A header list held once for every entry that has the same one (most responses of a route do). */
+interface SharedHeaders {
+  key: string;
+  headers: HeaderList;
+  refs: number;
+  size: number;
+}
+
+// One empty Vary list for every entry that varies on nothing.
+const NO_VARY: CachedEntry['vary'] = [];
+
+// What identifies a header list: names and values in order, a list value marked apart from a string one (Node
+// refuses NUL in header names and values; lists that still collide are compared before they are shared).
+function headersKeyOf(headers: HeaderList): string {
+  let key = '';
+  for (let i = 0; i < headers.length; i++) {
+    const [name, value] = headers[i] as HeaderList[number];
+    key += typeof value === 'string' ? `${name}\0=${value}\0` : `${name}\0[${value.join('\0,')}\0`;
+  }
+  return key;
+}
+
+function sameHeaders(a: HeaderList, b: HeaderList): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const [nameA, valueA] = a[i] as HeaderList[number];
+    const [nameB, valueB] = b[i] as HeaderList[number];
+    if (nameA !== nameB || typeof valueA !== typeof valueB) return false;
+    if (typeof valueA === 'string' ? valueA !== valueB : valueA.join('\0') !== (valueB as string[]).join('\0')) return false;
+  }
+  return true;
+}
+
+// The store's copy of a header list, handed to every entry that has the same one (replay.ts copies a list value
+// before it reaches a response, so that Node's appendHeader cannot grow the stored one).
+function copyHeaders(headers: HeaderList): HeaderList {
+  return headers.map(([name, value]) => [name, typeof value === 'string' ? value : [...value]]);
+}
+
+/*
+ * The body as the store keeps it: a Buffer that views part of a larger allocation (a slice of Node's 8 KB pool, or of
+ * a bigger buffer) would pin all of it for the entry's lifetime, so it gets its own copy; one that owns its memory is
+ * kept as it is.
+ */
+function ownBody(body: Buffer): Buffer {
+  if (body.byteLength === body.buffer.byteLength) return body;
+  const copy = Buffer.allocUnsafeSlow(body.byteLength);
+  body.copy(copy);
+  return copy;
 }
 
 interface ExpiryRecord {
@@ -71,6 +128,8 @@ export class MemoryStore implements CacheStore {
   readonly #slots = new Map<string, Slot>();
   // Map order is expiry order: an expiry re-inserts its tag at the end, pruning takes from the front.
   readonly #records = new Map<string, ExpiryRecord>();
+  // Header lists shared between entries, by headersKeyOf(); counted in #entryBytes once, dropped with their last entry.
+  readonly #headerLists = new Map<string, SharedHeaders>();
   #tick = 0;
   #floor = 0;
   // Entries and records are counted apart (records have their own share) and bounded together by maxBytes.
@@ -101,7 +160,7 @@ export class MemoryStore implements CacheStore {
    * to when its request entered the app by the time elapsed since (the store contract's `stamp`).
    */
   #nextTick(): number {
-    const now = Math.floor((performance.timeOrigin + performance.now()) * 1000);
+    const now = Math.floor((TIME_ORIGIN + performance.now()) * 1000);
     this.#tick = now > this.#tick ? now : this.#tick + 1;
     return this.#tick;
   }
@@ -123,9 +182,34 @@ export class MemoryStore implements CacheStore {
   #remove(key: string, slot: Slot, reason: EvictionReason | undefined): void {
     this.#slots.delete(key);
     this.#entryBytes -= slot.size;
+    const shared = slot.shared;
+    if (--shared.refs === 0) {
+      if (this.#headerLists.get(shared.key) === shared) this.#headerLists.delete(shared.key);
+      this.#entryBytes -= shared.size;
+    }
     if (reason === undefined) return;
     this.#evictions++;
     this.#onEvict?.(key, reason);
+  }
+
+  /*
+   * The entry as the store keeps it: its own object, in one shape, with the header list shared with every entry
+   * that has the same one, no Vary list of its own when it varies on nothing, and a body that pins no other memory.
+   */
+  #compact(entry: CachedEntry, headers: HeaderList): CachedEntry {
+    return {
+      status: entry.status,
+      headers,
+      body: ownBody(entry.body),
+      etag: entry.etag,
+      vary: entry.vary.length === 0 ? NO_VARY : entry.vary,
+      // An exact-length copy: a list built by push() carries spare capacity (19 slots for 3 tags).
+      tags: entry.tags.slice(),
+      startedAt: entry.startedAt,
+      storedAt: entry.storedAt,
+      freshUntil: entry.freshUntil,
+      staleUntil: entry.staleUntil,
+    };
   }
 
   get(key: string): StoreLookup {
@@ -159,14 +243,28 @@ export class MemoryStore implements CacheStore {
   set(key: string, entry: CachedEntry): boolean {
     if (!this.#valid(entry)) return false;
     const kept = Math.max(1, entry.staleUntil - entry.storedAt);
-    const size = entrySize(key, entry);
-    if (size > this.#maxEntryBytes || size > this.#maxBytes - this.#recordBytes) return false;
+    const headersKey = headersKeyOf(entry.headers);
+    const found = this.#headerLists.get(headersKey);
+    const sharable = found !== undefined && sameHeaders(found.headers, entry.headers);
+    const listSize = sharable ? 0 : headerListSize(entry.headers, headersKey);
+    const size = entryOwnSize(key, entry) + bodySize(entry.body);
+    if (size + listSize > this.#maxEntryBytes || size + listSize > this.#maxBytes - this.#recordBytes) return false;
     const existing = this.#slots.get(key);
     if (existing !== undefined) {
       if (existing.entry.startedAt > entry.startedAt && this.#valid(existing.entry)) return false;
       this.#remove(key, existing, undefined);
     }
-    this.#slots.set(key, { entry, size, deadline: this.#now() + kept });
+    let list = this.#headerLists.get(headersKey);
+    if (list === undefined || !sharable) {
+      // A copy: the caller's list (and its pairs) may change after this; the shared one never does. One that only
+      // collides with a shared list's key is kept apart, unshared.
+      const headers = copyHeaders(entry.headers);
+      list = { key: headersKey, headers, refs: 0, size: headerListSize(headers, headersKey) };
+      if (found === undefined || this.#headerLists.get(headersKey) === undefined) this.#headerLists.set(headersKey, list);
+      this.#entryBytes += list.size;
+    }
+    list.refs++;
+    this.#slots.set(key, { entry: this.#compact(entry, list.headers), size, deadline: this.#now() + kept, shared: list });
     this.#entryBytes += size;
     if (kept > this.#longestTtl) this.#longestTtl = kept;
     this.#evict();
@@ -224,6 +322,7 @@ export class MemoryStore implements CacheStore {
   clear(): number {
     this.#slots.clear();
     this.#records.clear();
+    this.#headerLists.clear();
     this.#entryBytes = 0;
     this.#recordBytes = 0;
     // Entries filled before the clear must not be stored after it.

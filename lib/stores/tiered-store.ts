@@ -300,6 +300,9 @@ export class TieredStore implements CacheStore {
   async set(id: string, entry: CachedEntry): Promise<boolean> {
     const generation = this.#generation;
     const following = this.#cursor !== undefined;
+    // Let go of the copy this write replaces before sending it: a lookup meanwhile goes to Redis, behind the write
+    // on the same connection, instead of answering the old copy from the tier (a refresh, then a read).
+    this.#tier.delete(id);
     const stored = await this.#redis.set(id, entry);
     if (stored && following && generation === this.#generation) this.#keep(id, entry);
     return stored;
