@@ -8,15 +8,17 @@
  *   the masters. Every script touches the keys of one bucket only: never CROSSSLOT.
  * - A hit costs two round trips: the entry with its bucket's epoch and the records held there (one script), then
  *   the records of its other tags, one script per other bucket, sent in parallel.
- * - An expiry is one script per bucket among its tags (one ZADD each), sent in parallel: one write per group.
+ * - An expiry is one script per bucket among its tags (one ZADD each), sent in parallel: one write per group. The
+ *   other buckets are pruned in the same round (records older than their entries' longest ttl), never a scan.
  * - `set` checks the other buckets first (in parallel; each raises its longest ttl), then writes the entry in its
  *   bucket with that bucket's check. An expiry that lands between the two is caught by every later lookup, which
  *   reads every tag's record again: the read side is what makes an invalidated entry a miss.
  * - Epoch per bucket: a bucket whose epoch is missing (its node restarted empty, or it failed over to a replica
  *   that never had it) makes it again ahead of its clock, so its tags read as "everything before now expired".
  *   An expiry acknowledged by the master but not yet copied to its replica would be lost by a failover: with
- *   `waitReplicas`, an expiry answers only once that many replicas hold it (`WAIT`), and fails otherwise (the
- *   cache then retries it and the write answers 503).
+ *   `waitReplicas`, an expiry answers only once the replicas connected to its master (`ROLE`, up to that many)
+ *   hold it (`WAIT`), and fails otherwise (the cache then retries it and the write answers 503). A store's first
+ *   call makes the epochs of every bucket that has none, so that a new prefix does not refuse its first fills.
  * - The clock rule. Each script reads the clock of the node it runs on; those clocks differ. An entry's startedAt
  *   comes from its own bucket's node, a tag's record from its bucket's node. The store is given `clockSkew`, the
  *   bound on how far any two nodes' clocks differ, and stamps every expiry `clockSkew` ahead of its node's clock (a
@@ -75,15 +77,15 @@ export class ClusterLayout {
   readonly #waitReplicas: number;
   readonly #replicaTimeout: number;
   #started: Promise<void> | undefined;
+  #startedDone = false;
+  /** The longest ttl (ms) this process stored: a floor under each bucket's own when pruning. */
+  #longestStored = 0;
   /*
    * Sets still on their way, by id. On one node, a set and the lookup that follows it go down one connection in
    * order, so the lookup sees the entry; here a set takes two round trips, so a lookup of the same id in this
    * process waits for it instead.
    */
-  /** The longest ttl (ms) this process stored: a floor under each bucket's own when pruning. */
-  #longestStored = 0;
   readonly #pending = new Map<string, Promise<boolean>>();
-  #startedDone = false;
 
   constructor(
     client: StoreClient,
