@@ -195,6 +195,41 @@ describe('Redis Cluster', function () {
       await store.clear();
     });
 
+    it('a hit runs one script on its own bucket and one per other bucket of its tags, nothing else', async () => {
+      const prefix = uniquePrefix('trips');
+      const store = redisStore({ client: redis, prefix, clockSkew: 0 });
+      const scripts = async (): Promise<number> => {
+        let calls = 0;
+        for (const node of redis.nodes('master')) {
+          const stats = await node.info('commandstats');
+          for (const match of stats.matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+)/gm)) calls += Number(match[1]);
+        }
+        return calls;
+      };
+      const id = 'k:trips';
+      const home = bucketNumber(prefix, id);
+      const elsewhere: string[] = [];
+      for (let i = 0; elsewhere.length < 2; i++) {
+        const group = `g:trips-${i}`;
+        const n = bucketNumber(prefix, group);
+        if (n !== home && !elsewhere.some((other) => bucketNumber(prefix, other) === n)) elsewhere.push(group);
+      }
+      const { stamp } = await store.get(id);
+      expect(await store.set(id, entryOf(stamp, [id, ...elsewhere]))).to.equal(true);
+      await store.get(id);
+      const before = await scripts();
+      const hit = await store.get(id);
+      expect(hit.expiredAt).to.be.below(hit.entry!.startedAt);
+      expect((await scripts()) - before, 'the entry bucket, then the two other buckets').to.equal(3);
+      const local = 'k:trips-local';
+      const { stamp: again } = await store.get(local);
+      expect(await store.set(local, entryOf(again, [local]))).to.equal(true);
+      const alone = await scripts();
+      await store.get(local);
+      expect((await scripts()) - alone, 'tags all in its own bucket: one script').to.equal(1);
+      await store.clear();
+    });
+
     it('tieredStore refuses a cluster client with a clear error', () => {
       const redisOnCluster = redisStore({ client: redis, prefix: uniquePrefix('tiered') });
       expect(() => tieredStore({ redis: redisOnCluster })).to.throw(TypeError, /Redis Cluster/);
