@@ -6,6 +6,9 @@
 // - Propagation: two tiered instances on one Redis. A write on B expires the group; A is read in a loop until it
 //   no longer answers the old copy. Reported: from B's write response to the end of A's first new answer (so it
 //   includes one HTTP round trip of the polling), p50 and p99 in ms.
+// - Cluster: the Redis store on a Redis Cluster of 3 masters (no replicas) started on loopback, the same route; a
+//   hit is two round trips there (the entry, then its groups' other buckets in parallel). Reported against the
+//   Redis store hit on one node.
 // Prints a table, then PASS/FAIL lines against the issue's targets (L1 >= 0.95x memory, strict >= 0.85x).
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -25,11 +28,17 @@ async function serve() {
   const { createCache, memoryStore } = await import('group-cache');
   const { expireGroups, groupCache } = await import('group-cache/express');
   const { redisStore, tieredStore } = await import('group-cache/redis');
-  const { Redis } = await import('ioredis');
+  const { Cluster, Redis } = await import('ioredis');
   const kind = process.env.KIND;
   let store;
   if (kind === 'memory') store = memoryStore();
-  else {
+  else if (kind === 'cluster') {
+    const nodes = process.env.REDIS_URL.split(',').map((port) => ({ host: '127.0.0.1', port: Number(port) }));
+    const client = new Cluster(nodes, { redisOptions: { maxRetriesPerRequest: 1 } });
+    client.on('error', () => {});
+    // Every node of the bench runs on this machine, on one clock.
+    store = redisStore({ client, prefix: process.env.PREFIX, clockSkew: 0 });
+  } else {
     const client = new Redis(process.env.REDIS_URL, { maxRetriesPerRequest: 1 });
     client.on('error', () => {});
     const redis = redisStore({ client, prefix: process.env.PREFIX });
@@ -127,6 +136,48 @@ async function startRedis() {
   };
 }
 
+// Three masters, no replicas: `redis-server --cluster-enabled yes` on free ports, then `redis-cli --cluster create`.
+async function startCluster() {
+  const dir = mkdtempSync(join(tmpdir(), 'group-cache-fleet-cluster-'));
+  const ports = [];
+  while (ports.length < 3) {
+    const port = await freePort();
+    if (port + 10_000 < 65_536 && !ports.includes(port)) ports.push(port);
+  }
+  const children = ports.map((port) =>
+    spawn(
+      'redis-server',
+      [
+        ...['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes'],
+        ...['--cluster-config-file', join(dir, `nodes-${port}.conf`), '--cluster-node-timeout', '1000'],
+        ...['--save', '', '--appendonly', 'no', '--dir', dir],
+      ],
+      { stdio: 'ignore' },
+    ),
+  );
+  const cli = (args) => execFileSync('redis-cli', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  for (const port of ports) {
+    for (let i = 0; i < 200; i++) {
+      try {
+        if (cli(['-p', String(port), 'PING']).trim() === 'PONG') break;
+      } catch {}
+      await sleep(20);
+    }
+  }
+  cli(['--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-yes']);
+  for (let i = 0; i < 400; i++) {
+    if (ports.every((port) => cli(['-p', String(port), 'CLUSTER', 'INFO']).includes('cluster_state:ok'))) break;
+    await sleep(50);
+  }
+  return {
+    url: ports.join(','),
+    stop() {
+      for (const child of children) child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 const pinned = hasTaskset();
 
 async function startServer(kind, redisUrl, prefix) {
@@ -208,12 +259,13 @@ async function main() {
   const seconds = quick ? 2 : 5;
   const roundsOfRows = quick ? 1 : 3;
   const redis = await startRedis();
-  const kinds = ['memory', 'tiered', 'strict', 'redis'];
+  const cluster = await startCluster();
+  const kinds = ['memory', 'tiered', 'strict', 'redis', 'cluster'];
   const best = Object.fromEntries(kinds.map((kind) => [kind, { rps: 0, perCpuSecond: 0, errors: 0 }]));
   try {
     for (let round = 0; round < roundsOfRows; round++) {
       for (const kind of round % 2 === 0 ? kinds : [...kinds].reverse()) {
-        const measured = await measureHits(kind, redis.url, seconds);
+        const measured = await measureHits(kind, kind === 'cluster' ? cluster.url : redis.url, seconds);
         const kept = best[kind];
         kept.rps = Math.max(kept.rps, measured.rps);
         kept.perCpuSecond = Math.max(kept.perCpuSecond, measured.perCpuSecond);
@@ -227,6 +279,7 @@ async function main() {
       tiered: 'tiered store hit (in-process tier)',
       strict: 'tiered strict hit (confirmed in Redis)',
       redis: 'Redis store hit',
+      cluster: 'Redis store hit on Redis Cluster (3 masters)',
     };
     console.log(
       `\nFleet benchmark (${pinned ? 'servers pinned to core 0' : 'not pinned'}; ${seconds} s a row, best of ${roundsOfRows})\n`,
@@ -244,6 +297,10 @@ async function main() {
       `\nInvalidation propagation, write response on B -> A's first new answer: p50 ${propagation.p50.toFixed(2)} ms, ` +
         `p99 ${propagation.p99.toFixed(2)} ms, max ${propagation.max.toFixed(2)} ms (guaranteed bound: maxLag, 1,000 ms by default)\n`,
     );
+    console.log(
+      `Cluster hit vs single-Redis hit: ${(best.cluster.rps / best.redis.rps).toFixed(2)}x req/s, ` +
+        `${(best.cluster.perCpuSecond / best.redis.perCpuSecond).toFixed(2)}x requests per CPU-second\n`,
+    );
     const ratio = (kind) => Math.max(best[kind].rps / memory.rps, best[kind].perCpuSecond / memory.perCpuSecond);
     const checks = [
       ['tiered hit >= 0.95x memory hit', ratio('tiered') >= 0.95, ratio('tiered')],
@@ -255,6 +312,7 @@ async function main() {
     console.log(`${errors === 0 ? 'PASS' : 'FAIL'} no errors or non-2xx answers (${errors})`);
   } finally {
     redis.stop();
+    cluster.stop();
     agent.destroy();
   }
 }

@@ -5,7 +5,7 @@
  */
 
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 
 /** Options of a node-redis `sendCommand` that the store sets: v4 reads `returnBuffers`, v5 and later `typeMapping`. */
 export interface NodeRedisCommandOptions {
@@ -25,8 +25,8 @@ export interface NodeRedisClient {
   off(event: 'ready' | 'end' | 'reconnecting', listener: () => void): unknown;
 }
 
-/** A client the Redis store accepts: an ioredis `Redis` or a node-redis client. */
-export type RedisClient = Redis | NodeRedisClient;
+/** A client the Redis store accepts: an ioredis `Redis`, an ioredis `Cluster` (Redis Cluster) or a node-redis client. */
+export type RedisClient = Redis | Cluster | NodeRedisClient;
 
 /** A Lua script: its keys come first in the arguments. */
 export interface RedisScript {
@@ -55,10 +55,26 @@ export interface StoreClient {
   zcard(key: string): Promise<number>;
   /** Detaches the listeners this adapter put on the client. */
   release(): void;
+  /** True for a Redis Cluster client: keys of one call must share a slot, and SCAN runs on every master. */
+  readonly cluster: boolean;
+  /**
+   * Runs a script, then `ROLE` and `WAIT replicas ms` on the same node in one pipeline (cluster clients only):
+   * answers the script's reply, how many replicas acknowledged it, and how many were connected (ROLE).
+   */
+  runAndWait?(
+    script: RedisScript,
+    args: readonly RedisArg[],
+    replicas: number,
+    ms: number,
+  ): Promise<[reply: unknown, acked: number, connected: number]>;
 }
 
 function isIoredis(value: Record<string, unknown>): boolean {
   return typeof value.defineCommand === 'function' && typeof value.scanStream === 'function' && typeof value.status === 'string';
+}
+
+function isIoredisCluster(value: Record<string, unknown>): boolean {
+  return value.isCluster === true && typeof value.defineCommand === 'function' && typeof value.nodes === 'function';
 }
 
 function isNodeRedis(value: Record<string, unknown>): boolean {
@@ -83,6 +99,14 @@ export function storeClient(client: unknown, scripts: readonly RedisScript[]): S
     if (prefixed) throw new TypeError('option client must not have a keyPrefix: use option prefix');
     return new IoredisClient(client as Redis, scripts);
   }
+  if (isIoredisCluster(raw)) {
+    const keyPrefix = (raw.options as { redisOptions?: { keyPrefix?: unknown }; keyPrefix?: unknown } | undefined) ?? {};
+    if (keyPrefix.keyPrefix || keyPrefix.redisOptions?.keyPrefix)
+      throw new TypeError('option client must not have a keyPrefix: use option prefix');
+    return new IoredisClusterClient(client as Cluster, scripts);
+  }
+  if (typeof raw.getSlotMaster === 'function')
+    throw new TypeError('option client: node-redis cluster clients (createCluster()) are not supported; use an ioredis Cluster');
   if (isNodeRedis(raw)) {
     if (prefixed) throw new TypeError('option client must not have a keyPrefix: use option prefix');
     return new NodeRedisStoreClient(client as NodeRedisClient);
@@ -136,6 +160,93 @@ class IoredisClient implements StoreClient {
 
   scan(match: string, count: number): AsyncIterable<string[]> {
     return this.#client.scanStream({ match, count }) as AsyncIterable<string[]>;
+  }
+
+  zcard(key: string): Promise<number> {
+    return this.#client.zcard(key);
+  }
+
+  release(): void {
+    this.#started();
+  }
+
+  readonly cluster = false;
+}
+
+interface ScriptPipeline {
+  exec(): Promise<Array<[Error | null, unknown]> | null>;
+  role(): ScriptPipeline;
+  wait(replicas: number, ms: number): ScriptPipeline;
+}
+
+/**
+ * ioredis Cluster: scripts through `defineCommand` (routed by their first key; every key of one call shares a slot),
+ * SCAN on every master, UNLINK one key at a time (keys of different slots may not share a command).
+ */
+class IoredisClusterClient implements StoreClient {
+  readonly #client: Cluster;
+  #starting: boolean;
+  readonly #started = (): void => {
+    this.#starting = false;
+    this.#client.off('ready', this.#started);
+    this.#client.off('close', this.#started);
+  };
+  readonly cluster = true;
+
+  constructor(client: Cluster, scripts: readonly RedisScript[]) {
+    this.#client = client;
+    for (const { name, numberOfKeys, lua } of scripts) client.defineCommand(name, { numberOfKeys, lua });
+    const status = client.status;
+    this.#starting = status === 'wait' || status === 'connecting' || status === 'connect';
+    if (this.#starting) {
+      client.once('ready', this.#started);
+      client.once('close', this.#started);
+    }
+  }
+
+  unavailable(): string | undefined {
+    const status = this.#client.status;
+    return status === 'ready' || this.#starting ? undefined : status;
+  }
+
+  run(script: RedisScript, args: readonly RedisArg[], buffers = false): Promise<unknown> {
+    const method = (this.#client as unknown as Record<string, ScriptMethod>)[buffers ? `${script.name}Buffer` : script.name];
+    if (method === undefined) return Promise.reject(new Error(`script ${script.name} is not defined on the client`));
+    return method.apply(this.#client, [...args]);
+  }
+
+  // One pipeline goes to the node of its keys' slot, so WAIT follows the script on that node's connection.
+  async runAndWait(
+    script: RedisScript,
+    args: readonly RedisArg[],
+    replicas: number,
+    ms: number,
+  ): Promise<[reply: unknown, acked: number, connected: number]> {
+    const pipeline = this.#client.pipeline() as unknown as Record<string, (...a: RedisArg[]) => ScriptPipeline>;
+    const queued = pipeline[script.name]!.apply(pipeline, [...args])
+      .role()
+      .wait(replicas, ms);
+    const replies = (await queued.exec()) ?? [];
+    for (const [error] of replies) if (error) throw error;
+    // ROLE on a master: ['master', offset, [[ip, port, offset], ...]], one row per connected replica.
+    const role = replies[1]?.[1] as [string, unknown, unknown[]] | undefined;
+    const connected = role?.[0] === 'master' && Array.isArray(role[2]) ? role[2].length : 0;
+    return [replies[0]?.[1], Number(replies[2]?.[1] ?? 0), connected];
+  }
+
+  async unlink(keys: readonly string[]): Promise<number> {
+    const counts = await Promise.all(keys.map((key) => this.#client.unlink(key)));
+    return counts.reduce((sum, count) => sum + count, 0);
+  }
+
+  async setIfAbsent(key: string, value: string, ms: number): Promise<boolean> {
+    return (await this.#client.set(key, value, 'PX', ms, 'NX')) === 'OK';
+  }
+
+  async *scan(match: string, count: number): AsyncIterable<string[]> {
+    for (const node of this.#client.nodes('master')) {
+      for await (const keys of node.scanStream({ match, count }) as AsyncIterable<string[]>) yield keys;
+    }
   }
 
   zcard(key: string): Promise<number> {
@@ -226,6 +337,8 @@ class NodeRedisStoreClient implements StoreClient {
   release(): void {
     this.#started();
   }
+
+  readonly cluster = false;
 }
 
 /** One message of a Redis stream: its id and its field/value list. */

@@ -255,3 +255,163 @@ export const SCRIPTS = {
   confirm: { name: 'groupCacheConfirm2', numberOfKeys: 2, lua: CONFIRM_SCRIPT },
   unlock: { name: 'groupCacheUnlock1', numberOfKeys: 1, lua: UNLOCK_SCRIPT },
 } as const satisfies Record<string, RedisScript>;
+
+/*
+ * Redis Cluster (see redis-cluster.ts). Each script touches the keys of one bucket only, `{<prefix><n>}`: its
+ * records (a sorted set of tag -> stamp, plus the bucket's own epoch), its longest-ttl string, and the entries whose
+ * id hashes to it. Stamps are the clock of the node that runs the script; records are written SKEW µs ahead of it
+ * (the bound on how far two nodes' clocks may differ), and a lost epoch is made MARGIN (2 SKEW) ahead: a record of
+ * another node, or of this bucket's previous master, is then never dated below a fill that started before it.
+ */
+const CLUSTER_PRELUDE = `${PRELUDE}
+-- The bucket's epoch; a missing one (records lost) is made at now + margin. With no margin the clock is moved to the
+-- next microsecond, as epoch_of does, so that a fill dated from this lookup is not doomed by it.
+local function bucket_epoch(records, now, margin)
+  local epoch = redis.call('ZSCORE', records, EPOCH)
+  if epoch then return tonumber(epoch), now, 0 end
+  local made = now + margin
+  redis.call('ZADD', records, num(made), EPOCH)
+  local later = now
+  if margin == 0 then
+    for _ = 1, 10000 do
+      later = clock()
+      if later > now then break end
+    end
+  end
+  return made, later, 1
+end
+`;
+
+/**
+ * cluster get (round trip 1): the entry with its bucket's epoch and the records of its tags held in that bucket.
+ * KEYS: [1] the entry hash, [2] its bucket's records. ARGV: [1] margin (µs).
+ * Returns as `get`; the caller reads the records of its other tags from their buckets (`clusterRecords`).
+ */
+const CLUSTER_GET_SCRIPT = `${CLUSTER_PRELUDE}
+local epoch, now, made = bucket_epoch(KEYS[2], clock(), tonumber(ARGV[1]))
+local f = redis.call('HMGET', KEYS[1], 's', 't', 'm', 'b')
+if not f[1] then return { now, made, 0 } end
+local tags = f[2] and decode_tags(f[2])
+if not (tags and f[3] and f[4]) then
+  redis.call('UNLINK', KEYS[1])
+  return { now, made, 0 }
+end
+return { now, made, latest_expiry(KEYS[2], tags, epoch), f[1], f[3], f[4] }
+`;
+
+/**
+ * cluster records (round trip 2, one call per other bucket, in parallel): the latest expiry stamp of the tags given,
+ * never below the bucket's epoch (made if missing). KEYS: [1] the bucket's records. ARGV: [1] margin, [2..] tags.
+ */
+const CLUSTER_RECORDS_SCRIPT = `${CLUSTER_PRELUDE}
+local epoch = bucket_epoch(KEYS[1], clock(), tonumber(ARGV[1]))
+local tags = {}
+for i = 2, #ARGV do tags[#tags + 1] = ARGV[i] end
+return latest_expiry(KEYS[1], tags, epoch)
+`;
+
+/**
+ * cluster check (before a set, one call per other bucket of the entry's tags, in parallel): raises the bucket's
+ * longest ttl (its records must outlive the entry) and answers 1 when neither the epoch nor a tag given was expired
+ * at or after startedAt. KEYS: [1] records, [2] longest-ttl. ARGV: [1] margin, [2] startedAt, [3] ttl ms, [4..] tags.
+ */
+const CLUSTER_CHECK_SCRIPT = `${CLUSTER_PRELUDE}
+local epoch = bucket_epoch(KEYS[1], clock(), tonumber(ARGV[1]))
+local ttl = tonumber(ARGV[3])
+local longest = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
+if ttl and ttl > longest then redis.call('SET', KEYS[2], ARGV[3]) end
+local started = tonumber(ARGV[2])
+local tags = {}
+for i = 4, #ARGV do tags[#tags + 1] = ARGV[i] end
+if not started or started <= epoch or not tags_fresh(KEYS[1], tags, started) then return 0 end
+return 1
+`;
+
+/**
+ * cluster set: as set, in the entry's bucket (its epoch and the records held there; the other buckets were checked
+ * just before, and every lookup checks them again). KEYS: as set. ARGV: as set, then [5] margin, [6..] the tags.
+ */
+const CLUSTER_SET_SCRIPT = `${CLUSTER_PRELUDE}
+local ttl = tonumber(ARGV[2])
+if not (ttl and ttl >= 1 and ttl <= ${MAX_TTL} and ttl == math.floor(ttl)) then return 0 end
+local epoch = bucket_epoch(KEYS[2], clock(), tonumber(ARGV[5]))
+local started = tonumber(ARGV[1])
+local tags = {}
+for i = 6, #ARGV do tags[#tags + 1] = ARGV[i] end
+if not started or started <= epoch or not tags_fresh(KEYS[2], tags, started) then return 0 end
+local old = redis.call('HMGET', KEYS[1], 's', 't')
+local old_started = tonumber(old[1])
+if old_started and old_started > started and old[2] and fresh(KEYS[2], epoch, old_started, old[2]) then return 0 end
+local parts = {}
+for i = 1, #tags do parts[i] = #tags[i] .. ':' .. tags[i] end
+redis.call('HSET', KEYS[1], 's', ARGV[1], 't', table.concat(parts), 'm', ARGV[3], 'b', ARGV[4])
+local expiry = redis.pcall('PEXPIRE', KEYS[1], ARGV[2])
+if type(expiry) == 'table' and expiry.err then
+  redis.call('UNLINK', KEYS[1])
+  return 0
+end
+local longest = tonumber(redis.call('GET', KEYS[3]) or '0') or 0
+if ttl > longest then redis.call('SET', KEYS[3], ARGV[2]) end
+return 1
+`;
+
+/**
+ * cluster expire: as expire, for the tags of one bucket (one ZADD), stamped skew µs ahead of this node's clock and
+ * never below a stamp recorded before; prunes as expire does, within the bucket's share of maxRecords. No stream.
+ * The longest ttl is the bucket's, or the longest this process stored if that is more (a record pruned too early
+ * only raises the epoch: entries read as misses, never fresher); with neither, nothing is pruned by age.
+ * KEYS: [1] records, [2] longest-ttl. ARGV: [1] maxRecords of the bucket, [2] skew, [3] margin, [4] the longest ttl
+ * this process stored (ms), [5..] tags.
+ */
+const CLUSTER_EXPIRE_SCRIPT = `${CLUSTER_PRELUDE}
+local epoch, now = bucket_epoch(KEYS[1], clock(), tonumber(ARGV[3]))
+local stamp = now + tonumber(ARGV[2])
+local top = redis.call('ZREVRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if top[2] and tonumber(top[2]) > stamp then stamp = tonumber(top[2]) end
+for i = 5, #ARGV, 500 do
+  local args = {}
+  for j = i, math.min(i + 499, #ARGV) do
+    args[#args + 1] = num(stamp)
+    args[#args + 1] = ARGV[j]
+  end
+  redis.call('ZADD', KEYS[1], unpack(args))
+end
+local raised = epoch
+local longest = math.max(tonumber(redis.call('GET', KEYS[2]) or '0') or 0, tonumber(ARGV[4]) or 0)
+if longest > 0 then
+  local cutoff = stamp - longest * 1000
+  if cutoff > epoch and redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', num(cutoff)) > 1 then raised = cutoff end
+end
+local excess = redis.call('ZCARD', KEYS[1]) - 1 - tonumber(ARGV[1])
+if excess > 0 then
+  local popped = redis.call('ZPOPMIN', KEYS[1], excess + 1)
+  for i = 2, #popped, 2 do
+    local score = tonumber(popped[i])
+    if score > raised then raised = score end
+  end
+end
+redis.call('ZADD', KEYS[1], num(raised), EPOCH)
+return stamp
+`;
+
+/**
+ * cluster touch (clear): raises the bucket's epoch to skew µs ahead of this node's clock, never lowering it.
+ * KEYS: [1] records. ARGV: [1] skew. Returns the epoch.
+ */
+const CLUSTER_TOUCH_SCRIPT = `${CLUSTER_PRELUDE}
+local stamp = clock() + tonumber(ARGV[1])
+local epoch = tonumber(redis.call('ZSCORE', KEYS[1], EPOCH) or '0') or 0
+if epoch > stamp then stamp = epoch end
+redis.call('ZADD', KEYS[1], num(stamp), EPOCH)
+return stamp
+`;
+
+/** The scripts of the store on Redis Cluster (redis-cluster.ts). */
+export const CLUSTER_SCRIPTS = {
+  get: { name: 'groupCacheClusterGet1', numberOfKeys: 2, lua: CLUSTER_GET_SCRIPT },
+  records: { name: 'groupCacheClusterRecords1', numberOfKeys: 1, lua: CLUSTER_RECORDS_SCRIPT },
+  check: { name: 'groupCacheClusterCheck1', numberOfKeys: 2, lua: CLUSTER_CHECK_SCRIPT },
+  set: { name: 'groupCacheClusterSet1', numberOfKeys: 3, lua: CLUSTER_SET_SCRIPT },
+  expire: { name: 'groupCacheClusterExpire1', numberOfKeys: 2, lua: CLUSTER_EXPIRE_SCRIPT },
+  touch: { name: 'groupCacheClusterTouch1', numberOfKeys: 1, lua: CLUSTER_TOUCH_SCRIPT },
+} as const satisfies Record<string, RedisScript>;

@@ -1,8 +1,8 @@
 /**
  * The Redis store: one cache and one invalidation shared by every process and machine that uses the same Redis
  * and prefix. Supported: Redis 6.2 and 7 (the scripts use `ZMSCORE`), ioredis 5 and node-redis (`redis` v4 and later;
- * see `redis-client.ts`). Not Redis Cluster, unless the prefix holds a hash tag (`'{gc}:'`) so that every key of the
- * store lives in one slot.
+ * see `redis-client.ts`). On Redis Cluster (an ioredis `Cluster` client) the keys spread over hash-tagged buckets:
+ * see `redis-cluster.ts` for that layout and its clock rule; what follows describes one node.
  *
  * How it stays correct:
  * - One clock: Redis's `TIME` (µs), read inside the scripts. A lookup returns it as the stamp a fill starts at;
@@ -43,7 +43,8 @@ import { randomBytes } from 'node:crypto';
 import { checkOptionNames, MAX_TTL, positiveOption } from '../core/options.js';
 import type { CachedEntry, CacheStore, HeaderList, PeekLookup, StoreLookup } from './contract.js';
 import { type RedisClient, type StoreClient, storeClient } from './redis-client.js';
-import { SCRIPTS } from './redis-scripts.js';
+import { ClusterLayout } from './redis-cluster.js';
+import { CLUSTER_SCRIPTS, SCRIPTS } from './redis-scripts.js';
 import { wire } from './redis-wire.js';
 
 export type { NodeRedisClient, RedisClient } from './redis-client.js';
@@ -74,6 +75,20 @@ export interface RedisStoreOptions {
    * a fleet where no instance runs a tiered store. Default 10,000.
    */
   streamLength?: number;
+  /**
+   * Redis Cluster only: the most two nodes' clocks may differ, in ms (keep them in sync with NTP). Each expiry is
+   * stamped this far ahead of its node's clock, so fills that start within it after an expiry of one of their groups
+   * are served but not stored. 0 only when every node runs on one machine. Default 10.
+   */
+  clockSkew?: number;
+  /**
+   * Redis Cluster only: an expiry answers once this many replicas of its node hold it (`WAIT`), and fails otherwise
+   * (retried by the cache; the write answers 503), so a failover cannot lose it. Set it to 1 when masters have
+   * replicas. Default 0.
+   */
+  waitReplicas?: number;
+  /** Redis Cluster only: how long an expiry waits for its replicas (`waitReplicas`), in ms. Default 200. */
+  replicaTimeout?: number;
 }
 
 // 2: freshUntil and staleUntil replaced expiresAt. An entry of another version reads as a miss.
@@ -105,6 +120,9 @@ const OPTION_NAMES = Object.keys({
   maxEntryBytes: true,
   maxRecords: true,
   streamLength: true,
+  clockSkew: true,
+  waitReplicas: true,
+  replicaTimeout: true,
 } satisfies Record<keyof RedisStoreOptions, true>);
 
 /** A store on Redis, shared by every cache that uses the same Redis and prefix. See the top of this file. */
@@ -121,6 +139,8 @@ export class RedisStore implements CacheStore {
   readonly #sequence: string;
   readonly #stream: string;
   #closed = false;
+  /** Set on Redis Cluster: the bucketed layout every call goes through. */
+  readonly #cluster: ClusterLayout | undefined;
   /** The client it was given, for a tiered store built on this one (it opens its own stream reader from it). */
   readonly client: RedisClient;
 
@@ -129,7 +149,7 @@ export class RedisStore implements CacheStore {
     checkOptionNames(options, OPTION_NAMES, 'redisStore()');
     if (options.prefix !== undefined && typeof options.prefix !== 'string') throw new TypeError('option prefix must be a string');
     const raw = options as unknown as Record<string, unknown>;
-    this.#client = storeClient(options.client, Object.values(SCRIPTS));
+    this.#client = storeClient(options.client, [...Object.values(SCRIPTS), ...Object.values(CLUSTER_SCRIPTS)]);
     this.prefix = options.prefix ?? 'gc:';
     this.#maxEntryBytes = positiveOption(raw, 'maxEntryBytes', 8 * 2 ** 20, true);
     this.#maxRecords = positiveOption(raw, 'maxRecords', 1_000_000, true);
@@ -142,6 +162,21 @@ export class RedisStore implements CacheStore {
     this.#longestTtl = `${this.prefix}ttl`;
     this.#sequence = `${this.prefix}seq`;
     this.#stream = `${this.prefix}stream`;
+    const clockSkew = options.clockSkew ?? 10;
+    if (!(typeof clockSkew === 'number' && Number.isFinite(clockSkew) && clockSkew >= 0))
+      throw new TypeError(`option clockSkew must be a number of ms >= 0, got ${String(clockSkew)}`);
+    const waitReplicas = options.waitReplicas ?? 0;
+    if (!Number.isInteger(waitReplicas) || waitReplicas < 0)
+      throw new TypeError(`option waitReplicas must be an integer >= 0, got ${String(waitReplicas)}`);
+    const replicaTimeout = positiveOption(raw, 'replicaTimeout', 200, true);
+    this.#cluster = this.#client.cluster
+      ? new ClusterLayout(this.#client, this.prefix, { clockSkew, maxRecords: this.#maxRecords, waitReplicas, replicaTimeout })
+      : undefined;
+  }
+
+  /** True when the store runs on Redis Cluster (an ioredis `Cluster` client). */
+  get cluster(): boolean {
+    return this.#cluster !== undefined;
   }
 
   /** The keys a reader of the expiry stream needs: records, sequence counter, stream. */
@@ -155,6 +190,7 @@ export class RedisStore implements CacheStore {
   }
 
   #entryKey(id: string): string {
+    if (this.#cluster !== undefined) return this.#cluster.entryKey(id);
     return `${this.prefix}e:${wire(id)}`;
   }
 
@@ -175,6 +211,7 @@ export class RedisStore implements CacheStore {
 
   async get(id: string): Promise<StoreLookup> {
     this.#ready();
+    if (this.#cluster !== undefined) return this.#clusterGet(this.#cluster, id);
     const reply = (await this.#client.run(SCRIPTS.get, [this.#entryKey(id), this.#records], true)) as GetReply;
     const [stamp, madeEpoch] = reply;
     // Records were lost and this lookup started them again: fills in flight may not date back before it.
@@ -193,6 +230,31 @@ export class RedisStore implements CacheStore {
       vary: decoded.vary,
       tags: decoded.tags,
       startedAt: Number(startedAt.toString('latin1')),
+      storedAt: decoded.storedAt,
+      freshUntil: decoded.freshUntil,
+      staleUntil: decoded.staleUntil,
+    };
+    return lookup;
+  }
+
+  async #clusterGet(cluster: ClusterLayout, id: string): Promise<StoreLookup> {
+    const found = await cluster.get(id, (meta) => {
+      const decoded = JSON.parse(meta.toString('utf8')) as Meta;
+      return decoded.v === META_VERSION ? decoded.tags : undefined;
+    });
+    const lookup: StoreLookup = { entry: undefined, expiredAt: 0, stamp: found.stamp };
+    if (found.notBefore !== undefined) lookup.notBefore = found.notBefore;
+    if (found.found === undefined) return lookup;
+    const decoded = JSON.parse(found.found.meta.toString('utf8')) as Meta;
+    lookup.expiredAt = found.found.expiredAt;
+    lookup.entry = {
+      status: decoded.status,
+      headers: decoded.headers,
+      body: found.found.body,
+      etag: decoded.etag,
+      vary: decoded.vary,
+      tags: decoded.tags,
+      startedAt: found.found.startedAt,
       storedAt: decoded.storedAt,
       freshUntil: decoded.freshUntil,
       staleUntil: decoded.staleUntil,
@@ -227,6 +289,7 @@ export class RedisStore implements CacheStore {
     let size = encoded.length + entry.body.length + id.length * 3;
     for (const tag of tags) size += tag.length * 3;
     if (size > this.#maxEntryBytes) return false;
+    if (this.#cluster !== undefined) return this.#cluster.set(id, entry, px, encoded);
     const stored = await this.#client.run(SCRIPTS.set, [
       this.#entryKey(id),
       this.#records,
@@ -243,6 +306,7 @@ export class RedisStore implements CacheStore {
   async expire(tags: readonly string[]): Promise<number | undefined> {
     this.#ready();
     if (tags.length === 0) return undefined;
+    if (this.#cluster !== undefined) return this.#cluster.expire(tags);
     const args = [
       this.#records,
       this.#longestTtl,
@@ -281,6 +345,7 @@ export class RedisStore implements CacheStore {
   /** Removes every key of this prefix (SCAN + UNLINK, never FLUSHDB), then raises the epoch to now (answered). */
   async clear(): Promise<number | undefined> {
     this.#ready();
+    if (this.#cluster !== undefined) return this.#cluster.clear();
     for await (const keys of this.#client.scan(`${globEscape(this.prefix)}*`, 1000)) {
       if (keys.length > 0) await this.#client.unlink(keys);
     }
@@ -296,6 +361,7 @@ export class RedisStore implements CacheStore {
   /** Number of group/key expiry records kept (the epoch not counted), for monitoring. */
   async records(): Promise<number> {
     this.#ready();
+    if (this.#cluster !== undefined) return this.#cluster.records();
     return Math.max(0, (await this.#client.zcard(this.#records)) - 1);
   }
 

@@ -146,6 +146,10 @@ export class TieredStore implements CacheStore {
     if (typeof redis !== 'object' || redis === null || typeof (redis as RedisStore).entryKey !== 'function') {
       throw new TypeError('option redis must be a redisStore()');
     }
+    if ((redis as RedisStore).cluster)
+      throw new TypeError(
+        'tieredStore() does not run on Redis Cluster yet (the expiry stream is not published there): use redisStore() alone on a cluster',
+      );
     if (options.l1 !== undefined && (typeof options.l1 !== 'object' || options.l1 === null)) {
       throw new TypeError('option l1 must be an object');
     }

@@ -1,0 +1,259 @@
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Cluster, type ClusterOptions } from 'ioredis';
+
+/**
+ * A Redis Cluster the tests start themselves on free loopback ports (never 6379): 3 masters and 3 replicas, no
+ * persistence, one scratch directory. A node can be killed (the failover test) and the cluster waits for its
+ * replica to take over.
+ */
+export interface RedisClusterNode {
+  readonly port: number;
+  /** SIGKILLs the node. */
+  kill(): Promise<void>;
+  /** SIGSTOPs the node (it answers nothing until resumed). */
+  pause(): void;
+  /** SIGCONTs a paused node. */
+  resume(): void;
+  alive(): boolean;
+}
+
+export interface RedisCluster {
+  readonly nodes: readonly RedisClusterNode[];
+  /** The node serving `slot` as master now (asks a live node). */
+  masterOf(slot: number): Promise<RedisClusterNode>;
+  /** A live replica of the master `node`. */
+  replicaOf(node: RedisClusterNode): Promise<RedisClusterNode>;
+  /** Waits until every live node says cluster_state:ok and agrees that no live slot is served by a dead node. */
+  waitOk(ms?: number): Promise<void>;
+  /** Kills every node and removes the directory. */
+  stop(): Promise<void>;
+}
+
+const binary = process.env.REDIS_SERVER ?? 'redis-server';
+const cli = process.env.REDIS_CLI ?? 'redis-cli';
+
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+function has(command: string): boolean {
+  try {
+    execFileSync(command, ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function freePort(taken: Set<number>): Promise<number> {
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const server = createServer();
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => {
+        const address = server.address();
+        server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+      });
+    });
+    // The cluster bus listens on port + 10000: both must be usable.
+    if (port !== 6379 && port !== 0 && port + 10_000 < 65_536 && !taken.has(port)) return port;
+  }
+}
+
+function redisCli(args: string[], ms = 10_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(cli, args, { timeout: ms }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${cli} ${args.join(' ')}: ${error.message} ${stderr}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function waitUntil(what: string, check: () => Promise<boolean>, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`redis cluster: timed out waiting until ${what}`);
+    await sleep(50);
+  }
+}
+
+async function startCluster(): Promise<RedisCluster> {
+  const dir = mkdtempSync(join(tmpdir(), 'group-cache-cluster-'));
+  const taken = new Set<number>();
+  const ports: number[] = [];
+  for (let i = 0; i < 6; i++) {
+    const port = await freePort(taken);
+    taken.add(port);
+    taken.add(port + 10_000);
+    ports.push(port);
+  }
+  const children = new Map<number, ChildProcess>();
+  for (const port of ports) {
+    const args = [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      join(dir, `nodes-${port}.conf`),
+      '--cluster-node-timeout',
+      '1000',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      // Replicas sync at once (the default waits 5 s for more replicas to share one transfer).
+      '--repl-diskless-sync-delay',
+      '0',
+      '--dir',
+      dir,
+    ];
+    const child = spawn(binary, args, { stdio: 'ignore' });
+    running.add(child);
+    child.once('exit', () => running.delete(child));
+    children.set(port, child);
+  }
+  const alive = (port: number): boolean => {
+    const child = children.get(port);
+    return child !== undefined && child.exitCode === null && child.signalCode === null;
+  };
+  for (const port of ports) {
+    await waitUntil(
+      `node ${port} answers`,
+      async () => (await redisCli(['-p', String(port), 'PING'], 1_000)).trim() === 'PONG',
+      10_000,
+    );
+  }
+  await redisCli(
+    ['--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', '1', '--cluster-yes'],
+    30_000,
+  );
+  const nodes: RedisClusterNode[] = ports.map((port) => ({
+    port,
+    alive: () => alive(port),
+    pause: () => void children.get(port)?.kill('SIGSTOP'),
+    resume: () => void children.get(port)?.kill('SIGCONT'),
+    async kill() {
+      const child = children.get(port);
+      if (child === undefined || !alive(port)) return;
+      await new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGKILL');
+      });
+    },
+  }));
+  const liveNodes = (): RedisClusterNode[] => nodes.filter((node) => node.alive());
+  const cluster: RedisCluster = {
+    nodes,
+    async masterOf(slot) {
+      const lines = (await redisCli(['-p', String(liveNodes()[0]!.port), 'CLUSTER', 'NODES'])).trim().split('\n');
+      for (const line of lines) {
+        const fields = line.split(' ');
+        if (!fields[2]?.includes('master') || fields[2].includes('fail')) continue;
+        const port = Number(fields[1]!.split(':')[1]!.split('@')[0]);
+        for (const range of fields.slice(8)) {
+          const [from, to] = range.split('-').map(Number);
+          if (from !== undefined && slot >= from && slot <= (to ?? from)) {
+            const node = nodes.find((candidate) => candidate.port === port);
+            if (node !== undefined) return node;
+          }
+        }
+      }
+      throw new Error(`no master serves slot ${slot}`);
+    },
+    async replicaOf(master) {
+      const lines = (await redisCli(['-p', String(master.port), 'CLUSTER', 'NODES'])).trim().split('\n');
+      const self = lines.find((line) => line.split(' ')[2]?.includes('myself'))?.split(' ')[0];
+      for (const line of lines) {
+        const fields = line.split(' ');
+        if (fields[3] !== self || fields[2]?.includes('fail')) continue;
+        const port = Number(fields[1]!.split(':')[1]!.split('@')[0]);
+        const node = nodes.find((candidate) => candidate.port === port && candidate.alive());
+        if (node !== undefined) return node;
+      }
+      throw new Error(`no live replica of ${master.port}`);
+    },
+    async waitOk(ms = 20_000) {
+      await waitUntil(
+        'every live node says cluster_state:ok and no master is failed',
+        async () => {
+          for (const node of liveNodes()) {
+            const info = await redisCli(['-p', String(node.port), 'CLUSTER', 'INFO'], 1_000);
+            if (!info.includes('cluster_state:ok')) return false;
+            const lines = await redisCli(['-p', String(node.port), 'CLUSTER', 'NODES'], 1_000);
+            // A master marked failed that still owns slots: the failover has not finished.
+            for (const line of lines.trim().split('\n')) {
+              const fields = line.split(' ');
+              if (fields[2]?.includes('master') && fields[2].includes('fail') && fields.length > 8) return false;
+            }
+          }
+          return true;
+        },
+        ms,
+      );
+    },
+    async stop() {
+      await Promise.all(nodes.map((node) => node.kill()));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  await cluster.waitOk();
+  // Every replica synced: a write acknowledged by WAIT is on two nodes from the start.
+  await waitUntil(
+    'every replica is in sync',
+    async () => {
+      let online = 0;
+      for (const port of ports)
+        online += (await redisCli(['-p', String(port), 'INFO', 'replication'], 1_000)).split('state=online').length - 1;
+      return online === 3;
+    },
+    20_000,
+  );
+  return cluster;
+}
+
+/**
+ * Starts a cluster for a suite. Without redis-server or redis-cli it warns loudly and skips the suite; under CI
+ * (`CI=true`) it fails instead, since CI must never skip the cluster tests. Call from a `before` hook.
+ */
+export async function startClusterOrSkip(context: Mocha.Context): Promise<RedisCluster> {
+  if (has(binary) && has(cli)) return startCluster();
+  const why = `no ${has(binary) ? cli : binary} binary`;
+  if (process.env.CI === 'true')
+    throw new Error(`Redis Cluster tests cannot run (${why}); CI must run them: install redis-server`);
+  console.warn(
+    `\n  !!! SKIPPING Redis Cluster tests: ${why}. Install redis-server (Debian's includes redis-cli) to run them. !!!\n`,
+  );
+  context.skip();
+}
+
+/** ioredis Cluster options for tests: fail fast while a node is down, find the new master quickly. */
+export const testClusterOptions: ClusterOptions = {
+  enableOfflineQueue: false,
+  clusterRetryStrategy: () => 50,
+  retryDelayOnFailover: 50,
+  retryDelayOnClusterDown: 50,
+  slotsRefreshTimeout: 500,
+  redisOptions: { maxRetriesPerRequest: 1, connectTimeout: 500 },
+};
+
+/** An ioredis Cluster client connected to `cluster`, ready for commands. */
+export async function connectCluster(cluster: RedisCluster, options: ClusterOptions = {}): Promise<Cluster> {
+  const live = cluster.nodes.filter((node) => node.alive());
+  const client = new Cluster(
+    live.map((node) => ({ host: '127.0.0.1', port: node.port })),
+    { ...testClusterOptions, ...options },
+  );
+  client.on('error', () => {});
+  await waitUntil('the cluster client is ready', async () => client.status === 'ready', 10_000);
+  return client;
+}
