@@ -51,6 +51,7 @@ const PUBLIC_TYPES = [
   'KeySpec',
   'MaybePromise',
   'MemoryStoreOptions',
+  'NotStoredEvent',
   'NotStoredReason',
   'PeekLookup',
   'RouteOptions',
