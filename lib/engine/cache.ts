@@ -642,7 +642,7 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
       const now = this.now();
       const invalidated = this.#invalidated(held, lookup.expiredAt);
       if (!invalidated) {
-        if (now < held.freshUntil) return this.#hit(held, request);
+        if (now < held.freshUntil) return this.#hit(held, request, now);
         if (now < held.freshUntil + request.staleWhileRevalidate) {
           const running = this.#inflight.get(request.id);
           // Otherwise this request is the one refill, and waits for it like any miss.
@@ -675,7 +675,7 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
     // gets a waitTimeout of its own too.
     if (running._locking !== undefined) await running._locking;
     const shared = await running.wait(this.waitTimeout);
-    if (this.#servable(shared, 0, request)) return this.#hit(shared, request);
+    if (this.#servable(shared, 0, request)) return this.#hit(shared, request, this.now());
     // The fill it waited for stored another variant (a `Vary: Accept-Encoding` entry of another coding).
     const id = shared === undefined || request.variant === undefined ? undefined : request.variant(shared);
     if (id !== undefined && id !== request.id) return this.lookup({ ...request, id, variant: undefined });
@@ -693,12 +693,13 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
     return entry !== undefined && request.accepts(entry) && this.now() < entry.freshUntil && !this.#invalidated(entry, expiredAt);
   }
 
-  #hit(entry: CachedEntry, request: AcquireRequest): Acquired {
+  #hit(entry: CachedEntry, request: AcquireRequest, now: number): Acquired {
     this.#counts.hits++;
     // Checked first: with the log off, a hit builds nothing.
-    if (routeLog.enabled) routeLog('%s %s hit age=%dms', request.where, request.key, this.now() - entry.storedAt);
+    if (routeLog.enabled) routeLog('%s %s hit age=%dms', request.where, request.key, now - entry.storedAt);
     if (this.listenerCount('hit') > 0) this.emit('hit', { key: request.key, where: request.where });
-    return { type: 'hit', entry };
+    // The clock read that judged it fresh dates its Age too: one read per hit.
+    return { type: 'hit', entry, now };
   }
 
   #stale(entry: CachedEntry, request: AcquireRequest): Acquired {
@@ -776,7 +777,7 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
     if (outcome.type === 'entry') {
       this._release(fill);
       fill._settle(outcome.entry);
-      return this.#hit(outcome.entry, request);
+      return this.#hit(outcome.entry, request, this.now());
     }
     if (outcome.type === 'locked') fill._holdLock(() => lock.release(fill.id, outcome.token));
     return this.#miss(fill, request, fallback, revalidating);

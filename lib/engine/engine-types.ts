@@ -236,7 +236,8 @@ export interface AcquireRequest {
  * for the caller to run, with the `fallback` that may stand in if it fails (`staleIfError`); or a `pass`.
  */
 export type Acquired =
-  | { type: 'hit'; entry: CachedEntry }
+  /** `now`: the cache's clock (`cache.now()`) the entry was judged fresh at, for its `Age`. */
+  | { type: 'hit'; entry: CachedEntry; now: number }
   | { type: 'stale'; entry: CachedEntry }
   | { type: 'fill'; fill: Fill; fallback: CachedEntry | undefined; revalidating?: CachedEntry }
   | { type: 'pass'; reason: string };

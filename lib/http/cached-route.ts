@@ -376,7 +376,7 @@ export class CachedRoute<Req> {
     const cache = this.cache;
     switch (acquired.type) {
       case 'hit': {
-        const now = cache.now();
+        const now = acquired.now;
         const entry = acquired.entry;
         const control = this.#cacheControl === undefined ? undefined : this.#replayControl(entry, now, groups, info.where);
         return {
