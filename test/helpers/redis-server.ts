@@ -74,7 +74,8 @@ function ping(port: number): Promise<boolean> {
   });
 }
 
-async function waitUntil(what: string, check: () => Promise<boolean>, ms = 5_000): Promise<void> {
+// Generous: a loaded 2-core machine (CI beside other jobs) has been seen to take seconds to start one.
+async function waitUntil(what: string, check: () => Promise<boolean>, ms = 15_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`redis-server: timed out waiting until ${what}`);
@@ -82,8 +83,23 @@ async function waitUntil(what: string, check: () => Promise<boolean>, ms = 5_000
   }
 }
 
+/**
+ * A server on a free port. The port is free when chosen but may be taken before redis-server binds it (by a test's
+ * own listen(0)): a server that exits at once is started again on another port.
+ */
 async function startOwned(): Promise<RedisServer> {
-  const port = await freePort();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOwnedOn(await freePort());
+    } catch (error) {
+      if (!(error instanceof PortTaken) || attempt === 3) throw error;
+    }
+  }
+}
+
+class PortTaken extends Error {}
+
+async function startOwnedOn(port: number): Promise<RedisServer> {
   const dir = mkdtempSync(join(tmpdir(), 'group-cache-redis-'));
   let child: ChildProcess | undefined;
   const launch = async (): Promise<void> => {
@@ -92,7 +108,10 @@ async function startOwned(): Promise<RedisServer> {
     running.add(spawned);
     spawned.once('exit', () => running.delete(spawned));
     child = spawned;
-    await waitUntil(`it answers on port ${port}`, () => ping(port));
+    await waitUntil(`it answers on port ${port}`, async () => {
+      if (spawned.exitCode !== null) throw new PortTaken(`redis-server exited at once on port ${port} (in use?)`);
+      return ping(port);
+    });
   };
   const kill = async (): Promise<void> => {
     const current = child;
@@ -103,7 +122,13 @@ async function startOwned(): Promise<RedisServer> {
       current.kill('SIGKILL');
     });
   };
-  await launch();
+  try {
+    await launch();
+  } catch (error) {
+    await kill();
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
