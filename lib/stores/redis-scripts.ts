@@ -107,21 +107,15 @@ end
 return { now, made, latest_expiry(KEYS[2], tags, epoch), f[1], f[3], f[4] }
 `;
 
-/**
- * set: stores an entry unless its fill is doomed.
- * KEYS: [1] the entry hash, [2] the records sorted set, [3] the longest-ttl string.
- * ARGV: [1] startedAt (µs), [2] the ms to keep it, [3] metadata JSON, [4] body, [5..] its tags.
- * Returns 1 stored; 0 refused (a tag or the epoch expired at or after startedAt, a later valid entry is there, or
- * the ttl is outside 1..MAX_TTL). The ttl is checked before any write: a PEXPIRE that failed after HSET would
- * leave an entry that never expires.
- */
-const SET_SCRIPT = `${PRELUDE}
+// The body both set scripts share once they know where the epoch comes from and where the tags start.
+function setScript(prelude: string, epochOf: string, firstTag: number): string {
+  return `${prelude}
 local ttl = tonumber(ARGV[2])
 if not (ttl and ttl >= 1 and ttl <= ${MAX_TTL} and ttl == math.floor(ttl)) then return 0 end
-local epoch = epoch_of(KEYS[2], clock())
+local epoch = ${epochOf}
 local started = tonumber(ARGV[1])
 local tags = {}
-for i = 5, #ARGV do tags[#tags + 1] = ARGV[i] end
+for i = ${firstTag}, #ARGV do tags[#tags + 1] = ARGV[i] end
 if not started or started <= epoch or not tags_fresh(KEYS[2], tags, started) then return 0 end
 local old = redis.call('HMGET', KEYS[1], 's', 't')
 local old_started = tonumber(old[1])
@@ -138,6 +132,17 @@ local longest = tonumber(redis.call('GET', KEYS[3]) or '0') or 0
 if ttl > longest then redis.call('SET', KEYS[3], ARGV[2]) end
 return 1
 `;
+}
+
+/**
+ * set: stores an entry unless its fill is doomed.
+ * KEYS: [1] the entry hash, [2] the records sorted set, [3] the longest-ttl string.
+ * ARGV: [1] startedAt (µs), [2] the ms to keep it, [3] metadata JSON, [4] body, [5..] its tags.
+ * Returns 1 stored; 0 refused (a tag or the epoch expired at or after startedAt, a later valid entry is there, or
+ * the ttl is outside 1..MAX_TTL). The ttl is checked before any write: a PEXPIRE that failed after HSET would
+ * leave an entry that never expires.
+ */
+const SET_SCRIPT = setScript(PRELUDE, 'epoch_of(KEYS[2], clock())', 5);
 
 /**
  * expire: records "expired now" for every tag, one ZADD whatever the number of entries tagged; prunes records
@@ -331,29 +336,7 @@ return 1
  * cluster set: as set, in the entry's bucket (its epoch and the records held there; the other buckets were checked
  * just before, and every lookup checks them again). KEYS: as set. ARGV: as set, then [5] margin, [6..] the tags.
  */
-const CLUSTER_SET_SCRIPT = `${CLUSTER_PRELUDE}
-local ttl = tonumber(ARGV[2])
-if not (ttl and ttl >= 1 and ttl <= ${MAX_TTL} and ttl == math.floor(ttl)) then return 0 end
-local epoch = bucket_epoch(KEYS[2], clock(), tonumber(ARGV[5]))
-local started = tonumber(ARGV[1])
-local tags = {}
-for i = 6, #ARGV do tags[#tags + 1] = ARGV[i] end
-if not started or started <= epoch or not tags_fresh(KEYS[2], tags, started) then return 0 end
-local old = redis.call('HMGET', KEYS[1], 's', 't')
-local old_started = tonumber(old[1])
-if old_started and old_started > started and old[2] and fresh(KEYS[2], epoch, old_started, old[2]) then return 0 end
-local parts = {}
-for i = 1, #tags do parts[i] = #tags[i] .. ':' .. tags[i] end
-redis.call('HSET', KEYS[1], 's', ARGV[1], 't', table.concat(parts), 'm', ARGV[3], 'b', ARGV[4])
-local expiry = redis.pcall('PEXPIRE', KEYS[1], ARGV[2])
-if type(expiry) == 'table' and expiry.err then
-  redis.call('UNLINK', KEYS[1])
-  return 0
-end
-local longest = tonumber(redis.call('GET', KEYS[3]) or '0') or 0
-if ttl > longest then redis.call('SET', KEYS[3], ARGV[2]) end
-return 1
-`;
+const CLUSTER_SET_SCRIPT = setScript(CLUSTER_PRELUDE, 'bucket_epoch(KEYS[2], clock(), tonumber(ARGV[5]))', 6);
 
 /**
  * cluster expire: as expire, for the tags of one bucket (one ZADD), stamped skew µs ahead of this node's clock and
