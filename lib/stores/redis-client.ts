@@ -116,19 +116,22 @@ export function storeClient(client: unknown, scripts: readonly RedisScript[]): S
 
 type ScriptMethod = (...args: RedisArg[]) => Promise<unknown>;
 
-/** ioredis: scripts through `defineCommand` (it runs EVALSHA and falls back to EVAL itself). */
-class IoredisClient implements StoreClient {
-  readonly #client: Redis;
+/**
+ * What ioredis's single-node and cluster clients share: scripts through `defineCommand` (it runs EVALSHA and falls
+ * back to EVAL itself), their status, and commands waiting during the first connection attempt.
+ */
+abstract class IoredisCommon<C extends Redis | Cluster> {
+  protected readonly client: C;
   // True during the client's first connection attempt, when commands may wait for it.
   #starting: boolean;
   readonly #started = (): void => {
     this.#starting = false;
-    this.#client.off('ready', this.#started);
-    this.#client.off('close', this.#started);
+    this.client.off('ready', this.#started);
+    this.client.off('close', this.#started);
   };
 
-  constructor(client: Redis, scripts: readonly RedisScript[]) {
-    this.#client = client;
+  constructor(client: C, scripts: readonly RedisScript[]) {
+    this.client = client;
     for (const { name, numberOfKeys, lua } of scripts) client.defineCommand(name, { numberOfKeys, lua });
     const status = client.status;
     // 'wait' is a lazyConnect client: ioredis connects on its first command.
@@ -140,37 +143,40 @@ class IoredisClient implements StoreClient {
   }
 
   unavailable(): string | undefined {
-    const status = this.#client.status;
+    const status = this.client.status;
     return status === 'ready' || this.#starting ? undefined : status;
   }
 
   run(script: RedisScript, args: readonly RedisArg[], buffers = false): Promise<unknown> {
-    const method = (this.#client as unknown as Record<string, ScriptMethod>)[buffers ? `${script.name}Buffer` : script.name];
+    const method = (this.client as unknown as Record<string, ScriptMethod>)[buffers ? `${script.name}Buffer` : script.name];
     if (method === undefined) return Promise.reject(new Error(`script ${script.name} is not defined on the client`));
-    return method.apply(this.#client, [...args]);
-  }
-
-  unlink(keys: readonly string[]): Promise<number> {
-    return this.#client.unlink(...keys);
+    return method.apply(this.client, [...args]);
   }
 
   async setIfAbsent(key: string, value: string, ms: number): Promise<boolean> {
-    return (await this.#client.set(key, value, 'PX', ms, 'NX')) === 'OK';
-  }
-
-  scan(match: string, count: number): AsyncIterable<string[]> {
-    return this.#client.scanStream({ match, count }) as AsyncIterable<string[]>;
+    return (await this.client.set(key, value, 'PX', ms, 'NX')) === 'OK';
   }
 
   zcard(key: string): Promise<number> {
-    return this.#client.zcard(key);
+    return this.client.zcard(key);
   }
 
   release(): void {
     this.#started();
   }
+}
 
+/** ioredis on one node. */
+class IoredisClient extends IoredisCommon<Redis> implements StoreClient {
   readonly cluster = false;
+
+  unlink(keys: readonly string[]): Promise<number> {
+    return this.client.unlink(...keys);
+  }
+
+  scan(match: string, count: number): AsyncIterable<string[]> {
+    return this.client.scanStream({ match, count }) as AsyncIterable<string[]>;
+  }
 }
 
 interface ScriptPipeline {
@@ -183,37 +189,8 @@ interface ScriptPipeline {
  * ioredis Cluster: scripts through `defineCommand` (routed by their first key; every key of one call shares a slot),
  * SCAN on every master, UNLINK one key at a time (keys of different slots may not share a command).
  */
-class IoredisClusterClient implements StoreClient {
-  readonly #client: Cluster;
-  #starting: boolean;
-  readonly #started = (): void => {
-    this.#starting = false;
-    this.#client.off('ready', this.#started);
-    this.#client.off('close', this.#started);
-  };
+class IoredisClusterClient extends IoredisCommon<Cluster> implements StoreClient {
   readonly cluster = true;
-
-  constructor(client: Cluster, scripts: readonly RedisScript[]) {
-    this.#client = client;
-    for (const { name, numberOfKeys, lua } of scripts) client.defineCommand(name, { numberOfKeys, lua });
-    const status = client.status;
-    this.#starting = status === 'wait' || status === 'connecting' || status === 'connect';
-    if (this.#starting) {
-      client.once('ready', this.#started);
-      client.once('close', this.#started);
-    }
-  }
-
-  unavailable(): string | undefined {
-    const status = this.#client.status;
-    return status === 'ready' || this.#starting ? undefined : status;
-  }
-
-  run(script: RedisScript, args: readonly RedisArg[], buffers = false): Promise<unknown> {
-    const method = (this.#client as unknown as Record<string, ScriptMethod>)[buffers ? `${script.name}Buffer` : script.name];
-    if (method === undefined) return Promise.reject(new Error(`script ${script.name} is not defined on the client`));
-    return method.apply(this.#client, [...args]);
-  }
 
   // One pipeline goes to the node of its keys' slot, so WAIT follows the script on that node's connection.
   async runAndWait(
@@ -222,7 +199,7 @@ class IoredisClusterClient implements StoreClient {
     replicas: number,
     ms: number,
   ): Promise<[reply: unknown, acked: number, connected: number]> {
-    const pipeline = this.#client.pipeline() as unknown as Record<string, (...a: RedisArg[]) => ScriptPipeline>;
+    const pipeline = this.client.pipeline() as unknown as Record<string, (...a: RedisArg[]) => ScriptPipeline>;
     const queued = pipeline[script.name]!.apply(pipeline, [...args])
       .role()
       .wait(replicas, ms);
@@ -235,26 +212,14 @@ class IoredisClusterClient implements StoreClient {
   }
 
   async unlink(keys: readonly string[]): Promise<number> {
-    const counts = await Promise.all(keys.map((key) => this.#client.unlink(key)));
+    const counts = await Promise.all(keys.map((key) => this.client.unlink(key)));
     return counts.reduce((sum, count) => sum + count, 0);
   }
 
-  async setIfAbsent(key: string, value: string, ms: number): Promise<boolean> {
-    return (await this.#client.set(key, value, 'PX', ms, 'NX')) === 'OK';
-  }
-
   async *scan(match: string, count: number): AsyncIterable<string[]> {
-    for (const node of this.#client.nodes('master')) {
+    for (const node of this.client.nodes('master')) {
       for await (const keys of node.scanStream({ match, count }) as AsyncIterable<string[]>) yield keys;
     }
-  }
-
-  zcard(key: string): Promise<number> {
-    return this.#client.zcard(key);
-  }
-
-  release(): void {
-    this.#started();
   }
 }
 
