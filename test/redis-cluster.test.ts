@@ -243,6 +243,94 @@ describe('Redis Cluster', function () {
       expect(crossSlot).to.deep.equal([]);
     });
 
+    it('a master restarted empty (its replica paused, so none takes over): entries tagged in its buckets read as invalidated, over HTTP too', async function () {
+      this.timeout(60_000);
+      const prefix = uniquePrefix('restart');
+      const store = redisStore({ client: redis, prefix, clockSkew: 0 });
+      const cache = createCache({ store, storeTimeout: 1_000, ttl: 60_000 });
+      cache.on('error', () => {});
+      // The victim serves the bucket of the group 'g:doomed'; the entries themselves live on other masters, so that
+      // they survive and only their group's record is lost with the node.
+      const slotOf = async (n: number): Promise<number> => Number(await redis.cluster('KEYSLOT', `{${prefix}${n}}r`));
+      const victim = await cluster!.masterOf(await slotOf(bucketNumber(prefix, 'g:doomed')));
+      // A name whose tag (`k:` a key, `g:` a group) lives in a bucket another master serves.
+      const elsewhere = async (kind: 'k' | 'g', base: string): Promise<string> => {
+        for (let i = 0; ; i++) {
+          const name = `${base}-${i}`;
+          if ((await cluster!.masterOf(await slotOf(bucketNumber(prefix, `${kind}:${name}`)))).port !== victim.port) return name;
+        }
+      };
+      const doomedKey = await elsewhere('k', 'doomed');
+      const keptKey = await elsewhere('k', 'kept');
+      const keptGroup = await elsewhere('g', 'kept-group');
+      let version = 0;
+      const app = express();
+      app.get(
+        '/doomed',
+        groupCache(() => ({ key: doomedKey, groups: ['doomed'] }), { cache }),
+        (_req, res) => void res.json({ version }),
+      );
+      app.get(
+        '/kept',
+        groupCache(() => ({ key: keptKey, groups: [keptGroup] }), { cache }),
+        (_req, res) => void res.json({ version }),
+      );
+      const server = app.listen(0, '127.0.0.1');
+      await new Promise((resolve) => server.once('listening', resolve));
+      const address = server.address();
+      const base = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
+      const read = async (path: string): Promise<[number, string | null]> => {
+        const response = await fetch(`${base}${path}`);
+        const body = (await response.json()) as { version: number };
+        return [body.version, response.headers.get('x-cache')];
+      };
+      const replica = await cluster!.replicaOf(victim);
+      try {
+        expect(await read('/doomed')).to.deep.equal([0, 'MISS']);
+        expect(await read('/kept')).to.deep.equal([0, 'MISS']);
+        expect(await read('/doomed')).to.deep.equal([0, 'HIT']);
+        // The data changes while the victim is away; nothing expires a group (the write's expiry is what was lost).
+        replica.pause();
+        await victim.kill();
+        version = 1;
+        await victim.restart();
+        await cluster!.waitOk(30_000);
+        // The restarted node is empty: the group's record and its bucket's epoch are gone.
+        const doomedBucket = `{${prefix}${bucketNumber(prefix, 'g:doomed')}}r`;
+        let records = -1;
+        for (let tries = 0; records < 0 && tries < 100; tries++)
+          records = await redis.zcard(doomedBucket).catch(async () => {
+            await new Promise((resolve) => setTimeout(resolve, 100));
+            return -1;
+          });
+        expect(records, 'the victim came back without its records').to.equal(0);
+        // The entry itself survived on its own master: the lost bucket alone makes it read as invalidated.
+        const lookup = await store.get(`k:${doomedKey}`);
+        expect(lookup.entry, 'the entry is still held').to.not.equal(undefined);
+        expect(lookup.expiredAt, 'read as "everything before now expired"').to.be.at.least(lookup.entry!.startedAt);
+        expect(await read('/doomed'), 'no copy from before the loss').to.deep.equal([1, 'MISS']);
+        expect(await read('/kept'), 'control: a group on another master keeps its entry').to.deep.equal([0, 'HIT']);
+        expect(await read('/doomed'), 'filled again after the loss').to.deep.equal([1, 'HIT']);
+      } finally {
+        replica.resume();
+        await new Promise((resolve) => server.close(resolve));
+        await cache.clear().catch(() => undefined);
+        await cache.close();
+      }
+      // Leave the cluster whole for the tests after this one: the replica copies its (empty) master again.
+      await cluster!.waitOk(30_000);
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        const info = await redis
+          .nodes('master')
+          .find((node) => node.options.port === victim.port)
+          ?.info('replication');
+        if (info?.includes('state=online')) break;
+        if (Date.now() > deadline) throw new Error('the replica of the restarted master did not sync again');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    });
+
     it('failover: a master is killed while traffic runs; no request fails, and no invalidated copy is served afterwards', async function () {
       this.timeout(40_000);
       const prefix = uniquePrefix('failover');

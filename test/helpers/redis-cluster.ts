@@ -14,6 +14,11 @@ export interface RedisClusterNode {
   readonly port: number;
   /** SIGKILLs the node. */
   kill(): Promise<void>;
+  /**
+   * Starts a killed node again on its port with its cluster identity (nodes.conf) but no data: the cluster gets the
+   * same node back, empty, as after a restart without persistence. Resolves once it answers PING.
+   */
+  restart(): Promise<void>;
   /** SIGSTOPs the node (it answers nothing until resumed). */
   pause(): void;
   /** SIGCONTs a paused node. */
@@ -95,6 +100,14 @@ async function startCluster(): Promise<RedisCluster> {
     ports.push(port);
   }
   const children = new Map<number, ChildProcess>();
+  const argsOf = new Map<number, string[]>();
+  const paused = new Set<number>();
+  const launch = (port: number): void => {
+    const child = spawn(binary, argsOf.get(port)!, { stdio: 'ignore' });
+    running.add(child);
+    child.once('exit', () => running.delete(child));
+    children.set(port, child);
+  };
   for (const port of ports) {
     const args = [
       '--port',
@@ -117,10 +130,8 @@ async function startCluster(): Promise<RedisCluster> {
       '--dir',
       dir,
     ];
-    const child = spawn(binary, args, { stdio: 'ignore' });
-    running.add(child);
-    child.once('exit', () => running.delete(child));
-    children.set(port, child);
+    argsOf.set(port, args);
+    launch(port);
   }
   const alive = (port: number): boolean => {
     const child = children.get(port);
@@ -140,8 +151,14 @@ async function startCluster(): Promise<RedisCluster> {
   const nodes: RedisClusterNode[] = ports.map((port) => ({
     port,
     alive: () => alive(port),
-    pause: () => void children.get(port)?.kill('SIGSTOP'),
-    resume: () => void children.get(port)?.kill('SIGCONT'),
+    pause: () => {
+      paused.add(port);
+      children.get(port)?.kill('SIGSTOP');
+    },
+    resume: () => {
+      paused.delete(port);
+      children.get(port)?.kill('SIGCONT');
+    },
     async kill() {
       const child = children.get(port);
       if (child === undefined || !alive(port)) return;
@@ -150,8 +167,18 @@ async function startCluster(): Promise<RedisCluster> {
         child.kill('SIGKILL');
       });
     },
+    async restart() {
+      if (alive(port)) throw new Error(`node ${port} is still running: kill it first`);
+      launch(port);
+      await waitUntil(
+        `node ${port} answers again`,
+        async () => (await redisCli(['-p', String(port), 'PING'], 1_000)).trim() === 'PONG',
+        10_000,
+      );
+    },
   }));
-  const liveNodes = (): RedisClusterNode[] => nodes.filter((node) => node.alive());
+  // Running and answering: a paused node answers nothing, so it is left out of what waitOk asks.
+  const liveNodes = (): RedisClusterNode[] => nodes.filter((node) => node.alive() && !paused.has(node.port));
   const cluster: RedisCluster = {
     nodes,
     async masterOf(slot) {
