@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { measure } from './load.mjs';
-import { planPinning, startServer } from './processes.mjs';
+import { planPinning, startRedis, startServer } from './processes.mjs';
 import { ROWS } from './rows.mjs';
 
 const args = process.argv.slice(2);
@@ -52,7 +52,6 @@ async function main() {
   const rows = ids.map((id) => {
     const row = ROWS.find((candidate) => candidate.id === id);
     if (!row) throw new Error(`unknown row ${id}`);
-    if (row.needs?.includes('redis')) throw new Error(`row ${id} needs Redis: compare runs memory and limit rows only`);
     return row;
   });
   const pinning = planPinning(Number(execFileSync('nproc', { encoding: 'utf8' }).trim()));
@@ -72,10 +71,14 @@ async function main() {
     return;
   }
   const sides = [];
+  // Rows on the Redis store share one redis-server of the run's own (each side writes under its own prefix).
+  const redis = rows.some((row) => row.needs?.includes('redis')) ? await startRedis(pinning) : undefined;
+  if (redis?.skip) throw new Error(`Redis rows need a redis-server: ${redis.skip}`);
+  const env = { BENCH_REDIS_URL: redis?.url ?? '' };
   try {
     for (const row of rows) {
-      const before = await startServer(row.id, { pinning, env: {}, script: join(dir, 'bench', 'server.mjs') });
-      const after = await startServer(row.id, { pinning, env: {} });
+      const before = await startServer(row.id, { pinning, env, script: join(dir, 'bench', 'server.mjs') });
+      const after = await startServer(row.id, { pinning, env });
       sides.push({ row, before, after, samples: [] });
     }
     console.log(
@@ -107,6 +110,7 @@ async function main() {
     }
   } finally {
     await Promise.all(sides.flatMap(({ before, after }) => [before.stop(), after.stop()]));
+    await redis?.stop?.();
     rmSync(dir, { recursive: true, force: true });
   }
   const results = sides.map(({ row, samples }) => ({

@@ -8,7 +8,8 @@
 //
 // Prints, per row, CPU ns per request (process.cpuUsage over rounds, median) for this tree's dist/ and, with --ref,
 // for another build (bench/compare.mjs makes one), alternating rounds in one process. Rows are the benchmark's:
-// `<framework><version>-<kind>` for kinds limit, limit-headers and gc-memory.
+// `<framework><version>-<kind>` for kinds limit, limit-headers and gc-memory; with --redis-url also gc-redis,
+// gc-tiered (hits of the in-process tier) and gc-tiered-strict.
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
@@ -41,10 +42,14 @@ async function storeFor(kind, lib, row) {
   if (kind === 'gc-memory') return lib.core.memoryStore({ maxBytes: 2 ** 28 });
   if (!redisUrl) throw new Error(`row ${row} needs --redis-url`);
   const { Redis } = await import('ioredis');
-  return lib.redis.redisStore({
+  const redis = lib.redis.redisStore({
     client: new Redis(redisUrl, { maxRetriesPerRequest: 1 }),
     prefix: `inproc:${row}:${Math.random()}:`,
   });
+  // gc-tiered: hits of the in-process tier (Redis only fills it); gc-tiered-strict: each confirmed by one Redis call.
+  if (kind === 'gc-tiered' || kind === 'gc-tiered-strict')
+    return lib.redis.tieredStore({ redis, strict: kind === 'gc-tiered-strict' });
+  return redis;
 }
 
 const precomputed = bodies();
@@ -63,7 +68,7 @@ async function koaApp(version, kind, lib) {
       ctx.set('X-Cache', 'HIT');
       ctx.body = precomputed.get(ctx.params.id);
     });
-  } else if (kind === 'gc-memory' || kind === 'gc-redis') {
+  } else if (kind.startsWith('gc-')) {
     const cache = lib.core.createCache({ store: await storeFor(kind, lib, `koa${version}`), ttl: 600_000 });
     router.get(
       '/users/:id',
@@ -108,7 +113,7 @@ async function expressApp(version, kind, lib) {
       res.setHeader('X-Cache', 'HIT');
       res.end(body);
     });
-  } else if (kind === 'gc-memory' || kind === 'gc-redis') {
+  } else if (kind.startsWith('gc-')) {
     const cache = lib.core.createCache({ store: await storeFor(kind, lib, `express${version}`), ttl: 600_000 });
     app.get(
       '/users/:id',
@@ -135,7 +140,7 @@ async function fastifyApp(version, kind, lib) {
         .header('x-cache', 'HIT')
         .send(precomputed.get(req.params.id));
     });
-  } else if (kind === 'gc-memory' || kind === 'gc-redis') {
+  } else if (kind.startsWith('gc-')) {
     const cache = lib.core.createCache({ store: await storeFor(kind, lib, `fastify${version}`), ttl: 600_000 });
     await app.register(lib.fastify.expireGroups({ cache }));
     app.get('/users/:id', { onRequest: lib.fastify.groupCache((req) => userKey(req.params.id), { cache }) }, async (req) =>

@@ -12,7 +12,7 @@ const { build } = await import(`./servers/${row.module}.mjs`);
 const { handler } = await build(row.kind, {
   version: row.version,
   redisUrl: process.env.BENCH_REDIS_URL,
-  prefix: `bench:${row.id}:`,
+  prefix: `bench:${row.id}:${process.pid}:`,
 });
 const server = createServer(handler);
 server.keepAliveTimeout = 60_000;

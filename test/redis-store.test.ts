@@ -117,6 +117,72 @@ describe('redisStore', () => {
         expect(seen).to.deep.equal(['evalsha', 'evalsha', 'evalsha', 'evalsha']);
       });
 
+      it('the lookups of one event-loop turn go to Redis as one script call, each answered as it would be alone', async () => {
+        const own = await client(kind);
+        const store = redisStore({ client: own.client, prefix: uniquePrefix('batch') });
+        for (const id of ['k:a', 'k:b']) {
+          const { stamp } = await store.get(id);
+          expect(await store.set(id, entry(stamp, [id, `g:${id}`], 60_000))).to.equal(true);
+        }
+        await store.expire(['g:k:b']);
+        // Once per server the script is loaded (NOSCRIPT, then EVAL): a batch before the one watched.
+        await Promise.all([store.get('k:warm-1'), store.get('k:warm-2')]);
+        const info = String(await own.command('CLIENT', 'INFO'));
+        const address = /\baddr=(\S+)/.exec(info)?.[1];
+        const watcher = new Redis(server.url);
+        extra.push(watcher);
+        const monitor = await watcher.monitor();
+        const seen: string[] = [];
+        monitor.on('monitor', (_time: string, args: string[], source: string) => {
+          if (source === address) seen.push(String(args[0]).toLowerCase());
+        });
+        let answers: Awaited<ReturnType<typeof store.get>>[];
+        try {
+          answers = await Promise.all([store.get('k:a'), store.get('k:b'), store.get('k:none'), store.get('k:a')]);
+          await sleep(50);
+        } finally {
+          monitor.disconnect();
+        }
+        expect(seen, 'four lookups, one call').to.deep.equal(['evalsha']);
+        const [a, b, none, again] = answers;
+        expect(a!.entry?.body.toString()).to.equal('x');
+        expect(a!.expiredAt, 'a is fresh').to.be.below(a!.entry!.startedAt);
+        expect(b!.entry?.body.toString()).to.equal('x');
+        expect(b!.expiredAt, 'b was invalidated').to.be.at.least(b!.entry!.startedAt);
+        expect(none!.entry).to.equal(undefined);
+        expect(again!.entry, 'one key asked twice is decoded once').to.equal(a!.entry);
+        expect(new Set(answers.map((answer) => answer.stamp)).size, 'one clock for the batch').to.equal(1);
+        // A fill dated from a batched lookup is judged as one dated from a lone lookup: an expiry after it dooms it.
+        await store.expire(['g:k:a']);
+        expect(await store.set('k:a', entry(a!.stamp, ['k:a', 'g:k:a'], 60_000))).to.equal(false);
+        // Control: taken one at a time, each lookup is its own call.
+        const lone = await store.get('k:a');
+        await store.get('k:b');
+        expect(lone.expiredAt).to.be.at.least(lone.entry!.startedAt);
+      });
+
+      it('a write issued before a lookup of the same turn is seen by it; a batch that fails fails every lookup in it', async () => {
+        const own = await client(kind);
+        const store = redisStore({ client: own.client, prefix: uniquePrefix('batch-order') });
+        const { stamp } = await store.get('k:a');
+        expect(await store.set('k:a', entry(stamp, ['k:a', 'g:a'], 60_000))).to.equal(true);
+        const expired = store.expire(['g:a']);
+        const [lookup] = await Promise.all([store.get('k:a'), expired]);
+        expect(lookup.expiredAt, 'the expiry sent first is seen').to.be.at.least(lookup.entry!.startedAt);
+        const lookups = ['k:a', 'k:b', 'k:a'].map((id) =>
+          store.get(id).then(
+            () => 'answered',
+            (error: Error) => error.message,
+          ),
+        );
+        own.disconnect();
+        const outcomes = await Promise.all(lookups);
+        expect(
+          outcomes.filter((outcome) => outcome === 'answered'),
+          String(outcomes),
+        ).to.deep.equal([]);
+      });
+
       it('scripts flushed from Redis (restart, SCRIPT FLUSH) are loaded again on the next call', async () => {
         const own = await client(kind);
         const store = redisStore({ client: own.client, prefix: uniquePrefix('noscript') });

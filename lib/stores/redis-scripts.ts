@@ -107,6 +107,31 @@ end
 return { now, made, latest_expiry(KEYS[2], tags, epoch), f[1], f[3], f[4] }
 `;
 
+/**
+ * get many: the lookups of one event-loop turn in one call (redis-lookups.ts), each as `get` answers it, under one
+ * clock and one epoch. Single node only: the entry keys arrive as arguments (a cluster routes by declared keys).
+ * KEYS: [1] the records sorted set. ARGV: the entry hashes.
+ * Returns `{ stamp, made, r1, r2, ... }`, each `r` 0 when nothing is held, else `{ expiredAt, startedAt, meta, body }`.
+ */
+const GET_MANY_SCRIPT = `${PRELUDE}
+local epoch, now, made = epoch_of(KEYS[1], clock())
+local out = { now, made }
+for i = 1, #ARGV do
+  local found = 0
+  local f = redis.call('HMGET', ARGV[i], 's', 't', 'm', 'b')
+  if f[1] then
+    local tags = f[2] and decode_tags(f[2])
+    if tags and f[3] and f[4] then
+      found = { latest_expiry(KEYS[1], tags, epoch), f[1], f[3], f[4] }
+    else
+      redis.call('UNLINK', ARGV[i])
+    end
+  end
+  out[i + 2] = found
+end
+return out
+`;
+
 // The body both set scripts share once they know where the epoch comes from and where the tags start.
 function setScript(prelude: string, epochOf: string, firstTag: number): string {
   return `${prelude}
@@ -253,6 +278,7 @@ return 0
 /** Every script the Redis store runs, by the name it is loaded under (bump the name when its Lua changes). */
 export const SCRIPTS = {
   get: { name: 'groupCacheGet1', numberOfKeys: 2, lua: GET_SCRIPT },
+  getMany: { name: 'groupCacheGetMany1', numberOfKeys: 1, lua: GET_MANY_SCRIPT },
   set: { name: 'groupCacheSet2', numberOfKeys: 3, lua: SET_SCRIPT },
   expire: { name: 'groupCacheExpire2', numberOfKeys: 4, lua: EXPIRE_SCRIPT },
   touch: { name: 'groupCacheTouch3', numberOfKeys: 3, lua: TOUCH_SCRIPT },

@@ -44,6 +44,7 @@ import { checkOptionNames, MAX_TTL, positiveOption } from '../core/options.js';
 import type { CachedEntry, CacheStore, HeaderList, PeekLookup, StoreLookup } from './contract.js';
 import { type RedisClient, type StoreClient, storeClient } from './redis-client.js';
 import { ClusterLayout } from './redis-cluster.js';
+import { type GetReply, LookupBatch } from './redis-lookups.js';
 import { CLUSTER_SCRIPTS, SCRIPTS } from './redis-scripts.js';
 import { wire } from './redis-wire.js';
 
@@ -94,10 +95,6 @@ export interface RedisStoreOptions {
 // 2: freshUntil and staleUntil replaced expiresAt. An entry of another version reads as a miss.
 const META_VERSION = 2;
 
-type GetReply =
-  | [stamp: number, madeEpoch: 0 | 1, none: 0]
-  | [stamp: number, madeEpoch: 0 | 1, expiredAt: number, startedAt: Buffer, meta: Buffer, body: Buffer];
-
 interface Meta {
   v: number;
   status: number;
@@ -141,6 +138,10 @@ export class RedisStore implements CacheStore {
   #closed = false;
   /** Set on Redis Cluster: the bucketed layout every call goes through. */
   readonly #cluster: ClusterLayout | undefined;
+  /** One node: the lookups of one event-loop turn go as one script call. */
+  readonly #lookups: LookupBatch;
+  // One decode per reply, however many lookups of one key it answers (the entry is shared, as a memory store's is).
+  readonly #decoded = new WeakMap<GetReply, CachedEntry | null>();
   /** The client it was given, for a tiered store built on this one (it opens its own stream reader from it). */
   readonly client: RedisClient;
 
@@ -172,6 +173,10 @@ export class RedisStore implements CacheStore {
     this.#cluster = this.#client.cluster
       ? new ClusterLayout(this.#client, this.prefix, { clockSkew, maxRecords: this.#maxRecords, waitReplicas, replicaTimeout })
       : undefined;
+    this.#lookups = new LookupBatch({
+      one: (key) => this.#client.run(SCRIPTS.get, [key, this.#records], true) as Promise<GetReply>,
+      many: (keys) => this.#client.run(SCRIPTS.getMany, [this.#records, ...keys], true) as Promise<unknown[]>,
+    });
   }
 
   /** True when the store runs on Redis Cluster (an ioredis `Cluster` client). */
@@ -212,17 +217,27 @@ export class RedisStore implements CacheStore {
   async get(id: string): Promise<StoreLookup> {
     this.#ready();
     if (this.#cluster !== undefined) return this.#clusterGet(this.#cluster, id);
-    const reply = (await this.#client.run(SCRIPTS.get, [this.#entryKey(id), this.#records], true)) as GetReply;
+    const reply = await this.#lookups.get(this.#entryKey(id));
     const [stamp, madeEpoch] = reply;
     // Records were lost and this lookup started them again: fills in flight may not date back before it.
     const lookup: StoreLookup =
       madeEpoch === 1 ? { entry: undefined, expiredAt: 0, stamp, notBefore: stamp } : { entry: undefined, expiredAt: 0, stamp };
     if (reply.length === 3) return lookup;
-    const [, , expiredAt, startedAt, meta, body] = reply;
+    let entry = this.#decoded.get(reply);
+    if (entry === undefined) {
+      entry = this.#decode(reply);
+      this.#decoded.set(reply, entry);
+    }
+    if (entry === null) return lookup;
+    lookup.expiredAt = Number(reply[2]);
+    lookup.entry = entry;
+    return lookup;
+  }
+
+  #decode([, , , startedAt, meta, body]: Extract<GetReply, { length: 6 }>): CachedEntry | null {
     const decoded = JSON.parse(meta.toString('utf8')) as Meta;
-    if (decoded.v !== META_VERSION) return lookup;
-    lookup.expiredAt = Number(expiredAt);
-    lookup.entry = {
+    if (decoded.v !== META_VERSION) return null;
+    return {
       status: decoded.status,
       headers: decoded.headers,
       body,
@@ -234,7 +249,6 @@ export class RedisStore implements CacheStore {
       freshUntil: decoded.freshUntil,
       staleUntil: decoded.staleUntil,
     };
-    return lookup;
   }
 
   async #clusterGet(cluster: ClusterLayout, id: string): Promise<StoreLookup> {
