@@ -250,6 +250,47 @@ describe('tieredStore on Redis Cluster', function () {
       }
     });
 
+    it('a read Redis answered before an expiry, handled after its message: not kept in the tier', async () => {
+      const [a, b] = (await fleet(2)) as [TieredStore, TieredStore];
+      const id = 'k:late-read';
+      // A group in the entry's own bucket: the lookup is one script, run before the expiry.
+      const group = tagOutside('g:late-read', [], bucketOf(id));
+      await fill(b, id, [group]);
+      // A's lookup replies are held on the client side (a slow network) until the message has been applied.
+      const methods = clients[0] as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+      const name = 'groupCacheClusterGet1Buffer';
+      const original = methods[name]!;
+      let ran = (): void => {};
+      const readRan = new Promise<void>((resolve) => {
+        ran = resolve;
+      });
+      let release = (): void => {};
+      const released = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      methods[name] = async function (this: unknown, ...args: unknown[]): Promise<unknown> {
+        const reply = await original.apply(this, args);
+        ran();
+        await released;
+        return reply;
+      };
+      try {
+        const read = a.get(id);
+        await readRan;
+        const messages = a.tierStats().messages;
+        await b.expire([group]);
+        await until(() => a.tierStats().messages > messages, 'A to apply the message');
+        release();
+        expect(invalidated(await read), 'Redis answered before the expiry').to.equal(false);
+      } finally {
+        release();
+        methods[name] = original;
+      }
+      const later = a.get(id);
+      expect(fromTier(later), 'kept in the tier although a message applied dooms it').to.equal(false);
+      expect(invalidated(await later)).to.equal(true);
+    });
+
     it('strict: every tier hit is confirmed on the buckets involved: an expiry not yet published is not served, nor one after its response', async () => {
       const [strict] = (await fleet(1, { strict: true })) as [TieredStore];
       const [plain, writer] = (await fleet(2, {}, true)) as [TieredStore, TieredStore];
