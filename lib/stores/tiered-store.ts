@@ -412,11 +412,18 @@ export class TieredStore implements CacheStore {
    * once the reader knows Redis's epoch: losing it is how a restart or a flush shows when no message follows.
    */
   #keep(id: string, entry: CachedEntry): void {
-    if (this.#epochs.includes(0) || this.#expiredAt(id, entry) >= entry.startedAt) return;
+    if (!this.#epochsKnown(id, entry) || this.#expiredAt(id, entry) >= entry.startedAt) return;
     if (this.#tier.set(id, entry)) {
       const kept = entry.staleUntil - entry.storedAt;
       if (kept > this.#longestKept) this.#longestKept = kept;
     }
+  }
+
+  // Whether the reader knows the epoch of every bucket that judges the entry (on a cluster, a bucket whose epoch is
+  // missing stops only the entries it judges from joining the tier).
+  #epochsKnown(id: string, entry: CachedEntry): boolean {
+    if (this.#layout === undefined) return this.#epochs[0]! > 0;
+    return this.#plan(id, entry).buckets.every((n) => this.#epochs[n]! > 0);
   }
 
   async set(id: string, entry: CachedEntry): Promise<boolean> {
