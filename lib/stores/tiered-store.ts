@@ -66,8 +66,9 @@ export type TierOptions = Pick<MemoryStoreOptions, 'maxBytes' | 'maxEntries' | '
 /** Options of {@link tieredStore}. */
 export interface TieredStoreOptions {
   /**
-   * The Redis store behind the tier: `redisStore({ client, prefix })`, ioredis or node-redis. The tiered store owns
-   * it from then on, and reads the expiry stream on a second connection it opens with the client's `duplicate()`.
+   * The Redis store behind the tier: `redisStore({ client, prefix })`, ioredis, node-redis or an ioredis `Cluster`.
+   * The tiered store owns it from then on, and reads the expiry stream on a second connection it opens with the
+   * client's `duplicate()`; on a cluster it polls the 16 buckets' streams on the client itself.
    */
   redis: RedisStore;
   /** The in-process tier: `maxBytes` (default 64 MiB), `maxEntries`, `maxEntryBytes`, `now` (default `Date.now`, the cache's clock for TTLs). */
@@ -75,7 +76,7 @@ export interface TieredStoreOptions {
   /**
    * The longest time, in ms, after an expiry landed in Redis during which another instance may still serve the old
    * copy from its tier. Past it without proof that the reader is caught up (Redis slow, connection lost), the tier
-   * is bypassed. Default 1,000.
+   * is bypassed. On Redis Cluster the reader polls every `min(maxLag / 4, 25)` ms. Default 1,000.
    */
   maxLag?: number;
   /** Confirm every hit of the tier with one small Redis call (no body): no lag at all across instances. Default false. */
