@@ -455,5 +455,44 @@ describe('tieredStore on Redis Cluster', function () {
       expect(await score(y), 'the untouched bucket was left alone').to.not.equal(null);
       await store.clear();
     });
+
+    // Last: it kills a master for good.
+    it('failover: the master of a bucket is killed; the tier is bypassed meanwhile, then follows the new master, serving nothing invalidated', async function () {
+      this.timeout(60_000);
+      const [a, b] = (await fleet(2, { maxLag: 1_000 })) as [TieredStore, TieredStore];
+      const group = 'g:failover';
+      const ids = Array.from({ length: 4 }, (_, i) => `k:failover-${i}`);
+      for (const id of ids) await fill(a, id, [group]);
+      for (const id of ids) expect(fromTier(a.get(id))).to.equal(true);
+      const slot = Number(await redis.cluster('KEYSLOT', records(bucketOf(group))));
+      const victim = await cluster!.masterOf(slot);
+      await victim.kill();
+      // No proof from the victim's buckets: within maxLag the tier is bypassed.
+      await until(() => !a.tierStats().serving, 'the tier to be bypassed', 5_000);
+      await cluster!.waitOk(30_000);
+      // The clients find the new master; the expiry lands and is published there.
+      await until(
+        () =>
+          b.expire([group]).then(
+            () => true,
+            () => false,
+          ),
+        'an expiry to land on the new master',
+        20_000,
+      );
+      await until(() => a.tierStats().serving, 'A to follow the new master', 20_000);
+      for (const id of ids) {
+        const lookup = a.get(id);
+        expect(fromTier(lookup), id).to.equal(false);
+        expect(invalidated(await lookup), id).to.equal(true);
+      }
+      // The tier works across the new master: a fill is kept, and an expiry published there reaches it.
+      const id = 'k:failover-after';
+      await fill(a, id, [group]);
+      expect(fromTier(a.get(id))).to.equal(true);
+      await b.expire([group]);
+      await until(() => !fromTier(a.get(id)), 'A to apply an expiry published by the new master', 1_000);
+      expect(invalidated(await a.get(id))).to.equal(true);
+    });
   });
 });
