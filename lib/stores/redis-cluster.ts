@@ -273,7 +273,8 @@ export class ClusterLayout {
   /**
    * One script per bucket among the tags (one ZADD each, publishing on that bucket's stream), in parallel; with
    * waitReplicas, each waits for its replicas. Answers the stamp each bucket recorded (a tiered store records each
-   * tag with its own bucket's stamp). Untouched buckets are left alone (see the top of this file).
+   * tag with its own bucket's stamp). Untouched buckets are only swept, at most once per the longest ttl stored
+   * (see the top of this file), and answer no stamp.
    */
   async expireStamps(tags: readonly string[]): Promise<Map<number, number>> {
     if (!this.#startedDone) await this.#start();
