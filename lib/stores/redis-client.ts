@@ -106,7 +106,9 @@ export function storeClient(client: unknown, scripts: readonly RedisScript[]): S
     return new IoredisClusterClient(client as Cluster, scripts);
   }
   if (typeof raw.getSlotMaster === 'function')
-    throw new TypeError('option client: node-redis cluster clients (createCluster()) are not supported; use an ioredis Cluster');
+    throw new TypeError(
+      'option client: node-redis cluster clients (createCluster()) are not supported: on Redis Cluster, only an ioredis Cluster client is (new Cluster(nodes) from ioredis)',
+    );
   if (isNodeRedis(raw)) {
     if (prefixed) throw new TypeError('option client must not have a keyPrefix: use option prefix');
     return new NodeRedisStoreClient(client as NodeRedisClient);

@@ -3,13 +3,25 @@
  *
  * - Buckets. Every key lives in one of BUCKETS buckets, `{<prefix><n>}` (a hash tag, so one bucket is one slot):
  *   `{<prefix><n>}r` the bucket's records (tag -> last expiry stamp, plus the bucket's epoch), `{<prefix><n>}t` the
- *   longest ttl of the entries that have a tag there, and `{<prefix><n>}e:<id>` the entries whose id hashes to it.
+ *   longest ttl of the entries that have a tag there, `{<prefix><n>}s` and `{<prefix><n>}q` the bucket's expiry
+ *   stream and its sequence counter, and `{<prefix><n>}e:<id>` the entries whose id hashes to it.
  *   A tag's record lives in the bucket its name hashes to (FNV-1a), so groups spread over BUCKETS slots and so over
  *   the masters. Every script touches the keys of one bucket only: never CROSSSLOT.
  * - A hit costs two round trips: the entry with its bucket's epoch and the records held there (one script), then
  *   the records of its other tags, one script per other bucket, sent in parallel.
- * - An expiry is one script per bucket among its tags (one ZADD each), sent in parallel: one write per group. The
- *   other buckets are pruned in the same round (records older than their entries' longest ttl), never a scan.
+ * - An expiry is one script per bucket among its tags (one ZADD each), sent in parallel: one write per group. Each
+ *   prunes its own bucket (records older than its entries' longest ttl, and those over its share of maxRecords),
+ *   raising that bucket's epoch over what it drops, never a scan. Only the buckets an expiry touches are pruned on
+ *   every expiry: a bucket's records grow only when it receives an expiry, which prunes it in the same script, so
+ *   every bucket stays within its share of maxRecords, and a bucket's epoch is raised only by pruning that bucket
+ *   (published with it). What an untouched bucket keeps is only old records past their use (memory, not
+ *   correctness): a sweep of the untouched buckets rides along with an expiry at most once per the longest ttl this
+ *   process stored (a minute when it stored none), so such a record is gone within about twice that.
+ * - The expiry streams (for tiered stores, tiered-store.ts): a Lua script may only touch its own slot, so there is no
+ *   global stream. Each bucket has its own stream and sequence counter, and the script that records an expiry in a
+ *   bucket publishes it there (the tags, the stamp, the bucket's epoch after the write, so an epoch raised by pruning
+ *   travels with it); a clear() publishes a message with no tag, carrying the new epoch, on every bucket. Each
+ *   stream is trimmed to its share of `streamLength` (streamLength / BUCKETS, rounded up).
  * - `set` checks the other buckets first (in parallel; each raises its longest ttl), then writes the entry in its
  *   bucket with that bucket's check. An expiry that lands between the two is caught by every later lookup, which
  *   reads every tag's record again: the read side is what makes an invalidated entry a miss.
@@ -28,6 +40,7 @@
  *   stored).
  */
 
+import { performance } from 'node:perf_hooks';
 import type { CachedEntry } from './contract.js';
 import type { RedisArg, StoreClient } from './redis-client.js';
 import { CLUSTER_SCRIPTS } from './redis-scripts.js';
@@ -35,6 +48,9 @@ import { wire } from './redis-wire.js';
 
 /** Number of buckets (slots) the records and entries of one prefix spread over. Every instance must agree. */
 export const BUCKETS = 16;
+
+// The sweep period of a process that stored no entry (ms).
+const SWEEP_IDLE = 60_000;
 
 /** The bucket `name` (a wire-form id or tag) lives in: FNV-1a over its UTF-16 code units. */
 export function bucketOf(name: string): number {
@@ -74,12 +90,15 @@ export class ClusterLayout {
   readonly #margin: string;
   readonly #skewUs: number;
   readonly #bucketRecords: string;
+  readonly #bucketStream: string;
   readonly #waitReplicas: number;
   readonly #replicaTimeout: number;
   #started: Promise<void> | undefined;
   #startedDone = false;
   /** The longest ttl (ms) this process stored: a floor under each bucket's own when pruning. */
   #longestStored = 0;
+  /** performance.now() of the last sweep of the buckets an expiry did not touch. */
+  #sweptAt = Number.NEGATIVE_INFINITY;
   /*
    * Sets still on their way, by id. On one node, a set and the lookup that follows it go down one connection in
    * order, so the lookup sees the entry; here a set takes two round trips, so a lookup of the same id in this
@@ -90,7 +109,7 @@ export class ClusterLayout {
   constructor(
     client: StoreClient,
     prefix: string,
-    options: { clockSkew: number; maxRecords: number; waitReplicas: number; replicaTimeout: number },
+    options: { clockSkew: number; maxRecords: number; waitReplicas: number; replicaTimeout: number; streamLength: number },
   ) {
     if (prefix.includes('{') || prefix.includes('}'))
       throw new TypeError(
@@ -102,6 +121,7 @@ export class ClusterLayout {
     this.#skew = String(this.#skewUs);
     this.#margin = String(2 * this.#skewUs);
     this.#bucketRecords = String(Math.floor(options.maxRecords / BUCKETS));
+    this.#bucketStream = String(Math.ceil(options.streamLength / BUCKETS));
     this.#waitReplicas = options.waitReplicas;
     this.#replicaTimeout = options.replicaTimeout;
   }
@@ -137,6 +157,22 @@ export class ClusterLayout {
 
   #records(n: number): string {
     return `${this.#bucket(n)}r`;
+  }
+
+  /** The bucket the entry `id` lives in. */
+  home(id: string): number {
+    return bucketOf(wire(id));
+  }
+
+  /** The keys a reader of bucket `n`'s expiry stream needs (all in that bucket's slot). */
+  streamKeys(n: number): { records: string; sequence: string; stream: string } {
+    const bucket = this.#bucket(n);
+    return { records: `${bucket}r`, sequence: `${bucket}q`, stream: `${bucket}s` };
+  }
+
+  /** True when the nodes' clocks are taken as one (no skew): expiries and clear() then answer their stamp. */
+  get sameClock(): boolean {
+    return this.#skewUs === 0;
   }
 
   #longest(n: number): string {
@@ -228,31 +264,44 @@ export class ClusterLayout {
     return Number(await this.#client.run(CLUSTER_SCRIPTS.set, args)) === 1;
   }
 
-  /**
-   * One script per bucket among the tags (one ZADD each), in parallel; with waitReplicas, each waits for its
-   * replicas. The other buckets are pruned in the same round (the script with no tag): records older than the
-   * longest ttl of their bucket's entries go, and the bucket's epoch rises over them, as on one node.
-   */
+  /** See {@link expireStamps}. Answered only when the nodes' clocks are one (no skew): the cache then dates later fills above it. */
   async expire(tags: readonly string[]): Promise<number | undefined> {
+    const stamps = await this.expireStamps(tags);
+    return this.#skewUs === 0 ? Math.max(...stamps.values()) : undefined;
+  }
+
+  /**
+   * One script per bucket among the tags (one ZADD each, publishing on that bucket's stream), in parallel; with
+   * waitReplicas, each waits for its replicas. Answers the stamp each bucket recorded (a tiered store records each
+   * tag with its own bucket's stamp). Untouched buckets are only swept, at most once per the longest ttl stored
+   * (see the top of this file), and answer no stamp.
+   */
+  async expireStamps(tags: readonly string[]): Promise<Map<number, number>> {
     if (!this.#startedDone) await this.#start();
-    const groups = this.#byBucket(tags);
+    const groups = [...this.#byBucket(tags)];
+    const touched = groups.length;
+    const now = performance.now();
+    if (now - this.#sweptAt >= (this.#longestStored || SWEEP_IDLE)) {
+      this.#sweptAt = now;
+      for (let n = 0; n < BUCKETS; n++) if (!groups.some(([m]) => m === n)) groups.push([n, []]);
+    }
     const stamps = await Promise.all(
-      Array.from({ length: BUCKETS }, async (_, n) => {
-        const group = groups.get(n) ?? [];
+      groups.map(async ([n, group], i) => {
+        const { sequence, stream } = this.streamKeys(n);
         const args = [
           this.#records(n),
           this.#longest(n),
+          sequence,
+          stream,
           this.#bucketRecords,
           this.#skew,
           this.#margin,
           String(this.#longestStored),
+          this.#bucketStream,
           ...group,
         ];
-        if (group.length === 0) {
-          // Pruning only: a node that cannot be reached now is pruned by a later expiry.
-          await this.#client.run(CLUSTER_SCRIPTS.expire, args).catch(() => undefined);
-          return 0;
-        }
+        // Pruning only: a node that cannot be reached now is pruned by a later expiry.
+        if (i >= touched) return Number(await this.#client.run(CLUSTER_SCRIPTS.expire, args).catch(() => 0));
         if (this.#waitReplicas === 0) return Number(await this.#client.run(CLUSTER_SCRIPTS.expire, args));
         const [stamp, acked, connected] = await this.#client.runAndWait!(
           CLUSTER_SCRIPTS.expire,
@@ -267,11 +316,10 @@ export class ClusterLayout {
         return Number(stamp);
       }),
     );
-    // Answered only when the nodes' clocks are one (no skew): the cache then dates later fills above it.
-    return this.#skewUs === 0 ? Math.max(...stamps) : undefined;
+    return new Map(groups.slice(0, touched).map(([n], i) => [n, stamps[i]!]));
   }
 
-  /** Removes every key of this prefix on every master, then raises every bucket's epoch. */
+  /** Removes every key of this prefix on every master, then raises every bucket's epoch (and publishes it). */
   async clear(): Promise<number | undefined> {
     const own = new RegExp(`^(?:${regexEscape(this.#prefix)}|\\{${regexEscape(this.#prefix)}\\d+\\})`);
     for (const match of [`${globEscape(this.#prefix)}*`, `{${globEscape(this.#prefix)}*`]) {
@@ -281,7 +329,10 @@ export class ClusterLayout {
       }
     }
     const stamps = await Promise.all(
-      Array.from({ length: BUCKETS }, (_, n) => this.#client.run(CLUSTER_SCRIPTS.touch, [this.#records(n), this.#skew])),
+      Array.from({ length: BUCKETS }, (_, n) => {
+        const { records, sequence, stream } = this.streamKeys(n);
+        return this.#client.run(CLUSTER_SCRIPTS.touch, [records, sequence, stream, this.#skew, this.#bucketStream]);
+      }),
     );
     return this.#skewUs === 0 ? Math.max(...stamps.map(Number)) : undefined;
   }

@@ -289,8 +289,8 @@ export const SCRIPTS = {
 
 /*
  * Redis Cluster (see redis-cluster.ts). Each script touches the keys of one bucket only, `{<prefix><n>}`: its
- * records (a sorted set of tag -> stamp, plus the bucket's own epoch), its longest-ttl string, and the entries whose
- * id hashes to it. Stamps are the clock of the node that runs the script; records are written SKEW µs ahead of it
+ * records (a sorted set of tag -> stamp, plus the bucket's own epoch), its longest-ttl string, its expiry stream and
+ * that stream's sequence counter, and the entries whose id hashes to it. Stamps are the clock of the node that runs the script; records are written SKEW µs ahead of it
  * (the bound on how far two nodes' clocks may differ), and a lost epoch is made MARGIN (2 SKEW) ahead: a record of
  * another node, or of this bucket's previous master, is then never dated below a fill that started before it.
  */
@@ -366,18 +366,21 @@ const CLUSTER_SET_SCRIPT = setScript(CLUSTER_PRELUDE, 'bucket_epoch(KEYS[2], clo
 
 /**
  * cluster expire: as expire, for the tags of one bucket (one ZADD), stamped skew µs ahead of this node's clock and
- * never below a stamp recorded before; prunes as expire does, within the bucket's share of maxRecords. No stream.
+ * never below a stamp recorded before; prunes as expire does, within the bucket's share of maxRecords, and publishes
+ * it all on the bucket's own stream (the tags, the stamp and the bucket's epoch after the write). With no tag (a
+ * sweep of an untouched bucket) it only prunes, and publishes only if that raised the epoch.
  * The longest ttl is the bucket's, or the longest this process stored if that is more (a record pruned too early
  * only raises the epoch: entries read as misses, never fresher); with neither, nothing is pruned by age.
- * KEYS: [1] records, [2] longest-ttl. ARGV: [1] maxRecords of the bucket, [2] skew, [3] margin, [4] the longest ttl
- * this process stored (ms), [5..] tags.
+ * KEYS: [1] records, [2] longest-ttl, [3] the bucket's stream sequence counter, [4] the bucket's stream.
+ * ARGV: [1] maxRecords of the bucket, [2] skew, [3] margin, [4] the longest ttl this process stored (ms), [5] the
+ * stream's length (0: do not publish), [6..] tags.
  */
 const CLUSTER_EXPIRE_SCRIPT = `${CLUSTER_PRELUDE}
 local epoch, now = bucket_epoch(KEYS[1], clock(), tonumber(ARGV[3]))
 local stamp = now + tonumber(ARGV[2])
 local top = redis.call('ZREVRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 if top[2] and tonumber(top[2]) > stamp then stamp = tonumber(top[2]) end
-for i = 5, #ARGV, 500 do
+for i = 6, #ARGV, 500 do
   local args = {}
   for j = i, math.min(i + 499, #ARGV) do
     args[#args + 1] = num(stamp)
@@ -400,19 +403,61 @@ if excess > 0 then
   end
 end
 redis.call('ZADD', KEYS[1], num(raised), EPOCH)
+-- Pruning alone (no tag) publishes only an epoch it raised, in a message with no tag.
+if #ARGV >= 6 or raised > epoch then publish(KEYS[3], KEYS[4], tonumber(ARGV[5]), stamp, raised, ARGV, 6) end
 return stamp
 `;
 
 /**
- * cluster touch (clear): raises the bucket's epoch to skew µs ahead of this node's clock, never lowering it.
- * KEYS: [1] records. ARGV: [1] skew. Returns the epoch.
+ * cluster touch (clear): raises the bucket's epoch to skew µs ahead of this node's clock, never lowering it, and
+ * publishes it on the bucket's stream (a message with no tag).
+ * KEYS: [1] records, [2] the bucket's stream sequence counter, [3] the bucket's stream. ARGV: [1] skew, [2] the
+ * stream's length (0: do not publish). Returns the epoch.
  */
 const CLUSTER_TOUCH_SCRIPT = `${CLUSTER_PRELUDE}
 local stamp = clock() + tonumber(ARGV[1])
 local epoch = tonumber(redis.call('ZSCORE', KEYS[1], EPOCH) or '0') or 0
 if epoch > stamp then stamp = epoch end
 redis.call('ZADD', KEYS[1], num(stamp), EPOCH)
+publish(KEYS[2], KEYS[3], tonumber(ARGV[2]), stamp, stamp, {}, 1)
 return stamp
+`;
+
+/**
+ * cluster poll (a tiered store's reader, one call per bucket each round, in parallel): the bucket's state and the
+ * messages after the reader's cursor, read atomically, so that "nothing missing" can be checked exactly. A missing
+ * epoch is left for the next lookup to make, as stream state does.
+ * KEYS: [1] records, [2] the bucket's stream sequence counter, [3] the bucket's stream. ARGV: [1] the cursor (the
+ * id of the last message the reader applied; '' for the state alone), [2] the most messages to answer.
+ * Returns `{ now, epoch, seq, lastId, messages }`: as stream state, then the messages after the cursor (XRANGE).
+ */
+const CLUSTER_POLL_SCRIPT = `${PRELUDE}
+local now = clock()
+local epoch = tonumber(redis.call('ZSCORE', KEYS[1], EPOCH) or '0') or 0
+local seq = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
+local last = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', 1)
+local id = '0-0'
+if last[1] then id = last[1][1] end
+local messages = {}
+if ARGV[1] ~= '' then messages = redis.call('XRANGE', KEYS[3], '(' .. ARGV[1], '+', 'COUNT', tonumber(ARGV[2])) end
+return { now, epoch, seq, id, messages }
+`;
+
+/**
+ * cluster confirm (a tiered store's strict mode, for each bucket of an entry's tags other than its own; its own runs
+ * confirm): whether neither the bucket's epoch nor a tag given was expired at or after startedAt.
+ * KEYS: [1] records. ARGV: [1] startedAt, [2..] tags. Returns `{ now, 1 }` or `{ now, 0 }` (also when the epoch is
+ * missing: the lookup that follows makes it).
+ */
+const CLUSTER_CONFIRM_SCRIPT = `${PRELUDE}
+local now = clock()
+local epoch = tonumber(redis.call('ZSCORE', KEYS[1], EPOCH) or '')
+local started = tonumber(ARGV[1])
+if not epoch or not started or started <= epoch then return { now, 0 } end
+local tags = {}
+for i = 2, #ARGV do tags[#tags + 1] = ARGV[i] end
+if not tags_fresh(KEYS[1], tags, started) then return { now, 0 } end
+return { now, 1 }
 `;
 
 /** The scripts of the store on Redis Cluster (redis-cluster.ts). */
@@ -421,6 +466,8 @@ export const CLUSTER_SCRIPTS = {
   records: { name: 'groupCacheClusterRecords1', numberOfKeys: 1, lua: CLUSTER_RECORDS_SCRIPT },
   check: { name: 'groupCacheClusterCheck1', numberOfKeys: 2, lua: CLUSTER_CHECK_SCRIPT },
   set: { name: 'groupCacheClusterSet1', numberOfKeys: 3, lua: CLUSTER_SET_SCRIPT },
-  expire: { name: 'groupCacheClusterExpire1', numberOfKeys: 2, lua: CLUSTER_EXPIRE_SCRIPT },
-  touch: { name: 'groupCacheClusterTouch1', numberOfKeys: 1, lua: CLUSTER_TOUCH_SCRIPT },
+  expire: { name: 'groupCacheClusterExpire2', numberOfKeys: 4, lua: CLUSTER_EXPIRE_SCRIPT },
+  touch: { name: 'groupCacheClusterTouch2', numberOfKeys: 3, lua: CLUSTER_TOUCH_SCRIPT },
+  poll: { name: 'groupCacheClusterPoll1', numberOfKeys: 3, lua: CLUSTER_POLL_SCRIPT },
+  confirm: { name: 'groupCacheClusterConfirm1', numberOfKeys: 1, lua: CLUSTER_CONFIRM_SCRIPT },
 } as const satisfies Record<string, RedisScript>;

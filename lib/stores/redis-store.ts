@@ -73,7 +73,8 @@ export interface RedisStoreOptions {
    * Length of the expiry stream (`<prefix>stream`, trimmed approximately): every expiry and `clear()` is published
    * there, in the same script that records it, for the tiered stores of every instance (`tieredStore`). A reader
    * that falls further behind than this drops its in-process tier and starts again. 0 publishes nothing: only for
-   * a fleet where no instance runs a tiered store. Default 10,000.
+   * a fleet where no instance runs a tiered store. On Redis Cluster each of the 16 buckets has its own stream,
+   * trimmed to a 16th of this. Default 10,000.
    */
   streamLength?: number;
   /**
@@ -171,7 +172,13 @@ export class RedisStore implements CacheStore {
       throw new TypeError(`option waitReplicas must be an integer >= 0, got ${String(waitReplicas)}`);
     const replicaTimeout = positiveOption(raw, 'replicaTimeout', 200, true);
     this.#cluster = this.#client.cluster
-      ? new ClusterLayout(this.#client, this.prefix, { clockSkew, maxRecords: this.#maxRecords, waitReplicas, replicaTimeout })
+      ? new ClusterLayout(this.#client, this.prefix, {
+          clockSkew,
+          maxRecords: this.#maxRecords,
+          waitReplicas,
+          replicaTimeout,
+          streamLength: length,
+        })
       : undefined;
     this.#lookups = new LookupBatch({
       one: (key) => this.#client.run(SCRIPTS.get, [key, this.#records], true) as Promise<GetReply>,
@@ -184,7 +191,24 @@ export class RedisStore implements CacheStore {
     return this.#cluster !== undefined;
   }
 
-  /** The keys a reader of the expiry stream needs: records, sequence counter, stream. */
+  /** On Redis Cluster, the bucketed layout: a tiered store reads each bucket's stream and stamps through it. */
+  get layout(): ClusterLayout | undefined {
+    return this.#cluster;
+  }
+
+  /**
+   * As {@link expire}, answering the stamp recorded per bucket (bucket 0 on one node). On a cluster each bucket
+   * stamps on its own node's clock, `clockSkew` ahead, so a tiered store records each tag with its bucket's stamp.
+   */
+  async expireStamps(tags: readonly string[]): Promise<Map<number, number>> {
+    this.#ready();
+    if (tags.length === 0) return new Map();
+    if (this.#cluster !== undefined) return this.#cluster.expireStamps(tags);
+    const stamp = await this.expire(tags);
+    return new Map(stamp === undefined ? [] : [[0, stamp]]);
+  }
+
+  /** The keys a reader of the expiry stream needs (one node): records, sequence counter, stream. */
   get streamKeys(): { records: string; sequence: string; stream: string } {
     return { records: this.#records, sequence: this.#sequence, stream: this.#stream };
   }
