@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import express from 'express';
 import { type CacheOptions, createCache, type GroupCache } from 'group-cache';
 import { expireGroups, groupCache } from 'group-cache/express';
-import { redisStore, tieredStore } from 'group-cache/redis';
+import { redisStore } from 'group-cache/redis';
 import type { Cluster } from 'ioredis';
 import { adapterConformance } from './adapter-conformance.js';
 import { expressDriver } from './drivers/express.js';
@@ -228,11 +228,6 @@ describe('Redis Cluster', function () {
       await store.get(local);
       expect((await scripts()) - alone, 'tags all in its own bucket: one script').to.equal(1);
       await store.clear();
-    });
-
-    it('tieredStore refuses a cluster client with a clear error', () => {
-      const redisOnCluster = redisStore({ client: redis, prefix: uniquePrefix('tiered') });
-      expect(() => tieredStore({ redis: redisOnCluster })).to.throw(TypeError, /Redis Cluster/);
     });
 
     it('a prefix holding a hash tag is refused on a cluster (the store places its keys itself)', () => {
