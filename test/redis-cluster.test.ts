@@ -3,7 +3,7 @@ import express from 'express';
 import { type CacheOptions, createCache, type GroupCache } from 'group-cache';
 import { expireGroups, groupCache } from 'group-cache/express';
 import { redisStore } from 'group-cache/redis';
-import type { Cluster } from 'ioredis';
+import { type Cluster, Redis } from 'ioredis';
 import { adapterConformance } from './adapter-conformance.js';
 import { expressDriver } from './drivers/express.js';
 import { connectCluster, type RedisCluster, startClusterOrSkip } from './helpers/redis-cluster.js';
@@ -236,6 +236,40 @@ describe('Redis Cluster', function () {
 
     it('no script raised CROSSSLOT in the adapter table', () => {
       expect(crossSlot).to.deep.equal([]);
+    });
+
+    it('waitReplicas after a failover the client has not seen: the expiry follows the MOVED to the new master', async function () {
+      this.timeout(60_000);
+      const prefix = uniquePrefix('moved');
+      // A client of its own, whose slot map this test makes stale.
+      const own = await connectCluster(cluster!);
+      try {
+        const store = redisStore({ client: own, prefix, clockSkew: 0, waitReplicas: 1, replicaTimeout: 500 });
+        expect(await store.expire(['g:moved'])).to.be.a('number');
+        const slot = Number(await own.cluster('KEYSLOT', `{${prefix}${bucketNumber(prefix, 'g:moved')}}r`));
+        const master = await cluster!.masterOf(slot);
+        const replica = await cluster!.replicaOf(master);
+        // A graceful manual failover: the replica becomes the master, the old master its replica. Nothing this
+        // client sends learns of it but a MOVED.
+        const direct = new Redis({ host: '127.0.0.1', port: replica.port, lazyConnect: true });
+        try {
+          await direct.connect();
+          await direct.cluster('FAILOVER');
+        } finally {
+          direct.disconnect();
+        }
+        const deadline = Date.now() + 20_000;
+        while ((await cluster!.masterOf(slot)).port !== replica.port) {
+          if (Date.now() > deadline) throw new Error('the manual failover did not happen');
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        await cluster!.waitOk(20_000);
+        // The expiry's pipeline (script, ROLE, WAIT) goes to the old master first, whose MOVED is followed.
+        expect(await store.expire(['g:moved'])).to.be.a('number');
+        await store.clear();
+      } finally {
+        own.disconnect();
+      }
     });
 
     it('a master restarted empty (its replica paused, so none takes over): entries tagged in its buckets read as invalidated, over HTTP too', async function () {

@@ -187,6 +187,9 @@ interface ScriptPipeline {
   wait(replicas: number, ms: number): ScriptPipeline;
 }
 
+// Times an expiry's pipeline is sent again after a MOVED (each after a slot-map refresh).
+const MOVED_RETRIES = 3;
+
 /**
  * ioredis Cluster: scripts through `defineCommand` (routed by their first key; every key of one call shares a slot),
  * SCAN on every master, UNLINK one key at a time (keys of different slots may not share a command).
@@ -194,23 +197,35 @@ interface ScriptPipeline {
 class IoredisClusterClient extends IoredisCommon<Cluster> implements StoreClient {
   readonly cluster = true;
 
-  // One pipeline goes to the node of its keys' slot, so WAIT follows the script on that node's connection.
+  /*
+   * One pipeline goes to the node of its keys' slot, so WAIT follows the script on that node's connection. ioredis
+   * follows a MOVED for a lone command, not for a pipeline whose other commands (ROLE, WAIT: no key) succeeded where
+   * they were sent; after a failover that left the client's slot map stale, the pipeline would fail there for good.
+   * So a MOVED refreshes the slot map and sends the pipeline again (a few times at most).
+   */
   async runAndWait(
     script: RedisScript,
     args: readonly RedisArg[],
     replicas: number,
     ms: number,
   ): Promise<[reply: unknown, acked: number, connected: number]> {
-    const pipeline = this.client.pipeline() as unknown as Record<string, (...a: RedisArg[]) => ScriptPipeline>;
-    const queued = pipeline[script.name]!.apply(pipeline, [...args])
-      .role()
-      .wait(replicas, ms);
-    const replies = (await queued.exec()) ?? [];
-    for (const [error] of replies) if (error) throw error;
-    // ROLE on a master: ['master', offset, [[ip, port, offset], ...]], one row per connected replica.
-    const role = replies[1]?.[1] as [string, unknown, unknown[]] | undefined;
-    const connected = role?.[0] === 'master' && Array.isArray(role[2]) ? role[2].length : 0;
-    return [replies[0]?.[1], Number(replies[2]?.[1] ?? 0), connected];
+    for (let attempt = 0; ; attempt++) {
+      const pipeline = this.client.pipeline() as unknown as Record<string, (...a: RedisArg[]) => ScriptPipeline>;
+      const queued = pipeline[script.name]!.apply(pipeline, [...args])
+        .role()
+        .wait(replicas, ms);
+      const replies = (await queued.exec()) ?? [];
+      const moved = replies[0]?.[0];
+      if (moved instanceof Error && moved.message.startsWith('MOVED ') && attempt < MOVED_RETRIES) {
+        await new Promise<void>((resolve) => this.client.refreshSlotsCache(() => resolve()));
+        continue;
+      }
+      for (const [error] of replies) if (error) throw error;
+      // ROLE on a master: ['master', offset, [[ip, port, offset], ...]], one row per connected replica.
+      const role = replies[1]?.[1] as [string, unknown, unknown[]] | undefined;
+      const connected = role?.[0] === 'master' && Array.isArray(role[2]) ? role[2].length : 0;
+      return [replies[0]?.[1], Number(replies[2]?.[1] ?? 0), connected];
+    }
   }
 
   async unlink(keys: readonly string[]): Promise<number> {
