@@ -197,8 +197,6 @@ function flat(value: string): string {
   if (value.length < 13) return value;
   const lower = value.toLowerCase();
   if (lower === value) return lower;
-  const upper = value.toUpperCase();
-  if (upper === value) return upper;
   const normal = value.normalize();
   if (normal === value) return normal;
   return JSON.parse(JSON.stringify(value)) as string;
