@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { expect } from 'chai';
 import { type CachedEntry, createCache, memoryStore, type StoreLookup } from 'group-cache';
 import { groupCache } from 'group-cache/express';
@@ -345,7 +346,7 @@ describe('memoryStore', () => {
     }
   });
 
-  it('toJSON() gives the ten contract fields as a plain object', () => {
+  it('toJSON() and util.inspect() give the ten contract fields as a plain object', () => {
     const store = memoryStore();
     const stored = entry(store.get('k:j').stamp, ['g:j', 'k:j'], Buffer.from('json'));
     store.set('k:j', stored);
@@ -354,6 +355,7 @@ describe('memoryStore', () => {
     expect(Object.getPrototypeOf(plain)).to.equal(Object.prototype);
     expect(plain).to.deep.equal(stored);
     expect(JSON.parse(JSON.stringify(read)).freshUntil).to.equal(stored.freshUntil);
+    expect(inspect(read)).to.equal(inspect(stored));
   });
 
   it('a group tag shared by entries is held once and counted once; every byte comes back when they go', () => {

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { inspect } from 'node:util';
 import { isGroupTag } from '../core/keys.js';
 import { checkOptionNames, positiveOption } from '../core/options.js';
 import type { CachedEntry, CacheStore, EvictionReason, HeaderList, PeekLookup, StoreLookup, StoreStats } from './contract.js';
@@ -61,8 +62,8 @@ interface WideTimes {
  * object of ten fields. Status, headers and Vary are read from its shared head; of its times only `storedAt` is held
  * as a number (a boxed double), the others as small integer offsets from it, which V8 keeps inside the object instead
  * of in a 16-byte box each. Read through getters, the fields are what the `CachedEntry` contract says; they are not
- * own properties, so a copy must name them (`{ ...entry }` copies only body, etag, tags and storedAt; `toJSON()` and
- * `StoredEntry.plain()` give the plain object).
+ * own properties, so a copy must name them (`{ ...entry }` copies only body, etag, tags and storedAt; `toJSON()` gives
+ * the plain object, and `console.log` shows it).
  */
 class StoredEntry implements CachedEntry {
   readonly body: Buffer;
@@ -129,6 +130,11 @@ class StoredEntry implements CachedEntry {
 
   /** The plain object of the ten contract fields (for JSON, logs and copies). */
   toJSON(): CachedEntry {
+    return StoredEntry.plain(this);
+  }
+
+  // What console.log shows: the ten fields, as for any other store's entry.
+  [inspect.custom](): CachedEntry {
     return StoredEntry.plain(this);
   }
 
