@@ -8,7 +8,7 @@ import type { CachedEntry, HeaderList } from './contract.js';
  * characters past U+00FF takes twice that for its characters: keys, tags and header values rarely have any). The
  * store flattens the strings it keeps, so no concatenation wrapper is counted.
  */
-export function stringBytes(value: string): number {
+function stringBytes(value: string): number {
   return 16 + ((value.length + 7) & ~7);
 }
 
@@ -63,8 +63,8 @@ export function headSize(headers: HeaderList, vary: CachedEntry['vary'], sharedK
 
 /**
  * Bytes an entry holds beyond its body and its head (status, headers, Vary): key, ETag, tags and the fixed
- * structures, every tag string counted as its own (the store takes off those it already held). `wide`: the entry's
- * times did not fit small integers.
+ * structures, every tag string but the key's counted as its own (an interned group tag too: see memory-store.ts).
+ * `wide`: the entry's times did not fit small integers.
  */
 export function entryOwnSize(key: string, entry: CachedEntry, wide = false): number {
   let size = ENTRY_OVERHEAD_BYTES + stringBytes(key) + stringBytes(entry.etag) + (wide ? WIDE_TIMES_BYTES : 0);

@@ -3,7 +3,7 @@ import { inspect } from 'node:util';
 import { isGroupTag } from '../core/keys.js';
 import { checkOptionNames, positiveOption } from '../core/options.js';
 import type { CachedEntry, CacheStore, EvictionReason, HeaderList, PeekLookup, StoreLookup, StoreStats } from './contract.js';
-import { bodySize, entryOwnSize, headSize, recordSize, stringBytes } from './entry-size.js';
+import { bodySize, entryOwnSize, headSize, recordSize } from './entry-size.js';
 
 /** Options of {@link memoryStore}. */
 export interface MemoryStoreOptions {
@@ -417,21 +417,20 @@ export class MemoryStore implements CacheStore {
     const found = this.#heads.get(headKey);
     const sharable = found !== undefined && sameHead(found, entry);
     const newHeadSize = sharable ? 0 : headSize(entry.headers, entry.vary, headKey);
-    // The map's key and the key tag are one flat string; group tags are interned; the array is exact-length. A tag
-    // whose string the store already held costs this entry its slot only (entryOwnSize counts every one).
+    /*
+     * The map's key and the key tag are one flat string; group tags are interned; the array is exact-length. Each
+     * entry is still charged every tag string it has, shared or not: the intern table keeps no count of who holds a
+     * string, so the charge for a shared one cannot follow its last holder, and counting it each time keeps the count
+     * at or above the heap (by a few dozen bytes an entry).
+     */
     const id = flat(key);
     const tags: string[] = new Array(entry.tags.length);
-    let size = entryOwnSize(key, entry, fitTimes(entry, deadline) !== undefined) + bodySize(entry.body);
     for (let i = 0; i < tags.length; i++) {
       const tag = entry.tags[i] as string;
-      const held = tag === key ? id : this.#interned.get(tag);
-      if (held !== undefined) {
-        tags[i] = held;
-        if (held !== id) size -= stringBytes(tag);
-      } else {
-        tags[i] = isGroupTag(tag) ? this.#intern(tag) : flat(tag);
-      }
+      if (tag === key) tags[i] = id;
+      else tags[i] = this.#interned.get(tag) ?? (isGroupTag(tag) ? this.#intern(tag) : flat(tag));
     }
+    const size = entryOwnSize(key, entry, fitTimes(entry, deadline) !== undefined) + bodySize(entry.body);
     if (size + newHeadSize > this.#maxEntryBytes || size + newHeadSize > this.#maxBytes - this.#recordBytes) return false;
     const existing = this.#entries.get(key);
     if (existing !== undefined) {
@@ -444,7 +443,9 @@ export class MemoryStore implements CacheStore {
       // collides with a shared head's key is kept apart, unshared.
       const vary =
         entry.vary.length === 0 ? NO_VARY : entry.vary.map(([name, value]): [string, string] => [flat(name), flat(value)]);
-      head = { key: headKey, status: entry.status, headers: copyHeaders(entry.headers), vary, refs: 0, size: newHeadSize };
+      // Its size counted again: a head found sharable above is gone when the entry it served was the one replaced.
+      const size = headSize(entry.headers, entry.vary, headKey);
+      head = { key: headKey, status: entry.status, headers: copyHeaders(entry.headers), vary, refs: 0, size };
       if (found === undefined || this.#heads.get(headKey) === undefined) this.#heads.set(headKey, head);
       this.#entryBytes += head.size;
     }
