@@ -80,13 +80,22 @@ class StoredEntry implements CachedEntry {
   // Bytes counted for this entry alone (its head is counted with the head).
   readonly #size: number;
 
-  constructor(head: SharedHead, entry: CachedEntry, body: Buffer, etag: string, tags: string[], deadline: number, size: number) {
+  // `wide`: what fitTimes(entry, deadline) answered.
+  constructor(
+    head: SharedHead,
+    entry: CachedEntry,
+    body: Buffer,
+    etag: string,
+    tags: string[],
+    deadline: number,
+    wide: WideTimes | undefined,
+    size: number,
+  ) {
     this.body = body;
     this.etag = etag;
     this.tags = tags;
     this.storedAt = entry.storedAt;
     this.#head = head;
-    const wide = fitTimes(entry, deadline);
     if (wide === undefined) {
       this.#started = (entry.startedAt - entry.storedAt * 1000) | 0;
       this.#fresh = (entry.freshUntil - entry.storedAt) | 0;
@@ -307,7 +316,7 @@ export class MemoryStore implements CacheStore {
   readonly #records = new Map<string, ExpiryRecord>();
   // Heads shared between entries, by headKeyOf(); counted in #entryBytes once, dropped with their last entry.
   readonly #heads = new Map<string, SharedHead>();
-  // Recent group tags, each the one string every entry stored with it since holds (see INTERN_LIMIT).
+  // Recent group tags, each mapped to itself: the string the next entries with that tag share (see INTERN_LIMIT).
   readonly #interned = new Map<string, string>();
   #tick = 0;
   #floor = 0;
@@ -430,7 +439,8 @@ export class MemoryStore implements CacheStore {
       if (tag === key) tags[i] = id;
       else tags[i] = this.#interned.get(tag) ?? (isGroupTag(tag) ? this.#intern(tag) : flat(tag));
     }
-    const size = entryOwnSize(key, entry, fitTimes(entry, deadline) !== undefined) + bodySize(entry.body);
+    const wide = fitTimes(entry, deadline);
+    const size = entryOwnSize(key, entry, wide !== undefined) + bodySize(entry.body);
     if (size + newHeadSize > this.#maxEntryBytes || size + newHeadSize > this.#maxBytes - this.#recordBytes) return false;
     const existing = this.#entries.get(key);
     if (existing !== undefined) {
@@ -450,7 +460,7 @@ export class MemoryStore implements CacheStore {
       this.#entryBytes += head.size;
     }
     head.refs++;
-    this.#entries.set(id, new StoredEntry(head, entry, ownBody(entry.body), flat(entry.etag), tags, deadline, size));
+    this.#entries.set(id, new StoredEntry(head, entry, ownBody(entry.body), flat(entry.etag), tags, deadline, wide, size));
     this.#entryBytes += size;
     if (kept > this.#longestTtl) this.#longestTtl = kept;
     this.#evict();
