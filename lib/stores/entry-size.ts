@@ -13,12 +13,12 @@ function stringBytes(value: string): number {
 }
 
 /*
- * The fixed part of an entry (see memory-store.ts, StoredEntry): its slot in the LRU map (whose table runs up to twice
- * the live count between rehashes: about 46 B a slot at 20,000 entries), the entry object (ten fields), its one boxed
- * number (storedAt) and its tags array's object and backing store header. Measured on Node 20 x64 (bench/micro.mjs,
+ * The fixed part of an entry (see memory-store.ts, StoredEntry): its slot in the LRU map (whose table runs up to
+ * twice the live count between rehashes: about 46 B a slot at 20,000 entries), the entry object (eleven fields), its
+ * one boxed number (storedAt) and its tags array's object and backing store header. Measured on Node 20 x64 (bench/micro.mjs,
  * 20,000 entries of a 998 B body, two headers, two groups): see bench/README.md, Memory store.
  */
-export const ENTRY_OVERHEAD_BYTES = 214;
+export const ENTRY_OVERHEAD_BYTES = 222;
 // An entry whose times do not fit small integers (see memory-store.ts, fitTimes) keeps them in an object of their own:
 // four fields and four boxed numbers.
 export const WIDE_TIMES_BYTES = 120;
@@ -27,8 +27,8 @@ const ARRAY_BYTES = 48;
 const POINTER_BYTES = 8;
 // A Buffer that owns its memory: the Uint8Array, its ArrayBuffer object and the backing store's bookkeeping.
 const BUFFER_OVERHEAD_BYTES = 220;
-// A shared head's record (six fields) and its map slot.
-const SHARED_HEAD_BYTES = 118;
+// A shared head's record (five fields) and its map slot.
+const SHARED_HEAD_BYTES = 110;
 
 /** Bytes of a body Buffer as the memory store keeps it (its own allocation). */
 export function bodySize(body: Buffer): number {
@@ -56,25 +56,26 @@ export function varySize(vary: CachedEntry['vary']): number {
   return size;
 }
 
-/** Bytes of a status, header list and Vary list held once (with the key it is shared under). */
-export function headSize(headers: HeaderList, vary: CachedEntry['vary'], sharedKey = ''): number {
-  return SHARED_HEAD_BYTES + stringBytes(sharedKey) + headerListSize(headers) + varySize(vary);
+/** Bytes of a status and header list held once (with the key it is shared under). */
+export function headSize(headers: HeaderList, sharedKey = ''): number {
+  return SHARED_HEAD_BYTES + stringBytes(sharedKey) + headerListSize(headers);
 }
 
 /**
- * Bytes an entry holds beyond its body and its head (status, headers, Vary): key, ETag, tags and the fixed
+ * Bytes an entry holds beyond its body and its head (status, headers): key, ETag, Vary, tags and the fixed
  * structures, every tag string but the key's counted as its own (an interned group tag too: see memory-store.ts).
  * `wide`: the entry's times did not fit small integers.
  */
 export function entryOwnSize(key: string, entry: CachedEntry, wide = false): number {
-  let size = ENTRY_OVERHEAD_BYTES + stringBytes(key) + stringBytes(entry.etag) + (wide ? WIDE_TIMES_BYTES : 0);
+  let size = ENTRY_OVERHEAD_BYTES + stringBytes(key) + stringBytes(entry.etag) + varySize(entry.vary);
+  if (wide) size += WIDE_TIMES_BYTES;
   for (const tag of entry.tags) size += POINTER_BYTES + (tag === key ? 0 : stringBytes(tag));
   return size;
 }
 
 /** Estimated heap bytes of `entry` stored under `key`, its head counted as if it were its own. */
 export function entrySize(key: string, entry: CachedEntry): number {
-  return entryOwnSize(key, entry) + bodySize(entry.body) + headSize(entry.headers, entry.vary);
+  return entryOwnSize(key, entry) + bodySize(entry.body) + headSize(entry.headers);
 }
 
 /*

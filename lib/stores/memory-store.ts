@@ -37,14 +37,14 @@ export interface MemoryStoreOptions {
 const TIME_ORIGIN = performance.timeOrigin;
 
 /*
- * What entries share: status, header list and Vary list. Most responses of a route have the same ones, so each is
- * held once for every entry that has it, counted in the store's bytes once, and dropped with its last entry.
+ * What entries share: status and header list. Most responses of a route have the same ones, so each is held once
+ * for every entry that has it, counted in the store's bytes once, and dropped with its last entry. (Not the Vary
+ * values: under `vary: ['cookie:sid']` each session's would need a head, and a copy of the header list, of its own.)
  */
 interface SharedHead {
   key: string;
   status: number;
   headers: HeaderList;
-  vary: CachedEntry['vary'];
   refs: number;
   size: number;
 }
@@ -59,15 +59,16 @@ interface WideTimes {
 
 /*
  * The entry as the store keeps it, and hands back on every lookup (the same object, so a hit allocates nothing): one
- * object of ten fields. Status, headers and Vary are read from its shared head; of its times only `storedAt` is held
+ * object of eleven fields. Status and headers are read from its shared head; of its times only `storedAt` is held
  * as a number (a boxed double), the others as small integer offsets from it, which V8 keeps inside the object instead
  * of in a 16-byte box each. Read through getters, the fields are what the `CachedEntry` contract says; they are not
- * own properties, so a copy must name them (`{ ...entry }` copies only body, etag, tags and storedAt; `toJSON()` gives
- * the plain object, and `console.log` shows it).
+ * own properties, so a copy must name them (`{ ...entry }` copies only body, etag, vary, tags and storedAt;
+ * `toJSON()` gives the plain object, and `console.log` shows it).
  */
 class StoredEntry implements CachedEntry {
   readonly body: Buffer;
   readonly etag: string;
+  readonly vary: CachedEntry['vary'];
   readonly tags: string[];
   readonly storedAt: number;
   readonly #head: SharedHead;
@@ -86,6 +87,7 @@ class StoredEntry implements CachedEntry {
     entry: CachedEntry,
     body: Buffer,
     etag: string,
+    vary: CachedEntry['vary'],
     tags: string[],
     deadline: number,
     wide: WideTimes | undefined,
@@ -93,6 +95,7 @@ class StoredEntry implements CachedEntry {
   ) {
     this.body = body;
     this.etag = etag;
+    this.vary = vary;
     this.tags = tags;
     this.storedAt = entry.storedAt;
     this.#head = head;
@@ -116,10 +119,6 @@ class StoredEntry implements CachedEntry {
 
   get headers(): HeaderList {
     return this.#head.headers;
-  }
-
-  get vary(): CachedEntry['vary'] {
-    return this.#head.vary;
   }
 
   get startedAt(): number {
@@ -225,15 +224,10 @@ const INTERN_MAX_LENGTH = 64;
 // One empty Vary list for every entry that varies on nothing.
 const NO_VARY: CachedEntry['vary'] = [];
 
-// What identifies a head: the status, then the Vary pairs and the header pairs in order, a list value marked apart from
-// a string one (Node refuses NUL in header names and values; heads that still collide are compared before they are
-// shared).
-function headKeyOf(status: number, headers: HeaderList, vary: CachedEntry['vary']): string {
+// What identifies a head: the status, then the header pairs in order, a list value marked apart from a string one
+// (Node refuses NUL in header names and values; heads that still collide are compared before they are shared).
+function headKeyOf(status: number, headers: HeaderList): string {
   let key = `${status}\0`;
-  for (let i = 0; i < vary.length; i++) {
-    const [name, value] = vary[i] as [string, string];
-    key += `${name}\0~${value}\0`;
-  }
   for (let i = 0; i < headers.length; i++) {
     const [name, value] = headers[i] as HeaderList[number];
     key += typeof value === 'string' ? `${name}\0=${value}\0` : `${name}\0[${value.join('\0,')}\0`;
@@ -253,13 +247,7 @@ function sameHeaders(a: HeaderList, b: HeaderList): boolean {
 }
 
 function sameHead(head: SharedHead, entry: CachedEntry): boolean {
-  if (head.status !== entry.status || head.vary.length !== entry.vary.length) return false;
-  for (let i = 0; i < head.vary.length; i++) {
-    const [nameA, valueA] = head.vary[i] as [string, string];
-    const [nameB, valueB] = entry.vary[i] as [string, string];
-    if (nameA !== nameB || valueA !== valueB) return false;
-  }
-  return sameHeaders(head.headers, entry.headers);
+  return head.status === entry.status && sameHeaders(head.headers, entry.headers);
 }
 
 // The store's copy of a header list, handed to every entry that has the same one (replay.ts copies a list value
@@ -422,10 +410,10 @@ export class MemoryStore implements CacheStore {
     if (!this.#valid(entry)) return false;
     const kept = Math.max(1, entry.staleUntil - entry.storedAt);
     const deadline = this.#now() + kept;
-    const headKey = headKeyOf(entry.status, entry.headers, entry.vary);
+    const headKey = headKeyOf(entry.status, entry.headers);
     const found = this.#heads.get(headKey);
     const sharable = found !== undefined && sameHead(found, entry);
-    const newHeadSize = sharable ? 0 : headSize(entry.headers, entry.vary, headKey);
+    const newHeadSize = sharable ? 0 : headSize(entry.headers, headKey);
     /*
      * The map's key and the key tag are one flat string; group tags are interned; the array is exact-length. Each
      * entry is still charged every tag string it has, shared or not: the intern table keeps no count of who holds a
@@ -433,6 +421,9 @@ export class MemoryStore implements CacheStore {
      * at or above the heap (by a few dozen bytes an entry).
      */
     const id = flat(key);
+    // Its own copy of the Vary list, or the one empty list for all.
+    const vary =
+      entry.vary.length === 0 ? NO_VARY : entry.vary.map(([name, value]): [string, string] => [flat(name), flat(value)]);
     const tags: string[] = new Array(entry.tags.length);
     for (let i = 0; i < tags.length; i++) {
       const tag = entry.tags[i] as string;
@@ -449,18 +440,16 @@ export class MemoryStore implements CacheStore {
     }
     let head = this.#heads.get(headKey);
     if (head === undefined || !sharable) {
-      // A copy: the caller's lists (and their pairs) may change after this; the shared ones never do. One that only
+      // A copy: the caller's list (and its pairs) may change after this; the shared one never does. One that only
       // collides with a shared head's key is kept apart, unshared.
-      const vary =
-        entry.vary.length === 0 ? NO_VARY : entry.vary.map(([name, value]): [string, string] => [flat(name), flat(value)]);
       // Its size counted again: a head found sharable above is gone when the entry it served was the one replaced.
-      const size = headSize(entry.headers, entry.vary, headKey);
-      head = { key: headKey, status: entry.status, headers: copyHeaders(entry.headers), vary, refs: 0, size };
+      const size = headSize(entry.headers, headKey);
+      head = { key: headKey, status: entry.status, headers: copyHeaders(entry.headers), refs: 0, size };
       if (found === undefined || this.#heads.get(headKey) === undefined) this.#heads.set(headKey, head);
       this.#entryBytes += head.size;
     }
     head.refs++;
-    this.#entries.set(id, new StoredEntry(head, entry, ownBody(entry.body), flat(entry.etag), tags, deadline, wide, size));
+    this.#entries.set(id, new StoredEntry(head, entry, ownBody(entry.body), flat(entry.etag), vary, tags, deadline, wide, size));
     this.#entryBytes += size;
     if (kept > this.#longestTtl) this.#longestTtl = kept;
     this.#evict();
