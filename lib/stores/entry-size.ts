@@ -15,8 +15,8 @@ function stringBytes(value: string): number {
 /*
  * The fixed part of an entry (see memory-store.ts, StoredEntry): its slot in the LRU map (whose table runs up to
  * twice the live count between rehashes: about 46 B a slot at 20,000 entries), the entry object (eleven fields), its
- * one boxed number (storedAt) and its tags array's object and backing store header. Measured on Node 20 x64 (bench/micro.mjs,
- * 20,000 entries of a 998 B body, two headers, two groups): see bench/README.md, Memory store.
+ * one boxed number (storedAt) and its tags array's object and backing store header. Measured on Node 20 x64
+ * (bench/micro.mjs, 20,000 entries of a 998 B body, two headers, two groups): see bench/README.md, Memory store.
  */
 export const ENTRY_OVERHEAD_BYTES = 222;
 // An entry whose times do not fit small integers (see memory-store.ts, fitTimes) keeps them in an object of their own:
