@@ -1,7 +1,9 @@
+import { inspect } from 'node:util';
 import { expect } from 'chai';
 import { type CachedEntry, createCache, memoryStore, type StoreLookup } from 'group-cache';
 import { groupCache } from 'group-cache/express';
 import { groupTag, keyId } from '../lib/core/keys.js';
+import { WIDE_TIMES_BYTES } from '../lib/stores/entry-size.js';
 import { express, getRaw, manualClock } from './helpers/express-app.js';
 
 function entry(startedAt: number, tags: string[], body = Buffer.alloc(1000, 1), keep = 60_000): CachedEntry {
@@ -272,6 +274,176 @@ describe('memoryStore', () => {
     (stored.headers[0] as [string, string])[1] = 'text/html';
     stored.headers.push(['x-late', '1']);
     expect(store.get('k:m').entry?.headers).to.deep.equal([['content-type', 'text/plain']]);
+  });
+
+  it('get(key) hands back the same entry object on every hit: a hit allocates no entry', () => {
+    const store = memoryStore();
+    store.set('k:same', entry(store.get('k:same').stamp, ['g:users', 'k:same']));
+    const first = store.get('k:same').entry;
+    expect(first).to.not.equal(undefined);
+    expect(store.get('k:same').entry).to.equal(first);
+    expect(store.peek('k:same').entry).to.equal(first);
+  });
+
+  describe('times kept as small offsets, or as they are when they do not fit', () => {
+    // The store's stamps are this process's clock in µs: a fill's startedAt is near storedAt * 1000.
+    const wall = Date.now();
+    type Times = { storedAt: number; fresh: number; stale: number; started?: number };
+    const cases: Array<[string, 'offsets' | 'as they are', Times]> = [
+      ['a 10-minute TTL', 'offsets', { storedAt: wall, fresh: 600_000, stale: 0 }],
+      ['a stale window', 'offsets', { storedAt: wall, fresh: 60_000, stale: 30_000 }],
+      ['a TTL of 2^30 - 1 ms', 'offsets', { storedAt: wall, fresh: 2 ** 30 - 1, stale: 0 }],
+      ['a startedAt 1 µs after storedAt (a negative offset)', 'offsets', { storedAt: wall, fresh: 1_000, stale: 0, started: 1 }],
+      ['a TTL of 2^30 ms', 'as they are', { storedAt: wall, fresh: 2 ** 30, stale: 0 }],
+      [
+        'a 30-day TTL and a year of stale window',
+        'as they are',
+        { storedAt: wall, fresh: 30 * 86_400_000, stale: 31_536_000_000 },
+      ],
+      ['a TTL with a fraction of a ms', 'as they are', { storedAt: wall, fresh: 1_000.5, stale: 0 }],
+      ['a storedAt far from the store clock', 'as they are', { storedAt: 5, fresh: 1_000, stale: 0 }],
+    ];
+    // What the entries below hold when their times fit: the same key, tags, body and head as each case.
+    function narrowBytes(): number {
+      const store = memoryStore();
+      store.set('k:t', {
+        ...entry(store.get('k:t').stamp, ['g:t', 'k:t']),
+        storedAt: wall,
+        freshUntil: wall + 1,
+        staleUntil: wall + 1,
+      });
+      return store.stats().bytes;
+    }
+    for (const [name, kept, times] of cases) {
+      it(`${name} (${kept}): every field reads back exactly, and the entry is kept staleUntil - storedAt ms`, () => {
+        let now = times.storedAt;
+        const store = memoryStore({ now: () => now });
+        const stamp = store.get('k:t').stamp;
+        const startedAt = times.started === undefined ? stamp : times.storedAt * 1000 + times.started;
+        const stored: CachedEntry = {
+          ...entry(startedAt, ['g:t', 'k:t']),
+          storedAt: times.storedAt,
+          freshUntil: times.storedAt + times.fresh,
+          staleUntil: times.storedAt + times.fresh + times.stale,
+        };
+        expect(store.set('k:t', stored)).to.equal(true);
+        expect(store.stats().bytes).to.equal(narrowBytes() + (kept === 'offsets' ? 0 : WIDE_TIMES_BYTES));
+        const read = store.peek('k:t').entry as CachedEntry;
+        for (const field of ['status', 'etag', 'startedAt', 'storedAt', 'freshUntil', 'staleUntil'] as const) {
+          expect(read[field], field).to.equal(stored[field]);
+        }
+        expect(read.headers).to.deep.equal(stored.headers);
+        expect(read.vary).to.deep.equal(stored.vary);
+        expect(read.tags).to.deep.equal(stored.tags);
+        expect(read.body.equals(stored.body)).to.equal(true);
+        const keep = Math.max(1, stored.staleUntil - stored.storedAt);
+        now = times.storedAt + keep - 1;
+        expect(store.get('k:t').entry, 'kept until its deadline').to.equal(read);
+        now = times.storedAt + keep;
+        expect(store.get('k:t').entry, 'dropped at its deadline').to.equal(undefined);
+        expect(store.stats().bytes).to.equal(0);
+      });
+    }
+  });
+
+  it('toJSON() and util.inspect() give the ten contract fields as a plain object', () => {
+    const store = memoryStore();
+    const stored = entry(store.get('k:j').stamp, ['g:j', 'k:j'], Buffer.from('json'));
+    store.set('k:j', stored);
+    const read = store.get('k:j').entry as CachedEntry & { toJSON(): CachedEntry };
+    const plain = read.toJSON();
+    expect(Object.getPrototypeOf(plain)).to.equal(Object.prototype);
+    expect(plain).to.deep.equal(stored);
+    expect(JSON.parse(JSON.stringify(read)).freshUntil).to.equal(stored.freshUntil);
+    expect(inspect(read)).to.equal(inspect(stored));
+  });
+
+  it('an entry is charged every tag string it has, interned or not, and every byte comes back when they go', () => {
+    const store = memoryStore();
+    const add = (key: string, tags: string[]): number => {
+      const before = store.stats().bytes;
+      expect(store.set(key, entry(store.get(key).stamp, tags))).to.equal(true);
+      return store.stats().bytes - before;
+    };
+    // The first pays the head (status, headers, Vary) as well.
+    add('k:a', ['g:shared-group', 'k:a']);
+    const sharing = add('k:b', ['g:shared-group', 'k:b']);
+    const own = add('k:c', ['g:unique-group', 'k:c']);
+    expect(sharing).to.equal(own);
+    store.delete('k:a');
+    expect(add('k:a', ['g:shared-group', 'k:a'])).to.equal(own);
+    for (const key of ['k:a', 'k:b', 'k:c']) store.delete(key);
+    expect(store.stats().bytes).to.equal(0);
+  });
+
+  it('interned tags survive the eviction and expiry of other entries, and still expire every entry that has them', () => {
+    const store = memoryStore({ maxEntries: 200 });
+    // More distinct group tags than the store keeps interned (256), so its table of recent tags is dropped and rebuilt.
+    for (let i = 0; i < 600; i++) {
+      const key = `k:e${i}`;
+      expect(store.set(key, entry(store.get(key).stamp, [`g:item_${i}`, 'g:users', key]))).to.equal(true);
+    }
+    expect(store.stats().entries).to.equal(200);
+    expect(store.stats().evictions).to.equal(400);
+    store.delete('k:e599');
+    store.expire(['g:item_598']);
+    for (let i = 400; i < 598; i++) expect(store.get(`k:e${i}`).entry?.tags).to.deep.equal([`g:item_${i}`, 'g:users', `k:e${i}`]);
+    expect(invalidated(store.get('k:e598'))).to.equal(true);
+    expect(invalidated(store.get('k:e597'))).to.equal(false);
+    store.expire(['g:users']);
+    for (let i = 400; i < 599; i++) expect(invalidated(store.get(`k:e${i}`)), `k:e${i}`).to.equal(true);
+  });
+
+  it('maxBytes eviction stays exact: bytes never pass it, and equal what the entries held add up to', () => {
+    const maxBytes = 40_000;
+    const store = memoryStore({ maxBytes });
+    const sizes = new Map<string, number>();
+    for (let i = 0; i < 300; i++) {
+      const key = `k:x${i}`;
+      const before = store.stats().bytes;
+      const evictions = store.stats().evictions;
+      store.set(key, entry(store.get(key).stamp, [`g:group_${i % 7}`, 'g:users', key], Buffer.alloc(500 + i, 1)));
+      expect(store.stats().bytes).to.be.at.most(maxBytes);
+      if (store.stats().evictions === evictions) sizes.set(key, store.stats().bytes - before);
+    }
+    const held = store.stats().bytes;
+    expect(held).to.be.above(maxBytes - 2_000);
+    for (let i = 0; i < 300; i++) store.delete(`k:x${i}`);
+    expect(store.stats().bytes).to.equal(0);
+    expect(sizes.size).to.be.above(10);
+  });
+
+  it('replacing the only entry of a head counts the head again: bytes as before, and none left after', () => {
+    const store = memoryStore();
+    store.set('k:r', entry(store.get('k:r').stamp, ['g:r', 'k:r']));
+    const one = store.stats().bytes;
+    expect(store.set('k:r', entry(store.get('k:r').stamp, ['g:r', 'k:r']))).to.equal(true);
+    expect(store.stats().entries).to.equal(1);
+    expect(store.stats().bytes).to.equal(one);
+    store.delete('k:r');
+    expect(store.stats().bytes).to.equal(0);
+  });
+
+  it('entries share a head only with the same status and headers; each keeps its own Vary values', () => {
+    const store = memoryStore();
+    const set = (key: string, change: Partial<CachedEntry>) =>
+      store.set(key, { ...entry(store.get(key).stamp, [key]), ...change });
+    set('k:1', {});
+    set('k:2', {});
+    set('k:3', { status: 203 });
+    set('k:4', { vary: [['accept-encoding', 'gzip']] });
+    set('k:5', { vary: [['accept-encoding', 'br']] });
+    set('k:6', { vary: [['accept-encoding', 'gzip']] });
+    const read = (key: string) => store.get(key).entry as CachedEntry;
+    expect(read('k:1').headers).to.equal(read('k:2').headers);
+    expect(read('k:3').status).to.equal(203);
+    expect(read('k:1').status).to.equal(200);
+    expect(read('k:4').vary).to.deep.equal([['accept-encoding', 'gzip']]);
+    expect(read('k:5').vary).to.deep.equal([['accept-encoding', 'br']]);
+    expect(read('k:6').vary).to.deep.equal([['accept-encoding', 'gzip']]);
+    expect(read('k:4').headers, 'Vary values apart, one header list').to.equal(read('k:5').headers);
+    expect(read('k:3').headers).to.not.equal(read('k:1').headers);
+    expect(read('k:1').vary).to.deep.equal([]);
   });
 
   it('keyId and groupTag hash long names into their own name spaces', () => {

@@ -35,6 +35,11 @@ export function groupTag(group: string, maxLength = DEFAULT_MAX_KEY_LENGTH): str
   return group.length <= maxLength ? `g:${group}` : `G:${digest(group)}`;
 }
 
+/** True for a group's tag (`g:` or, hashed, `G:`), as {@link groupTag} makes them; false for a key's. */
+export function isGroupTag(tag: string): boolean {
+  return tag.charCodeAt(1) === 58 && (tag.charCodeAt(0) === 103 || tag.charCodeAt(0) === 71);
+}
+
 /**
  * The store id of a data key (`cache.getOrSet`, `cache.wrap`): its own name space, so a cached value and a cached
  * response of the same key never share a slot. Key expiry is not separate: a data entry also carries

@@ -5,6 +5,9 @@ import type { StatusHeader } from './cache-status.js';
 import type { SentCacheControl } from './client-freshness.js';
 import { type HeaderMap, headerValue } from './storage-policy.js';
 
+// What a hit's response is built from.
+type ReplayedEntry = Pick<CachedEntry, 'status' | 'headers' | 'body' | 'etag' | 'storedAt'>;
+
 /** What an adapter writes for a hit. `body` is undefined when none is sent (HEAD, 304). */
 export interface Replay {
   status: number;
@@ -35,7 +38,7 @@ function lastModified(headers: HeaderList): string | undefined {
  * validator (§8.8.2.2: at least one second before the response was generated, which `storedAt` stands for since
  * `Date` is not stored). When it does not hold, the whole representation is sent.
  */
-function ifRangeHolds(value: HeaderMap[string], entry: CachedEntry): boolean {
+function ifRangeHolds(value: HeaderMap[string], entry: ReplayedEntry): boolean {
   if (value === undefined) return true;
   if (typeof value !== 'string') return false;
   const validator = value.trim();
@@ -55,7 +58,7 @@ type RangeAnswer = { status: 206; start: number; end: number } | { status: 416 }
  * one as a 416. A server MAY ignore Range, so a malformed header, another range unit and several ranges that do
  * not merge into one (multipart/byteranges is not built) all get the full 200.
  */
-function rangeAnswer(entry: CachedEntry, requestHeaders: HeaderMap): RangeAnswer {
+function rangeAnswer(entry: ReplayedEntry, requestHeaders: HeaderMap): RangeAnswer {
   const range = headerValue(requestHeaders, 'range');
   if (typeof range !== 'string' || entry.status !== 200) return undefined;
   if (!ifRangeHolds(headerValue(requestHeaders, 'if-range'), entry)) return undefined;
@@ -67,7 +70,7 @@ function rangeAnswer(entry: CachedEntry, requestHeaders: HeaderMap): RangeAnswer
 }
 
 function partialReplay(
-  entry: CachedEntry,
+  entry: ReplayedEntry,
   answer: NonNullable<RangeAnswer>,
   method: string,
   age: string,
@@ -123,7 +126,14 @@ function withControl(
   headers.push(['Cache-Control', control.value]);
   const age = Math.max(0, Math.floor((now - entry.storedAt) / 1000));
   const capped = control.maxAge === undefined ? age : Math.min(age, control.maxAge);
-  return replayAt({ ...entry, headers }, method, requestHeaders, String(capped), statusHeaders);
+  // Fields named, not spread: a store may hand back an entry whose fields are getters (the memory store's are).
+  return replayAt(
+    { status: entry.status, headers, body: entry.body, etag: entry.etag, storedAt: entry.storedAt },
+    method,
+    requestHeaders,
+    String(capped),
+    statusHeaders,
+  );
 }
 
 export function replayEntry(
@@ -140,7 +150,7 @@ export function replayEntry(
 
 // A hit's response, `Age` already decided.
 function replayAt(
-  entry: CachedEntry,
+  entry: ReplayedEntry,
   method: string,
   requestHeaders: HeaderMap,
   age: string,

@@ -10,6 +10,8 @@ export type MaybePromise<T> = T | Promise<T>;
 /**
  * One cached response, as the cache hands it to a store and gets it back.
  * Times named `*At` with a `stamp` are on the store's clock; the others are the cache's wall clock in ms.
+ * A store may hand back an object of its own whose fields are getters (the memory store does, to keep entries
+ * small): read the fields by name; a spread (`{ ...entry }`) or a deep-equality check may not see them.
  */
 export interface CachedEntry {
   /** Exact status replayed on a hit. */

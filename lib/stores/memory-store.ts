@@ -1,7 +1,9 @@
 import { performance } from 'node:perf_hooks';
+import { inspect } from 'node:util';
+import { isGroupTag } from '../core/keys.js';
 import { checkOptionNames, positiveOption } from '../core/options.js';
 import type { CachedEntry, CacheStore, EvictionReason, HeaderList, PeekLookup, StoreLookup, StoreStats } from './contract.js';
-import { bodySize, entryOwnSize, headerListSize, recordSize } from './entry-size.js';
+import { bodySize, entryOwnSize, headSize, recordSize } from './entry-size.js';
 
 /** Options of {@link memoryStore}. */
 export interface MemoryStoreOptions {
@@ -34,30 +36,198 @@ export interface MemoryStoreOptions {
 // Constant for the life of the process, and a getter call to read each time.
 const TIME_ORIGIN = performance.timeOrigin;
 
-interface Slot {
-  entry: CachedEntry;
-  /** Bytes counted for this entry alone (its shared header list is counted with the list). */
-  size: number;
-  deadline: number;
-  /** Its header list, shared with every entry that has the same one. */
-  shared: SharedHeaders;
-}
-
-/** A header list held once for every entry that has the same one (most responses of a route do). */
-interface SharedHeaders {
+/*
+ * What entries share: status and header list. Most responses of a route have the same ones, so each is held once
+ * for every entry that has it, counted in the store's bytes once, and dropped with its last entry. (Not the Vary
+ * values: under `vary: ['cookie:sid']` each session's would need a head, and a copy of the header list, of its own.)
+ */
+interface SharedHead {
   key: string;
+  status: number;
   headers: HeaderList;
   refs: number;
   size: number;
 }
 
+/** An entry's times kept as they are, when one of them does not fit a small integer offset (see {@link fitTimes}). */
+interface WideTimes {
+  startedAt: number;
+  freshUntil: number;
+  staleUntil: number;
+  deadline: number;
+}
+
+/*
+ * The entry as the store keeps it, and hands back on every lookup (the same object, so a hit allocates nothing): one
+ * object of eleven fields. Status and headers are read from its shared head; of its times only `storedAt` is held
+ * as a number (a boxed double), the others as small integer offsets from it, which V8 keeps inside the object instead
+ * of in a 16-byte box each. Read through getters, the fields are what the `CachedEntry` contract says; they are not
+ * own properties, so a copy must name them (`{ ...entry }` copies only body, etag, vary, tags and storedAt;
+ * `toJSON()` gives the plain object, and `console.log` shows it).
+ */
+class StoredEntry implements CachedEntry {
+  readonly body: Buffer;
+  readonly etag: string;
+  readonly vary: CachedEntry['vary'];
+  readonly tags: string[];
+  readonly storedAt: number;
+  readonly #head: SharedHead;
+  // µs from storedAt * 1000 to startedAt, or all the times as they are (WideTimes).
+  readonly #started: number | WideTimes;
+  // ms from storedAt to freshUntil, from freshUntil to staleUntil, and from storedAt to the store's deadline.
+  readonly #fresh: number;
+  readonly #stale: number;
+  readonly #deadline: number;
+  // Bytes counted for this entry alone (its head is counted with the head).
+  readonly #size: number;
+
+  // `wide`: what fitTimes(entry, deadline) answered.
+  constructor(
+    head: SharedHead,
+    entry: CachedEntry,
+    body: Buffer,
+    etag: string,
+    vary: CachedEntry['vary'],
+    tags: string[],
+    deadline: number,
+    wide: WideTimes | undefined,
+    size: number,
+  ) {
+    this.body = body;
+    this.etag = etag;
+    this.vary = vary;
+    this.tags = tags;
+    this.storedAt = entry.storedAt;
+    this.#head = head;
+    if (wide === undefined) {
+      this.#started = (entry.startedAt - entry.storedAt * 1000) | 0;
+      this.#fresh = (entry.freshUntil - entry.storedAt) | 0;
+      this.#stale = (entry.staleUntil - entry.freshUntil) | 0;
+      this.#deadline = (deadline - entry.storedAt) | 0;
+    } else {
+      this.#started = wide;
+      this.#fresh = 0;
+      this.#stale = 0;
+      this.#deadline = 0;
+    }
+    this.#size = size;
+  }
+
+  get status(): number {
+    return this.#head.status;
+  }
+
+  get headers(): HeaderList {
+    return this.#head.headers;
+  }
+
+  get startedAt(): number {
+    const started = this.#started;
+    return typeof started === 'number' ? this.storedAt * 1000 + started : started.startedAt;
+  }
+
+  get freshUntil(): number {
+    const started = this.#started;
+    return typeof started === 'number' ? this.storedAt + this.#fresh : started.freshUntil;
+  }
+
+  get staleUntil(): number {
+    const started = this.#started;
+    return typeof started === 'number' ? this.storedAt + this.#fresh + this.#stale : started.staleUntil;
+  }
+
+  /** The plain object of the ten contract fields (for JSON, logs and copies). */
+  toJSON(): CachedEntry {
+    return StoredEntry.plain(this);
+  }
+
+  // What console.log shows: the ten fields, as for any other store's entry.
+  [inspect.custom](): CachedEntry {
+    return StoredEntry.plain(this);
+  }
+
+  static plain(entry: CachedEntry): CachedEntry {
+    const { status, headers, body, etag, vary, tags, startedAt, storedAt, freshUntil, staleUntil } = entry;
+    return { status, headers, body, etag, vary, tags, startedAt, storedAt, freshUntil, staleUntil };
+  }
+
+  /** The store clock (ms) at which the store drops the entry. */
+  static deadlineOf(entry: StoredEntry): number {
+    const started = entry.#started;
+    return typeof started === 'number' ? entry.storedAt + entry.#deadline : started.deadline;
+  }
+
+  static sizeOf(entry: StoredEntry): number {
+    return entry.#size;
+  }
+
+  static headOf(entry: StoredEntry): SharedHead {
+    return entry.#head;
+  }
+}
+
+// V8 keeps integers of 31 bits inside an object (32 without pointer compression): below 2^30 either way.
+const SMALL = 2 ** 30;
+
+function small(value: number): boolean {
+  return value >= -SMALL && value < SMALL && Number.isInteger(value);
+}
+
+/*
+ * Undefined when every time of the entry is a small integer offset that reads back exactly (as StoredEntry's getters
+ * compute it); else the times as they are. Offsets fit for TTLs and stale windows under 12 days and a fill that
+ * started within 17 minutes of its storedAt on the store's clock; an injected clock, a longer TTL or fractional times
+ * take the wide form (16 B more a number, as every entry paid before).
+ */
+function fitTimes(entry: CachedEntry, deadline: number): WideTimes | undefined {
+  const { startedAt, storedAt, freshUntil, staleUntil } = entry;
+  const started = startedAt - storedAt * 1000;
+  const fresh = freshUntil - storedAt;
+  const stale = staleUntil - freshUntil;
+  const kept = deadline - storedAt;
+  if (
+    small(started) &&
+    small(fresh) &&
+    small(stale) &&
+    small(kept) &&
+    storedAt * 1000 + started === startedAt &&
+    storedAt + fresh === freshUntil &&
+    storedAt + fresh + stale === staleUntil &&
+    storedAt + kept === deadline
+  ) {
+    return undefined;
+  }
+  return { startedAt, freshUntil, staleUntil, deadline };
+}
+
+/*
+ * The same characters as one flat string. V8 keeps a string built by concatenation as a tree of its parts (a 32-byte
+ * wrapper for each join, each part held whole) and a slice with its parent: held for an entry's lifetime, either costs
+ * more than its characters. Strings under 13 characters are always flat. Changing case copies into one flat string
+ * (and hands back a flat one when nothing changed); NFC does the same for the rest, JSON's round trip copies any
+ * string exactly.
+ */
+function flat(value: string): string {
+  if (value.length < 13) return value;
+  const lower = value.toLowerCase();
+  if (lower === value) return lower;
+  const normal = value.normalize();
+  if (normal === value) return normal;
+  return JSON.parse(JSON.stringify(value)) as string;
+}
+
+// Group tags shared between entries (`g:users` on every entry of a route) are held once: the store keeps the last few
+// hundred tags it stored, short ones only, and hands their string to the next entry that has the same tag.
+const INTERN_LIMIT = 256;
+const INTERN_MAX_LENGTH = 64;
+
 // One empty Vary list for every entry that varies on nothing.
 const NO_VARY: CachedEntry['vary'] = [];
 
-// What identifies a header list: names and values in order, a list value marked apart from a string one (Node
-// refuses NUL in header names and values; lists that still collide are compared before they are shared).
-function headersKeyOf(headers: HeaderList): string {
-  let key = '';
+// What identifies a head: the status, then the header pairs in order, a list value marked apart from a string one
+// (Node refuses NUL in header names and values; heads that still collide are compared before they are shared).
+function headKeyOf(status: number, headers: HeaderList): string {
+  let key = `${status}\0`;
   for (let i = 0; i < headers.length; i++) {
     const [name, value] = headers[i] as HeaderList[number];
     key += typeof value === 'string' ? `${name}\0=${value}\0` : `${name}\0[${value.join('\0,')}\0`;
@@ -76,10 +246,14 @@ function sameHeaders(a: HeaderList, b: HeaderList): boolean {
   return true;
 }
 
+function sameHead(head: SharedHead, entry: CachedEntry): boolean {
+  return head.status === entry.status && sameHeaders(head.headers, entry.headers);
+}
+
 // The store's copy of a header list, handed to every entry that has the same one (replay.ts copies a list value
 // before it reaches a response, so that Node's appendHeader cannot grow the stored one).
 function copyHeaders(headers: HeaderList): HeaderList {
-  return headers.map(([name, value]) => [name, typeof value === 'string' ? value : [...value]]);
+  return headers.map(([name, value]) => [flat(name), typeof value === 'string' ? flat(value) : value.map(flat)]);
 }
 
 /*
@@ -125,11 +299,13 @@ export class MemoryStore implements CacheStore {
   readonly #maxRecordBytes: number;
   readonly #now: () => number;
   // Map order is recency order: a hit re-inserts its key at the end, eviction takes from the front.
-  readonly #slots = new Map<string, Slot>();
+  readonly #entries = new Map<string, StoredEntry>();
   // Map order is expiry order: an expiry re-inserts its tag at the end, pruning takes from the front.
   readonly #records = new Map<string, ExpiryRecord>();
-  // Header lists shared between entries, by headersKeyOf(); counted in #entryBytes once, dropped with their last entry.
-  readonly #headerLists = new Map<string, SharedHeaders>();
+  // Heads shared between entries, by headKeyOf(); counted in #entryBytes once, dropped with their last entry.
+  readonly #heads = new Map<string, SharedHead>();
+  // Recent group tags, each mapped to itself: the string the next entries with that tag share (see INTERN_LIMIT).
+  readonly #interned = new Map<string, string>();
   #tick = 0;
   #floor = 0;
   // Entries and records are counted apart (records have their own share) and bounded together by maxBytes.
@@ -179,63 +355,53 @@ export class MemoryStore implements CacheStore {
     return this.#expiredAt(entry.tags) < entry.startedAt;
   }
 
-  #remove(key: string, slot: Slot, reason: EvictionReason | undefined): void {
-    this.#slots.delete(key);
-    this.#entryBytes -= slot.size;
-    const shared = slot.shared;
-    if (--shared.refs === 0) {
-      if (this.#headerLists.get(shared.key) === shared) this.#headerLists.delete(shared.key);
-      this.#entryBytes -= shared.size;
+  #remove(key: string, entry: StoredEntry, reason: EvictionReason | undefined): void {
+    this.#entries.delete(key);
+    this.#entryBytes -= StoredEntry.sizeOf(entry);
+    const head = StoredEntry.headOf(entry);
+    if (--head.refs === 0) {
+      if (this.#heads.get(head.key) === head) this.#heads.delete(head.key);
+      this.#entryBytes -= head.size;
     }
     if (reason === undefined) return;
     this.#evictions++;
     this.#onEvict?.(key, reason);
   }
 
-  /*
-   * The entry as the store keeps it: its own object, in one shape, with the header list shared with every entry
-   * that has the same one, no Vary list of its own when it varies on nothing, and a body that pins no other memory.
-   */
-  #compact(entry: CachedEntry, headers: HeaderList): CachedEntry {
-    return {
-      status: entry.status,
-      headers,
-      body: ownBody(entry.body),
-      etag: entry.etag,
-      vary: entry.vary.length === 0 ? NO_VARY : entry.vary,
-      // An exact-length copy: a list built by push() carries spare capacity (19 slots for 3 tags).
-      tags: entry.tags.slice(),
-      startedAt: entry.startedAt,
-      storedAt: entry.storedAt,
-      freshUntil: entry.freshUntil,
-      staleUntil: entry.staleUntil,
-    };
+  // A flat copy of group tag `tag`, kept for the entries after this one that have the same tag (a short one).
+  #intern(tag: string): string {
+    const held = flat(tag);
+    if (tag.length > INTERN_MAX_LENGTH) return held;
+    // Bounded by dropping them all: a tag in use is held again by the next entry that has it.
+    if (this.#interned.size >= INTERN_LIMIT) this.#interned.clear();
+    this.#interned.set(held, held);
+    return held;
   }
 
   get(key: string): StoreLookup {
     const stamp = this.#nextTick();
-    const slot = this.#slots.get(key);
-    if (slot === undefined) return { entry: undefined, expiredAt: 0, stamp };
-    if (slot.deadline <= this.#now()) {
-      this.#remove(key, slot, 'ttl');
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return { entry: undefined, expiredAt: 0, stamp };
+    if (StoredEntry.deadlineOf(entry) <= this.#now()) {
+      this.#remove(key, entry, 'ttl');
       return { entry: undefined, expiredAt: 0, stamp };
     }
-    this.#slots.delete(key);
-    this.#slots.set(key, slot);
-    return { entry: slot.entry, expiredAt: this.#expiredAt(slot.entry.tags), stamp };
+    this.#entries.delete(key);
+    this.#entries.set(key, entry);
+    return { entry, expiredAt: this.#expiredAt(entry.tags), stamp };
   }
 
   /** Like {@link get}, but leaves the entry's recency (and an entry past its deadline) alone, and says which tags expired it. */
   peek(key: string): PeekLookup {
     const stamp = this.#nextTick();
-    const slot = this.#slots.get(key);
-    if (slot === undefined || slot.deadline <= this.#now()) return { entry: undefined, expiredAt: 0, stamp };
-    const entry = slot.entry;
+    const entry = this.#entries.get(key);
+    if (entry === undefined || StoredEntry.deadlineOf(entry) <= this.#now()) return { entry: undefined, expiredAt: 0, stamp };
+    const startedAt = entry.startedAt;
     const expiredBy: Array<[string, number]> = [];
-    if (this.#floor >= entry.startedAt) expiredBy.push(['\0epoch', this.#floor]);
+    if (this.#floor >= startedAt) expiredBy.push(['\0epoch', this.#floor]);
     for (const tag of entry.tags) {
       const record = this.#records.get(tag);
-      if (record !== undefined && record.tick >= entry.startedAt) expiredBy.push([tag, record.tick]);
+      if (record !== undefined && record.tick >= startedAt) expiredBy.push([tag, record.tick]);
     }
     return { entry, expiredAt: this.#expiredAt(entry.tags), stamp, expiredBy };
   }
@@ -243,28 +409,47 @@ export class MemoryStore implements CacheStore {
   set(key: string, entry: CachedEntry): boolean {
     if (!this.#valid(entry)) return false;
     const kept = Math.max(1, entry.staleUntil - entry.storedAt);
-    const headersKey = headersKeyOf(entry.headers);
-    const found = this.#headerLists.get(headersKey);
-    const sharable = found !== undefined && sameHeaders(found.headers, entry.headers);
-    const listSize = sharable ? 0 : headerListSize(entry.headers, headersKey);
-    const size = entryOwnSize(key, entry) + bodySize(entry.body);
-    if (size + listSize > this.#maxEntryBytes || size + listSize > this.#maxBytes - this.#recordBytes) return false;
-    const existing = this.#slots.get(key);
+    const deadline = this.#now() + kept;
+    const headKey = headKeyOf(entry.status, entry.headers);
+    const found = this.#heads.get(headKey);
+    const sharable = found !== undefined && sameHead(found, entry);
+    const newHeadSize = sharable ? 0 : headSize(entry.headers, headKey);
+    /*
+     * The map's key and the key tag are one flat string; group tags are interned; the array is exact-length. Each
+     * entry is still charged every tag string it has, shared or not: the intern table keeps no count of who holds a
+     * string, so the charge for a shared one cannot follow its last holder, and counting it each time keeps the count
+     * at or above the heap (by a few dozen bytes an entry).
+     */
+    const id = flat(key);
+    // Its own copy of the Vary list, or the one empty list for all.
+    const vary =
+      entry.vary.length === 0 ? NO_VARY : entry.vary.map(([name, value]): [string, string] => [flat(name), flat(value)]);
+    const tags: string[] = new Array(entry.tags.length);
+    for (let i = 0; i < tags.length; i++) {
+      const tag = entry.tags[i] as string;
+      if (tag === key) tags[i] = id;
+      else tags[i] = this.#interned.get(tag) ?? (isGroupTag(tag) ? this.#intern(tag) : flat(tag));
+    }
+    const wide = fitTimes(entry, deadline);
+    const size = entryOwnSize(key, entry, wide !== undefined) + bodySize(entry.body);
+    if (size + newHeadSize > this.#maxEntryBytes || size + newHeadSize > this.#maxBytes - this.#recordBytes) return false;
+    const existing = this.#entries.get(key);
     if (existing !== undefined) {
-      if (existing.entry.startedAt > entry.startedAt && this.#valid(existing.entry)) return false;
+      if (existing.startedAt > entry.startedAt && this.#valid(existing)) return false;
       this.#remove(key, existing, undefined);
     }
-    let list = this.#headerLists.get(headersKey);
-    if (list === undefined || !sharable) {
+    let head = this.#heads.get(headKey);
+    if (head === undefined || !sharable) {
       // A copy: the caller's list (and its pairs) may change after this; the shared one never does. One that only
-      // collides with a shared list's key is kept apart, unshared.
-      const headers = copyHeaders(entry.headers);
-      list = { key: headersKey, headers, refs: 0, size: headerListSize(headers, headersKey) };
-      if (found === undefined || this.#headerLists.get(headersKey) === undefined) this.#headerLists.set(headersKey, list);
-      this.#entryBytes += list.size;
+      // collides with a shared head's key is kept apart, unshared.
+      // Its size counted again: a head found sharable above is gone when the entry it served was the one replaced.
+      const size = headSize(entry.headers, headKey);
+      head = { key: headKey, status: entry.status, headers: copyHeaders(entry.headers), refs: 0, size };
+      if (found === undefined || this.#heads.get(headKey) === undefined) this.#heads.set(headKey, head);
+      this.#entryBytes += head.size;
     }
-    list.refs++;
-    this.#slots.set(key, { entry: this.#compact(entry, list.headers), size, deadline: this.#now() + kept, shared: list });
+    head.refs++;
+    this.#entries.set(id, new StoredEntry(head, entry, ownBody(entry.body), flat(entry.etag), vary, tags, deadline, wide, size));
     this.#entryBytes += size;
     if (kept > this.#longestTtl) this.#longestTtl = kept;
     this.#evict();
@@ -273,9 +458,9 @@ export class MemoryStore implements CacheStore {
 
   /** Evicts least recently used entries until entries and records fit `maxBytes` together. */
   #evict(): void {
-    for (const [oldest, slot] of this.#slots) {
-      if (this.#entryBytes + this.#recordBytes <= this.#maxBytes && this.#slots.size <= this.#maxEntries) break;
-      this.#remove(oldest, slot, 'lru');
+    for (const [oldest, entry] of this.#entries) {
+      if (this.#entryBytes + this.#recordBytes <= this.#maxBytes && this.#entries.size <= this.#maxEntries) break;
+      this.#remove(oldest, entry, 'lru');
     }
   }
 
@@ -313,16 +498,17 @@ export class MemoryStore implements CacheStore {
   }
 
   delete(key: string): boolean {
-    const slot = this.#slots.get(key);
-    if (slot === undefined) return false;
-    this.#remove(key, slot, undefined);
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return false;
+    this.#remove(key, entry, undefined);
     return true;
   }
 
   clear(): number {
-    this.#slots.clear();
+    this.#entries.clear();
     this.#records.clear();
-    this.#headerLists.clear();
+    this.#heads.clear();
+    this.#interned.clear();
     this.#entryBytes = 0;
     this.#recordBytes = 0;
     // Entries filled before the clear must not be stored after it.
@@ -332,7 +518,7 @@ export class MemoryStore implements CacheStore {
 
   stats(): StoreStats {
     const bytes = this.#entryBytes + this.#recordBytes;
-    return { entries: this.#slots.size, bytes, evictions: this.#evictions, records: this.#records.size };
+    return { entries: this.#entries.size, bytes, evictions: this.#evictions, records: this.#records.size };
   }
 
   onEvict(listener: (key: string, reason: EvictionReason) => void): void {
