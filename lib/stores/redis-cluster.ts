@@ -43,6 +43,7 @@
 import { performance } from 'node:perf_hooks';
 import type { CachedEntry } from './contract.js';
 import type { RedisArg, StoreClient } from './redis-client.js';
+import type { GetReply } from './redis-lookups.js';
 import { CLUSTER_SCRIPTS } from './redis-scripts.js';
 import { wire } from './redis-wire.js';
 
@@ -69,10 +70,6 @@ function globEscape(value: string): string {
 function regexEscape(value: string): string {
   return value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
-
-type GetReply =
-  | [stamp: number, madeEpoch: 0 | 1, none: 0]
-  | [stamp: number, madeEpoch: 0 | 1, expiredAt: number, startedAt: Buffer, meta: Buffer, body: Buffer];
 
 /** What the cluster layout hands back to the store for decoding. */
 export interface ClusterLookup {

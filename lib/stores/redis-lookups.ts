@@ -10,7 +10,7 @@
  * lookup that arrived a moment later would.
  */
 
-/** One lookup's raw answer, as the single-key `get` script gives it. */
+/** One lookup's raw answer: the clock, whether the epoch was made, and the entry's fields when one is held. */
 export type GetReply =
   | [stamp: number, madeEpoch: 0 | 1, none: 0]
   | [stamp: number, madeEpoch: 0 | 1, expiredAt: number, startedAt: Buffer, meta: Buffer, body: Buffer];
@@ -20,11 +20,8 @@ interface Waiting {
   reject(error: Error): void;
 }
 
-/** Sends one key alone, or many at once (the `getMany` script's flat reply: stamp, made, then one answer a key). */
-export interface LookupSender {
-  one(key: string): Promise<GetReply>;
-  many(keys: string[]): Promise<unknown[]>;
-}
+/** Sends the keys of one batch (the `getMany` script: stamp, made, then one answer a key). */
+export type LookupSender = (keys: string[]) => Promise<unknown[]>;
 
 export class LookupBatch {
   readonly #send: LookupSender;
@@ -53,18 +50,8 @@ export class LookupBatch {
     this.#scheduled = false;
     const pending = this.#pending;
     this.#pending = new Map();
-    if (pending.size === 1) {
-      const [key, waiting] = pending.entries().next().value as [string, Waiting[]];
-      this.#send.one(key).then(
-        (reply) => {
-          for (const waiter of waiting) waiter.resolve(reply);
-        },
-        (error: unknown) => fail(waiting, error),
-      );
-      return;
-    }
     const keys = [...pending.keys()];
-    this.#send.many(keys).then(
+    this.#send(keys).then(
       (reply) => {
         const stamp = reply[0] as number;
         const made = reply[1] as 0 | 1;

@@ -89,29 +89,13 @@ end
 `;
 
 /**
- * get: one entry with the expiry records that matter; the cache decides freshness.
- * KEYS: [1] the entry hash, [2] the records sorted set. ARGV: none.
- * Returns `{ stamp, made, 0 }` when nothing is held, `{ stamp, made, expiredAt, startedAt, meta, body }` when an
- * entry is, whatever its state: `expiredAt` is the latest expiry stamp of its tags, the epoch included; `made` is 1
- * when this lookup made a new epoch (records were lost).
- */
-const GET_SCRIPT = `${PRELUDE}
-local epoch, now, made = epoch_of(KEYS[2], clock())
-local f = redis.call('HMGET', KEYS[1], 's', 't', 'm', 'b')
-if not f[1] then return { now, made, 0 } end
-local tags = f[2] and decode_tags(f[2])
-if not (tags and f[3] and f[4]) then
-  redis.call('UNLINK', KEYS[1])
-  return { now, made, 0 }
-end
-return { now, made, latest_expiry(KEYS[2], tags, epoch), f[1], f[3], f[4] }
-`;
-
-/**
- * get many: the lookups of one event-loop turn in one call (redis-lookups.ts), each as `get` answers it, under one
- * clock and one epoch. Single node only: the entry keys arrive as arguments (a cluster routes by declared keys).
+ * get many: the lookups of one event-loop turn in one call (redis-lookups.ts; a lone lookup is a batch of one), each
+ * entry with the expiry records that matter, under one clock and one epoch; the cache decides freshness. Single node
+ * only: the entry keys arrive as arguments (a cluster routes by declared keys).
  * KEYS: [1] the records sorted set. ARGV: the entry hashes.
- * Returns `{ stamp, made, r1, r2, ... }`, each `r` 0 when nothing is held, else `{ expiredAt, startedAt, meta, body }`.
+ * Returns `{ stamp, made, r1, r2, ... }`, each `r` 0 when nothing is held, else `{ expiredAt, startedAt, meta, body }`
+ * whatever the entry's state: `expiredAt` is the latest expiry stamp of its tags, the epoch included; `made` is 1
+ * when this call made a new epoch (records were lost).
  */
 const GET_MANY_SCRIPT = `${PRELUDE}
 local epoch, now, made = epoch_of(KEYS[1], clock())
@@ -228,6 +212,17 @@ publish(KEYS[2], KEYS[3], tonumber(ARGV[1]), now, now, {}, 1)
 return now
 `;
 
+// Where a reader of an expiry stream stands (KEYS: records, sequence counter, stream), as locals of the script that
+// splices it in: now, epoch (0 when missing), seq (the last number published, 0 when none or lost), id (the last
+// message's, '0-0' when none). Shared by stream state (one node) and cluster poll (one bucket).
+const STREAM_STATE = `local now = clock()
+local epoch = tonumber(redis.call('ZSCORE', KEYS[1], EPOCH) or '0') or 0
+local seq = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
+local last = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', 1)
+local id = '0-0'
+if last[1] then id = last[1][1] end
+`;
+
 /**
  * stream state: where a reader of the expiry stream stands, read atomically. A missing epoch is left for the next
  * lookup to make: that one tells its fill not to date back before it (notBefore), which this reader cannot.
@@ -236,13 +231,7 @@ return now
  * (0 when none or lost) and the id of the last message held ('0-0' when none).
  */
 const STREAM_STATE_SCRIPT = `${PRELUDE}
-local now = clock()
-local epoch = tonumber(redis.call('ZSCORE', KEYS[1], EPOCH) or '0') or 0
-local seq = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
-local last = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', 1)
-local id = '0-0'
-if last[1] then id = last[1][1] end
-return { now, epoch, seq, id }
+${STREAM_STATE}return { now, epoch, seq, id }
 `;
 
 /**
@@ -277,12 +266,11 @@ return 0
 
 /** Every script the Redis store runs, by the name it is loaded under (bump the name when its Lua changes). */
 export const SCRIPTS = {
-  get: { name: 'groupCacheGet1', numberOfKeys: 2, lua: GET_SCRIPT },
   getMany: { name: 'groupCacheGetMany1', numberOfKeys: 1, lua: GET_MANY_SCRIPT },
   set: { name: 'groupCacheSet2', numberOfKeys: 3, lua: SET_SCRIPT },
   expire: { name: 'groupCacheExpire2', numberOfKeys: 4, lua: EXPIRE_SCRIPT },
   touch: { name: 'groupCacheTouch3', numberOfKeys: 3, lua: TOUCH_SCRIPT },
-  streamState: { name: 'groupCacheStreamState2', numberOfKeys: 3, lua: STREAM_STATE_SCRIPT },
+  streamState: { name: 'groupCacheStreamState3', numberOfKeys: 3, lua: STREAM_STATE_SCRIPT },
   confirm: { name: 'groupCacheConfirm2', numberOfKeys: 2, lua: CONFIRM_SCRIPT },
   unlock: { name: 'groupCacheUnlock1', numberOfKeys: 1, lua: UNLOCK_SCRIPT },
 } as const satisfies Record<string, RedisScript>;
@@ -316,7 +304,8 @@ end
 /**
  * cluster get (round trip 1): the entry with its bucket's epoch and the records of its tags held in that bucket.
  * KEYS: [1] the entry hash, [2] its bucket's records. ARGV: [1] margin (µs).
- * Returns as `get`; the caller reads the records of its other tags from their buckets (`clusterRecords`).
+ * Returns `{ stamp, made, 0 }` when nothing is held, else `{ stamp, made, expiredAt, startedAt, meta, body }` (as one
+ * answer of `getMany`); the caller reads the records of its other tags from their buckets (`clusterRecords`).
  */
 const CLUSTER_GET_SCRIPT = `${CLUSTER_PRELUDE}
 local epoch, now, made = bucket_epoch(KEYS[2], clock(), tonumber(ARGV[1]))
@@ -432,13 +421,7 @@ return stamp
  * Returns `{ now, epoch, seq, lastId, messages }`: as stream state, then the messages after the cursor (XRANGE).
  */
 const CLUSTER_POLL_SCRIPT = `${PRELUDE}
-local now = clock()
-local epoch = tonumber(redis.call('ZSCORE', KEYS[1], EPOCH) or '0') or 0
-local seq = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
-local last = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', 1)
-local id = '0-0'
-if last[1] then id = last[1][1] end
-local messages = {}
+${STREAM_STATE}local messages = {}
 if ARGV[1] ~= '' then messages = redis.call('XRANGE', KEYS[3], '(' .. ARGV[1], '+', 'COUNT', tonumber(ARGV[2])) end
 return { now, epoch, seq, id, messages }
 `;
@@ -468,6 +451,6 @@ export const CLUSTER_SCRIPTS = {
   set: { name: 'groupCacheClusterSet1', numberOfKeys: 3, lua: CLUSTER_SET_SCRIPT },
   expire: { name: 'groupCacheClusterExpire2', numberOfKeys: 4, lua: CLUSTER_EXPIRE_SCRIPT },
   touch: { name: 'groupCacheClusterTouch2', numberOfKeys: 3, lua: CLUSTER_TOUCH_SCRIPT },
-  poll: { name: 'groupCacheClusterPoll1', numberOfKeys: 3, lua: CLUSTER_POLL_SCRIPT },
+  poll: { name: 'groupCacheClusterPoll2', numberOfKeys: 3, lua: CLUSTER_POLL_SCRIPT },
   confirm: { name: 'groupCacheClusterConfirm1', numberOfKeys: 1, lua: CLUSTER_CONFIRM_SCRIPT },
 } as const satisfies Record<string, RedisScript>;

@@ -180,10 +180,9 @@ export class RedisStore implements CacheStore {
           streamLength: length,
         })
       : undefined;
-    this.#lookups = new LookupBatch({
-      one: (key) => this.#client.run(SCRIPTS.get, [key, this.#records], true) as Promise<GetReply>,
-      many: (keys) => this.#client.run(SCRIPTS.getMany, [this.#records, ...keys], true) as Promise<unknown[]>,
-    });
+    this.#lookups = new LookupBatch(
+      (keys) => this.#client.run(SCRIPTS.getMany, [this.#records, ...keys], true) as Promise<unknown[]>,
+    );
   }
 
   /** True when the store runs on Redis Cluster (an ioredis `Cluster` client). */
