@@ -153,21 +153,17 @@ return 1
  */
 const SET_SCRIPT = setScript(PRELUDE, 'epoch_of(KEYS[2], clock())', 5);
 
-/**
- * expire: records "expired now" for every tag, one ZADD whatever the number of entries tagged; prunes records
- * older than the longest ttl and those over maxRecords, raising the epoch over whatever it drops; publishes it all
- * on the expiry stream.
- * KEYS: [1] the records sorted set, [2] the longest-ttl string, [3] the stream's sequence counter, [4] the stream.
- * ARGV: [1] maxRecords, [2] the stream's length (0: do not publish), [3..] the tags.
- * Returns the stamp recorded (µs, never below one recorded before).
+/*
+ * What both expire scripts do once they know `epoch`, `stamp` (the clock the expiry is recorded at) and `longest`
+ * (the longest entry ttl, ms; 0: unknown): record every tag from ARGV[first] on at the stamp, never below a stamp
+ * recorded before; drop records older than the longest ttl and those over maxRecords (ARGV[1]); write the epoch,
+ * raised over whatever was dropped, as `raised`.
  */
-const EXPIRE_SCRIPT = `${PRELUDE}
-local epoch, now = epoch_of(KEYS[1], clock())
--- Never record a stamp below one already recorded, even if Redis's clock steps back.
-local stamp = now
+function recordAndPrune(first: number): string {
+  return `-- Never record a stamp below one already recorded, even if the clock steps back.
 local top = redis.call('ZREVRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 if top[2] and tonumber(top[2]) > stamp then stamp = tonumber(top[2]) end
-for i = 3, #ARGV, 500 do
+for i = ${first}, #ARGV, 500 do
   local args = {}
   for j = i, math.min(i + 499, #ARGV) do
     args[#args + 1] = num(stamp)
@@ -177,7 +173,6 @@ for i = 3, #ARGV, 500 do
 end
 -- A record older than the longest TTL can only doom entries that are gone; the epoch covers any that are not.
 local raised = epoch
-local longest = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
 if longest > 0 then
   local cutoff = stamp - longest * 1000
   -- The epoch itself is under the cutoff too: only records dropped with it raise it.
@@ -191,11 +186,24 @@ if excess > 0 then
     local score = tonumber(popped[i])
     if score > raised then raised = score end
   end
-  redis.call('ZADD', KEYS[1], num(raised), EPOCH)
-else
-  redis.call('ZADD', KEYS[1], num(raised), EPOCH)
 end
-publish(KEYS[3], KEYS[4], tonumber(ARGV[2]), stamp, raised, ARGV, 3)
+redis.call('ZADD', KEYS[1], num(raised), EPOCH)
+`;
+}
+
+/**
+ * expire: records "expired now" for every tag, one ZADD whatever the number of entries tagged; prunes records
+ * older than the longest ttl and those over maxRecords, raising the epoch over whatever it drops; publishes it all
+ * on the expiry stream.
+ * KEYS: [1] the records sorted set, [2] the longest-ttl string, [3] the stream's sequence counter, [4] the stream.
+ * ARGV: [1] maxRecords, [2] the stream's length (0: do not publish), [3..] the tags.
+ * Returns the stamp recorded (µs, never below one recorded before).
+ */
+const EXPIRE_SCRIPT = `${PRELUDE}
+local epoch, now = epoch_of(KEYS[1], clock())
+local stamp = now
+local longest = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
+${recordAndPrune(3)}publish(KEYS[3], KEYS[4], tonumber(ARGV[2]), stamp, raised, ARGV, 3)
 return stamp
 `;
 
@@ -268,7 +276,7 @@ return 0
 export const SCRIPTS = {
   getMany: { name: 'groupCacheGetMany1', numberOfKeys: 1, lua: GET_MANY_SCRIPT },
   set: { name: 'groupCacheSet2', numberOfKeys: 3, lua: SET_SCRIPT },
-  expire: { name: 'groupCacheExpire2', numberOfKeys: 4, lua: EXPIRE_SCRIPT },
+  expire: { name: 'groupCacheExpire3', numberOfKeys: 4, lua: EXPIRE_SCRIPT },
   touch: { name: 'groupCacheTouch3', numberOfKeys: 3, lua: TOUCH_SCRIPT },
   streamState: { name: 'groupCacheStreamState3', numberOfKeys: 3, lua: STREAM_STATE_SCRIPT },
   confirm: { name: 'groupCacheConfirm2', numberOfKeys: 2, lua: CONFIRM_SCRIPT },
@@ -367,32 +375,8 @@ const CLUSTER_SET_SCRIPT = setScript(CLUSTER_PRELUDE, 'bucket_epoch(KEYS[2], clo
 const CLUSTER_EXPIRE_SCRIPT = `${CLUSTER_PRELUDE}
 local epoch, now = bucket_epoch(KEYS[1], clock(), tonumber(ARGV[3]))
 local stamp = now + tonumber(ARGV[2])
-local top = redis.call('ZREVRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-if top[2] and tonumber(top[2]) > stamp then stamp = tonumber(top[2]) end
-for i = 6, #ARGV, 500 do
-  local args = {}
-  for j = i, math.min(i + 499, #ARGV) do
-    args[#args + 1] = num(stamp)
-    args[#args + 1] = ARGV[j]
-  end
-  redis.call('ZADD', KEYS[1], unpack(args))
-end
-local raised = epoch
 local longest = math.max(tonumber(redis.call('GET', KEYS[2]) or '0') or 0, tonumber(ARGV[4]) or 0)
-if longest > 0 then
-  local cutoff = stamp - longest * 1000
-  if cutoff > epoch and redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', num(cutoff)) > 1 then raised = cutoff end
-end
-local excess = redis.call('ZCARD', KEYS[1]) - 1 - tonumber(ARGV[1])
-if excess > 0 then
-  local popped = redis.call('ZPOPMIN', KEYS[1], excess + 1)
-  for i = 2, #popped, 2 do
-    local score = tonumber(popped[i])
-    if score > raised then raised = score end
-  end
-end
-redis.call('ZADD', KEYS[1], num(raised), EPOCH)
--- Pruning alone (no tag) publishes only an epoch it raised, in a message with no tag.
+${recordAndPrune(6)}-- Pruning alone (no tag) publishes only an epoch it raised, in a message with no tag.
 if #ARGV >= 6 or raised > epoch then publish(KEYS[3], KEYS[4], tonumber(ARGV[5]), stamp, raised, ARGV, 6) end
 return stamp
 `;
@@ -449,7 +433,7 @@ export const CLUSTER_SCRIPTS = {
   records: { name: 'groupCacheClusterRecords1', numberOfKeys: 1, lua: CLUSTER_RECORDS_SCRIPT },
   check: { name: 'groupCacheClusterCheck1', numberOfKeys: 2, lua: CLUSTER_CHECK_SCRIPT },
   set: { name: 'groupCacheClusterSet1', numberOfKeys: 3, lua: CLUSTER_SET_SCRIPT },
-  expire: { name: 'groupCacheClusterExpire2', numberOfKeys: 4, lua: CLUSTER_EXPIRE_SCRIPT },
+  expire: { name: 'groupCacheClusterExpire3', numberOfKeys: 4, lua: CLUSTER_EXPIRE_SCRIPT },
   touch: { name: 'groupCacheClusterTouch2', numberOfKeys: 3, lua: CLUSTER_TOUCH_SCRIPT },
   poll: { name: 'groupCacheClusterPoll2', numberOfKeys: 3, lua: CLUSTER_POLL_SCRIPT },
   confirm: { name: 'groupCacheClusterConfirm1', numberOfKeys: 1, lua: CLUSTER_CONFIRM_SCRIPT },
