@@ -8,12 +8,13 @@
 //
 // Prints, per row, CPU ns per request (process.cpuUsage over rounds, median) for this tree's dist/ and, with --ref,
 // for another build (bench/compare.mjs makes one), alternating rounds in one process. Rows are the benchmark's:
-// `<framework><version>-<kind>` for kinds limit, limit-headers and gc-memory; with --redis-url also gc-redis,
+// `<framework><version>-<kind>` for kinds limit, limit-headers, limit-headers-mw (behind a no-op route middleware),
+// gc-memory and gc-memory-early (the cache mounted ahead of the router); with --redis-url also gc-redis,
 // gc-tiered (hits of the in-process tier) and gc-tiered-strict.
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
-import { bodies, IDS, user, userKey } from './servers/payload.mjs';
+import { bodies, IDS, user, userIdOf, userKey } from './servers/payload.mjs';
 
 const args = process.argv.slice(2);
 const option = (name) => args.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -60,13 +61,25 @@ async function koaApp(version, kind, lib) {
   const Router = (await import('@koa/router')).default;
   const app = new Koa();
   const router = new Router();
-  if (kind === 'limit-headers') {
-    router.get('/users/:id', (ctx) => {
+  if (kind === 'limit-headers' || kind === 'limit-headers-mw') {
+    const handler = (ctx) => {
       ctx.type = 'application/json; charset=utf-8';
       ctx.set('ETag', etags.get(ctx.params.id));
       ctx.set('Age', '0');
       ctx.set('X-Cache', 'HIT');
       ctx.body = precomputed.get(ctx.params.id);
+    };
+    if (kind === 'limit-headers') router.get('/users/:id', handler);
+    else router.get('/users/:id', (_ctx, next) => next(), handler);
+  } else if (kind === 'gc-memory-early') {
+    const cache = lib.core.createCache({ store: await storeFor('gc-memory', lib, `koa${version}`), ttl: 600_000 });
+    const key = (ctx) => {
+      const id = ctx.method === 'GET' ? userIdOf(ctx.path) : undefined;
+      return id === undefined ? null : userKey(id);
+    };
+    app.use(lib.koa.groupCache(key, { cache }));
+    router.get('/users/:id', (ctx) => {
+      ctx.body = user(ctx.params.id);
     });
   } else if (kind.startsWith('gc-')) {
     const cache = lib.core.createCache({ store: await storeFor(kind, lib, `koa${version}`), ttl: 600_000 });
@@ -103,8 +116,8 @@ async function koaApp(version, kind, lib) {
 async function expressApp(version, kind, lib) {
   const express = (await import(version === 4 ? 'express4' : 'express')).default;
   const app = express();
-  if (kind === 'limit-headers') {
-    app.get('/users/:id', (req, res) => {
+  if (kind === 'limit-headers' || kind === 'limit-headers-mw') {
+    const handler = (req, res) => {
       const body = precomputed.get(req.params.id);
       res.setHeader('content-type', 'application/json; charset=utf-8');
       res.setHeader('etag', etags.get(req.params.id));
@@ -112,7 +125,17 @@ async function expressApp(version, kind, lib) {
       res.setHeader('content-length', String(body.length));
       res.setHeader('X-Cache', 'HIT');
       res.end(body);
-    });
+    };
+    if (kind === 'limit-headers') app.get('/users/:id', handler);
+    else app.get('/users/:id', (_req, _res, next) => next(), handler);
+  } else if (kind === 'gc-memory-early') {
+    const cache = lib.core.createCache({ store: await storeFor('gc-memory', lib, `express${version}`), ttl: 600_000 });
+    const key = (req) => {
+      const id = req.method === 'GET' ? userIdOf(req.path) : undefined;
+      return id === undefined ? null : userKey(id);
+    };
+    app.use(lib.express.groupCache(key, { cache }));
+    app.get('/users/:id', (req, res) => res.json(user(req.params.id)));
   } else if (kind.startsWith('gc-')) {
     const cache = lib.core.createCache({ store: await storeFor(kind, lib, `express${version}`), ttl: 600_000 });
     app.get(

@@ -346,7 +346,9 @@ async function main() {
     if (microResults) console.log(`\n${formatMicro(microResults, mixedResults)}`);
     console.log('\nTargets');
     for (const target of targets)
-      console.log(`  ${target.pass === undefined ? 'SKIP' : target.pass ? 'PASS' : 'FAIL'}  ${target.name}: ${target.detail}`);
+      console.log(
+        `  ${target.info ? 'INFO' : target.pass === undefined ? 'SKIP' : target.pass ? 'PASS' : 'FAIL'}  ${target.name}: ${target.detail}`,
+      );
     console.log(`\nResults written to bench/results/latest.json`);
   } finally {
     await redis.stop?.();

@@ -14,6 +14,28 @@ export function checkTargets(table, micro) {
   const missing = (...ids) => `missing ${ids.filter((id) => !row(id)).join(', ')}`;
   // CPU per request of `a` over `b`, both taken against the same limit rows (1.05 = a costs 5% more).
   const cpuOver = (a, b) => b.cpuRatio / a.cpuRatio;
+  // Not targets (`info`): where a route hit's cost sits. `-limit-headers-mw` is limit-headers behind a route
+  // middleware that only calls next(), the least any route middleware costs; `-gc-memory-early` is the cache mounted
+  // app-wide ahead of the router, where a hit skips route matching.
+  const info = (name, detail) => targets.push({ name, info: true, detail });
+  const explainFloor = (framework, prefix, hit, headers) => {
+    const floor = row(`${prefix}-limit-headers-mw`);
+    if (floor) {
+      info(
+        `${framework} a no-op route middleware in front of limit-headers (the floor of a hit answered from the route)`,
+        `${fmt(cpuOver(floor, headers))}x of limit-headers' CPU/req; the hit ${fmt(cpuOver(hit, floor))}x of that floor ` +
+          `(${fmt(hit.cpuUsPerReq, 1)} vs ${fmt(floor.cpuUsPerReq, 1)} µs)`,
+      );
+    }
+    const early = row(`${prefix}-gc-memory-early`);
+    if (early) {
+      info(
+        `${framework} memory hit mounted ahead of the router`,
+        `${fmt(cpuOver(early, headers))}x of limit-headers' CPU/req (${fmt(early.cpuUsPerReq, 1)} vs ` +
+          `${fmt(headers.cpuUsPerReq, 1)} µs); req/s ratios ${fmt(early.ratio)} vs ${fmt(headers.ratio)}`,
+      );
+    }
+  };
 
   // The physical limit of a hit: a handler sending the same bytes and headers from a precomputed Buffer.
   for (const [framework, prefix, slack, rivals] of [
@@ -34,6 +56,7 @@ export function checkTargets(table, micro) {
         `${fmt(hit.cpuUsPerReq, 1)} vs ${fmt(headers.cpuUsPerReq, 1)} µs (median); through the limit pairs ${fmt(over)}x ` +
           `(req/s ratios ${fmt(hit.ratio)} vs ${fmt(headers.ratio)})`,
       );
+      explainFloor(framework, prefix, hit, headers);
     }
     for (const rival of rivals) {
       const other = row(`${prefix}-${rival}`);

@@ -1,20 +1,33 @@
 // Express rows (5 and 4). Each builder returns `{ app, cache? }`; the row's server runs it alone in its process.
-import { bodies, sleep, user, userKey } from './payload.mjs';
+import { bodies, sleep, user, userIdOf, userKey } from './payload.mjs';
 
 async function loadExpress(version) {
   return version === 4 ? (await import('express4')).default : (await import('express')).default;
 }
 
-async function groupCacheApp(express, store) {
+/*
+ * `early`: the cache mounted app-wide ahead of the routes (`app.use(groupCache(...))`, its key function reading the
+ * path, a GET only), so a hit never reaches route matching; otherwise on the route, as the README shows.
+ */
+async function groupCacheApp(express, store, { early = false } = {}) {
   const { createCache } = await import('group-cache');
   const { groupCache, expireGroups } = await import('group-cache/express');
   const cache = createCache({ store: await store(), ttl: 600_000 });
   const app = express();
-  app.get(
-    '/users/:id',
-    groupCache((req) => userKey(req.params.id), { cache }),
-    (req, res) => res.json(user(req.params.id)),
-  );
+  if (early) {
+    const key = (req) => {
+      const id = req.method === 'GET' ? userIdOf(req.path) : undefined;
+      return id === undefined ? null : userKey(id);
+    };
+    app.use(groupCache(key, { cache }));
+    app.get('/users/:id', (req, res) => res.json(user(req.params.id)));
+  } else {
+    app.get(
+      '/users/:id',
+      groupCache((req) => userKey(req.params.id), { cache }),
+      (req, res) => res.json(user(req.params.id)),
+    );
+  }
   // expireGroups sits on the write route only, so the read rows measure the hit path alone.
   app.put('/users/:id', expireGroups({ cache }), (req, res) => {
     res.locals.expireGroups = [`user_group_${req.params.id}`];
@@ -37,12 +50,12 @@ export const builders = {
   },
   // The limit row plus the headers a group-cache hit adds (etag, age, content-length, x-cache): what the hit
   // costs beyond the framework once its extra header bytes are accounted for.
-  async limitHeaders({ version }) {
+  async limitHeaders({ version, pass }) {
     const express = await loadExpress(version);
     const precomputed = bodies();
     const etags = new Map([...precomputed].map(([id, body]) => [id, `W/"${body.length.toString(16)}-${id}"`]));
     const app = express();
-    app.get('/users/:id', (req, res) => {
+    const handler = (req, res) => {
       const body = precomputed.get(req.params.id);
       res.setHeader('content-type', 'application/json; charset=utf-8');
       res.setHeader('etag', etags.get(req.params.id));
@@ -50,7 +63,15 @@ export const builders = {
       res.setHeader('content-length', String(body.length));
       res.setHeader('X-Cache', 'HIT');
       res.end(body);
-    });
+    };
+    if (pass === undefined) app.get('/users/:id', handler);
+    else app.get('/users/:id', pass, handler);
+    return { app };
+  },
+  // limit-headers behind a route middleware that only calls next(): what any route middleware costs the framework
+  // before it does anything, the floor under a hit answered from the route (`limitHeaders` is the handler alone).
+  async limitHeadersMiddleware({ version }) {
+    const { app } = await builders.limitHeaders({ version, pass: (_req, _res, next) => next() });
     return { app };
   },
   async json({ version }) {
@@ -71,6 +92,10 @@ export const builders = {
   async gcMemory({ version }) {
     const { memoryStore } = await import('group-cache');
     return groupCacheApp(await loadExpress(version), () => memoryStore({ maxBytes: 256 * 2 ** 20 }));
+  },
+  async gcMemoryEarly({ version }) {
+    const { memoryStore } = await import('group-cache');
+    return groupCacheApp(await loadExpress(version), () => memoryStore({ maxBytes: 256 * 2 ** 20 }), { early: true });
   },
   async gcRedis({ version, redisUrl, prefix }) {
     const { redisStore } = await import('group-cache/redis');

@@ -1,5 +1,5 @@
 // Koa rows (3 and 2). Each builder returns `{ app, cache? }`.
-import { bodies, sleep, user, userKey } from './payload.mjs';
+import { bodies, sleep, user, userIdOf, userKey } from './payload.mjs';
 
 async function base(version) {
   const Koa = (await import(version === 2 ? 'koa2' : 'koa')).default;
@@ -25,18 +25,32 @@ function finish(app, router, cache) {
   return { app, cache };
 }
 
-async function groupCacheApp(version, store) {
+/*
+ * `early`: the cache mounted app-wide ahead of the router (`app.use(groupCache(...))`, its key function reading the
+ * path, a GET only), so a hit never reaches @koa/router; otherwise on the route, as the README shows.
+ */
+async function groupCacheApp(version, store, { early = false } = {}) {
   const { createCache } = await import('group-cache');
   const { groupCache, expireGroups } = await import('group-cache/koa');
   const cache = createCache({ store: await store(), ttl: 600_000 });
   const { app, router } = await base(version);
-  router.get(
-    '/users/:id',
-    groupCache((ctx) => userKey(ctx.params.id), { cache }),
-    (ctx) => {
-      ctx.body = user(ctx.params.id);
-    },
-  );
+  const handler = (ctx) => {
+    ctx.body = user(ctx.params.id);
+  };
+  if (early) {
+    const key = (ctx) => {
+      const id = ctx.method === 'GET' ? userIdOf(ctx.path) : undefined;
+      return id === undefined ? null : userKey(id);
+    };
+    app.use(groupCache(key, { cache }));
+    router.get('/users/:id', handler);
+  } else {
+    router.get(
+      '/users/:id',
+      groupCache((ctx) => userKey(ctx.params.id), { cache }),
+      handler,
+    );
+  }
   // expireGroups sits on the write route only, so the read rows measure the hit path alone.
   router.put('/users/:id', expireGroups({ cache }), (ctx) => {
     ctx.state.expireGroups = [`user_group_${ctx.params.id}`];
@@ -60,18 +74,25 @@ export const builders = {
   },
   // The limit row plus the headers a group-cache hit adds (etag, age, x-cache; Koa sets content-length), set as a
   // Koa handler would: the physical limit of a hit, which the hit rows are judged against.
-  async limitHeaders({ version }) {
+  async limitHeaders({ version, pass }) {
     const precomputed = bodies();
     const etags = new Map([...precomputed].map(([id, body]) => [id, `W/"${body.length.toString(16)}-${id}"`]));
     const { app, router } = await base(version);
-    router.get('/users/:id', (ctx) => {
+    const handler = (ctx) => {
       ctx.type = 'application/json; charset=utf-8';
       ctx.set('ETag', etags.get(ctx.params.id));
       ctx.set('Age', '0');
       ctx.set('X-Cache', 'HIT');
       ctx.body = precomputed.get(ctx.params.id);
-    });
+    };
+    if (pass === undefined) router.get('/users/:id', handler);
+    else router.get('/users/:id', pass, handler);
     return finish(app, router);
+  },
+  // limit-headers behind a route middleware that only calls next(): what any route middleware costs @koa/router and
+  // Koa before it does anything, the floor under a hit answered from the route (`limitHeaders` is the handler alone).
+  async limitHeadersMiddleware({ version }) {
+    return builders.limitHeaders({ version, pass: (_ctx, next) => next() });
   },
   async slow({ version }) {
     const { app, router } = await base(version);
@@ -84,6 +105,10 @@ export const builders = {
   async gcMemory({ version }) {
     const { memoryStore } = await import('group-cache');
     return groupCacheApp(version, () => memoryStore({ maxBytes: 256 * 2 ** 20 }));
+  },
+  async gcMemoryEarly({ version }) {
+    const { memoryStore } = await import('group-cache');
+    return groupCacheApp(version, () => memoryStore({ maxBytes: 256 * 2 ** 20 }), { early: true });
   },
   async gcRedis({ version, redisUrl, prefix }) {
     const { redisStore } = await import('group-cache/redis');

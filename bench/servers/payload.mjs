@@ -25,6 +25,11 @@ export function bodies() {
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The id of a `/users/:id` path, or undefined: for rows whose cache sits ahead of the router (no params yet). */
+export function userIdOf(path) {
+  return path.startsWith('/users/') && path.indexOf('/', 7) === -1 && path.length > 7 ? path.slice(7) : undefined;
+}
+
 /** group-cache key function shared by the Express and Koa rows. */
 export function userKey(id) {
   return { key: `user_${id}`, groups: [`user_group_${id}`, 'users'] };
