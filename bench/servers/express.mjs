@@ -1,4 +1,8 @@
-// Express rows (5 and 4). Each builder returns `{ app, cache? }`; the row's server runs it alone in its process.
+// Express rows (5 and 4), for the servers (bench/server.mjs, each row alone in its process) and in-process runs
+// (bench/inproc.mjs). Each builder takes `{ version, lib?, redisUrl?, prefix?, oneRoute? }` and returns
+// `{ app, cache? }`: `lib` is another build's modules (bench/servers/library.mjs; by default the package's),
+// `oneRoute` leaves the group-cache rows' write and stats routes out (the other rows have the measured route alone).
+import { part, store } from './library.mjs';
 import { bodies, sleep, user, userIdOf, userKey } from './payload.mjs';
 
 async function loadExpress(version) {
@@ -9,10 +13,11 @@ async function loadExpress(version) {
  * `early`: the cache mounted app-wide ahead of the routes (`app.use(groupCache(...))`, its key function reading the
  * path, a GET only), so a hit never reaches route matching; otherwise on the route, as the README shows.
  */
-async function groupCacheApp(express, store, { early = false } = {}) {
-  const { createCache } = await import('group-cache');
-  const { groupCache, expireGroups } = await import('group-cache/express');
-  const cache = createCache({ store: await store(), ttl: 600_000 });
+async function groupCacheApp(storeKind, { version, lib, redisUrl, prefix, oneRoute = false }, { early = false } = {}) {
+  const express = await loadExpress(version);
+  const { createCache } = await part(lib, 'core');
+  const { groupCache, expireGroups } = await part(lib, 'express');
+  const cache = createCache({ store: await store(storeKind, { lib, redisUrl, prefix }), ttl: 600_000 });
   const app = express();
   if (early) {
     const key = (req) => {
@@ -28,12 +33,14 @@ async function groupCacheApp(express, store, { early = false } = {}) {
       (req, res) => res.json(user(req.params.id)),
     );
   }
-  // expireGroups sits on the write route only, so the read rows measure the hit path alone.
-  app.put('/users/:id', expireGroups({ cache }), (req, res) => {
-    res.locals.expireGroups = [`user_group_${req.params.id}`];
-    res.json(user(req.params.id));
-  });
-  app.get('/__stats', (_req, res) => res.json(cache.stats()));
+  if (!oneRoute) {
+    // expireGroups sits on the write route only, so the read rows measure the hit path alone.
+    app.put('/users/:id', expireGroups({ cache }), (req, res) => {
+      res.locals.expireGroups = [`user_group_${req.params.id}`];
+      res.json(user(req.params.id));
+    });
+    app.get('/__stats', (_req, res) => res.json(cache.stats()));
+  }
   return { app, cache };
 }
 
@@ -70,8 +77,8 @@ export const builders = {
   },
   // limit-headers behind a route middleware that only calls next(): what any route middleware costs the framework
   // before it does anything, the floor under a hit answered from the route (`limitHeaders` is the handler alone).
-  async limitHeadersMiddleware({ version }) {
-    const { app } = await builders.limitHeaders({ version, pass: (_req, _res, next) => next() });
+  async limitHeadersMiddleware(options) {
+    const { app } = await builders.limitHeaders({ ...options, pass: (_req, _res, next) => next() });
     return { app };
   },
   async json({ version }) {
@@ -89,20 +96,22 @@ export const builders = {
     });
     return { app };
   },
-  async gcMemory({ version }) {
-    const { memoryStore } = await import('group-cache');
-    return groupCacheApp(await loadExpress(version), () => memoryStore({ maxBytes: 256 * 2 ** 20 }));
+  async gcMemory(options) {
+    return groupCacheApp('memory', options);
   },
-  async gcMemoryEarly({ version }) {
-    const { memoryStore } = await import('group-cache');
-    return groupCacheApp(await loadExpress(version), () => memoryStore({ maxBytes: 256 * 2 ** 20 }), { early: true });
+  async gcMemoryEarly(options) {
+    return groupCacheApp('memory', options, { early: true });
   },
-  async gcRedis({ version, redisUrl, prefix }) {
-    const { redisStore } = await import('group-cache/redis');
-    const { Redis } = await import('ioredis');
-    return groupCacheApp(await loadExpress(version), () =>
-      redisStore({ client: new Redis(redisUrl, { maxRetriesPerRequest: 1 }), prefix }),
-    );
+  async gcRedis(options) {
+    return groupCacheApp('redis', options);
+  },
+  // In-process kinds (no rows in bench/rows.mjs): a tiered store over Redis, hits of its in-process tier, and the
+  // same with each hit confirmed by one Redis call.
+  async gcTiered(options) {
+    return groupCacheApp('tiered', options);
+  },
+  async gcTieredStrict(options) {
+    return groupCacheApp('tieredStrict', options);
   },
   async apicache({ version }) {
     const express = await loadExpress(version);
@@ -121,6 +130,7 @@ export const builders = {
 };
 
 export async function build(kind, options) {
+  if (!Object.hasOwn(builders, kind)) throw new Error(`no Express row of kind ${kind}`);
   const { app, cache } = await builders[kind](options);
   return { handler: app, cache };
 }

@@ -1,4 +1,8 @@
-// Fastify rows (5 and 4). Each builder returns `{ app, cache? }`; build() hands server.mjs a request listener.
+// Fastify rows (5 and 4), for the servers (bench/server.mjs) and in-process runs (bench/inproc.mjs). Each builder
+// takes `{ version, lib?, redisUrl?, prefix?, oneRoute? }` and returns `{ app, cache? }`; build() hands the caller a
+// request listener once the app is ready. `lib` is another build's modules (bench/servers/library.mjs; by default the
+// package's), `oneRoute` leaves the group-cache rows' write and stats routes out.
+import { part, store } from './library.mjs';
 import { bodies, user, userKey } from './payload.mjs';
 
 async function base(version) {
@@ -6,20 +10,22 @@ async function base(version) {
   return fastify();
 }
 
-async function groupCacheApp(version, store) {
-  const { createCache } = await import('group-cache');
-  const { groupCache, expireGroups } = await import('group-cache/fastify');
-  const cache = createCache({ store: await store(), ttl: 600_000 });
+async function groupCacheApp(storeKind, { version, lib, redisUrl, prefix, oneRoute = false }) {
+  const { createCache } = await part(lib, 'core');
+  const { groupCache, expireGroups } = await part(lib, 'fastify');
+  const cache = createCache({ store: await store(storeKind, { lib, redisUrl, prefix }), ttl: 600_000 });
   const app = await base(version);
   await app.register(expireGroups({ cache }));
   app.get('/users/:id', { onRequest: groupCache((req) => userKey(req.params.id), { cache }) }, async (req) =>
     user(req.params.id),
   );
-  app.put('/users/:id', async (req, reply) => {
-    reply.expireGroups = [`user_group_${req.params.id}`];
-    return user(req.params.id);
-  });
-  app.get('/__stats', async () => cache.stats());
+  if (!oneRoute) {
+    app.put('/users/:id', async (req, reply) => {
+      reply.expireGroups = [`user_group_${req.params.id}`];
+      return user(req.params.id);
+    });
+    app.get('/__stats', async () => cache.stats());
+  }
   return { app, cache };
 }
 
@@ -47,18 +53,24 @@ export const builders = {
     });
     return { app };
   },
-  async gcMemory({ version }) {
-    const { memoryStore } = await import('group-cache');
-    return groupCacheApp(version, () => memoryStore({ maxBytes: 256 * 2 ** 20 }));
+  async gcMemory(options) {
+    return groupCacheApp('memory', options);
   },
-  async gcRedis({ version, redisUrl, prefix }) {
-    const { redisStore } = await import('group-cache/redis');
-    const { Redis } = await import('ioredis');
-    return groupCacheApp(version, () => redisStore({ client: new Redis(redisUrl, { maxRetriesPerRequest: 1 }), prefix }));
+  async gcRedis(options) {
+    return groupCacheApp('redis', options);
+  },
+  // In-process kinds (no rows in bench/rows.mjs): a tiered store over Redis, hits of its in-process tier, and the
+  // same with each hit confirmed by one Redis call.
+  async gcTiered(options) {
+    return groupCacheApp('tiered', options);
+  },
+  async gcTieredStrict(options) {
+    return groupCacheApp('tieredStrict', options);
   },
 };
 
 export async function build(kind, options) {
+  if (!Object.hasOwn(builders, kind)) throw new Error(`no Fastify row of kind ${kind}`);
   const { app, cache } = await builders[kind](options);
   await app.ready();
   return { handler: (req, res) => app.routing(req, res), cache };

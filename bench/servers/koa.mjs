@@ -1,4 +1,7 @@
-// Koa rows (3 and 2). Each builder returns `{ app, cache? }`.
+// Koa rows (3 and 2), for the servers (bench/server.mjs) and in-process runs (bench/inproc.mjs). Each builder takes
+// `{ version, lib?, redisUrl?, prefix?, oneRoute? }` and returns `{ app, cache? }`: `lib` is another build's modules
+// (bench/servers/library.mjs; by default the package's), `oneRoute` leaves out the write and stats routes (below).
+import { part, store } from './library.mjs';
 import { bodies, sleep, user, userIdOf, userKey } from './payload.mjs';
 
 async function base(version) {
@@ -10,10 +13,10 @@ async function base(version) {
 /*
  * Every Koa row has the same route table: @koa/router tests each request against every route, so a row with more
  * routes pays for them on every hit. The group-cache rows' write and stats routes are given to the others too
- * (the write route here answers without expiring anything).
+ * (the write route here answers without expiring anything). `oneRoute`: the measured route alone (in-process runs).
  */
-function finish(app, router, cache) {
-  if (cache === undefined) {
+function finish(app, router, { cache, oneRoute = false } = {}) {
+  if (cache === undefined && !oneRoute) {
     router.put('/users/:id', (ctx) => {
       ctx.body = user(ctx.params.id);
     });
@@ -29,10 +32,10 @@ function finish(app, router, cache) {
  * `early`: the cache mounted app-wide ahead of the router (`app.use(groupCache(...))`, its key function reading the
  * path, a GET only), so a hit never reaches @koa/router; otherwise on the route, as the README shows.
  */
-async function groupCacheApp(version, store, { early = false } = {}) {
-  const { createCache } = await import('group-cache');
-  const { groupCache, expireGroups } = await import('group-cache/koa');
-  const cache = createCache({ store: await store(), ttl: 600_000 });
+async function groupCacheApp(storeKind, { version, lib, redisUrl, prefix, oneRoute = false }, { early = false } = {}) {
+  const { createCache } = await part(lib, 'core');
+  const { groupCache, expireGroups } = await part(lib, 'koa');
+  const cache = createCache({ store: await store(storeKind, { lib, redisUrl, prefix }), ttl: 600_000 });
   const { app, router } = await base(version);
   const handler = (ctx) => {
     ctx.body = user(ctx.params.id);
@@ -51,30 +54,32 @@ async function groupCacheApp(version, store, { early = false } = {}) {
       handler,
     );
   }
-  // expireGroups sits on the write route only, so the read rows measure the hit path alone.
-  router.put('/users/:id', expireGroups({ cache }), (ctx) => {
-    ctx.state.expireGroups = [`user_group_${ctx.params.id}`];
-    ctx.body = user(ctx.params.id);
-  });
-  router.get('/__stats', (ctx) => {
-    ctx.body = cache.stats();
-  });
-  return finish(app, router, cache);
+  if (!oneRoute) {
+    // expireGroups sits on the write route only, so the read rows measure the hit path alone.
+    router.put('/users/:id', expireGroups({ cache }), (ctx) => {
+      ctx.state.expireGroups = [`user_group_${ctx.params.id}`];
+      ctx.body = user(ctx.params.id);
+    });
+    router.get('/__stats', (ctx) => {
+      ctx.body = cache.stats();
+    });
+  }
+  return finish(app, router, { cache, oneRoute });
 }
 
 export const builders = {
-  async limit({ version }) {
+  async limit({ version, oneRoute }) {
     const precomputed = bodies();
     const { app, router } = await base(version);
     router.get('/users/:id', (ctx) => {
       ctx.type = 'application/json; charset=utf-8';
       ctx.body = precomputed.get(ctx.params.id);
     });
-    return finish(app, router);
+    return finish(app, router, { oneRoute });
   },
   // The limit row plus the headers a group-cache hit adds (etag, age, x-cache; Koa sets content-length), set as a
   // Koa handler would: the physical limit of a hit, which the hit rows are judged against.
-  async limitHeaders({ version, pass }) {
+  async limitHeaders({ version, oneRoute, pass }) {
     const precomputed = bodies();
     const etags = new Map([...precomputed].map(([id, body]) => [id, `W/"${body.length.toString(16)}-${id}"`]));
     const { app, router } = await base(version);
@@ -87,35 +92,39 @@ export const builders = {
     };
     if (pass === undefined) router.get('/users/:id', handler);
     else router.get('/users/:id', pass, handler);
-    return finish(app, router);
+    return finish(app, router, { oneRoute });
   },
   // limit-headers behind a route middleware that only calls next(): what any route middleware costs @koa/router and
   // Koa before it does anything, the floor under a hit answered from the route (`limitHeaders` is the handler alone).
-  async limitHeadersMiddleware({ version }) {
-    return builders.limitHeaders({ version, pass: (_ctx, next) => next() });
+  async limitHeadersMiddleware(options) {
+    return builders.limitHeaders({ ...options, pass: (_ctx, next) => next() });
   },
-  async slow({ version }) {
+  async slow({ version, oneRoute }) {
     const { app, router } = await base(version);
     router.get('/users/:id', async (ctx) => {
       await sleep(5);
       ctx.body = user(ctx.params.id);
     });
-    return finish(app, router);
+    return finish(app, router, { oneRoute });
   },
-  async gcMemory({ version }) {
-    const { memoryStore } = await import('group-cache');
-    return groupCacheApp(version, () => memoryStore({ maxBytes: 256 * 2 ** 20 }));
+  async gcMemory(options) {
+    return groupCacheApp('memory', options);
   },
-  async gcMemoryEarly({ version }) {
-    const { memoryStore } = await import('group-cache');
-    return groupCacheApp(version, () => memoryStore({ maxBytes: 256 * 2 ** 20 }), { early: true });
+  async gcMemoryEarly(options) {
+    return groupCacheApp('memory', options, { early: true });
   },
-  async gcRedis({ version, redisUrl, prefix }) {
-    const { redisStore } = await import('group-cache/redis');
-    const { Redis } = await import('ioredis');
-    return groupCacheApp(version, () => redisStore({ client: new Redis(redisUrl, { maxRetriesPerRequest: 1 }), prefix }));
+  async gcRedis(options) {
+    return groupCacheApp('redis', options);
   },
-  async koaCash({ version }) {
+  // In-process kinds (no rows in bench/rows.mjs): a tiered store over Redis, hits of its in-process tier, and the
+  // same with each hit confirmed by one Redis call.
+  async gcTiered(options) {
+    return groupCacheApp('tiered', options);
+  },
+  async gcTieredStrict(options) {
+    return groupCacheApp('tieredStrict', options);
+  },
+  async koaCash({ version, oneRoute }) {
     const koaCash = (await import('koa-cash')).default;
     const { app, router } = await base(version);
     const entries = new Map();
@@ -132,11 +141,12 @@ export const builders = {
       if (await ctx.cashed()) return;
       ctx.body = user(ctx.params.id);
     });
-    return finish(app, router);
+    return finish(app, router, { oneRoute });
   },
 };
 
 export async function build(kind, options) {
+  if (!Object.hasOwn(builders, kind)) throw new Error(`no Koa row of kind ${kind}`);
   const { app, cache } = await builders[kind](options);
   return { handler: app.callback(), cache };
 }

@@ -1,0 +1,33 @@
+// The library a builder runs on: the module namespaces given as `lib` ({ core, express, koa, fastify, redis } of
+// another build, as bench/inproc.mjs loads them), or else this package's, imported by name when first needed (so a
+// row never needs a module it does not use: bench/run.mjs skips rows whose module is not built).
+const NAMES = {
+  core: 'group-cache',
+  express: 'group-cache/express',
+  koa: 'group-cache/koa',
+  fastify: 'group-cache/fastify',
+  redis: 'group-cache/redis',
+};
+
+/** One of the library's modules: `lib[part]` when `lib` is given, else the package's. */
+export async function part(lib, name) {
+  if (lib === undefined) return import(NAMES[name]);
+  if (lib[name] === undefined) throw new Error(`the given library has no ${name} module`);
+  return lib[name];
+}
+
+/**
+ * The store of a group-cache row: `memory`, `redis`, `tiered` (hits of the in-process tier, Redis only fills it) or
+ * `tieredStrict` (each hit confirmed by one Redis call). The Redis ones need `redisUrl` (there is no default: a
+ * benchmark never talks to a Redis on 6379 by accident) and write under `prefix`.
+ */
+export async function store(kind, { lib, redisUrl, prefix }) {
+  if (kind === 'memory') return (await part(lib, 'core')).memoryStore({ maxBytes: 256 * 2 ** 20 });
+  if (!redisUrl) throw new Error(`a ${kind} store needs a Redis URL (bench/inproc.mjs: --redis-url)`);
+  const { redisStore, tieredStore } = await part(lib, 'redis');
+  const { Redis } = await import('ioredis');
+  const redis = redisStore({ client: new Redis(redisUrl, { maxRetriesPerRequest: 1 }), prefix });
+  if (kind === 'redis') return redis;
+  if (kind === 'tiered' || kind === 'tieredStrict') return tieredStore({ redis, strict: kind === 'tieredStrict' });
+  throw new Error(`no store of kind ${kind}`);
+}
