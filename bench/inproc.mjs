@@ -7,14 +7,16 @@
 //   node --expose-gc --min-semi-space-size=256 --max-semi-space-size=256 bench/inproc.mjs --alloc (bytes per request)
 //
 // Prints, per row, CPU ns per request (process.cpuUsage over rounds, median) for this tree's dist/ and, with --ref,
-// for another build (bench/compare.mjs makes one), alternating rounds in one process. Rows are the benchmark's:
-// `<framework><version>-<kind>` for kinds limit, limit-headers, limit-headers-mw (behind a no-op route middleware),
-// gc-memory and gc-memory-early (the cache mounted ahead of the router); with --redis-url also gc-redis,
-// gc-tiered (hits of the in-process tier) and gc-tiered-strict.
+// for another build (bench/compare.mjs makes one), alternating rounds in one process. Rows are the benchmark's,
+// `<framework><version>-<kind>`, built by the same builders as the servers' (bench/servers/<framework>.mjs) on the
+// side's build: kinds limit, limit-headers, limit-headers-mw (behind a no-op route middleware), gc-memory,
+// gc-memory-early (the cache mounted ahead of the router), koa-cash and the rest of bench/rows.mjs; with --redis-url
+// also gc-redis, gc-tiered (hits of the in-process tier) and gc-tiered-strict (in-process only, no server rows).
+// `--one-route`: the measured route alone, without the write and stats routes the server apps have.
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
-import { bodies, IDS, user, userIdOf, userKey } from './servers/payload.mjs';
+import { IDS } from './servers/payload.mjs';
 
 const args = process.argv.slice(2);
 const option = (name) => args.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -38,148 +40,23 @@ async function library(root) {
   };
 }
 
-/** The store of a gc-<store> row. */
-async function storeFor(kind, lib, row) {
-  if (kind === 'gc-memory') return lib.core.memoryStore({ maxBytes: 2 ** 28 });
-  if (!redisUrl) throw new Error(`row ${row} needs --redis-url`);
-  const { Redis } = await import('ioredis');
-  const redis = lib.redis.redisStore({
-    client: new Redis(redisUrl, { maxRetriesPerRequest: 1 }),
-    prefix: `inproc:${row}:${Math.random()}:`,
-  });
-  // gc-tiered: hits of the in-process tier (Redis only fills it); gc-tiered-strict: each confirmed by one Redis call.
-  if (kind === 'gc-tiered' || kind === 'gc-tiered-strict')
-    return lib.redis.tieredStore({ redis, strict: kind === 'gc-tiered-strict' });
-  return redis;
-}
-
-const precomputed = bodies();
-const etags = new Map([...precomputed].map(([id, body]) => [id, `W/"${body.length.toString(16)}-${id}"`]));
-
-async function koaApp(version, kind, lib) {
-  const Koa = (await import(version === 2 ? 'koa2' : 'koa')).default;
-  const Router = (await import('@koa/router')).default;
-  const app = new Koa();
-  const router = new Router();
-  if (kind === 'limit-headers' || kind === 'limit-headers-mw') {
-    const handler = (ctx) => {
-      ctx.type = 'application/json; charset=utf-8';
-      ctx.set('ETag', etags.get(ctx.params.id));
-      ctx.set('Age', '0');
-      ctx.set('X-Cache', 'HIT');
-      ctx.body = precomputed.get(ctx.params.id);
-    };
-    if (kind === 'limit-headers') router.get('/users/:id', handler);
-    else router.get('/users/:id', (_ctx, next) => next(), handler);
-  } else if (kind === 'gc-memory-early') {
-    const cache = lib.core.createCache({ store: await storeFor('gc-memory', lib, `koa${version}`), ttl: 600_000 });
-    const key = (ctx) => {
-      const id = ctx.method === 'GET' ? userIdOf(ctx.path) : undefined;
-      return id === undefined ? null : userKey(id);
-    };
-    app.use(lib.koa.groupCache(key, { cache }));
-    router.get('/users/:id', (ctx) => {
-      ctx.body = user(ctx.params.id);
-    });
-  } else if (kind.startsWith('gc-')) {
-    const cache = lib.core.createCache({ store: await storeFor(kind, lib, `koa${version}`), ttl: 600_000 });
-    router.get(
-      '/users/:id',
-      lib.koa.groupCache((ctx) => userKey(ctx.params.id), { cache }),
-      (ctx) => {
-        ctx.body = user(ctx.params.id);
-      },
-    );
-  } else if (kind === 'koa-cash') {
-    const koaCash = (await import('koa-cash')).default;
-    const entries = new Map();
-    app.use(koaCash({ maxAge: 600_000, get: (key) => entries.get(key), set: (key, value) => entries.set(key, value) }));
-    router.get('/users/:id', async (ctx) => {
-      if (await ctx.cashed()) return;
-      ctx.body = user(ctx.params.id);
-    });
-  } else throw new Error(`no Koa row of kind ${kind}`);
-  // Every Koa row of bench/servers/koa.mjs has the same route table (@koa/router tests each request against every
-  // route): a write route and the stats route beside the measured one (`--one-route`: the measured route alone).
-  if (!args.includes('--one-route')) {
-    router.put('/users/:id', (ctx) => {
-      ctx.body = user(ctx.params.id);
-    });
-    router.get('/__stats', (ctx) => {
-      ctx.body = {};
-    });
-  }
-  app.use(router.routes());
-  return app.callback();
-}
-
-async function expressApp(version, kind, lib) {
-  const express = (await import(version === 4 ? 'express4' : 'express')).default;
-  const app = express();
-  if (kind === 'limit-headers' || kind === 'limit-headers-mw') {
-    const handler = (req, res) => {
-      const body = precomputed.get(req.params.id);
-      res.setHeader('content-type', 'application/json; charset=utf-8');
-      res.setHeader('etag', etags.get(req.params.id));
-      res.setHeader('age', '0');
-      res.setHeader('content-length', String(body.length));
-      res.setHeader('X-Cache', 'HIT');
-      res.end(body);
-    };
-    if (kind === 'limit-headers') app.get('/users/:id', handler);
-    else app.get('/users/:id', (_req, _res, next) => next(), handler);
-  } else if (kind === 'gc-memory-early') {
-    const cache = lib.core.createCache({ store: await storeFor('gc-memory', lib, `express${version}`), ttl: 600_000 });
-    const key = (req) => {
-      const id = req.method === 'GET' ? userIdOf(req.path) : undefined;
-      return id === undefined ? null : userKey(id);
-    };
-    app.use(lib.express.groupCache(key, { cache }));
-    app.get('/users/:id', (req, res) => res.json(user(req.params.id)));
-  } else if (kind.startsWith('gc-')) {
-    const cache = lib.core.createCache({ store: await storeFor(kind, lib, `express${version}`), ttl: 600_000 });
-    app.get(
-      '/users/:id',
-      lib.express.groupCache((req) => userKey(req.params.id), { cache }),
-      (req, res) => res.json(user(req.params.id)),
-    );
-  } else throw new Error(`no Express row of kind ${kind}`);
-  return app;
-}
-
-async function fastifyApp(version, kind, lib) {
-  const fastify = (await import(version === 4 ? 'fastify4' : 'fastify')).default;
-  const app = fastify();
-  if (kind === 'limit') {
-    app.get('/users/:id', (req, reply) => {
-      reply.type('application/json; charset=utf-8').send(precomputed.get(req.params.id));
-    });
-  } else if (kind === 'limit-headers') {
-    app.get('/users/:id', (req, reply) => {
-      reply
-        .type('application/json; charset=utf-8')
-        .header('etag', etags.get(req.params.id))
-        .header('age', '0')
-        .header('x-cache', 'HIT')
-        .send(precomputed.get(req.params.id));
-    });
-  } else if (kind.startsWith('gc-')) {
-    const cache = lib.core.createCache({ store: await storeFor(kind, lib, `fastify${version}`), ttl: 600_000 });
-    await app.register(lib.fastify.expireGroups({ cache }));
-    app.get('/users/:id', { onRequest: lib.fastify.groupCache((req) => userKey(req.params.id), { cache }) }, async (req) =>
-      user(req.params.id),
-    );
-  } else throw new Error(`no Fastify row of kind ${kind}`);
-  await app.ready();
-  return (req, res) => app.routing(req, res);
-}
-
+// A row id, `<framework><version>-<kind>`, names a builder of bench/servers/<framework>.mjs: the kebab-case kind is
+// its camelCase one (limit-headers-mw is limitHeadersMiddleware). The library comes from the side's build.
 async function handlerFor(rowId, lib) {
   const match = /^(koa|express|fastify)(\d)-(.+)$/.exec(rowId);
   if (!match) throw new Error(`unknown row ${rowId}`);
   const [, framework, version, kind] = match;
-  const build = { koa: koaApp, express: expressApp, fastify: fastifyApp }[framework];
-  return build(Number(version), kind, lib);
+  const camel =
+    kind === 'limit-headers-mw' ? 'limitHeadersMiddleware' : kind.replace(/-([a-z])/g, (_, letter) => letter.toUpperCase());
+  const { build } = await import(`./servers/${framework}.mjs`);
+  const { handler } = await build(camel, {
+    version: Number(version),
+    lib,
+    redisUrl,
+    prefix: `inproc:${rowId}:${Math.random()}:`,
+    oneRoute: args.includes('--one-route'),
+  });
+  return handler;
 }
 
 // A socket stand-in: every write succeeds at once (strings are not turned into Buffers on the way).
