@@ -2,7 +2,7 @@
 // (bench/inproc.mjs). Each builder takes `{ version, lib?, redisUrl?, prefix?, oneRoute? }` and returns
 // `{ app, cache? }`: `lib` is another build's modules (bench/servers/library.mjs; by default the package's),
 // `oneRoute` leaves the group-cache rows' write and stats routes out (the other rows have the measured route alone).
-import { part, store } from './library.mjs';
+import { groupCacheBuilders, part, store } from './library.mjs';
 import { bodies, sleep, user, userIdOf, userKey } from './payload.mjs';
 
 async function loadExpress(version) {
@@ -96,22 +96,9 @@ export const builders = {
     });
     return { app };
   },
-  async gcMemory(options) {
-    return groupCacheApp('memory', options);
-  },
+  ...groupCacheBuilders(groupCacheApp),
   async gcMemoryEarly(options) {
     return groupCacheApp('memory', options, { early: true });
-  },
-  async gcRedis(options) {
-    return groupCacheApp('redis', options);
-  },
-  // In-process kinds (no rows in bench/rows.mjs): a tiered store over Redis, hits of its in-process tier, and the
-  // same with each hit confirmed by one Redis call.
-  async gcTiered(options) {
-    return groupCacheApp('tiered', options);
-  },
-  async gcTieredStrict(options) {
-    return groupCacheApp('tieredStrict', options);
   },
   async apicache({ version }) {
     const express = await loadExpress(version);

@@ -2,7 +2,7 @@
 // takes `{ version, lib?, redisUrl?, prefix?, oneRoute? }` and returns `{ app, cache? }`; build() hands the caller a
 // request listener once the app is ready. `lib` is another build's modules (bench/servers/library.mjs; by default the
 // package's), `oneRoute` leaves the group-cache rows' write and stats routes out.
-import { part, store } from './library.mjs';
+import { groupCacheBuilders, part, store } from './library.mjs';
 import { bodies, user, userKey } from './payload.mjs';
 
 async function base(version) {
@@ -53,20 +53,7 @@ export const builders = {
     });
     return { app };
   },
-  async gcMemory(options) {
-    return groupCacheApp('memory', options);
-  },
-  async gcRedis(options) {
-    return groupCacheApp('redis', options);
-  },
-  // In-process kinds (no rows in bench/rows.mjs): a tiered store over Redis, hits of its in-process tier, and the
-  // same with each hit confirmed by one Redis call.
-  async gcTiered(options) {
-    return groupCacheApp('tiered', options);
-  },
-  async gcTieredStrict(options) {
-    return groupCacheApp('tieredStrict', options);
-  },
+  ...groupCacheBuilders(groupCacheApp),
 };
 
 export async function build(kind, options) {

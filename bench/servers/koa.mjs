@@ -1,7 +1,7 @@
 // Koa rows (3 and 2), for the servers (bench/server.mjs) and in-process runs (bench/inproc.mjs). Each builder takes
 // `{ version, lib?, redisUrl?, prefix?, oneRoute? }` and returns `{ app, cache? }`: `lib` is another build's modules
 // (bench/servers/library.mjs; by default the package's), `oneRoute` leaves out the write and stats routes (below).
-import { part, store } from './library.mjs';
+import { groupCacheBuilders, part, store } from './library.mjs';
 import { bodies, sleep, user, userIdOf, userKey } from './payload.mjs';
 
 async function base(version) {
@@ -107,22 +107,9 @@ export const builders = {
     });
     return finish(app, router, { oneRoute });
   },
-  async gcMemory(options) {
-    return groupCacheApp('memory', options);
-  },
+  ...groupCacheBuilders(groupCacheApp),
   async gcMemoryEarly(options) {
     return groupCacheApp('memory', options, { early: true });
-  },
-  async gcRedis(options) {
-    return groupCacheApp('redis', options);
-  },
-  // In-process kinds (no rows in bench/rows.mjs): a tiered store over Redis, hits of its in-process tier, and the
-  // same with each hit confirmed by one Redis call.
-  async gcTiered(options) {
-    return groupCacheApp('tiered', options);
-  },
-  async gcTieredStrict(options) {
-    return groupCacheApp('tieredStrict', options);
   },
   async koaCash({ version, oneRoute }) {
     const koaCash = (await import('koa-cash')).default;

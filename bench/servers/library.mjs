@@ -31,3 +31,17 @@ export async function store(kind, { lib, redisUrl, prefix }) {
   if (kind === 'tiered' || kind === 'tieredStrict') return tieredStore({ redis, strict: kind === 'tieredStrict' });
   throw new Error(`no store of kind ${kind}`);
 }
+
+/**
+ * A framework module's group-cache builders, one per store kind, from its `groupCacheApp(store, options)`. The tiered
+ * kinds have no rows in bench/rows.mjs (bench/inproc.mjs runs them): hits of the in-process tier over Redis, and the
+ * same with each hit confirmed by one Redis call.
+ */
+export function groupCacheBuilders(groupCacheApp) {
+  return {
+    gcMemory: (options) => groupCacheApp('memory', options),
+    gcRedis: (options) => groupCacheApp('redis', options),
+    gcTiered: (options) => groupCacheApp('tiered', options),
+    gcTieredStrict: (options) => groupCacheApp('tieredStrict', options),
+  };
+}
