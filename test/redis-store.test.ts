@@ -48,6 +48,27 @@ describe('redisStore', () => {
     return created;
   }
 
+  /** The commands `own` sends to Redis while `action` runs (MONITOR from a connection of its own), lower-cased. */
+  async function commandsOf(own: TestClient, action: () => Promise<void>): Promise<string[]> {
+    const info = String(await own.command('CLIENT', 'INFO'));
+    const address = /\baddr=(\S+)/.exec(info)?.[1];
+    expect(address).to.be.a('string');
+    const watcher = new Redis(server.url);
+    extra.push(watcher);
+    const monitor = await watcher.monitor();
+    const seen: string[] = [];
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (source === address) seen.push(String(args[0]).toLowerCase());
+    });
+    try {
+      await action();
+      await sleep(50);
+    } finally {
+      monitor.disconnect();
+    }
+    return seen;
+  }
+
   before(async function () {
     server = await startRedisOrSkip(this);
     admin = await connect(server);
@@ -94,26 +115,13 @@ describe('redisStore', () => {
         const { stamp: warm } = await store.get('k:warm');
         await store.set('k:warm', entry(warm, ['k:warm'], 60_000));
         await store.expire(['g:warm']);
-        const info = String(await own.command('CLIENT', 'INFO'));
-        const address = /\baddr=(\S+)/.exec(info)?.[1];
-        expect(address).to.be.a('string');
-        const watcher = new Redis(server.url);
-        extra.push(watcher);
-        const monitor = await watcher.monitor();
-        const seen: string[] = [];
-        monitor.on('monitor', (_time: string, args: string[], source: string) => {
-          if (source === address) seen.push(String(args[0]).toLowerCase());
-        });
-        try {
+        const seen = await commandsOf(own, async () => {
           const tags = Array.from({ length: 50 }, (_, i) => `g:${i}`);
           const { stamp } = await store.get('k:a');
           await store.set('k:a', entry(stamp, [...tags, 'k:a'], 60_000));
           await store.get('k:a');
           await store.expire(tags);
-          await sleep(50);
-        } finally {
-          monitor.disconnect();
-        }
+        });
         expect(seen).to.deep.equal(['evalsha', 'evalsha', 'evalsha', 'evalsha']);
       });
 
@@ -127,22 +135,10 @@ describe('redisStore', () => {
         await store.expire(['g:k:b']);
         // Once per server the script is loaded (NOSCRIPT, then EVAL): a batch before the one watched.
         await Promise.all([store.get('k:warm-1'), store.get('k:warm-2')]);
-        const info = String(await own.command('CLIENT', 'INFO'));
-        const address = /\baddr=(\S+)/.exec(info)?.[1];
-        const watcher = new Redis(server.url);
-        extra.push(watcher);
-        const monitor = await watcher.monitor();
-        const seen: string[] = [];
-        monitor.on('monitor', (_time: string, args: string[], source: string) => {
-          if (source === address) seen.push(String(args[0]).toLowerCase());
-        });
-        let answers: Awaited<ReturnType<typeof store.get>>[];
-        try {
+        let answers: Awaited<ReturnType<typeof store.get>>[] = [];
+        const seen = await commandsOf(own, async () => {
           answers = await Promise.all([store.get('k:a'), store.get('k:b'), store.get('k:none'), store.get('k:a')]);
-          await sleep(50);
-        } finally {
-          monitor.disconnect();
-        }
+        });
         expect(seen, 'four lookups, one call').to.deep.equal(['evalsha']);
         const [a, b, none, again] = answers;
         expect(a!.entry?.body.toString()).to.equal('x');
