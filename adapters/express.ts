@@ -7,6 +7,7 @@ import { CachedRoute, type Outcome, type RouteOptions } from '../lib/http/cached
 import { endWithExpiryFailure } from '../lib/http/expiry-failure.js';
 import { Inspector, type InspectorOptions, type InspectorResponse, readNodeBody } from '../lib/http/inspector.js';
 import { captureNodeResponse, sendNodeReplay } from '../lib/http/node-capture.js';
+import { LazyRequestInfo, type RequestDescriber } from '../lib/http/request-info.js';
 import { enteredAt, markExpiryPath, onExpiryPath } from '../lib/http/request-mark.js';
 import { appendExpireGroups, type ExpireOptions, notOnPath, runWriteExpiry, writeExpiry } from '../lib/http/write-expiry.js';
 
@@ -14,10 +15,13 @@ export type { ExpireOptions, InspectorOptions, KeyFunction, RouteOptions };
 
 type AnyFunction = (...args: unknown[]) => unknown;
 
-function where(req: Request): string {
-  const path: unknown = req.route?.path;
-  return `${req.method} ${req.baseUrl}${typeof path === 'string' ? path : req.path}`;
-}
+const DESCRIBER: RequestDescriber<Request> = {
+  where(req) {
+    const path: unknown = req.route?.path;
+    return `${req.method} ${req.baseUrl}${typeof path === 'string' ? path : req.path}`;
+  },
+  url: (req) => req.originalUrl,
+};
 
 interface Layer {
   name?: string;
@@ -62,11 +66,12 @@ function checkMountOrder(req: Request, cache: GroupCache): void {
   }
 }
 
-function apply(outcome: Outcome, res: Response, next: NextFunction): void {
+function apply(outcome: Outcome, req: Request, res: Response, next: NextFunction, cache: GroupCache): void {
   if (outcome.type === 'hit') {
     sendNodeReplay(res, outcome.replay);
     return;
   }
+  checkMountOrder(req, cache);
   if (outcome.type === 'miss') {
     outcome.capture.readHandlerValues(() => res.locals);
     captureNodeResponse(res, outcome);
@@ -92,30 +97,18 @@ export function groupCache<Req extends Request = Request>(
   options?: RouteOptions<GroupCache, Req>,
 ): RequestHandler {
   const route = new CachedRoute<Req>(keyFn, options);
-  // Per-request work that repeats: the mount-order check runs once per app, and `where` is rebuilt only when the
-  // method, mount path or route pattern changes (one middleware usually serves one route and one method).
-  let checkedApp: unknown;
-  let lastMethod = '';
-  let lastBase = '';
-  let lastPath: unknown;
-  let lastWhere = '';
+  // The mount-order check reads req.app, a megamorphic lookup on Express: it runs on this middleware's first
+  // request, then on misses only (a hit costs a few hundred instructions of its own; one such read costs more).
+  let checked = false;
   return function groupCacheMiddleware(req: Request, res: Response, next: NextFunction): void {
-    if (req.app !== checkedApp) {
+    if (!checked) {
+      checked = true;
       checkMountOrder(req, route.cache);
-      checkedApp = req.app;
     }
-    const method = req.method;
-    const path: unknown = req.route?.path;
-    if (method !== lastMethod || req.baseUrl !== lastBase || path !== lastPath || typeof path !== 'string') {
-      lastWhere = where(req);
-      lastMethod = method;
-      lastBase = req.baseUrl;
-      lastPath = path;
-    }
-    const info = { method, headers: req.headers, where: lastWhere, enteredAt: enteredAt(req), url: req.originalUrl };
+    const info = new LazyRequestInfo(req, DESCRIBER, req.method, req.headers, enteredAt(req));
     const outcome = route.begin(req as Req, info);
-    if (outcome instanceof Promise) outcome.then((value) => apply(value, res, next), next);
-    else apply(outcome, res, next);
+    if (outcome instanceof Promise) outcome.then((value) => apply(value, req, res, next, route.cache), next);
+    else apply(outcome, req, res, next, route.cache);
   };
 }
 

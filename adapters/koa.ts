@@ -9,6 +9,7 @@ import { describesBody, EXPIRY_FAILED } from '../lib/http/expiry-failure.js';
 import { rawHeaderNames } from '../lib/http/headers.js';
 import { Inspector, type InspectorOptions, readNodeBody } from '../lib/http/inspector.js';
 import type { Replay } from '../lib/http/replay.js';
+import { LazyRequestInfo, type RequestDescriber } from '../lib/http/request-info.js';
 import { enteredAt, markExpiryPath, onExpiryPath } from '../lib/http/request-mark.js';
 import type { ResponseCapture } from '../lib/http/response-capture.js';
 import { appendExpireGroups, type ExpireOptions, notOnPath, runWriteExpiry, writeExpiry } from '../lib/http/write-expiry.js';
@@ -18,11 +19,14 @@ export type { ExpireOptions, InspectorOptions, KeyFunction, RouteOptions };
 // Statuses Koa sends without a body (its `statuses.empty`).
 const EMPTY_STATUSES = new Set([204, 205, 304]);
 
-function where(ctx: Context): string {
-  // @koa/router records the matched pattern (prefix included); plain Koa only has the path.
-  const matched: unknown = (ctx as { _matchedRoute?: unknown })._matchedRoute;
-  return `${ctx.method} ${typeof matched === 'string' ? matched : ctx.path}`;
-}
+const DESCRIBER: RequestDescriber<Context> = {
+  where(ctx) {
+    // @koa/router records the matched pattern (prefix included); plain Koa only has the path.
+    const matched: unknown = (ctx as { _matchedRoute?: unknown })._matchedRoute;
+    return `${ctx.method} ${typeof matched === 'string' ? matched : ctx.path}`;
+  },
+  url: (ctx) => ctx.originalUrl,
+};
 
 // Koa 2 takes any `Stream`; Koa 3 also a Readable look-alike, by this same test (its lib/is-stream.js).
 function isNodeStream(body: unknown): body is Readable {
@@ -266,12 +270,8 @@ export function groupCache<Ctx extends Context = Context>(
   options?: RouteOptions<GroupCache, Ctx>,
 ): Middleware {
   const route = new CachedRoute<Ctx>(keyFn, options);
-  // Per-request work that repeats: the mount-order check runs once per app, and `where` is rebuilt only when the
-  // method or the matched route changes (one middleware usually serves one route and one method).
+  // The mount-order check runs once per app.
   let checkedApp: unknown;
-  let lastMethod = '';
-  let lastMatched: unknown;
-  let lastWhere = '';
   return function groupCacheMiddleware(ctx: Context, next: Next): Promise<void> | undefined {
     if (ctx.app !== checkedApp) {
       checkMountOrder(ctx, route.cache);
@@ -279,14 +279,7 @@ export function groupCache<Ctx extends Context = Context>(
     }
     // Off the Node request: ctx.method and ctx.headers are two delegate hops each to the same values.
     const req = ctx.req;
-    const method = req.method as string;
-    const matched: unknown = (ctx as { _matchedRoute?: unknown })._matchedRoute;
-    if (method !== lastMethod || matched !== lastMatched || typeof matched !== 'string') {
-      lastWhere = where(ctx);
-      lastMethod = method;
-      lastMatched = matched;
-    }
-    const info = { method, headers: req.headers, where: lastWhere, enteredAt: enteredAt(req), url: ctx.originalUrl };
+    const info = new LazyRequestInfo(ctx, DESCRIBER, req.method as string, req.headers, enteredAt(req));
     const outcome = route.begin(ctx as Ctx, info);
     if (outcome instanceof Promise) return outcome.then((value) => apply(value, ctx, next));
     return apply(outcome, ctx, next);

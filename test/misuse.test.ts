@@ -194,6 +194,25 @@ for (const [version, makeApp] of [
       expect(warnings).to.have.length(1);
     });
 
+    it('one middleware in two apps: the second app is checked on its first miss (a hit reads no req.app)', async () => {
+      const cache = createCache();
+      const errors = errorsOf(cache);
+      const cached = expressCache((req: Request) => `r${String(req.query.n)}`, { cache });
+      const good = makeApp();
+      good.use(expressExpire({ cache }));
+      good.get('/r', cached, (_req: Request, res: Response) => res.send('r'));
+      const late = makeApp();
+      late.get('/r', cached, (_req: Request, res: Response) => res.send('r'));
+      late.use(expressExpire({ cache }));
+      await request(good).get('/r?n=1').expect('X-Cache', 'MISS');
+      await warningsDuring('EMISUSE', async () => {
+        await request(late).get('/r?n=1').expect('X-Cache', 'HIT');
+        expect(errors).to.deep.equal([]);
+        await request(late).get('/r?n=2').expect('X-Cache', 'MISS');
+      });
+      expect(errors.map((error) => error.code)).to.deep.equal(['EMISUSE']);
+    });
+
     it('mounted before the routes (app-wide or per route): nothing is reported', async () => {
       const cache = createCache();
       const errors = errorsOf(cache);

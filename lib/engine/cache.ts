@@ -92,7 +92,7 @@ export class Fill {
     this.key = request.key;
     this.id = request.id;
     this.tags = entryTags(request.groups, request.keyTag, cache.maxKeyLength);
-    this.where = request.where;
+    this.where = request.source.where;
     this.startedAt = startedAt;
   }
 
@@ -617,7 +617,7 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
 
   #passOnError(error: unknown, request: AcquireRequest): Acquired {
     this.report(error);
-    this.recordBypass('store unavailable', request.where, request.key);
+    this.recordBypass('store unavailable', request.source.where, request.key);
     return { type: 'pass', reason: 'store unavailable' };
   }
 
@@ -651,7 +651,7 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
         }
       } else {
         this.#counts.invalidated++;
-        if (this.listenerCount('invalidated') > 0) this.emit('invalidated', { key: request.key, where: request.where });
+        if (this.listenerCount('invalidated') > 0) this.emit('invalidated', { key: request.key, where: request.source.where });
       }
       if (
         request.staleIfError > 0 &&
@@ -696,15 +696,15 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
   #hit(entry: CachedEntry, request: AcquireRequest, now: number): Acquired {
     this.#counts.hits++;
     // Checked first: with the log off, a hit builds nothing.
-    if (routeLog.enabled) routeLog('%s %s hit age=%dms', request.where, request.key, now - entry.storedAt);
-    if (this.listenerCount('hit') > 0) this.emit('hit', { key: request.key, where: request.where });
+    if (routeLog.enabled) routeLog('%s %s hit age=%dms', request.source.where, request.key, now - entry.storedAt);
+    if (this.listenerCount('hit') > 0) this.emit('hit', { key: request.key, where: request.source.where });
     // The clock read that judged it fresh dates its Age too: one read per hit.
     return { type: 'hit', entry, now };
   }
 
   #stale(entry: CachedEntry, request: AcquireRequest): Acquired {
-    if (routeLog.enabled) routeLog('%s %s stale age=%dms', request.where, request.key, this.now() - entry.storedAt);
-    this._servedStale(request.key, request.where);
+    if (routeLog.enabled) routeLog('%s %s stale age=%dms', request.source.where, request.key, this.now() - entry.storedAt);
+    this._servedStale(request.key, request.source.where);
     return { type: 'stale', entry };
   }
 
@@ -722,7 +722,7 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
     revalidating?: CachedEntry,
   ): Acquired | Promise<Acquired> {
     if (!request.canFill) {
-      if (routeLog.enabled) routeLog('%s %s miss (HEAD: not filled)', request.where, request.key);
+      if (routeLog.enabled) routeLog('%s %s miss (HEAD: not filled)', request.source.where, request.key);
       return { type: 'pass', reason: 'HEAD miss' };
     }
     const fill = new Fill(this, request, startedAt);
@@ -738,8 +738,8 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
 
   #miss(fill: Fill, request: AcquireRequest, fallback: CachedEntry | undefined, revalidating?: CachedEntry): Acquired {
     this.#counts.misses++;
-    if (routeLog.enabled) routeLog('%s %s miss', request.where, request.key);
-    if (this.listenerCount('miss') > 0) this.emit('miss', { key: request.key, where: request.where });
+    if (routeLog.enabled) routeLog('%s %s miss', request.source.where, request.key);
+    if (this.listenerCount('miss') > 0) this.emit('miss', { key: request.key, where: request.source.where });
     return revalidating === undefined ? { type: 'fill', fill, fallback } : { type: 'fill', fill, fallback, revalidating };
   }
 

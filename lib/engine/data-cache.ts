@@ -111,7 +111,7 @@ async function load<T>(
     id: dataKeyId(key, cache.maxKeyLength),
     groups: settings.groups,
     keyTag: keyId(key, cache.maxKeyLength),
-    where,
+    source: { where },
     canFill: true,
     enteredAt,
     accepts: acceptAny,

@@ -211,7 +211,11 @@ export interface AcquireRequest {
   groups: readonly string[];
   /** The tag `expireKey` expires for this entry (a `keyId`). */
   keyTag: string;
-  where: string;
+  /**
+   * Names the request in events and logs (`where`: `GET /users/:id`). Read only when one is sent or a fill starts,
+   * so an adapter may work `where` out on demand: a hit never reads it.
+   */
+  source: { readonly where: string };
   /** Whether a miss may start a fill (false for HEAD). */
   canFill: boolean;
   /** `performance.now()` when the request entered the app (see `request-mark.ts`): a fill is dated from it. */

@@ -17,11 +17,12 @@ import {
 } from './client-freshness.js';
 import { COOKIE_PREFIX, codingVariant, entrySuits, varyKeySuffix } from './headers.js';
 import { type Replay, replayEntry } from './replay.js';
+import type { RequestInfo } from './request-info.js';
 import { ResponseCapture } from './response-capture.js';
-import type { HeaderMap, StoragePolicy } from './storage-policy.js';
+import type { StoragePolicy } from './storage-policy.js';
 import { requestRefusal } from './storage-policy.js';
 
-export type { CacheControlInfo, CacheControlOption, StatusHeader };
+export type { CacheControlInfo, CacheControlOption, RequestInfo, StatusHeader };
 
 /**
  * Options of a cached route (`groupCache(keyFn, options)`). Unset ones fall back to the cache's. `Req` is what the
@@ -114,18 +115,6 @@ const ROUTE_OPTION_NAMES = Object.keys({
   cacheControl: true,
   refresh: true,
 } satisfies Record<keyof RouteOptions, true>);
-
-/** The request facts the core needs, as an adapter reads them off its framework. */
-export interface RequestInfo {
-  method: string;
-  headers: HeaderMap;
-  /** Where the request is handled, for messages: `GET /users/:id`. */
-  where: string;
-  /** `performance.now()` when the request entered the app (`enteredAt()` of its Node request). */
-  enteredAt: number;
-  /** The path and query as the client sent them (`req.originalUrl`, `ctx.originalUrl`), for the default key. */
-  url: string;
-}
 
 /** The key of a key function that gave groups only: method and URL, query parameters sorted. HEAD reads GET's. */
 export function defaultKey(method: string, url: string): string {
@@ -350,7 +339,7 @@ export class CachedRoute<Req> {
       id,
       groups: spec.groups,
       keyTag: id,
-      where: info.where,
+      source: info,
       canFill: info.method === 'GET',
       enteredAt: info.enteredAt,
       // A refresh takes no stored entry, fresh or not: the lookup starts a fill, whose entry replaces the old one.

@@ -20,7 +20,9 @@ export interface NodeMiss {
 
 /** Writes a replay (a hit, a stale copy) on a Node response. */
 export function sendNodeReplay(res: ServerResponse, replay: Replay): void {
-  res.statusCode = replay.status;
+  // Compared first: a store to res.statusCode misses V8's stub cache on Express (its res changes prototype per
+  // request), and a response that reaches a hit is nearly always still at Node's 200.
+  if (res.statusCode !== replay.status) res.statusCode = replay.status;
   // Indexed loop: this runs on every hit, and pair destructuring through the iterator shows in profiles.
   const headers = replay.headers;
   for (let i = 0; i < headers.length; i++) {

@@ -1,0 +1,54 @@
+import type { HeaderMap } from './storage-policy.js';
+
+/** The request facts the core needs, as an adapter reads them off its framework. */
+export interface RequestInfo {
+  readonly method: string;
+  readonly headers: HeaderMap;
+  /** Where the request is handled, for messages: `GET /users/:id`. */
+  readonly where: string;
+  /** `performance.now()` when the request entered the app (`enteredAt()` of its Node request). */
+  readonly enteredAt: number;
+  /** The path and query as the client sent them (`req.originalUrl`, `ctx.originalUrl`), for the default key. */
+  readonly url: string;
+}
+
+/** How an adapter reads the two facts a hit does not need off its framework's request. */
+export interface RequestDescriber<Source> {
+  /** `GET /users/:id`: the method and the matched route's pattern, else the path. */
+  where(source: Source): string;
+  /** The path and query as the client sent them. */
+  url(source: Source): string;
+}
+
+/*
+ * A RequestInfo whose `where` and `url` are read off the framework's request only when something asks: names in
+ * messages, events and debug logs, and the key of a key function that gave groups only. A hit asks for neither,
+ * and on Express each read of a property the router sets on `req` (`route`, `baseUrl`, `originalUrl`, `app`) is a
+ * megamorphic lookup that misses V8's stub cache on every request (Express swaps `req`'s prototype per request):
+ * about 3,000 instructions each, against a few hundred for the whole of what the engine does with a hit.
+ */
+export class LazyRequestInfo<Source> implements RequestInfo {
+  readonly method: string;
+  readonly headers: HeaderMap;
+  readonly enteredAt: number;
+  readonly #source: Source;
+  readonly #describer: RequestDescriber<Source>;
+  #where: string | undefined;
+
+  constructor(source: Source, describer: RequestDescriber<Source>, method: string, headers: HeaderMap, enteredAt: number) {
+    this.method = method;
+    this.headers = headers;
+    this.enteredAt = enteredAt;
+    this.#source = source;
+    this.#describer = describer;
+  }
+
+  get where(): string {
+    if (this.#where === undefined) this.#where = this.#describer.where(this.#source);
+    return this.#where;
+  }
+
+  get url(): string {
+    return this.#describer.url(this.#source);
+  }
+}
