@@ -1,6 +1,6 @@
 // The fields of an engine lookup (`cache.lookup()`) that the in-process benches do not vary.
 export const LOOKUP = {
-  where: 'bench',
+  source: { where: 'bench' },
   canFill: true,
   accepts: () => true,
   staleWhileRevalidate: 0,
