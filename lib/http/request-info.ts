@@ -23,9 +23,9 @@ export interface RequestDescriber<Source> {
 /*
  * A RequestInfo whose `where` and `url` are read off the framework's request only when something asks: names in
  * messages, events and debug logs, and the key of a key function that gave groups only. A hit asks for neither,
- * and on Express each read of a property the router sets on `req` (`route`, `baseUrl`, `originalUrl`, `app`) is a
- * megamorphic lookup that misses V8's stub cache on every request (Express swaps `req`'s prototype per request):
- * about 3,000 instructions each, against a few hundred for the whole of what the engine does with a hit.
+ * and on Express each read of `req.route`, `req.baseUrl`, `req.originalUrl` or `req.app` misses V8's stub cache on
+ * every request (Express swaps `req`'s prototype per request) and becomes a lookup in V8's runtime: bench/README.md,
+ * "Where an Express hit's instructions go".
  */
 export class LazyRequestInfo<Source> implements RequestInfo {
   readonly method: string;
