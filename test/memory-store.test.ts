@@ -26,6 +26,28 @@ function invalidated(lookup: StoreLookup): boolean {
   return lookup.entry !== undefined && lookup.expiredAt >= lookup.entry.startedAt;
 }
 
+/*
+ * How much slower one step is after `later` more steps than at first, past the store's bound: the fastest of a few
+ * batches on each side, so a GC pause or a busy core slows a batch and not the figure. A `Map` walked from the front
+ * passes every slot deleted since its last rehash: with a bound just past a power of two, its table holds up to as
+ * many deleted slots as live ones, and a step that walks them is several times slower by the later batches.
+ */
+function slowdownPastBound(step: () => void, bound: number, later = 10_000): number {
+  const fastest = (batches: number, size: number): number => {
+    let best = Number.POSITIVE_INFINITY;
+    for (let b = 0; b < batches; b++) {
+      const started = process.hrtime.bigint();
+      for (let i = 0; i < size; i++) step();
+      best = Math.min(best, Number(process.hrtime.bigint() - started) / size);
+    }
+    return best;
+  };
+  for (let i = 0; i < bound + 500; i++) step();
+  const first = fastest(8, 250);
+  for (let i = 0; i < later; i++) step();
+  return fastest(8, 250) / first;
+}
+
 describe('memoryStore', () => {
   it('memoryStore(options) validates its options', () => {
     expect(() => memoryStore({ maxBytes: -1 })).to.throw(TypeError, /option maxBytes must be a positive integer/);
@@ -444,6 +466,61 @@ describe('memoryStore', () => {
     expect(read('k:4').headers, 'Vary values apart, one header list').to.equal(read('k:5').headers);
     expect(read('k:3').headers).to.not.equal(read('k:1').headers);
     expect(read('k:1').vary).to.deep.equal([]);
+  });
+
+  describe('eviction and record pruning cost O(1) whatever the store has been through', () => {
+    const BOUND = 16_500;
+    const body = Buffer.alloc(16, 1);
+
+    it('a miss on a full store costs the same after 10,000 evictions as after the first', () => {
+      const store = memoryStore({ maxEntries: BOUND, maxBytes: 2 ** 31 - 1 });
+      let n = 0;
+      const miss = (): void => {
+        const key = `k:${n++}`;
+        store.set(key, entry(store.get(key).stamp, [key], body));
+      };
+      expect(slowdownPastBound(miss, BOUND)).to.be.below(2);
+      expect(store.stats().entries).to.equal(BOUND);
+      expect(store.stats().evictions).to.equal(n - BOUND);
+    });
+
+    it('an expiry of a new group past maxRecords costs the same after 10,000 prunes as after the first', () => {
+      const store = memoryStore({ maxRecords: BOUND });
+      let n = 0;
+      const expire = (): void => {
+        store.expire([`g:${n++}`]);
+      };
+      expect(slowdownPastBound(expire, BOUND)).to.be.below(2);
+      expect(store.stats().records).to.equal(BOUND);
+    });
+
+    it('evicts the least recently used after hits and deletes reorder the entries', () => {
+      const store = memoryStore({ maxEntries: 4 });
+      for (const key of ['a', 'b', 'c', 'd']) store.set(key, entry(store.get(key).stamp, [key]));
+      store.get('a');
+      store.delete('c');
+      store.set('e', entry(store.get('e').stamp, ['e']));
+      store.set('f', entry(store.get('f').stamp, ['f']));
+      const held = (keys: string[]): string[] => keys.filter((key) => store.peek(key).entry !== undefined);
+      // Order by use: b, d, a, e, f; one over the bound, so b goes.
+      expect(held(['a', 'b', 'd', 'e', 'f'])).to.deep.equal(['a', 'd', 'e', 'f']);
+      store.get('d');
+      store.set('g', entry(store.get('g').stamp, ['g']));
+      expect(held(['a', 'd', 'e', 'f', 'g'])).to.deep.equal(['d', 'e', 'f', 'g']);
+    });
+
+    it('prunes the record expired longest ago: expiring a group again makes its record the newest', () => {
+      const store = memoryStore({ maxRecords: 2 });
+      store.expire(['g:x']);
+      store.expire(['g:y']);
+      const started = store.get('k').stamp;
+      store.expire(['g:x']);
+      // Over the bound: y's record goes and the floor rises to y's tick, before the fill started.
+      store.expire(['g:z']);
+      expect(store.stats().records).to.equal(2);
+      expect(store.set('k', entry(started, ['g:y', 'k']))).to.equal(true);
+      expect(store.set('k2', entry(started, ['g:x', 'k2']))).to.equal(false);
+    });
   });
 
   it('keyId and groupTag hash long names into their own name spaces', () => {

@@ -13,13 +13,13 @@ function stringBytes(value: string): number {
 }
 
 /*
- * The fixed part of an entry (see memory-store.ts, StoredEntry): its slot in the LRU map (whose table runs up to
- * twice the live count between rehashes: about 46 B a slot at 20,000 entries), the entry object (eleven fields), its
- * one boxed number (storedAt) and its tags array's object and backing store header. Measured on Node 20 x64
- * (bench/micro.mjs, 20,000 entries of a 998 B body, two headers, two groups): see bench/README.md, Memory store.
+ * The fixed part of an entry (see stored-entry.ts): its slot in the key map (whose table runs up to twice the live
+ * count between rehashes), the entry object (fourteen fields, three of them its key and recency links), its one boxed
+ * number (storedAt) and its tags array's object and backing store header. Checked against the heap by
+ * bench/micro.mjs (entries of a 998 B body, two headers, two groups): see bench/README.md, Memory store.
  */
-export const ENTRY_OVERHEAD_BYTES = 222;
-// An entry whose times do not fit small integers (see memory-store.ts, fitTimes) keeps them in an object of their own:
+export const ENTRY_OVERHEAD_BYTES = 246;
+// An entry whose times do not fit small integers (see stored-entry.ts, fitTimes) keeps them in an object of their own:
 // four fields and four boxed numbers.
 export const WIDE_TIMES_BYTES = 120;
 // An array's own cost (object and backing store header), and one element.
@@ -79,11 +79,10 @@ export function entrySize(key: string, entry: CachedEntry): number {
 }
 
 /*
- * Bytes one group-expiry record holds in the memory store: its tag string plus the record object, its numbers and
- * the map slot. Measured on Node 20 x64 after full GCs (bench/micro.mjs, 100,000 records): 349 B a record for
- * 200-character group names, counted here as 532 B; 125 B for 10-character names, counted as 152 B.
+ * Bytes one group-expiry record holds in the memory store: its tag string plus the record object (its tag, times,
+ * size and its two links in expiry order), its numbers and the map slot, checked against the heap by bench/micro.mjs.
  */
-export const RECORD_OVERHEAD_BYTES = 128;
+export const RECORD_OVERHEAD_BYTES = 160;
 
 /** Estimated heap bytes of the expiry record of `tag`. */
 export function recordSize(tag: string): number {

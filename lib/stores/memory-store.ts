@@ -1,9 +1,10 @@
-import { performance } from 'node:perf_hooks';
-import { inspect } from 'node:util';
 import { isGroupTag } from '../core/keys.js';
+import { monotonicMicros, monotonicNow } from '../core/monotonic-clock.js';
 import { checkOptionNames, positiveOption } from '../core/options.js';
 import type { CachedEntry, CacheStore, EvictionReason, HeaderList, PeekLookup, StoreLookup, StoreStats } from './contract.js';
 import { bodySize, entryOwnSize, headSize, recordSize } from './entry-size.js';
+import { type Linked, RecencyList } from './recency-list.js';
+import { fitTimes, type SharedHead, StoredEntry } from './stored-entry.js';
 
 /** Options of {@link memoryStore}. */
 export interface MemoryStoreOptions {
@@ -25,179 +26,15 @@ export interface MemoryStoreOptions {
   maxRecords?: number;
   /**
    * The share of `maxBytes` that group-expiry records may take, counted as their tag at two bytes a code unit plus
-   * 128 bytes a record. Past it the oldest records go, as past `maxRecords`. At most `maxBytes`; default
+   * 160 bytes a record. Past it the oldest records go, as past `maxRecords`. At most `maxBytes`; default
    * `maxBytes / 4`, so a flood of distinct group names always leaves three quarters of the budget to entries.
    */
   maxRecordBytes?: number;
-  /** Clock for TTLs, in ms. Default `Date.now`; inject one to test TTLs without sleeping. */
+  /**
+   * Clock for TTLs, in ms. Default: the process's monotonic clock read as epoch ms (it does not follow steps of the
+   * wall clock); inject one to test TTLs without sleeping.
+   */
   now?: () => number;
-}
-
-// Constant for the life of the process, and a getter call to read each time.
-const TIME_ORIGIN = performance.timeOrigin;
-
-/*
- * What entries share: status and header list. Most responses of a route have the same ones, so each is held once
- * for every entry that has it, counted in the store's bytes once, and dropped with its last entry. (Not the Vary
- * values: under `vary: ['cookie:sid']` each session's would need a head, and a copy of the header list, of its own.)
- */
-interface SharedHead {
-  key: string;
-  status: number;
-  headers: HeaderList;
-  refs: number;
-  size: number;
-}
-
-/** An entry's times kept as they are, when one of them does not fit a small integer offset (see {@link fitTimes}). */
-interface WideTimes {
-  startedAt: number;
-  freshUntil: number;
-  staleUntil: number;
-  deadline: number;
-}
-
-/*
- * The entry as the store keeps it, and hands back on every lookup (the same object, so a hit allocates nothing): one
- * object of eleven fields. Status and headers are read from its shared head; of its times only `storedAt` is held
- * as a number (a boxed double), the others as small integer offsets from it, which V8 keeps inside the object instead
- * of in a 16-byte box each. Read through getters, the fields are what the `CachedEntry` contract says; they are not
- * own properties, so a copy must name them (`{ ...entry }` copies only body, etag, vary, tags and storedAt;
- * `toJSON()` gives the plain object, and `console.log` shows it).
- */
-class StoredEntry implements CachedEntry {
-  readonly body: Buffer;
-  readonly etag: string;
-  readonly vary: CachedEntry['vary'];
-  readonly tags: string[];
-  readonly storedAt: number;
-  readonly #head: SharedHead;
-  // µs from storedAt * 1000 to startedAt, or all the times as they are (WideTimes).
-  readonly #started: number | WideTimes;
-  // ms from storedAt to freshUntil, from freshUntil to staleUntil, and from storedAt to the store's deadline.
-  readonly #fresh: number;
-  readonly #stale: number;
-  readonly #deadline: number;
-  // Bytes counted for this entry alone (its head is counted with the head).
-  readonly #size: number;
-
-  // `wide`: what fitTimes(entry, deadline) answered.
-  constructor(
-    head: SharedHead,
-    entry: CachedEntry,
-    body: Buffer,
-    etag: string,
-    vary: CachedEntry['vary'],
-    tags: string[],
-    deadline: number,
-    wide: WideTimes | undefined,
-    size: number,
-  ) {
-    this.body = body;
-    this.etag = etag;
-    this.vary = vary;
-    this.tags = tags;
-    this.storedAt = entry.storedAt;
-    this.#head = head;
-    if (wide === undefined) {
-      this.#started = (entry.startedAt - entry.storedAt * 1000) | 0;
-      this.#fresh = (entry.freshUntil - entry.storedAt) | 0;
-      this.#stale = (entry.staleUntil - entry.freshUntil) | 0;
-      this.#deadline = (deadline - entry.storedAt) | 0;
-    } else {
-      this.#started = wide;
-      this.#fresh = 0;
-      this.#stale = 0;
-      this.#deadline = 0;
-    }
-    this.#size = size;
-  }
-
-  get status(): number {
-    return this.#head.status;
-  }
-
-  get headers(): HeaderList {
-    return this.#head.headers;
-  }
-
-  get startedAt(): number {
-    const started = this.#started;
-    return typeof started === 'number' ? this.storedAt * 1000 + started : started.startedAt;
-  }
-
-  get freshUntil(): number {
-    const started = this.#started;
-    return typeof started === 'number' ? this.storedAt + this.#fresh : started.freshUntil;
-  }
-
-  get staleUntil(): number {
-    const started = this.#started;
-    return typeof started === 'number' ? this.storedAt + this.#fresh + this.#stale : started.staleUntil;
-  }
-
-  /** The plain object of the ten contract fields (for JSON, logs and copies). */
-  toJSON(): CachedEntry {
-    return StoredEntry.plain(this);
-  }
-
-  // What console.log shows: the ten fields, as for any other store's entry.
-  [inspect.custom](): CachedEntry {
-    return StoredEntry.plain(this);
-  }
-
-  static plain(entry: CachedEntry): CachedEntry {
-    const { status, headers, body, etag, vary, tags, startedAt, storedAt, freshUntil, staleUntil } = entry;
-    return { status, headers, body, etag, vary, tags, startedAt, storedAt, freshUntil, staleUntil };
-  }
-
-  /** The store clock (ms) at which the store drops the entry. */
-  static deadlineOf(entry: StoredEntry): number {
-    const started = entry.#started;
-    return typeof started === 'number' ? entry.storedAt + entry.#deadline : started.deadline;
-  }
-
-  static sizeOf(entry: StoredEntry): number {
-    return entry.#size;
-  }
-
-  static headOf(entry: StoredEntry): SharedHead {
-    return entry.#head;
-  }
-}
-
-// V8 keeps integers of 31 bits inside an object (32 without pointer compression): below 2^30 either way.
-const SMALL = 2 ** 30;
-
-function small(value: number): boolean {
-  return value >= -SMALL && value < SMALL && Number.isInteger(value);
-}
-
-/*
- * Undefined when every time of the entry is a small integer offset that reads back exactly (as StoredEntry's getters
- * compute it); else the times as they are. Offsets fit for TTLs and stale windows under 12 days and a fill that
- * started within 17 minutes of its storedAt on the store's clock; an injected clock, a longer TTL or fractional times
- * take the wide form (16 B more a number, as every entry paid before).
- */
-function fitTimes(entry: CachedEntry, deadline: number): WideTimes | undefined {
-  const { startedAt, storedAt, freshUntil, staleUntil } = entry;
-  const started = startedAt - storedAt * 1000;
-  const fresh = freshUntil - storedAt;
-  const stale = staleUntil - freshUntil;
-  const kept = deadline - storedAt;
-  if (
-    small(started) &&
-    small(fresh) &&
-    small(stale) &&
-    small(kept) &&
-    storedAt * 1000 + started === startedAt &&
-    storedAt + fresh === freshUntil &&
-    storedAt + fresh + stale === staleUntil &&
-    storedAt + kept === deadline
-  ) {
-    return undefined;
-  }
-  return { startedAt, freshUntil, staleUntil, deadline };
 }
 
 /*
@@ -268,7 +105,8 @@ function ownBody(body: Buffer): Buffer {
   return copy;
 }
 
-interface ExpiryRecord {
+interface ExpiryRecord extends Linked<ExpiryRecord> {
+  tag: string;
   tick: number;
   at: number;
   size: number;
@@ -298,10 +136,12 @@ export class MemoryStore implements CacheStore {
   readonly #maxRecords: number;
   readonly #maxRecordBytes: number;
   readonly #now: () => number;
-  // Map order is recency order: a hit re-inserts its key at the end, eviction takes from the front.
   readonly #entries = new Map<string, StoredEntry>();
-  // Map order is expiry order: an expiry re-inserts its tag at the end, pruning takes from the front.
+  // A hit makes its entry the newest; eviction takes the oldest.
+  readonly #recency = new RecencyList<StoredEntry>();
   readonly #records = new Map<string, ExpiryRecord>();
+  // An expiry makes its tag's record the newest; pruning takes the oldest.
+  readonly #expiryOrder = new RecencyList<ExpiryRecord>();
   // Heads shared between entries, by headKeyOf(); counted in #entryBytes once, dropped with their last entry.
   readonly #heads = new Map<string, SharedHead>();
   // Recent group tags, each mapped to itself: the string the next entries with that tag share (see INTERN_LIMIT).
@@ -328,7 +168,7 @@ export class MemoryStore implements CacheStore {
       throw new TypeError(`option maxRecordBytes must not exceed maxBytes (${this.#maxBytes}), got ${this.#maxRecordBytes}`);
     }
     if (options.now !== undefined && typeof options.now !== 'function') throw new TypeError('option now must be a function');
-    this.#now = options.now ?? Date.now;
+    this.#now = options.now ?? monotonicNow;
   }
 
   /*
@@ -336,7 +176,7 @@ export class MemoryStore implements CacheStore {
    * to when its request entered the app by the time elapsed since (the store contract's `stamp`).
    */
   #nextTick(): number {
-    const now = Math.floor((TIME_ORIGIN + performance.now()) * 1000);
+    const now = monotonicMicros();
     this.#tick = now > this.#tick ? now : this.#tick + 1;
     return this.#tick;
   }
@@ -357,6 +197,7 @@ export class MemoryStore implements CacheStore {
 
   #remove(key: string, entry: StoredEntry, reason: EvictionReason | undefined): void {
     this.#entries.delete(key);
+    this.#recency.remove(entry);
     this.#entryBytes -= StoredEntry.sizeOf(entry);
     const head = StoredEntry.headOf(entry);
     if (--head.refs === 0) {
@@ -386,8 +227,7 @@ export class MemoryStore implements CacheStore {
       this.#remove(key, entry, 'ttl');
       return { entry: undefined, expiredAt: 0, stamp };
     }
-    this.#entries.delete(key);
-    this.#entries.set(key, entry);
+    this.#recency.touch(entry);
     return { entry, expiredAt: this.#expiredAt(entry.tags), stamp };
   }
 
@@ -449,7 +289,9 @@ export class MemoryStore implements CacheStore {
       this.#entryBytes += head.size;
     }
     head.refs++;
-    this.#entries.set(id, new StoredEntry(head, entry, ownBody(entry.body), flat(entry.etag), vary, tags, deadline, wide, size));
+    const stored = new StoredEntry(id, head, entry, ownBody(entry.body), flat(entry.etag), vary, tags, deadline, wide, size);
+    this.#entries.set(id, stored);
+    this.#recency.push(stored);
     this.#entryBytes += size;
     if (kept > this.#longestTtl) this.#longestTtl = kept;
     this.#evict();
@@ -458,9 +300,10 @@ export class MemoryStore implements CacheStore {
 
   /** Evicts least recently used entries until entries and records fit `maxBytes` together. */
   #evict(): void {
-    for (const [oldest, entry] of this.#entries) {
-      if (this.#entryBytes + this.#recordBytes <= this.#maxBytes && this.#entries.size <= this.#maxEntries) break;
-      this.#remove(oldest, entry, 'lru');
+    while (this.#entryBytes + this.#recordBytes > this.#maxBytes || this.#entries.size > this.#maxEntries) {
+      const oldest = this.#recency.oldest;
+      if (oldest === undefined) break;
+      this.#remove(oldest.key, oldest, 'lru');
     }
   }
 
@@ -470,12 +313,15 @@ export class MemoryStore implements CacheStore {
     for (const tag of tags) {
       const previous = this.#records.get(tag);
       if (previous !== undefined) {
-        this.#records.delete(tag);
-        this.#recordBytes -= previous.size;
+        previous.tick = tick;
+        previous.at = at;
+        this.#expiryOrder.touch(previous);
+        continue;
       }
-      const size = recordSize(tag);
-      this.#records.set(tag, { tick, at, size });
-      this.#recordBytes += size;
+      const record: ExpiryRecord = { tag, tick, at, size: recordSize(tag), older: undefined, newer: undefined };
+      this.#records.set(tag, record);
+      this.#expiryOrder.push(record);
+      this.#recordBytes += record.size;
     }
     this.#prune(at);
     // The records that stay may still push the total over maxBytes: entries make room (records keep their share).
@@ -488,10 +334,11 @@ export class MemoryStore implements CacheStore {
    * bound must go early. Either way the floor rises to its tick, so dropping it can only make entries staler.
    */
   #prune(now: number): void {
-    for (const [tag, record] of this.#records) {
+    for (let record = this.#expiryOrder.oldest; record !== undefined; record = this.#expiryOrder.oldest) {
       const young = this.#longestTtl === 0 || record.at + this.#longestTtl >= now;
       if (this.#records.size <= this.#maxRecords && this.#recordBytes <= this.#maxRecordBytes && young) break;
-      this.#records.delete(tag);
+      this.#records.delete(record.tag);
+      this.#expiryOrder.remove(record);
       this.#recordBytes -= record.size;
       if (record.tick > this.#floor) this.#floor = record.tick;
     }
@@ -506,7 +353,9 @@ export class MemoryStore implements CacheStore {
 
   clear(): number {
     this.#entries.clear();
+    this.#recency.clear();
     this.#records.clear();
+    this.#expiryOrder.clear();
     this.#heads.clear();
     this.#interned.clear();
     this.#entryBytes = 0;
