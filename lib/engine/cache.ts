@@ -13,6 +13,7 @@ import {
   groupTag,
   keyId,
 } from '../core/keys.js';
+import { monotonicNow } from '../core/monotonic-clock.js';
 import { checkOptionNames, positiveOption, ttlOption } from '../core/options.js';
 import { StoreClock } from '../core/store-clock.js';
 import type { CachedEntry, CacheStore, PeekLookup, StoreLookup } from '../stores/contract.js';
@@ -242,8 +243,11 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
     checkOptionNames(options, CACHE_OPTION_NAMES, 'createCache()');
     const raw = options as Record<string, unknown>;
     if (options.now !== undefined && typeof options.now !== 'function') throw new TypeError('option now must be a function');
-    this.now = options.now ?? Date.now;
-    this.store = options.store === undefined ? memoryStore({ now: this.now }) : checkStore(options.store);
+    const store = options.store === undefined ? undefined : checkStore(options.store);
+    // A store on this process's clock measures lifetimes on the monotonic clock; a shared store's entries are judged
+    // by every instance, so on the wall clock they share.
+    this.now = options.now ?? (store === undefined || store.processClock === true ? monotonicNow : Date.now);
+    this.store = store ?? memoryStore({ now: this.now });
     this.#processClock = this.store.processClock === true;
     this.ttl = ttlOption(raw, 'ttl', 60_000);
     this.maxEntryBytes = positiveOption(raw, 'maxEntryBytes', 2 ** 20, true);

@@ -49,7 +49,11 @@ export interface CacheOptions {
   maxPendingExpiries?: number;
   /** First delay before a failed expiry is retried; it doubles up to 30 s. Default 1,000 ms. */
   retryInterval?: number;
-  /** Wall clock for TTLs and `Age`. Default `Date.now`. A default memory store gets the same clock. */
+  /**
+   * Clock for TTLs and `Age`, in epoch ms. Default: with a memory store, the process's monotonic clock (a step of the
+   * wall clock neither lengthens nor shortens a lifetime); with a shared store, `Date.now`. A default memory store
+   * gets the same clock.
+   */
   now?: () => number;
   /** Send RFC 9211 `Cache-Status` beside the status header (`group-cache; hit; ttl=42`...). Default false. */
   cacheStatus?: boolean;
