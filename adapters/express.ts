@@ -15,6 +15,19 @@ export type { ExpireOptions, InspectorOptions, KeyFunction, RouteOptions };
 
 type AnyFunction = (...args: unknown[]) => unknown;
 
+/**
+ * The middleware `groupCache()` and `expireGroups()` return. It is generic in Express's route types so that, mounted
+ * before a typed handler, it leaves the route's types to the path and the handlers: given a plain `RequestHandler`
+ * (`ParamsDictionary`), Express infers the route's `req.params` from it, and under @types/express 5 `req.params.id`
+ * of `'/users/:id'` becomes `string | string[]` in the handlers after it.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: Express's own bound on its locals type (an interface has no index signature to meet `unknown`)
+export type GroupCacheMiddleware = <P, ResBody, ReqBody, ReqQuery, Locals extends Record<string, any>>(
+  req: Request<P, ResBody, ReqBody, ReqQuery, Locals>,
+  res: Response<ResBody, Locals>,
+  next: NextFunction,
+) => void;
+
 const DESCRIBER: RequestDescriber<Request> = {
   where(req) {
     const path: unknown = req.route?.path;
@@ -95,6 +108,11 @@ function apply(outcome: Outcome, req: Request, res: Response, next: NextFunction
 export function groupCache<Req extends Request = Request>(
   keyFn: KeyFunction<Req>,
   options?: RouteOptions<GroupCache, Req>,
+): GroupCacheMiddleware;
+// The implementation is a plain RequestHandler; the signature above is the one routes see (see GroupCacheMiddleware).
+export function groupCache<Req extends Request = Request>(
+  keyFn: KeyFunction<Req>,
+  options?: RouteOptions<GroupCache, Req>,
 ): RequestHandler {
   const route = new CachedRoute<Req>(keyFn, options);
   // The mount-order check reads req.app, which misses V8's stub cache on every Express request (see
@@ -117,6 +135,7 @@ export function groupCache<Req extends Request = Request>(
  * answered with a success (2xx or 3xx by default), and before the response reaches the client: `res.end` is held
  * until the store has recorded the expiry, so the client's next read never sees pre-write data.
  */
+export function expireGroups(options?: ExpireOptions): GroupCacheMiddleware;
 export function expireGroups(options?: ExpireOptions): RequestHandler {
   const settings = writeExpiry(options);
   return function expireGroupsMiddleware(req: Request, res: Response, next: NextFunction): void {

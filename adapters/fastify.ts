@@ -1,7 +1,7 @@
 import type { OutgoingHttpHeader } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
-import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteGenericInterface } from 'fastify';
 import type { GroupNames } from '../lib/core/expiry-groups.js';
 import type { KeyFunction } from '../lib/core/key-function.js';
 import type { GroupCache } from '../lib/engine/cache.js';
@@ -33,8 +33,16 @@ declare module 'fastify' {
   }
 }
 
-/** A route-level hook: `{ onRequest: groupCache(keyFn) }` or `{ preHandler: groupCache(keyFn) }`. */
-export type GroupCacheHook = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void;
+/**
+ * A route-level hook: `{ onRequest: groupCache(keyFn) }` or `{ preHandler: groupCache(keyFn) }`. Typed by the request
+ * it takes, so that TypeScript infers a key function's `req` from the route it is given to (its `Params`,
+ * `Querystring`, ...) instead of the untyped `FastifyRequest`.
+ */
+export type GroupCacheHook<Req extends FastifyRequest = FastifyRequest> = (
+  request: Req,
+  reply: FastifyReply,
+  done: HookHandlerDoneFunction,
+) => void;
 
 /** The plugin `expireGroups()` returns, for `app.register()`. */
 export type ExpireGroupsPlugin = (instance: FastifyInstance, options: unknown, done: (error?: Error) => void) => void;
@@ -148,11 +156,28 @@ function apply(outcome: Outcome, reply: FastifyReply, done: HookHandlerDoneFunct
  *   falsy value to bypass the cache for this request. May be async. If it throws, the request is served uncached
  *   and the cache emits an `error` event.
  * @param options see {@link RouteOptions}; `cache` defaults to the process-wide default cache.
+ *
+ * In TypeScript the key function's `req` is inferred from the route (`app.get<{ Params: { id: string } }>(...)`);
+ * apart from a route, name its generic (`groupCache<{ Params: { id: string } }>(keyFn)`) or its request type
+ * (`groupCache<FastifyRequest<...>>(keyFn)`, for a type provider's request, say).
  */
+export function groupCache<RouteGeneric extends RouteGenericInterface = RouteGenericInterface>(
+  keyFn: KeyFunction<FastifyRequest<RouteGeneric>>,
+  options?: RouteOptions<GroupCache, FastifyRequest<RouteGeneric>>,
+): GroupCacheHook<FastifyRequest<RouteGeneric>>;
+/*
+ * The route generic is inferred from the route first: inferred whole, a request type comes out `never` on a route
+ * with no generic (TypeScript's placeholder for the route's own, still unknown, generic). The request type form is
+ * the second overload.
+ */
+export function groupCache<Req extends FastifyRequest>(
+  keyFn: KeyFunction<Req>,
+  options?: RouteOptions<GroupCache, Req>,
+): GroupCacheHook<Req>;
 export function groupCache<Req extends FastifyRequest = FastifyRequest>(
   keyFn: KeyFunction<Req>,
   options?: RouteOptions<GroupCache, Req>,
-): GroupCacheHook {
+): GroupCacheHook<Req> {
   const route = new CachedRoute<Req>(keyFn, options);
   const hook = routeHook(route, undefined);
   routeBinders.set(hook, (url) => routeHook(route, url));
