@@ -1,9 +1,10 @@
 // A small users API on Express with group-cache on the embedded in-memory store.
-// Run: npm start   (PORT=3000 by default)
+// Run: npm start   (PORT=3000 by default; listens on 127.0.0.1 unless HOST is set, see listen.mjs)
 import compression from 'compression';
 import express from 'express';
 import { createCache } from 'group-cache';
 import { expireGroups, groupCache, inspector } from 'group-cache/express';
+import { listen } from './listen.mjs';
 
 const cache = createCache({ ttl: 60_000 });
 cache.on('error', (error) => console.error(`[group-cache] ${error.code}: ${error.message}`));
@@ -98,9 +99,7 @@ app.get('/stats', (_req, res) => res.json(cache.stats()));
 // a real app mounts it behind its own authentication, e.g. app.use('/_cache', requireAdmin, inspector({ cache })).
 app.use('/_cache', inspector({ cache }));
 
-const port = Number(process.env.PORT ?? 3000);
-const server = app.listen(port, () => {
-  const url = `http://localhost:${server.address().port}`;
+listen(app, 3000, (url) => {
   console.log(`group-cache Express demo on ${url} (in-memory store; open ${url}/ in a browser)
 
   curl -si ${url}/users/1 | grep -i x-cache        # X-Cache: MISS (handler ran)

@@ -1,9 +1,10 @@
 // A small users API on Koa with group-cache on the embedded in-memory store (the Express demo, on Koa).
-// Run: npm run start:koa   (PORT=3001 by default)
+// Run: npm run start:koa   (PORT=3001 by default; listens on 127.0.0.1 unless HOST is set, see listen.mjs)
 import Router from '@koa/router';
 import { createCache } from 'group-cache';
 import { expireGroups, groupCache, inspector } from 'group-cache/koa';
 import Koa from 'koa';
+import { listen } from './listen.mjs';
 
 const cache = createCache({ ttl: 60_000 });
 cache.on('error', (error) => console.error(`[group-cache] ${error.code}: ${error.message}`));
@@ -98,9 +99,7 @@ router.get('/stats', (ctx) => {
 app.use(router.routes());
 app.use(router.allowedMethods());
 
-const port = Number(process.env.PORT ?? 3001);
-const server = app.listen(port, () => {
-  const url = `http://localhost:${server.address().port}`;
+listen(app.callback(), 3001, (url) => {
   console.log(`group-cache Koa demo on ${url} (in-memory store)
 
   curl -si ${url}/users/1 | grep -i x-cache        # X-Cache: MISS (handler ran)

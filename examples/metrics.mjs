@@ -1,11 +1,12 @@
 // Prometheus metrics for a group-cache cache, with prom-client (a dependency of this example, not of the library).
 // Each scrape reads cache.stats(): no per-request work, and the counters cannot drift from the cache's own.
-// Run: node examples/metrics.mjs   (PORT=3003 by default), then curl localhost:3003/metrics
+// Run: node examples/metrics.mjs   (PORT=3003 by default; 127.0.0.1 unless HOST is set), then curl 127.0.0.1:3003/metrics
 import { pathToFileURL } from 'node:url';
 import express from 'express';
 import { createCache } from 'group-cache';
 import { groupCache } from 'group-cache/express';
 import { Counter, Gauge, Registry } from 'prom-client';
+import { listen } from './listen.mjs';
 
 const COUNTERS = {
   hits: 'Responses served fresh from the cache',
@@ -106,9 +107,7 @@ export function createApp({ cache = createCache() } = {}) {
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const port = Number(process.env.PORT ?? 3003);
-  const server = createApp().listen(port, () => {
-    const url = `http://localhost:${server.address().port}`;
+  listen(createApp(), 3003, (url) => {
     console.log(`group-cache metrics demo on ${url}
 
   curl -s ${url}/users/1 > /dev/null; curl -s ${url}/users/1 > /dev/null; curl -s ${url}/session > /dev/null

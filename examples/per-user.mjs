@@ -1,10 +1,11 @@
 // Per-user responses on Express: a profile and an article feed with `favorited` flags, cached per user.
 // The user is in the key (and in a group), so one user's page is never served to another.
-// Run: node examples/per-user.mjs   (PORT=3002 by default)
+// Run: node examples/per-user.mjs   (PORT=3002 by default; listens on 127.0.0.1 unless HOST is set)
 import { pathToFileURL } from 'node:url';
 import express from 'express';
 import { createCache } from 'group-cache';
 import { expireGroups, groupCache } from 'group-cache/express';
+import { listen } from './listen.mjs';
 
 // Stand-ins for a session store or a token check, and for the database.
 const TOKENS = new Map([
@@ -60,9 +61,7 @@ export function createApp({ cache = createCache() } = {}) {
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const port = Number(process.env.PORT ?? 3002);
-  const server = createApp().listen(port, () => {
-    const url = `http://localhost:${server.address().port}`;
+  listen(createApp(), 3002, (url) => {
     console.log(`group-cache per-user demo on ${url}
 
   curl -si -H 'Authorization: Bearer token-ada' ${url}/feed       # X-Cache: MISS, then HIT for Ada

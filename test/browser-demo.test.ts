@@ -20,7 +20,7 @@ function startDemo(): Promise<{ child: ChildProcess; url: string }> {
     let err = '';
     child.stdout?.on('data', (chunk: Buffer) => {
       out += chunk.toString();
-      const found = /demo on (http:\/\/localhost:\d+)/.exec(out);
+      const found = /demo on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
       if (found) resolve({ child, url: found[1] as string });
     });
     child.stderr?.on('data', (chunk: Buffer) => {

@@ -1,3 +1,6 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { connect } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { expect } from 'chai';
 import type { Express } from 'express';
 import { createCache, type GroupCache } from 'group-cache';
@@ -74,4 +77,76 @@ describe('examples/per-user.mjs: per-user pages with the user in the key', () =>
     expect((await get('/me', grace)).headers['x-cache']).to.equal('HIT');
     expect(calls).to.deep.equal({ me: 3, feed: 3 });
   });
+});
+
+/** Starts a demo as `npm start` does (PORT=0: a free port) and resolves with the URL it prints. */
+function startDemo(file: string, env: Record<string, string>): Promise<{ child: ChildProcess; url: URL }> {
+  return new Promise((resolve, reject) => {
+    const script = new URL(`../examples/${file}`, import.meta.url);
+    const child = spawn(process.execPath, [script.pathname], {
+      env: { ...process.env, PORT: '0', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const found = / demo on (http:\/\/\S+:\d+)/.exec(out);
+      if (found) resolve({ child, url: new URL(found[1] as string) });
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      err += chunk.toString();
+    });
+    child.once('exit', (code) => reject(new Error(`${file} exited (${code}) before listening: ${err}`)));
+    child.once('error', reject);
+  });
+}
+
+/** Whether a TCP connection to host:port is accepted. */
+function accepts(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port, timeout: 2_000 });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
+}
+
+// This machine's own non-loopback IPv4 address, if it has one: where a server on every interface is reached too.
+const outside = Object.values(networkInterfaces())
+  .flat()
+  .find((address) => address !== undefined && !address.internal && address.family === 'IPv4')?.address;
+
+// Issue 27, item 13: the demos printed `localhost` and listened on every interface, open inspector page included.
+describe('the demos listen on loopback unless HOST is set', function () {
+  this.timeout(30_000);
+  const children: ChildProcess[] = [];
+  afterEach(() => {
+    for (const child of children.splice(0)) child.kill();
+  });
+
+  for (const file of ['express-users.mjs', 'koa-users.mjs']) {
+    it(`${file}: 127.0.0.1 by default, printed as such; every interface with HOST=0.0.0.0`, async () => {
+      const local = await startDemo(file, {});
+      children.push(local.child);
+      expect(local.url.hostname).to.equal('127.0.0.1');
+      const page = await fetch(new URL('/users/1', local.url));
+      expect(page.status).to.equal(200);
+      await page.arrayBuffer();
+      const everywhere = await startDemo(file, { HOST: '0.0.0.0' });
+      children.push(everywhere.child);
+      expect(everywhere.url.hostname).to.equal('localhost');
+      // The difference as another machine would see it, through this machine's own outside address.
+      if (outside !== undefined) {
+        expect(await accepts(outside, Number(local.url.port)), `${outside}, default`).to.equal(false);
+        expect(await accepts(outside, Number(everywhere.url.port)), `${outside}, HOST=0.0.0.0`).to.equal(true);
+      }
+    });
+  }
 });
