@@ -34,11 +34,23 @@ function upToDate() {
 
 if (process.argv.includes('--if-needed') && upToDate()) process.exit(0);
 
+// A build takes ~20 s (two tsc runs) and tsc prints nothing on success: say what is happening, on stderr so that
+// nothing reading a script's stdout gets these lines.
+const say = (line) => process.stderr.write(`build: ${line}\n`);
+const seconds = (since) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
+const started = performance.now();
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 rmSync('dist', { recursive: true, force: true });
-for (const project of ['tsconfig.build.json', 'tsconfig.cjs.json']) {
+for (const [project, what] of [
+  ['tsconfig.build.json', 'dist/esm (ESM and its declarations)'],
+  ['tsconfig.cjs.json', 'dist/cjs (CommonJS and its declarations)'],
+]) {
+  const step = performance.now();
+  say(`compiling ${what} with tsc -p ${project} ...`);
   execFileSync(process.execPath, [tsc, '-p', project], { stdio: 'inherit' });
+  say(`${what.split(' ')[0]} done in ${seconds(step)}`);
 }
 // The .js and .d.ts files under dist/cjs are CommonJS: Node and TypeScript (node16/nodenext) both read this.
 mkdirSync('dist/cjs', { recursive: true });
 writeFileSync(STAMP, '{ "type": "commonjs" }\n');
+say(`built dist/ in ${seconds(started)}`);
