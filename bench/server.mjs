@@ -13,6 +13,7 @@ const { handler } = await build(row.kind, {
   version: row.version,
   redisUrl: process.env.BENCH_REDIS_URL,
   prefix: `bench:${row.id}:${process.pid}:`,
+  ...row.options,
 });
 const server = createServer(handler);
 server.keepAliveTimeout = 60_000;

@@ -2,8 +2,9 @@
 // (bench/inproc.mjs). Each builder takes `{ version, lib?, redisUrl?, prefix?, oneRoute? }` and returns
 // `{ app, cache? }`: `lib` is another build's modules (bench/servers/library.mjs; by default the package's),
 // `oneRoute` leaves the group-cache rows' write and stats routes out (the other rows have the measured route alone).
+// The miss rows add `body` ('1k' or '64k', the JSON the route answers) and `full` (a store that is already full).
 import { groupCacheBuilders, part, store } from './library.mjs';
-import { bodies, sleep, user, userIdOf, userKey } from './payload.mjs';
+import { bodies, payloadOf, sleep, user, userIdOf, userKey } from './payload.mjs';
 
 async function loadExpress(version) {
   return version === 4 ? (await import('express4')).default : (await import('express')).default;
@@ -13,11 +14,16 @@ async function loadExpress(version) {
  * `early`: the cache mounted app-wide ahead of the routes (`app.use(groupCache(...))`, its key function reading the
  * path, a GET only), so a hit never reaches route matching; otherwise on the route, as the README shows.
  */
-async function groupCacheApp(storeKind, { version, lib, redisUrl, prefix, oneRoute = false }, { early = false } = {}) {
+async function groupCacheApp(
+  storeKind,
+  { version, lib, redisUrl, prefix, oneRoute = false, body, full },
+  { early = false } = {},
+) {
   const express = await loadExpress(version);
   const { createCache } = await part(lib, 'core');
   const { groupCache, expireGroups } = await part(lib, 'express');
-  const cache = createCache({ store: await store(storeKind, { lib, redisUrl, prefix }), ttl: 600_000 });
+  const cache = createCache({ store: await store(storeKind, { lib, redisUrl, prefix, full }), ttl: 600_000 });
+  const payload = payloadOf(body);
   const app = express();
   if (early) {
     const key = (req) => {
@@ -25,12 +31,12 @@ async function groupCacheApp(storeKind, { version, lib, redisUrl, prefix, oneRou
       return id === undefined ? null : userKey(id);
     };
     app.use(groupCache(key, { cache }));
-    app.get('/users/:id', (req, res) => res.json(user(req.params.id)));
+    app.get('/users/:id', (req, res) => res.json(payload(req.params.id)));
   } else {
     app.get(
       '/users/:id',
       groupCache((req) => userKey(req.params.id), { cache }),
-      (req, res) => res.json(user(req.params.id)),
+      (req, res) => res.json(payload(req.params.id)),
     );
   }
   if (!oneRoute) {
@@ -81,10 +87,11 @@ export const builders = {
     const { app } = await builders.limitHeaders({ ...options, pass: (_req, _res, next) => next() });
     return { app };
   },
-  async json({ version }) {
+  async json({ version, body }) {
     const express = await loadExpress(version);
+    const payload = payloadOf(body);
     const app = express();
-    app.get('/users/:id', (req, res) => res.json(user(req.params.id)));
+    app.get('/users/:id', (req, res) => res.json(payload(req.params.id)));
     return { app };
   },
   async slow({ version }) {
@@ -100,11 +107,18 @@ export const builders = {
   async gcMemoryEarly(options) {
     return groupCacheApp('memory', options, { early: true });
   },
-  async apicache({ version }) {
+  /*
+   * `full`: apicache has no bound on its entries, each leaves by its own timer, so the miss rows give it a 1 second
+   * lifetime: it then holds about a second of misses (a few thousand, as many as the others' full stores give or
+   * take) and each miss both stores an entry and, a second later, deletes one. At 10 minutes it would grow by every
+   * miss for the whole run (gigabytes of 64 KB bodies).
+   */
+  async apicache({ version, body, full = false }) {
     const express = await loadExpress(version);
     const apicache = (await import('apicache')).default;
+    const payload = payloadOf(body);
     const app = express();
-    app.get('/users/:id', apicache.middleware('10 minutes'), (req, res) => res.json(user(req.params.id)));
+    app.get('/users/:id', apicache.middleware(full ? '1 second' : '10 minutes'), (req, res) => res.json(payload(req.params.id)));
     return { app };
   },
   async routeCache({ version }) {

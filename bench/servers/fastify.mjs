@@ -1,23 +1,25 @@
 // Fastify rows (5 and 4), for the servers (bench/server.mjs) and in-process runs (bench/inproc.mjs). Each builder
 // takes `{ version, lib?, redisUrl?, prefix?, oneRoute? }` and returns `{ app, cache? }`; build() hands the caller a
 // request listener once the app is ready. `lib` is another build's modules (bench/servers/library.mjs; by default the
-// package's), `oneRoute` leaves the group-cache rows' write and stats routes out.
+// package's), `oneRoute` leaves the group-cache rows' write and stats routes out. The miss rows add `body` ('1k' or
+// '64k', the JSON the route answers) and `full` (a store that is already full).
 import { groupCacheBuilders, part, store } from './library.mjs';
-import { bodies, user, userKey } from './payload.mjs';
+import { bodies, payloadOf, user, userKey } from './payload.mjs';
 
 async function base(version) {
   const fastify = (await import(version === 4 ? 'fastify4' : 'fastify')).default;
   return fastify();
 }
 
-async function groupCacheApp(storeKind, { version, lib, redisUrl, prefix, oneRoute = false }) {
+async function groupCacheApp(storeKind, { version, lib, redisUrl, prefix, oneRoute = false, body, full }) {
   const { createCache } = await part(lib, 'core');
   const { groupCache, expireGroups } = await part(lib, 'fastify');
-  const cache = createCache({ store: await store(storeKind, { lib, redisUrl, prefix }), ttl: 600_000 });
+  const cache = createCache({ store: await store(storeKind, { lib, redisUrl, prefix, full }), ttl: 600_000 });
+  const payload = payloadOf(body);
   const app = await base(version);
   await app.register(expireGroups({ cache }));
   app.get('/users/:id', { onRequest: groupCache((req) => userKey(req.params.id), { cache }) }, async (req) =>
-    user(req.params.id),
+    payload(req.params.id),
   );
   if (!oneRoute) {
     app.put('/users/:id', async (req, reply) => {
@@ -51,6 +53,13 @@ export const builders = {
         .header('x-cache', 'HIT')
         .send(precomputed.get(req.params.id));
     });
+    return { app };
+  },
+  // The route the miss rows are paired with: the same handler as the group-cache rows', no cache, no plugin.
+  async json({ version, body }) {
+    const payload = payloadOf(body);
+    const app = await base(version);
+    app.get('/users/:id', async (req) => payload(req.params.id));
     return { app };
   },
   ...groupCacheBuilders(groupCacheApp),

@@ -1,8 +1,9 @@
 // Koa rows (3 and 2), for the servers (bench/server.mjs) and in-process runs (bench/inproc.mjs). Each builder takes
 // `{ version, lib?, redisUrl?, prefix?, oneRoute? }` and returns `{ app, cache? }`: `lib` is another build's modules
 // (bench/servers/library.mjs; by default the package's), `oneRoute` leaves out the write and stats routes (below).
-import { groupCacheBuilders, part, store } from './library.mjs';
-import { bodies, sleep, user, userIdOf, userKey } from './payload.mjs';
+// The miss rows add `body` ('1k' or '64k', the JSON the route answers) and `full` (a store that is already full).
+import { FULL_ENTRIES, groupCacheBuilders, part, store } from './library.mjs';
+import { bodies, payloadOf, sleep, user, userIdOf, userKey } from './payload.mjs';
 
 async function base(version) {
   const Koa = (await import(version === 2 ? 'koa2' : 'koa')).default;
@@ -32,13 +33,18 @@ function finish(app, router, { cache, oneRoute = false } = {}) {
  * `early`: the cache mounted app-wide ahead of the router (`app.use(groupCache(...))`, its key function reading the
  * path, a GET only), so a hit never reaches @koa/router; otherwise on the route, as the README shows.
  */
-async function groupCacheApp(storeKind, { version, lib, redisUrl, prefix, oneRoute = false }, { early = false } = {}) {
+async function groupCacheApp(
+  storeKind,
+  { version, lib, redisUrl, prefix, oneRoute = false, body, full },
+  { early = false } = {},
+) {
   const { createCache } = await part(lib, 'core');
   const { groupCache, expireGroups } = await part(lib, 'koa');
-  const cache = createCache({ store: await store(storeKind, { lib, redisUrl, prefix }), ttl: 600_000 });
+  const cache = createCache({ store: await store(storeKind, { lib, redisUrl, prefix, full }), ttl: 600_000 });
+  const payload = payloadOf(body);
   const { app, router } = await base(version);
   const handler = (ctx) => {
-    ctx.body = user(ctx.params.id);
+    ctx.body = payload(ctx.params.id);
   };
   if (early) {
     const key = (ctx) => {
@@ -99,6 +105,15 @@ export const builders = {
   async limitHeadersMiddleware(options) {
     return builders.limitHeaders({ ...options, pass: (_ctx, next) => next() });
   },
+  // The route the miss rows are paired with: the group-cache rows' handler, no cache.
+  async json({ version, oneRoute, body }) {
+    const payload = payloadOf(body);
+    const { app, router } = await base(version);
+    router.get('/users/:id', (ctx) => {
+      ctx.body = payload(ctx.params.id);
+    });
+    return finish(app, router, { oneRoute });
+  },
   async slow({ version, oneRoute }) {
     const { app, router } = await base(version);
     router.get('/users/:id', async (ctx) => {
@@ -111,22 +126,33 @@ export const builders = {
   async gcMemoryEarly(options) {
     return groupCacheApp('memory', options, { early: true });
   },
-  async koaCash({ version, oneRoute }) {
+  async koaCash({ version, oneRoute, body, full = false }) {
     const koaCash = (await import('koa-cash')).default;
+    const payload = payloadOf(body);
     const { app, router } = await base(version);
     const entries = new Map();
+    // `full`: koa-cash keeps whatever its get/set keep, so the miss rows bound its Map to FULL_ENTRIES like the
+    // group-cache memory store. A ring of keys drops the oldest in O(1) (a Map's first key is not O(1) to reach after
+    // many deletions); with a unique key per request the oldest is also the least recently used.
+    const ring = full ? new Array(FULL_ENTRIES) : undefined;
+    let next = 0;
     app.use(
       koaCash({
         maxAge: 600_000,
         get: (key) => entries.get(key),
         set: (key, value) => {
+          if (ring !== undefined && !entries.has(key)) {
+            if (ring[next] !== undefined) entries.delete(ring[next]);
+            ring[next] = key;
+            next = (next + 1) % FULL_ENTRIES;
+          }
           entries.set(key, value);
         },
       }),
     );
     router.get('/users/:id', async (ctx) => {
       if (await ctx.cashed()) return;
-      ctx.body = user(ctx.params.id);
+      ctx.body = payload(ctx.params.id);
     });
     return finish(app, router, { oneRoute });
   },

@@ -16,13 +16,25 @@ export async function part(lib, name) {
   return lib[name];
 }
 
+/*
+ * Entries a full store holds in the miss rows (`full`): small enough that the warm-up fills it (bench/run.mjs sends
+ * this many unique keys first), so every measured miss also evicts, as in a long-running server with more keys than
+ * room. The peers' bounded stores in those rows hold as many.
+ */
+export const FULL_ENTRIES = 2_000;
+
 /**
  * The store of a group-cache row: `memory`, `redis`, `tiered` (hits of the in-process tier, Redis only fills it) or
  * `tieredStrict` (each hit confirmed by one Redis call). The Redis ones need `redisUrl` (there is no default: a
- * benchmark never talks to a Redis on 6379 by accident) and write under `prefix`.
+ * benchmark never talks to a Redis on 6379 by accident) and write under `prefix`. `full`: a memory store bounded to
+ * FULL_ENTRIES (its byte bound above 2,000 entries of 64 KB, so the count is what fills it); a Redis store is full
+ * when its server is (bench/run.mjs gives the miss rows a redis-server at its maxmemory).
  */
-export async function store(kind, { lib, redisUrl, prefix }) {
-  if (kind === 'memory') return (await part(lib, 'core')).memoryStore({ maxBytes: 256 * 2 ** 20 });
+export async function store(kind, { lib, redisUrl, prefix, full = false }) {
+  if (kind === 'memory') {
+    const { memoryStore } = await part(lib, 'core');
+    return full ? memoryStore({ maxEntries: FULL_ENTRIES, maxBytes: 256 * 2 ** 20 }) : memoryStore({ maxBytes: 256 * 2 ** 20 });
+  }
   if (!redisUrl) throw new Error(`a ${kind} store needs a Redis URL (bench/inproc.mjs: --redis-url)`);
   const { redisStore, tieredStore } = await part(lib, 'redis');
   const { Redis } = await import('ioredis');

@@ -16,6 +16,29 @@ export function user(id) {
   };
 }
 
+/*
+ * A 64 KB user for the big-body miss rows: the 1 KB user with a longer history (831 visits make 64 KB of JSON). The
+ * history array is built once and shared, so the handler's own work stays what a real one's would be at most
+ * (an object to serialise), and what grows with the body is the serialising, capturing and storing of it.
+ */
+const BIG_HISTORY = Array.from({ length: 831 }, (_, i) => ({
+  at: '2024-01-15T12:00:00.000Z',
+  action: i % 4 ? 'view' : 'login',
+  ok: i % 3 !== 0,
+  ip: `10.0.${i >> 8}.${i & 255}`,
+}));
+
+export function bigUser(id) {
+  return { ...user(id), history: BIG_HISTORY };
+}
+
+/** The payload of a row of `body` '1k' (the default) or '64k'. */
+export function payloadOf(body = '1k') {
+  if (body === '1k') return user;
+  if (body === '64k') return bigUser;
+  throw new Error(`no payload of size ${body}`);
+}
+
 /** Precomputed bodies for the limit rows: `{ id: Buffer }`. */
 export function bodies() {
   const map = new Map();
