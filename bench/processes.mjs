@@ -117,8 +117,11 @@ export function freePort() {
   });
 }
 
-/** Starts a private redis-server (never the one on 6379); resolves `{ url, stop() }` or `{ skip: reason }`. */
-export async function startRedis(pinning) {
+/**
+ * Starts a private redis-server (never the one on 6379); resolves `{ url, stop() }` or `{ skip: reason }`. `extra`:
+ * more arguments (the miss rows' server gets a maxmemory and a policy).
+ */
+export async function startRedis(pinning, extra = []) {
   if (!hasCommand('redis-server')) return { skip: 'no redis-server binary on PATH' };
   const port = await freePort();
   const [command, args] = pinned(pinning, 1, 'redis-server', [
@@ -132,6 +135,7 @@ export async function startRedis(pinning) {
     'no',
     '--protected-mode',
     'yes',
+    ...extra,
   ]);
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);

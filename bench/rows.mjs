@@ -1,5 +1,6 @@
 // Every throughput row: which framework module builds it, and what it needs to run.
-// `limit: true` marks the framework's limit row that the others are compared with.
+// `limit: true` marks the row the others of its group are paired with and compared with: the framework's limit row
+// for hits, the uncached route for misses (MISS_ROWS).
 export const ROWS = [
   {
     id: 'express5-limit',
@@ -236,6 +237,53 @@ export const ROWS = [
   },
 ];
 
+/*
+ * Miss rows (issue 26): every request a unique key (`/users/<n>`, n counting up across the row's whole run), on a
+ * store that is already full, so every measured request misses, stores its response and evicts. One group per
+ * framework and body size; its `limit` is the same route uncached, which each miss row is paired with as hit rows
+ * are with the framework's limit row (`misses: true` tells bench/run.mjs to load the whole group with unique keys and
+ * to fill it first). `options` reach the builders of bench/servers/ as they are. Redis rows run on a redis-server of
+ * their own, kept at its maxmemory (`fullRedis`).
+ */
+const MISS_FRAMEWORKS = [
+  { prefix: 'express5', group: 'Express 5', module: 'express', version: 5, uncached: 'res.json', peers: ['apicache'] },
+  { prefix: 'koa3', group: 'Koa 3', module: 'koa', version: 3, uncached: 'ctx.body = object', peers: ['koa-cash'] },
+  { prefix: 'fastify5', group: 'Fastify 5', module: 'fastify', version: 5, uncached: 'handler returns the object', peers: [] },
+];
+const PEER_KINDS = { apicache: 'apicache', 'koa-cash': 'koaCash' };
+
+export const MISS_ROWS = MISS_FRAMEWORKS.flatMap(({ prefix, group, module, version, uncached, peers }) =>
+  ['1k', '64k'].flatMap((body) => {
+    const size = body === '1k' ? '1 KB' : '64 KB';
+    const common = { group: `${group} misses, ${size}`, module, version, misses: true, options: { body, full: true } };
+    const adapter = `group-cache/${module}`;
+    return [
+      { ...common, id: `${prefix}-miss-${body}-json`, label: `${uncached}, no cache (paired)`, kind: 'json', limit: true },
+      {
+        ...common,
+        id: `${prefix}-miss-${body}-gc-memory`,
+        label: 'group-cache miss, full memory store',
+        kind: 'gcMemory',
+        needs: [adapter],
+      },
+      {
+        ...common,
+        id: `${prefix}-miss-${body}-gc-redis`,
+        label: 'group-cache miss, Redis at maxmemory',
+        kind: 'gcRedis',
+        needs: [adapter, 'group-cache/redis', 'redis'],
+        fullRedis: true,
+      },
+      ...peers.map((peer) => ({
+        ...common,
+        id: `${prefix}-miss-${body}-${peer}`,
+        label: `${peer} miss`,
+        kind: PEER_KINDS[peer],
+      })),
+    ];
+  }),
+);
+
 /** Servers for the mixed workload (90% reads over 10,000 keys, 10% writes expiring a group). */
 export const MIXED_ROWS = [
   {
@@ -258,4 +306,4 @@ export const MIXED_ROWS = [
   },
 ];
 
-export const ALL_ROWS = [...ROWS, ...MIXED_ROWS];
+export const ALL_ROWS = [...ROWS, ...MISS_ROWS, ...MIXED_ROWS];

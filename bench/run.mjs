@@ -1,5 +1,6 @@
 // The benchmark: `npm run bench` (full, for the README) or `npm run bench:quick` (development).
-// Options: --quick, --only=<row id,...>, --no-micro, --no-mixed, --profile=<row id> (CPU profile of one server).
+// Options: --quick, --only=<row id,...>, --no-micro, --no-mixed, --profile=<row id> (CPU profile of one server),
+// --misses (the miss rows alone), --no-misses (all but them).
 // Before/after against a git ref: bench/compare.mjs (`npm run bench:compare -- <ref>`).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -8,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { measure } from './load.mjs';
 import { moduleMissing, planPinning, startRedis, startServer } from './processes.mjs';
 import { formatMicro, formatTable } from './report.mjs';
-import { ALL_ROWS, MIXED_ROWS, ROWS } from './rows.mjs';
+import { ALL_ROWS, MISS_ROWS, MIXED_ROWS, ROWS } from './rows.mjs';
+import { FULL_ENTRIES } from './servers/library.mjs';
 import { checkTargets } from './targets.mjs';
 
 const args = process.argv.slice(2);
@@ -16,6 +18,8 @@ const option = (name) => args.find((arg) => arg.startsWith(`--${name}=`))?.slice
 const quick = args.includes('--quick');
 const only = option('only')?.split(',');
 const profileRow = option('profile');
+const missesOnly = args.includes('--misses');
+const noMisses = args.includes('--no-misses');
 const settings = quick
   ? { mode: 'quick', warmup: 1, duration: 1.5, rounds: 2, connections: 32, mixedDuration: 3 }
   : { mode: 'full', warmup: 3, duration: 3, rounds: 5, connections: 32, mixedDuration: 10 };
@@ -44,11 +48,48 @@ function safeRead(path) {
   }
 }
 
+/*
+ * The miss rows' Redis: a redis-server of their own at its maxmemory, so that every entry a miss writes makes Redis
+ * evict one, as the memory store does when full. `volatile-lru`, the policy the library's README advises: entries
+ * carry a TTL and go, records (which have none) stay. It is filled before any row starts with 1 KB ballast keys that
+ * carry a TTL too, until Redis evicts the first of them; the rows' own entries then push the ballast out, the oldest
+ * first, and each other.
+ */
+const FULL_REDIS_MAXMEMORY = '64mb';
+
+async function startFullRedis(pinning) {
+  const redis = await startRedis(pinning, ['--maxmemory', FULL_REDIS_MAXMEMORY, '--maxmemory-policy', 'volatile-lru']);
+  if (redis.skip) return redis;
+  const { Redis } = await import('ioredis');
+  const client = new Redis(redis.url);
+  const ballast = Buffer.alloc(1024, 'x');
+  try {
+    let keys = 0;
+    while ((await evictedKeys(client)) === 0) {
+      // 64 MB of 1 KB keys is about 50,000 of them; far past that, maxmemory is not being applied.
+      if (keys >= 1_000_000) throw new Error(`redis-server evicted nothing after ${keys} keys`);
+      const batch = client.pipeline();
+      for (const end = keys + 1_000; keys < end; keys++) batch.set(`ballast:${keys}`, ballast, 'EX', 86_400);
+      await batch.exec();
+    }
+    return { ...redis, evicted: () => evictedKeys(client), close: () => client.disconnect() };
+  } catch (error) {
+    client.disconnect();
+    await redis.stop();
+    return { skip: `the miss rows' redis-server did not fill: ${error.message}` };
+  }
+}
+
+async function evictedKeys(client) {
+  return Number(/evicted_keys:(\d+)/.exec(await client.info('stats'))?.[1] ?? 0);
+}
+
 /** Why a row cannot run here, or undefined. */
-function skipReason(row, redis) {
+function skipReason(row, context) {
   for (const need of row.needs ?? []) {
     if (need === 'redis') {
-      if (redis.skip) return redis.skip;
+      const redis = row.fullRedis ? context.fullRedis : context.redis;
+      if (redis?.skip) return redis.skip;
       continue;
     }
     const missing = moduleMissing(need);
@@ -59,6 +100,7 @@ function skipReason(row, redis) {
 
 /** One GET to check the row answers 200 with the payload (and, for group-cache rows, a HIT on the second). */
 async function sanityCheck(row, port) {
+  if (row.misses) return missSanityCheck(row, port);
   const url = `http://127.0.0.1:${port}/users/1`;
   let response;
   for (let i = 0; i < 2; i++) {
@@ -71,11 +113,70 @@ async function sanityCheck(row, port) {
   }
 }
 
+/*
+ * A miss row: a key the load never sends (it counts from 1) answers 200 with a body of the row's size, and on a
+ * group-cache row a MISS, then a HIT on a second GET of the same key: a row whose misses stored nothing would
+ * measure less than a miss costs.
+ */
+async function missSanityCheck(row, port) {
+  const url = `http://127.0.0.1:${port}/users/0`;
+  const get = async () => {
+    const response = await fetch(url);
+    const length = (await response.arrayBuffer()).byteLength;
+    if (response.status !== 200) throw new Error(`GET /users/0 answered ${response.status}`);
+    return { length, status: response.headers.get('x-cache') };
+  };
+  const first = await get();
+  const [least, most] = row.options.body === '64k' ? [60_000, 70_000] : [900, 1_100];
+  if (first.length < least || first.length > most) throw new Error(`GET /users/0 answered ${first.length} bytes`);
+  if (!row.kind.startsWith('gc')) return;
+  if (first.status !== 'MISS') throw new Error(`first GET /users/0 was not a miss (X-Cache: ${first.status})`);
+  const second = await get();
+  if (second.status !== 'HIT') throw new Error(`second GET /users/0 was not a hit (X-Cache: ${second.status})`);
+}
+
+/*
+ * What the load sends a row: the 16 ids in a cycle, or for a miss row a new id each request. The count lives on the
+ * row's entry, so no key repeats across its fill, warm-up and rounds.
+ */
+function requestsOf(entry) {
+  if (!entry.row.misses) return undefined;
+  return [
+    {
+      setupRequest(request) {
+        request.method = 'GET';
+        request.path = `/users/${entry.next++}`;
+        return request;
+      },
+    },
+  ];
+}
+
+/*
+ * Before a miss row's warm-up: FULL_ENTRIES unique keys, enough to fill its store whatever the warm-up's length, and
+ * for the memory-store rows a look at /__stats that it is full. The uncached rows get the same, for the same JIT.
+ */
+async function fillMissRow(entry) {
+  const filler = async () => {
+    while (entry.next <= FULL_ENTRIES) {
+      const response = await fetch(`${entry.base}/users/${entry.next++}`);
+      await response.arrayBuffer();
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, filler));
+  if (entry.row.kind !== 'gcMemory') return FULL_ENTRIES;
+  const stats = await (await fetch(`${entry.base}/__stats`)).json();
+  if (stats.entries < FULL_ENTRIES) {
+    console.log(`\n  warning: ${entry.row.id} holds ${stats.entries} entries after the fill, not ${FULL_ENTRIES}`);
+  }
+  return FULL_ENTRIES;
+}
+
 async function startRows(rows, context) {
   const running = [];
   const skipped = [];
   for (const row of rows) {
-    const reason = skipReason(row, context.redis);
+    const reason = skipReason(row, context);
     if (reason) {
       console.log(`  skip ${row.id}: ${reason}`);
       skipped.push({ id: row.id, group: row.group, label: row.label, reason });
@@ -84,11 +185,11 @@ async function startRows(rows, context) {
     try {
       const server = await startServer(row.id, {
         pinning: context.pinning,
-        env: { BENCH_REDIS_URL: context.redis.url ?? '' },
+        env: { BENCH_REDIS_URL: (row.fullRedis ? context.fullRedis?.url : context.redis.url) ?? '' },
         nodeArgs: context.nodeArgs?.(row) ?? [],
       });
       await sanityCheck(row, server.port);
-      running.push({ row, server, base: `http://127.0.0.1:${server.port}` });
+      running.push({ row, server, base: `http://127.0.0.1:${server.port}`, next: 1 });
     } catch (error) {
       console.log(`  skip ${row.id}: ${error.message}`);
       skipped.push({ id: row.id, group: row.group, label: row.label, reason: error.message });
@@ -97,12 +198,25 @@ async function startRows(rows, context) {
   return { running, skipped };
 }
 
+/** The throughput rows of this run: --only's, else the hit rows and the miss rows (--misses, --no-misses). */
+function selectedRows() {
+  const rows = missesOnly ? MISS_ROWS : noMisses ? ROWS : [...ROWS, ...MISS_ROWS];
+  return rows.filter((row) => !only || only.includes(row.id));
+}
+
 async function throughput(context) {
-  const rows = ROWS.filter((row) => !only || only.includes(row.id));
+  const rows = selectedRows();
   console.log(`\nStarting ${rows.length} servers`);
   const { running, skipped } = await startRows(rows, context);
+  const evictedBefore = await context.fullRedis?.evicted?.();
+  if (running.some(({ row }) => row.misses)) {
+    console.log(`Miss rows: ${FULL_ENTRIES} unique keys each first, to fill their stores`);
+    for (const entry of running) if (entry.row.misses) await fillMissRow(entry);
+  }
   console.log(`Warm-up: ${settings.warmup} s per row`);
-  for (const { base } of running) await measure(base, { duration: settings.warmup, connections: settings.connections });
+  for (const entry of running) {
+    await measure(entry.base, { duration: settings.warmup, connections: settings.connections, requests: requestsOf(entry) });
+  }
   const samples = new Map(running.map(({ row }) => [row.id, []]));
   const limitOf = new Map(running.filter(({ row }) => row.limit).map((entry) => [entry.row.group, entry]));
   const others = running.filter(({ row }) => !row.limit);
@@ -110,6 +224,7 @@ async function throughput(context) {
     const sample = await measure(entry.base, {
       duration: settings.duration,
       connections: settings.connections,
+      requests: requestsOf(entry),
       server: entry.server,
     });
     if (sample.non2xx > 0 || sample.errors > 0) {
@@ -147,11 +262,23 @@ async function throughput(context) {
     process.stdout.write('\n');
   }
   await Promise.all(running.map(({ server }) => server.stop()));
-  return summarize(
+  const table = summarize(
     running.map(({ row }) => row),
     samples,
     skipped,
   );
+  if (evictedBefore !== undefined) {
+    // The Redis miss rows ran on a full Redis only if it kept evicting while they ran.
+    table.fullRedis = {
+      maxmemory: FULL_REDIS_MAXMEMORY,
+      policy: 'volatile-lru',
+      evicted: (await context.fullRedis.evicted()) - evictedBefore,
+    };
+    console.log(
+      `Miss rows' redis-server (maxmemory ${FULL_REDIS_MAXMEMORY}): ${table.fullRedis.evicted} keys evicted while they ran`,
+    );
+  }
+  return table;
 }
 
 function summarize(rows, samples, skipped) {
@@ -289,11 +416,15 @@ async function profile(context) {
     nodeArgs: () => ['--cpu-prof', `--cpu-prof-dir=${dir}`],
   });
   if (running.length === 0) throw new Error(skipped[0]?.reason);
-  const { base, server } = running[0];
-  const warm = await measure(base, { duration: settings.warmup, connections: settings.connections });
-  const sample = await measure(base, { duration: settings.duration * 2, connections: settings.connections });
+  const entry = running[0];
+  const { base, server } = entry;
+  const filled = row.misses ? await fillMissRow(entry) : 0;
+  const load = { connections: settings.connections, requests: requestsOf(entry) };
+  const warm = await measure(base, { duration: settings.warmup, ...load });
+  const sample = await measure(base, { duration: settings.duration * 2, ...load });
   console.log(`${row.id}: ${Math.round(sample.rps)} req/s under the profiler`);
-  const requests = warm.total + sample.total + 2;
+  // The sanity check's requests and a miss row's fill ran under the profiler too.
+  const requests = warm.total + sample.total + 2 + filled;
   await server.stop();
   const file = readdirSync(dir)
     .filter((name) => name.endsWith('.cpuprofile'))
@@ -316,13 +447,23 @@ async function main() {
     `Load: autocannon, ${settings.connections} connections, ${settings.rounds} rounds of ${settings.duration} s per row, ` +
       `each row paired with its limit row; ${settings.warmup} s warm-up; medians of the rounds, spread min-max`,
   );
+  // The miss rows' Redis is another server (startFullRedis).
+  const onRedis = (row) => row.needs?.includes('redis') && !row.fullRedis;
   const needsRedis = profileRow
-    ? ALL_ROWS.find((row) => row.id === profileRow)?.needs?.includes('redis')
-    : !only || ALL_ROWS.some((row) => only.includes(row.id) && row.needs?.includes('redis'));
+    ? onRedis(ALL_ROWS.find((row) => row.id === profileRow) ?? {})
+    : !only || ALL_ROWS.some((row) => only.includes(row.id) && onRedis(row));
   const redis = needsRedis ? await startRedis(pinning) : { skip: 'not needed' };
   if (redis.skip && needsRedis) console.log(`Redis rows skipped: ${redis.skip}`);
   else if (redis.url) console.log(`Redis: own redis-server at ${redis.url} (--save '' --appendonly no)`);
-  const context = { pinning, redis };
+  const needsFullRedis = (profileRow ? ALL_ROWS.filter((row) => row.id === profileRow) : selectedRows()).some(
+    (row) => row.fullRedis,
+  );
+  const fullRedis = needsFullRedis ? await startFullRedis(pinning) : undefined;
+  if (fullRedis?.skip) console.log(`Redis miss rows skipped: ${fullRedis.skip}`);
+  else if (fullRedis) {
+    console.log(`Redis for the miss rows: another at ${fullRedis.url}, maxmemory ${FULL_REDIS_MAXMEMORY}, volatile-lru, full`);
+  }
+  const context = { pinning, redis, fullRedis };
   try {
     if (profileRow) return await profile(context);
     const table = await throughput(context);
@@ -351,7 +492,8 @@ async function main() {
       );
     console.log(`\nResults written to bench/results/latest.json`);
   } finally {
-    await redis.stop?.();
+    fullRedis?.close?.();
+    await Promise.all([redis.stop?.(), fullRedis?.stop?.()]);
   }
 }
 

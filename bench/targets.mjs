@@ -1,4 +1,4 @@
-// The targets of issue 10 (and 13 for Fastify), judged on one run's own numbers: ratios within a run, never
+// The targets of issue 10 (and 13 for Fastify, 26 for misses), judged on one run's own numbers: ratios within a run, never
 // across runs. Rows are compared through their framework's limit row, measured back to back with each of them:
 // `ratio` is row req/s over limit req/s, `cpuRatio` limit CPU µs/request over the row's, medians over rounds.
 // Each line names the measure it is judged on: server CPU per request, req/s, or both. A target counts as met on a
@@ -110,6 +110,55 @@ export function checkTargets(table, micro) {
         `${Math.round(memory.rps)} req/s); CPU ${fmt(redis.cpuUsPerReq, 1)} vs ${fmt(memory.cpuUsPerReq, 1)} µs; ` +
         `p99 ${fmt(redis.p99)} vs ${fmt(memory.p99)} ms`,
     );
+  }
+
+  // Issue 26: misses on a full store. Each miss row is paired with the same route uncached (its group's `limit`
+  // row), so `cpuRatio` is the uncached route's µs over the miss's, and 1 / cpuRatio what a miss costs over it.
+  for (const [framework, prefix, peers] of [
+    ['Express 5', 'express5', ['apicache']],
+    ['Koa 3', 'koa3', ['koa-cash']],
+    ['Fastify 5', 'fastify5', []],
+  ]) {
+    for (const [body, size] of [
+      ['1k', '1 KB'],
+      ['64k', '64 KB'],
+    ]) {
+      const id = (name) => `${prefix}-miss-${body}-${name}`;
+      const uncached = row(id('json'));
+      const memory = row(id('gc-memory'));
+      const redis = row(id('gc-redis'));
+      for (const [store, miss, most] of [
+        ['memory', memory, 1.1],
+        ['Redis', redis, 1.25],
+      ]) {
+        const name = `${framework} ${store} miss <= ${most.toFixed(2)}x the uncached route, ${size} (judged on: server CPU/req, paired with it)`;
+        if (!miss || !uncached) {
+          add(name, undefined, missing(id(store === 'memory' ? 'gc-memory' : 'gc-redis'), id('json')));
+          continue;
+        }
+        const over = 1 / miss.cpuRatio;
+        add(
+          name,
+          over <= most,
+          `${fmt(over)}x (${fmt(miss.cpuUsPerReq, 1)} vs ${fmt(uncached.cpuUsPerReq, 1)} µs, medians); req/s ${fmt(miss.ratio)} ` +
+            `of uncached (${Math.round(miss.rps)} vs ${Math.round(uncached.rps)})`,
+        );
+      }
+      for (const peer of peers) {
+        const other = row(id(peer));
+        const name = `${framework} memory and Redis misses cost less than ${peer}'s, ${size} (judged on: server CPU/req, through the uncached pairs)`;
+        if (!other || !memory || !redis || !uncached) {
+          add(name, undefined, missing(id('gc-memory'), id('gc-redis'), id(peer), id('json')));
+          continue;
+        }
+        add(
+          name,
+          memory.cpuRatio > other.cpuRatio && redis.cpuRatio > other.cpuRatio,
+          `${fmt(1 / memory.cpuRatio)}x and ${fmt(1 / redis.cpuRatio)}x the uncached route against ${fmt(1 / other.cpuRatio)}x ` +
+            `(${fmt(memory.cpuUsPerReq, 1)}, ${fmt(redis.cpuUsPerReq, 1)} vs ${fmt(other.cpuUsPerReq, 1)} µs)`,
+        );
+      }
+    }
   }
 
   for (const store of ['memory', 'redis']) {
