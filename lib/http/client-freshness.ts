@@ -63,14 +63,45 @@ export function sentCacheControl(value: string): SentCacheControl {
 }
 
 /**
+ * The first `s-maxage` or `max-age` directive of a `Cache-Control` that a cache cannot read as a freshness lifetime
+ * (`max-age=-1`, `max-age=1.5`, `max-age=abc`, a bare `max-age`, or two that disagree), as written; undefined when
+ * each is absent or valid. RFC 9111 §1.2.2: delta-seconds is 1*DIGIT (the quoted form accepted, §5.2); §4.2.1: a
+ * directive given twice is either read once or the response is stale, and invalid freshness information is stale.
+ */
+export function invalidFreshness(value: HeaderMap[string]): string | undefined {
+  const seen = new Map<string, string>();
+  for (const part of directiveText(value).split(',')) {
+    const equals = part.indexOf('=');
+    const name = (equals === -1 ? part : part.slice(0, equals)).trim().toLowerCase();
+    if (name !== 's-maxage' && name !== 'max-age') continue;
+    const argument =
+      equals === -1
+        ? ''
+        : part
+            .slice(equals + 1)
+            .trim()
+            .replace(/^"(.*)"$/, '$1');
+    if (!/^\d+$/.test(argument)) return part.trim();
+    const before = seen.get(name);
+    // Two that say the same are one; two that disagree leave no lifetime to trust.
+    if (before !== undefined && Number(before) !== Number(argument)) return part.trim();
+    seen.set(name, argument);
+  }
+  return undefined;
+}
+
+/**
  * The freshness lifetime the handler's response gives itself, in ms (RFC 9111 §4.2.1, as a shared cache reads
  * it): `s-maxage`, else `max-age`, else `Expires` minus `Date` (minus now without a `Date`). An unparseable
  * `Expires` means already expired (§5.3), as does `no-cache` (§5.2.2.4: never reused without revalidating, which
- * this cache does not do): 0. Undefined when the response says nothing; at most MAX_TTL.
+ * this cache does not do), and an `s-maxage` or `max-age` that is not a lifetime ({@link invalidFreshness}: a
+ * handler that wrote `max-age=-1` meant "do not cache"): 0. Undefined when the response says nothing; at most
+ * MAX_TTL.
  */
 export function headerTtl(headers: HeaderMap, now: number): number | undefined {
   const cacheControl = headerValue(headers, 'cache-control');
   if (/(^|,)\s*no-cache\s*(=|,|$)/i.test(directiveText(cacheControl))) return 0;
+  if (invalidFreshness(cacheControl) !== undefined) return 0;
   const seconds = directiveSeconds(cacheControl, 's-maxage') ?? directiveSeconds(cacheControl, 'max-age');
   if (seconds !== undefined) return Math.min(seconds * 1000, MAX_TTL);
   const expires = headerValue(headers, 'expires');
