@@ -23,6 +23,7 @@ export { createCache, GroupCache } from './engine/cache.js';
 export type { DataKeyResult, DataKeySpec, DataOptions } from './engine/data-cache.js';
 export { defaultCache, setDefaultCache } from './engine/default-cache.js';
 export type { BypassReason, NotStoredReason } from './engine/reasons.js';
+export type { Serializer, SerializerOption } from './engine/value-codec.js';
 export type { CacheControlInfo, CacheControlOption, RouteOptions } from './http/cached-route.js';
 export type { ExpireOptions } from './http/write-expiry.js';
 export type {

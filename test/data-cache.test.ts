@@ -5,7 +5,15 @@
 import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { expect } from 'chai';
-import { type CacheStore, createCache, type GroupCache, type GroupCacheError } from 'group-cache';
+import {
+  type CacheOptions,
+  type CacheStore,
+  createCache,
+  type DataOptions,
+  type GroupCache,
+  type GroupCacheError,
+  type Serializer,
+} from 'group-cache';
 import { groupCache } from 'group-cache/express';
 import { redisStore } from 'group-cache/redis';
 import type { Redis } from 'ioredis';
@@ -376,7 +384,7 @@ for (const [label, make] of STORES) {
       cyclic.self = cyclic;
       const fn = () => 1;
       const cases: Array<[string, unknown, RegExp]> = [
-        ['bigint', 10n, /bigint/],
+        ['bigint', 10n, /BigInt/],
         ['function', fn, /function/],
         ['nested function', { save: fn }, /property "save" is a function/],
         ['symbol', { s: Symbol('x') }, /symbol/],
@@ -395,11 +403,153 @@ for (const [label, make] of STORES) {
         const error = errors.at(-1);
         expect(error?.code, key).to.equal('EVALUE');
         expect(error?.message, key)
-          .to.match(/is not JSON-serialisable/)
+          .to.match(/cannot be stored by the json serializer/)
           .and.match(message);
       }
       expect(errors).to.have.length(cases.length * 2);
       expect(cache.stats().stores).to.equal(0);
+    });
+
+    it('a value JSON would give back changed (NaN, Infinity, a Date, a class instance...) is returned as the loader gave it, not stored, and reported (EVALUE)', async () => {
+      const errors = errorsOf(cache);
+      const notStored: string[] = [];
+      cache.on('notStored', (event) => notStored.push(event.reason));
+      class Point {
+        constructor(
+          readonly x: number,
+          readonly y: number,
+        ) {}
+      }
+      const joined = new Date(1_700_000_000_000);
+      const cases: Array<[string, unknown, RegExp]> = [
+        ['nan', { score: Number.NaN }, /property "score" is NaN and comes back as null/],
+        ['infinity', { n: Number.POSITIVE_INFINITY }, /property "n" is Infinity and comes back as null/],
+        ['minus-infinity', [Number.NEGATIVE_INFINITY], /is -Infinity and comes back as null/],
+        ['date', { joined }, /property "joined" is a Date and comes back as a string/],
+        ['top-date', joined, /the value is a Date and comes back as a string/],
+        ['instance', { at: new Point(1, 2) }, /property "at" is a Point and comes back as an object/],
+        ['array-hole', [1, undefined, 3], /is undefined and comes back as null/],
+        ['set', new Set([1]), /is a Set and comes back as an object/],
+      ];
+      for (const [key, value, message] of cases) {
+        let loads = 0;
+        const loader = () => {
+          loads++;
+          return value;
+        };
+        // The caller gets the loader's own value, every call: never a changed copy from the store.
+        expect(await cache.getOrSet(key, loader), key).to.equal(value);
+        expect(await cache.getOrSet(key, loader), key).to.equal(value);
+        expect(loads, `${key} is not cached`).to.equal(2);
+        const error = errors.at(-1);
+        expect(error?.code, key).to.equal('EVALUE');
+        expect(error?.message, key)
+          .to.match(/cannot be stored by the json serializer/)
+          .and.match(message);
+        expect(error?.message, key).to.match(/returned, not cached/);
+      }
+      expect(errors).to.have.length(cases.length * 2);
+      expect(notStored).to.deep.equal(Array(cases.length * 2).fill('not-json'));
+      expect(cache.stats().stores).to.equal(0);
+      expect(cache.stats().notStoredReasons['not-json']).to.equal(cases.length * 2);
+    });
+
+    it('a miss returns what a hit returns: the value decoded from what was stored, not the loader object', async () => {
+      const made = { id: 1, tags: ['a'], nested: { at: '2024-01-01' }, gone: undefined };
+      const first = await cache.getOrSet('copy', () => made);
+      const second = await cache.getOrSet('copy', () => made);
+      expect(first).to.deep.equal({ id: 1, tags: ['a'], nested: { at: '2024-01-01' } });
+      expect(first).to.deep.equal(second);
+      expect(first).to.not.equal(made);
+      // The caller may change its copy: the loader's object, the store and the next caller are untouched.
+      (first as { id: number }).id = 99;
+      expect(made.id).to.equal(1);
+      expect(await cache.getOrSet('copy', () => made)).to.deep.equal(second);
+      expect(cache.stats()).to.include({ hits: 2, misses: 1, stores: 1 });
+    });
+
+    it("serializer 'v8': Date, Map, Set, BigInt, typed arrays, NaN and Infinity come back the same on the miss and on the hit", async () => {
+      const errors = errorsOf(cache);
+      const value = {
+        joined: new Date(1_700_000_000_000),
+        roles: new Map<string, Set<string>>([['admin', new Set(['read', 'write'])]]),
+        ids: new Set([1n, 2n ** 70n]),
+        bytes: new Uint8Array([1, 2, 3]),
+        floats: new Float64Array([0.5, Number.NaN]),
+        score: Number.NaN,
+        limit: Number.POSITIVE_INFINITY,
+        missing: undefined,
+        pattern: /a+b/gi,
+      };
+      let loads = 0;
+      const loader = () => {
+        loads++;
+        return value;
+      };
+      const miss = await cache.getOrSet('rich', loader, { serializer: 'v8' });
+      const hit = await cache.getOrSet('rich', loader, { serializer: 'v8' });
+      expect(loads).to.equal(1);
+      for (const got of [miss, hit]) {
+        expect(got).to.deep.equal(value);
+        expect(got).to.not.equal(value);
+        expect(got.joined).to.be.an.instanceOf(Date);
+        expect(got.roles.get('admin')).to.be.an.instanceOf(Set);
+        expect(got.ids.has(2n ** 70n)).to.equal(true);
+        expect(got.bytes).to.be.an.instanceOf(Uint8Array);
+        expect(got.score).to.be.NaN;
+        expect(got).to.have.property('missing');
+      }
+      expect(errors).to.deep.equal([]);
+    });
+
+    it("serializer 'v8' still refuses what it cannot give back: a class instance, a function", async () => {
+      const errors = errorsOf(cache);
+      class Account {
+        balance = 1;
+      }
+      const account = new Account();
+      expect(await cache.getOrSet('account', () => account, { serializer: 'v8' })).to.equal(account);
+      expect(errors.at(-1)?.message).to.match(/v8 serializer \(the value is a Account and comes back as an object\)/);
+      const withFn = { f: () => 1 };
+      expect(await cache.getOrSet('fn', () => withFn, { serializer: 'v8' })).to.equal(withFn);
+      expect(errors.at(-1)?.message).to.match(/v8 serializer \(.*could not be cloned/);
+      expect(errors.map((error) => error.code)).to.deep.equal(['EVALUE', 'EVALUE']);
+      expect(cache.stats().stores).to.equal(0);
+      expect(cache.stats().notStoredReasons['not-serializable']).to.equal(2);
+    });
+
+    it('a value stored by another serializer is a miss that refills, never misread', async () => {
+      const errors = errorsOf(cache);
+      let loads = 0;
+      const loader = () => ({ n: ++loads });
+      expect(await cache.getOrSet('switch', loader)).to.deep.equal({ n: 1 });
+      expect(await cache.getOrSet('switch', loader, { serializer: 'v8' })).to.deep.equal({ n: 2 });
+      expect(await cache.getOrSet('switch', loader, { serializer: 'v8' })).to.deep.equal({ n: 2 });
+      expect(await cache.getOrSet('switch', loader)).to.deep.equal({ n: 3 });
+      expect(loads).to.equal(3);
+      expect(errors).to.deep.equal([]);
+      const inspected = await cache.inspect('switch', { data: true });
+      expect(inspected?.headers).to.deep.equal([['content-type', 'application/json; charset=utf-8']]);
+    });
+
+    it('wrap: a Date under JSON is returned as is, not cached (EVALUE); under v8 it is cached and comes back a Date', async () => {
+      const errors = errorsOf(cache);
+      let calls = 0;
+      const since = (id: number) => {
+        calls++;
+        return { id, since: new Date(1_700_000_000_000 + id) };
+      };
+      const plain = cache.wrap(since, (id) => `since_${id}`);
+      expect((await plain(1)).since).to.be.an.instanceOf(Date);
+      expect((await plain(1)).since).to.be.an.instanceOf(Date);
+      expect(calls).to.equal(2);
+      expect(errors.map((error) => error.code)).to.deep.equal(['EVALUE', 'EVALUE']);
+      expect(errors[0]?.message).to.match(/wrap\(since\) key "since_1" cannot be stored by the json serializer/);
+      const rich = cache.wrap(since, (id) => `rich_${id}`, { serializer: 'v8' });
+      expect((await rich(2)).since).to.be.an.instanceOf(Date);
+      expect((await rich(2)).since).to.deep.equal(new Date(1_700_000_000_002));
+      expect(calls).to.equal(3);
+      expect(errors).to.have.length(2);
     });
 
     it('undefined is returned and not cached, without an error', async () => {
@@ -566,6 +716,115 @@ function brokenStore(methods: readonly string[] = ['get', 'set', 'expire', 'dele
   }
   return store as unknown as CacheStore;
 }
+
+describe('getOrSet / wrap: the serializer option', () => {
+  it("createCache({ serializer: 'v8' }) is every call's default; a call's own serializer overrides it", async () => {
+    const cache = createCache({ serializer: 'v8' });
+    const joined = new Date(1_700_000_000_000);
+    expect((await cache.getOrSet('rich', () => ({ joined }))).joined).to.be.an.instanceOf(Date);
+    expect((await cache.getOrSet('rich', () => ({ joined: new Date(0) }))).joined).to.deep.equal(joined);
+    expect((await cache.inspect('rich', { data: true }))?.headers).to.deep.equal([
+      ['content-type', 'application/vnd.group-cache.v8'],
+    ]);
+    expect(await cache.getOrSet('plain', () => ({ n: 1 }), { serializer: 'json' })).to.deep.equal({ n: 1 });
+    expect((await cache.inspect('plain', { data: true }))?.headers).to.deep.equal([
+      ['content-type', 'application/json; charset=utf-8'],
+    ]);
+    expect(cache.serializer.name).to.equal('v8');
+    expect(createCache().serializer.name).to.equal('json');
+  });
+
+  it('a serializer of your own: its bytes are stored under its name, and its round trip is checked too', async () => {
+    const calls = { serialize: 0, deserialize: 0 };
+    // JSON that keeps Dates, as a user might write one.
+    const dated: Serializer = {
+      name: 'dated-json',
+      serialize(value) {
+        calls.serialize++;
+        return JSON.stringify(value, function (this: Record<string, unknown>, key, item) {
+          const original = this[key];
+          return original instanceof Date ? { $date: original.toISOString() } : item;
+        });
+      },
+      deserialize(data) {
+        calls.deserialize++;
+        return JSON.parse(data.toString('utf8'), (_key, item) =>
+          item !== null && typeof item === 'object' && typeof item.$date === 'string' ? new Date(item.$date) : item,
+        );
+      },
+    };
+    const cache = createCache({ serializer: dated });
+    const errors = errorsOf(cache);
+    const value = { joined: new Date(1_700_000_000_000) };
+    const miss = await cache.getOrSet('k', () => value);
+    const hit = await cache.getOrSet('k', () => value);
+    expect(miss.joined).to.be.an.instanceOf(Date);
+    expect(hit).to.deep.equal(value);
+    // One serialize and one check on the miss; one read on the hit.
+    expect(calls).to.deep.equal({ serialize: 1, deserialize: 2 });
+    expect((await cache.inspect('k', { data: true }))?.headers).to.deep.equal([
+      ['content-type', 'application/vnd.group-cache.dated-json'],
+    ]);
+    expect(await cache.getOrSet('nan', () => ({ n: Number.NaN }))).to.deep.equal({ n: Number.NaN });
+    expect(errors.map((error) => error.message)).to.deep.equal([
+      'the value of getOrSet key "nan" cannot be stored by the dated-json serializer (property "n" is NaN and comes back as null): returned, not cached',
+    ]);
+  });
+
+  it('a serializer that throws or answers junk: the value is returned, not stored, and reported', async () => {
+    const broken: Serializer = {
+      name: 'broken',
+      serialize: () => 42 as unknown as string,
+      deserialize: () => 1,
+    };
+    const cache = createCache({ serializer: broken });
+    const errors = errorsOf(cache);
+    expect(await cache.getOrSet('k', () => 'v')).to.equal('v');
+    expect(errors[0]?.message).to.match(/serializer broken returned number, not a string or bytes/);
+    const unreadable: Serializer = {
+      name: 'unreadable',
+      serialize: () => 'x',
+      deserialize: () => {
+        throw new Error('bad bytes');
+      },
+    };
+    expect(await cache.getOrSet('u', () => 'v', { serializer: unreadable })).to.equal('v');
+    expect(errors[1]?.message).to.match(/its bytes do not read back: bad bytes/);
+    expect(cache.stats().stores).to.equal(0);
+  });
+
+  it('a bad serializer option is a TypeError naming the option, at construction', async () => {
+    const bad: Array<[unknown, RegExp]> = [
+      ['yaml', /option serializer must be 'json', 'v8' or a serializer object, got "yaml"/],
+      [42, /option serializer must be 'json', 'v8' or a serializer object, got 42/],
+      [null, /option serializer must be/],
+      [{}, /option serializer needs a name/],
+      [{ name: 'has space', serialize() {}, deserialize() {} }, /option serializer needs a name/],
+      [{ name: 'mine', serialize() {} }, /option serializer needs a deserialize\(\) function/],
+      [{ name: 'json', serialize() {}, deserialize() {} }, /the name json is the built-in serializer's/],
+    ];
+    for (const [serializer, message] of bad) {
+      expect(() => createCache({ serializer } as CacheOptions), String(serializer)).to.throw(TypeError, message);
+      const cache = createCache();
+      const options = { serializer } as DataOptions;
+      let error: unknown;
+      await cache
+        .getOrSet('k', () => 1, options)
+        .catch((caught: unknown) => {
+          error = caught;
+        });
+      expect(error).to.be.an.instanceOf(TypeError);
+      expect((error as Error).message).to.match(message);
+      expect(() =>
+        cache.wrap(
+          () => 1,
+          () => 'k',
+          options,
+        ),
+      ).to.throw(TypeError, message);
+    }
+  });
+});
 
 describe('getOrSet / wrap: failures and misuse', () => {
   it('store down (every method throws): the loader value is returned and the error reported', async () => {

@@ -55,6 +55,8 @@ const PUBLIC_TYPES = [
   'NotStoredReason',
   'PeekLookup',
   'RouteOptions',
+  'Serializer',
+  'SerializerOption',
   'StoreEvent',
   'StoreLookup',
   'StoreStats',

@@ -42,6 +42,7 @@ import {
   reasonCounts,
 } from './reasons.js';
 import { callStore } from './timeout.js';
+import { jsonSerializer, type Serializer, serializerOption } from './value-codec.js';
 
 export type {
   Acquired,
@@ -126,9 +127,12 @@ export class Fill {
     this.#cache._servedStale(this.key, this.where);
   }
 
-  /** The response will not be stored (refused by policy, too large, errored or aborted). */
-  cancel(reason: string): void {
-    this.#cache._notStored(this, reason, notStoredReason(reason));
+  /**
+   * The response will not be stored (refused by policy, too large, errored or aborted). `key` is the stats key, when
+   * the reason's text, which may quote user data, must not be what picks it.
+   */
+  cancel(reason: string, key: NotStoredReason = notStoredReason(reason)): void {
+    this.#cache._notStored(this, reason, key);
     this.#cache._release(this);
     this._settle(undefined);
   }
@@ -205,6 +209,8 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
   readonly cacheStatus: boolean;
   /** The CDN tag header routes send unless they say otherwise, or undefined. */
   readonly cdnTags: CdnTagHeader | undefined;
+  /** How `getOrSet` and `wrap` store values unless a call says otherwise. */
+  readonly serializer: Serializer;
   readonly #onExpire: ((expiry: ExpiryNotice) => void | Promise<void>) | undefined;
   // What each queued tag names, so that a retried expiry can tell onExpire too.
   readonly #pendingNames = new Map<string, { group?: string; key?: string }>();
@@ -268,6 +274,7 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
       throw new TypeError('option cacheStatus must be a boolean');
     this.cacheStatus = options.cacheStatus ?? false;
     this.cdnTags = cdnTagsOption(raw.cdnTags, 'cdnTags') || undefined;
+    this.serializer = serializerOption(raw.serializer, 'serializer') ?? jsonSerializer;
     if (options.onExpire !== undefined && typeof options.onExpire !== 'function')
       throw new TypeError('option onExpire must be a function');
     this.#onExpire = options.onExpire;

@@ -1,14 +1,19 @@
 /*
  * Data on the response cache: `cache.getOrSet(key, loader, options)` and `cache.wrap(fn, keyFn, options)` cache
- * JSON-serialisable values as the seed cached function results, through the engine's one entry point
+ * values as the seed cached function results, through the engine's one entry point
  * (`cache.lookup()`), so a value shares everything a response has: the store, the group and key expiry records,
  * one fill per key, and a fill stamp taken when the call entered. Expiring `user_group_1` invalidates the cached
  * `/users/1` response and the cached `loadUser(1)` result at once.
  *
- * A value is stored as a `CachedEntry` whose body is its JSON (status 200, `application/json`, no vary) under
+ * A value is stored as a `CachedEntry` whose body is its serialized form (status 200, the serializer's content
+ * type, no vary: value-codec.ts) under
  * `dataKeyId(key)` (`d:` + key), a name space of its own: a value and a response of the same key never share a
  * slot. Its tags are its groups and `keyId(key)`, the tag `expireKey(key)` expires, so `expireKey('user_1')`
  * invalidates the value and the response named `user_1` alike (expiring too much costs a miss, never a stale read).
+ *
+ * A caller gets the same value on a miss and on a hit: a miss returns what it decoded from the bytes it stored, and
+ * a value that does not come back from its serializer as it went in is returned as the loader gave it, not stored,
+ * and reported (`EVALUE`), so that every call of its key gets the loader's own value.
  */
 import { performance } from 'node:perf_hooks';
 import etag from 'etag';
@@ -18,6 +23,7 @@ import { dataKeyId, keyId } from '../core/keys.js';
 import { checkOptionNames, ttlOption } from '../core/options.js';
 import type { CachedEntry } from '../stores/contract.js';
 import type { Acquired, AcquireRequest, Fill, GroupCache } from './cache.js';
+import { codecOf, roundTripMismatch, type SerializerOption, serializerOption, type ValueCodec } from './value-codec.js';
 
 /** Options of `cache.getOrSet()` and `cache.wrap()`. Every duration is in milliseconds. */
 export interface DataOptions {
@@ -31,12 +37,18 @@ export interface DataOptions {
    * TTL is loaded again, and the caller waits for it).
    */
   staleWhileRevalidate?: number;
+  /**
+   * How the value is stored: `'json'`, `'v8'` (Node's structured clone: also `Date`, `Map`, `Set`, `BigInt`, typed
+   * arrays, `NaN`) or a {@link Serializer} of your own. Default: the cache's `serializer` (JSON unless set).
+   */
+  serializer?: SerializerOption;
 }
 
 const DATA_OPTION_NAMES = Object.keys({
   groups: true,
   ttl: true,
   staleWhileRevalidate: true,
+  serializer: true,
 } satisfies Record<keyof DataOptions, true>);
 
 /** The full form of what a `cache.wrap()` key function returns. */
@@ -56,10 +68,11 @@ interface DataSettings {
   groups: string[];
   ttl: number;
   staleWhileRevalidate: number;
+  codec: ValueCodec;
 }
 
 function dataSettings(cache: GroupCache, options: unknown, what: string): DataSettings {
-  if (options === undefined) return { groups: [], ttl: cache.ttl, staleWhileRevalidate: 0 };
+  if (options === undefined) return { groups: [], ttl: cache.ttl, staleWhileRevalidate: 0, codec: codecOf(cache.serializer) };
   if (typeof options !== 'object' || options === null) throw new TypeError('argument options must be an object');
   checkOptionNames(options, DATA_OPTION_NAMES, what);
   const raw = options as Record<string, unknown>;
@@ -68,6 +81,7 @@ function dataSettings(cache: GroupCache, options: unknown, what: string): DataSe
     ttl: ttlOption(raw, 'ttl', cache.ttl),
     // As on routes: an explicit 0 is refused (leave it out for none).
     staleWhileRevalidate: raw.staleWhileRevalidate === undefined ? 0 : ttlOption(raw, 'staleWhileRevalidate', 0),
+    codec: codecOf(serializerOption(raw.serializer, 'serializer') ?? cache.serializer),
   };
 }
 
@@ -77,20 +91,6 @@ function messageOf(error: unknown): string {
 
 function quote(key: string): string {
   return JSON.stringify(key.length > 80 ? `${key.slice(0, 80)}…` : key);
-}
-
-const acceptAny = (): boolean => true;
-
-/*
- * JSON.stringify drops functions and symbols and writes a Map or a Set as `{}`: such a value would come back from
- * a hit as something else than the loader returned. Refused instead, naming the property.
- */
-function strictJson(this: unknown, name: string, value: unknown): unknown {
-  const type = typeof value;
-  const where = name === '' ? 'the value' : `property ${JSON.stringify(name)}`;
-  if (type === 'function' || type === 'symbol' || type === 'bigint') throw new TypeError(`${where} is a ${type}`);
-  if (value instanceof Map || value instanceof Set) throw new TypeError(`${where} is a ${value.constructor.name}`);
-  return value;
 }
 
 /**
@@ -106,6 +106,7 @@ async function load<T>(
   where: string,
 ): Promise<T> {
   const window = settings.staleWhileRevalidate;
+  const codec = settings.codec;
   const request: AcquireRequest = {
     key,
     id: dataKeyId(key, cache.maxKeyLength),
@@ -114,7 +115,8 @@ async function load<T>(
     source: { where },
     canFill: true,
     enteredAt,
-    accepts: acceptAny,
+    // A value another serializer wrote is not this call's to read: the engine takes it for a miss, and refills.
+    accepts: codec.holds,
     staleWhileRevalidate: window,
     // A failed load rejects its caller: no fallback. A stale value this call refreshes comes as `revalidating`.
     staleIfError: 0,
@@ -130,12 +132,12 @@ async function load<T>(
   switch (acquired.type) {
     case 'hit':
     case 'stale':
-      return decodeOrLoad(cache, acquired.entry, key, where, loader);
+      return decodeOrLoad(cache, codec, acquired.entry, key, where, loader);
     case 'pass':
       return loader();
     default: {
       const { fill, revalidating } = acquired;
-      const stale = revalidating === undefined ? undefined : decode<T>(cache, revalidating, key, where);
+      const stale = revalidating === undefined ? undefined : decode<T>(cache, codec, revalidating, key, where);
       if (stale === undefined) return fillWith(cache, fill, loader, settings);
       // The caller gets the stale value now (a route's refilling request waits instead): the refresh runs in the
       // background, where a failure is only reported and the stale value stays.
@@ -152,15 +154,22 @@ async function load<T>(
   }
 }
 
-function decode<T>(cache: GroupCache, entry: CachedEntry, key: string, where: string): { value: T } | undefined {
+function decode<T>(
+  cache: GroupCache,
+  codec: ValueCodec,
+  entry: CachedEntry,
+  key: string,
+  where: string,
+): { value: T } | undefined {
   try {
-    return { value: JSON.parse(entry.body.toString('utf8')) as T };
+    return { value: codec.decode(entry.body) as T };
   } catch (error) {
     cache.report(
-      new GroupCacheError('EVALUE', `cached value of ${where} key ${quote(key)} is not valid JSON: loaded again`, {
-        cause: error,
-        details: { key, where },
-      }),
+      new GroupCacheError(
+        'EVALUE',
+        `cached value of ${where} key ${quote(key)} cannot be read by the ${codec.serializer.name} serializer (${messageOf(error)}): loaded again`,
+        { cause: error, details: { key, where } },
+      ),
     );
     return undefined;
   }
@@ -168,16 +177,20 @@ function decode<T>(cache: GroupCache, entry: CachedEntry, key: string, where: st
 
 function decodeOrLoad<T>(
   cache: GroupCache,
+  codec: ValueCodec,
   entry: CachedEntry,
   key: string,
   where: string,
   loader: () => T | Promise<T>,
 ): T | Promise<T> {
-  const decoded = decode<T>(cache, entry, key, where);
+  const decoded = decode<T>(cache, codec, entry, key, where);
   return decoded === undefined ? loader() : decoded.value;
 }
 
-/** Runs the loader as the fill of its key; its value goes to the store and, whatever the store says, to the caller. */
+/**
+ * Runs the loader as the fill of its key; its value goes to the store and, whatever the store says, to the caller:
+ * as a hit would decode it when it could be stored, as the loader gave it when it could not.
+ */
 async function fillWith<T>(cache: GroupCache, fill: Fill, loader: () => T | Promise<T>, settings: DataSettings): Promise<T> {
   let value: T;
   try {
@@ -186,44 +199,61 @@ async function fillWith<T>(cache: GroupCache, fill: Fill, loader: () => T | Prom
     fill.cancel(`the loader failed: ${messageOf(error)}`);
     throw error;
   }
-  await commitValue(cache, fill, value, settings);
-  return value;
+  return (await commitValue(cache, fill, value, settings)) as T;
+}
+
+function refuseValue(cache: GroupCache, fill: Fill, codec: ValueCodec, problem: string, cause?: unknown): void {
+  const name = codec.serializer.name;
+  fill.cancel(`the ${name} serializer cannot hold the value: ${problem}`, name === 'json' ? 'not-json' : 'not-serializable');
+  cache.report(
+    new GroupCacheError(
+      'EVALUE',
+      `the value of ${fill.where} key ${quote(fill.key)} cannot be stored by the ${name} serializer (${problem}): returned, not cached`,
+      { cause, details: { key: fill.key, where: fill.where, serializer: name } },
+    ),
+  );
 }
 
 /*
  * Awaited before the caller gets the value (one store round trip on a miss, bounded by storeTimeout): once
  * getOrSet resolves, the value is in the store or was refused, so the caller's next call, here or in another
- * process, finds it. Never rejects: the engine reports store failures, and the value is returned regardless.
+ * process, finds it. Never rejects: the engine reports store failures, and a value is returned regardless.
+ * Answers the value for the caller: decoded from the bytes stored, or the loader's own when none are.
  */
-async function commitValue(cache: GroupCache, fill: Fill, value: unknown, settings: DataSettings): Promise<void> {
+async function commitValue(cache: GroupCache, fill: Fill, value: unknown, settings: DataSettings): Promise<unknown> {
   if (value === undefined) {
     fill.cancel('the loader returned undefined: not cached');
-    return;
+    return value;
   }
-  let json: string;
+  const codec = settings.codec;
+  let body: Buffer;
+  let decoded: unknown;
   try {
-    json = JSON.stringify(value, strictJson);
+    body = codec.encode(value);
   } catch (error) {
-    fill.cancel('not JSON-serialisable');
-    cache.report(
-      new GroupCacheError(
-        'EVALUE',
-        `the value of ${fill.where} key ${quote(fill.key)} is not JSON-serialisable (${messageOf(error)}): returned, not cached`,
-        { cause: error, details: { key: fill.key, where: fill.where } },
-      ),
-    );
-    return;
+    refuseValue(cache, fill, codec, messageOf(error), error);
+    return value;
   }
-  const body = Buffer.from(json, 'utf8');
   if (body.length > cache.maxEntryBytes) {
     fill.cancel(`value of ${body.length} bytes over maxEntryBytes ${cache.maxEntryBytes}`);
-    return;
+    return value;
+  }
+  try {
+    decoded = codec.decode(body);
+  } catch (error) {
+    refuseValue(cache, fill, codec, `its bytes do not read back: ${messageOf(error)}`, error);
+    return value;
+  }
+  const mismatch = roundTripMismatch(value, decoded);
+  if (mismatch !== undefined) {
+    refuseValue(cache, fill, codec, mismatch);
+    return value;
   }
   const storedAt = cache.now();
   const freshUntil = storedAt + settings.ttl;
   const entry: CachedEntry = {
     status: 200,
-    headers: [['content-type', 'application/json; charset=utf-8']],
+    headers: [['content-type', codec.contentType]],
     body,
     etag: etag(body),
     vary: [],
@@ -238,6 +268,7 @@ async function commitValue(cache: GroupCache, fill: Fill, value: unknown, settin
   } catch (error) {
     cache.report(error); // the engine reports store failures itself: this is a throwing `store` listener
   }
+  return decoded;
 }
 
 /**

@@ -7,6 +7,7 @@ import type { CdnTagHeader } from '../core/keys.js';
 import type { CachedEntry, CacheStore, EvictionReason, HeaderList } from '../stores/contract.js';
 import type { Fill } from './cache.js';
 import type { BypassReason, NotStoredReason } from './reasons.js';
+import type { SerializerOption } from './value-codec.js';
 
 /** Options of {@link createCache}. Every duration is in milliseconds. */
 export interface CacheOptions {
@@ -69,6 +70,12 @@ export interface CacheOptions {
    * Its errors (thrown or rejected) are reported as `error` events, never thrown. Default none.
    */
   onExpire?: (expiry: ExpiryNotice) => void | Promise<void>;
+  /**
+   * How `getOrSet` and `wrap` store values (each call may override it): `'json'`; `'v8'`, Node's structured clone,
+   * which also keeps `Date`, `Map`, `Set`, `BigInt`, typed arrays and `NaN`; or a `Serializer` of your own. A value
+   * its serializer cannot give back as it was is returned, not stored, and reported (`EVALUE`). Default `'json'`.
+   */
+  serializer?: SerializerOption;
 }
 
 /** What `onExpire` gets: an expiry the store recorded. */
@@ -96,6 +103,7 @@ export const CACHE_OPTION_NAMES = Object.keys({
   cacheStatus: true,
   cdnTags: true,
   onExpire: true,
+  serializer: true,
 } satisfies Record<keyof CacheOptions, true>);
 
 /** Counters since the cache was created, plus the store's own numbers where it has them. */

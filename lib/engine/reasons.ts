@@ -26,6 +26,7 @@ export const NOT_STORED_REASONS = [
   'loader-threw',
   'undefined-value',
   'not-json',
+  'not-serializable',
   'refused-by-store',
   'store-unavailable',
   'other',
