@@ -121,10 +121,15 @@ describe('type tests (TypeScript 5 and 7)', function () {
       for (const [name, args] of Object.entries(projects)) compiles.set(`${compiler}: ${name}`, tsc(compiler, args));
     }
     // TypeScript 5 under every resolution is test/tarball.test.ts's; 7 is fast enough to add here.
-    compiles.set(
-      'TypeScript 7: test/types under module preserve + bundler',
-      tsc('TypeScript 7', ['-p', 'test/types/tsconfig.json', '--module', 'preserve', '--moduleResolution', 'bundler']),
-    );
+    for (const [module, resolution] of [
+      ['preserve', 'bundler'],
+      ['node16', 'node16'],
+    ] as const) {
+      compiles.set(
+        `TypeScript 7: test/types under module ${module} + ${resolution}`,
+        tsc('TypeScript 7', ['-p', 'test/types/tsconfig.json', '--module', module, '--moduleResolution', resolution]),
+      );
+    }
   });
 
   after(() => rmSync(snippetDir, { recursive: true, force: true }));
@@ -150,10 +155,13 @@ describe('type tests (TypeScript 5 and 7)', function () {
     }
   }
 
-  it('TypeScript 7: test/types compile under module preserve + bundler', async () => {
-    const result = await compiles.get('TypeScript 7: test/types under module preserve + bundler');
-    expect(result?.output.trim(), result?.output).to.equal('');
-  });
+  for (const setting of ['module preserve + bundler', 'module node16 + node16']) {
+    it(`TypeScript 7: test/types compile under ${setting} (README: 7.0 takes nodenext, node16 and bundler)`, async () => {
+      const result = await compiles.get(`TypeScript 7: test/types under ${setting}`);
+      expect(result?.output.trim(), result?.output).to.equal('');
+      expect(result?.code).to.equal(0);
+    });
+  }
 
   it('TypeScript 7 refuses moduleResolution node10, as the README says (5.x takes it: test/tarball.test.ts)', async () => {
     const result = await tsc('TypeScript 7', [
