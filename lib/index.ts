@@ -35,6 +35,7 @@ export type {
   MaybePromise,
   PeekLookup,
   StoreLookup,
+  StoreRefusal,
   StoreStats,
 } from './stores/contract.js';
 export type { MemoryStoreOptions } from './stores/memory-store.js';

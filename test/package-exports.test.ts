@@ -59,6 +59,7 @@ const PUBLIC_TYPES = [
   'SerializerOption',
   'StoreEvent',
   'StoreLookup',
+  'StoreRefusal',
   'StoreStats',
 ];
 

@@ -14,9 +14,9 @@ import {
   keyId,
 } from '../core/keys.js';
 import { monotonicNow } from '../core/monotonic-clock.js';
-import { checkOptionNames, positiveOption, ttlOption } from '../core/options.js';
+import { checkOptionNames, MAX_TTL, positiveOption, ttlOption } from '../core/options.js';
 import { StoreClock } from '../core/store-clock.js';
-import type { CachedEntry, CacheStore, PeekLookup, StoreLookup } from '../stores/contract.js';
+import type { CachedEntry, CacheStore, PeekLookup, StoreLookup, StoreRefusal } from '../stores/contract.js';
 import { entrySize } from '../stores/entry-size.js';
 import { memoryStore } from '../stores/memory-store.js';
 import { type DataKeyResult, type DataOptions, getOrSet as getOrSetData, wrap as wrapData } from './data-cache.js';
@@ -88,6 +88,8 @@ export class Fill {
   #unlock: (() => void) | undefined;
   /** @internal While this fill first waits for another instance's fill of its key (fill-lock.ts). */
   _locking: Promise<unknown> | undefined;
+  /** @internal The first of its tags this process expired while it ran: the store will refuse it for that. */
+  _doomedBy: string | undefined;
 
   constructor(cache: GroupCache, request: AcquireRequest, startedAt: number) {
     this.#cache = cache;
@@ -412,7 +414,9 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
     if (this.#inflight.size === 0) return;
     const doomed = new Set(tags);
     for (const [id, fill] of this.#inflight) {
-      if (!fill.tags.some((tag) => doomed.has(tag))) continue;
+      const tag = fill.tags.find((tag) => doomed.has(tag));
+      if (tag === undefined) continue;
+      fill._doomedBy ??= tag;
       this.#inflight.delete(id);
       // The store will refuse it: other instances need not wait for it either.
       fill._unlock();
@@ -809,11 +813,16 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
   }
 
   /** @internal */
-  async _commit(fill: Fill, entry: CachedEntry): Promise<boolean> {
+  async _commit(fill: Fill, given: CachedEntry): Promise<boolean> {
+    const entry = withinMaxTtl(given);
     let stored = false;
     let failed = false;
+    let cause: StoreRefusal | undefined;
+    const refused = (why: StoreRefusal): void => {
+      cause ??= why;
+    };
     try {
-      stored = await callStore('store.set', this.storeTimeout, () => this.store.set(fill.id, entry));
+      stored = await callStore('store.set', this.storeTimeout, () => this.store.set(fill.id, entry, refused));
     } catch (error) {
       failed = true;
       this.report(error);
@@ -827,15 +836,29 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
     } else {
       this.#counts.refused++;
       if (failed) this._notStored(fill, 'the store failed', 'store-unavailable');
-      else
-        this._notStored(
-          fill,
-          'refused by the store (a group was expired while it was filled, a newer entry is there, or it is too large)',
-          'refused-by-store',
-        );
+      else this._notStored(fill, this.#refusal(fill, entry, cause), 'refused-by-store');
     }
     fill._settle(stored ? entry : undefined);
     return stored;
+  }
+
+  // One cause, the store's own when it named one (`CacheStore.set`), else what this process knows.
+  #refusal(fill: Fill, entry: CachedEntry, cause: StoreRefusal | undefined): string {
+    const doomedBy = fill._doomedBy;
+    if (cause === 'expired' || (cause === undefined && doomedBy !== undefined)) {
+      const what = doomedBy === undefined ? 'one of its groups or its key' : describeTag(doomedBy);
+      return `refused by the store: ${what} was expired after this fill started`;
+    }
+    switch (cause) {
+      case 'newer':
+        return 'refused by the store: it holds an entry of this key whose fill started later';
+      case 'too-large':
+        return `refused by the store: an entry of ${entry.body.length} body bytes is over its size limit`;
+      case 'ttl':
+        return `refused by the store: it does not keep an entry for ${entry.staleUntil - entry.storedAt} ms (ttl plus stale window)`;
+      default:
+        return `refused by the ${this.store.name} store, which named no cause`;
+    }
   }
 
   /**
@@ -895,6 +918,22 @@ function describeTag(tag: string): string {
     default:
       return `tag ${JSON.stringify(tag)}`;
   }
+}
+
+/*
+ * An entry kept no longer than MAX_TTL, its stale window cut first: every store keeps at least that long, so a ttl
+ * and a stale window that each pass alone never make an entry no store takes. Rounded down a millisecond where
+ * floating point would put a store's whole-ms lifetime one above.
+ */
+function withinMaxTtl(entry: CachedEntry): CachedEntry {
+  const { storedAt } = entry;
+  if (entry.staleUntil - storedAt <= MAX_TTL && entry.freshUntil - storedAt <= MAX_TTL) return entry;
+  let until = storedAt + MAX_TTL;
+  if (Math.ceil(until - storedAt) > MAX_TTL) until = storedAt + (MAX_TTL - 1);
+  const { status, headers, body, etag, vary, tags, startedAt } = entry;
+  const freshUntil = Math.min(entry.freshUntil, until);
+  const staleUntil = Math.min(entry.staleUntil, until);
+  return { status, headers, body, etag, vary, tags, startedAt, storedAt, freshUntil, staleUntil };
 }
 
 /** Creates a cache. With no options: a memory store of 64 MiB and a 60 s TTL. */

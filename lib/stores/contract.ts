@@ -74,6 +74,13 @@ export interface PeekLookup extends StoreLookup {
   expiredBy?: Array<[tag: string, stamp: number]>;
 }
 
+/**
+ * Why a store refused an entry ({@link CacheStore.set}): `expired`, a tag or the store's floor was expired at or
+ * after its `startedAt`; `newer`, the entry there started later and is not invalidated; `too-large`, over the
+ * store's size limit; `ttl`, a lifetime the store cannot keep.
+ */
+export type StoreRefusal = 'expired' | 'newer' | 'too-large' | 'ttl';
+
 /** Numbers a store can report synchronously. */
 export interface StoreStats {
   entries: number;
@@ -105,11 +112,13 @@ export interface CacheStore {
    */
   get(key: string): MaybePromise<StoreLookup>;
   /**
-   * Writes `entry` under `key`, kept at least `entry.staleUntil - entry.storedAt` ms. Returns false, writing
-   * nothing, when a tag was expired at or after `entry.startedAt` (the fill is doomed), when the entry there
-   * started later and is not invalidated, or when the entry is too large.
+   * Writes `entry` under `key`, kept at least `entry.staleUntil - entry.storedAt` ms (the cache never asks for
+   * more than `MAX_TTL`). Returns false, writing nothing, when a tag was expired at or after `entry.startedAt` (the
+   * fill is doomed), when the entry there started later and is not invalidated, or when the entry is too large.
+   * Optional `refused`: a store that refuses may call it, before it answers, with the one cause, which the cache's
+   * `notStored` event and log then name; a store that does not is named as giving no cause.
    */
-  set(key: string, entry: CachedEntry): MaybePromise<boolean>;
+  set(key: string, entry: CachedEntry, refused?: (cause: StoreRefusal) => void): MaybePromise<boolean>;
   /**
    * Records "expired now" for each tag, in one operation whatever the number of entries tagged. May answer the
    * stamp it recorded: the cache then knows that a request entering after the answer can date its fill above it.
