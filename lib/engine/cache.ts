@@ -863,19 +863,21 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
 
   /**
    * The value of `key`: from the cache, or from `loader` (run once per key however many call at once; the others
-   * get its value). For JSON-serialisable values: a hit answers `JSON.parse` of what was stored (a `Date` comes
-   * back as a string). Values share the store, groups and key expiry of responses: `expireGroups('user_group_1')`
-   * invalidates this value and the responses of that group at once; `expireKey(key)` invalidates it too. Never
-   * a response's slot: data keys have their own name space. Options: `groups` (default none), `ttl` (default the
-   * cache's) and `staleWhileRevalidate` (default 0: a stale value is returned at once while one loader refreshes
-   * it in the background; a failed refresh is an `error` event).
+   * get its value). A miss and a hit answer the same value: what the serializer (`serializer` option: `'json'` by
+   * default, `'v8'`, or your own) decodes from the bytes stored. Values share the store, groups and key expiry of
+   * responses: `expireGroups('user_group_1')` invalidates this value and the responses of that group at once;
+   * `expireKey(key)` invalidates it too. Never a response's slot: data keys have their own name space. Options:
+   * `groups` (default none), `ttl` (default the cache's), `staleWhileRevalidate` (default 0: a stale value is
+   * returned at once while one loader refreshes it in the background; a failed refresh is an `error` event) and
+   * `serializer` (default the cache's).
    *
    * A miss resolves once the store took or refused the value. A loader that started before an expiry of its groups
    * or key never has its value served as fresh afterwards: its caller gets it, the store refuses it, and callers
    * that waited for it run their own loader (as they do after a loader error, which rejects this call).
-   * `undefined` is returned and not cached (a "not found" to ask again); a value JSON cannot hold (a function,
-   * symbol, BigInt, Map, Set, cycle) is returned, not cached, and reported as an `error` event (`EVALUE`). A
-   * store failure never fails the call: the loader's value is returned, the error reported.
+   * `undefined` is returned and not cached (a "not found" to ask again); a value the serializer cannot give back
+   * as it was (under JSON: `NaN`, `Infinity`, a `Date`, a `Map`, a class instance, a function, a cycle...) is
+   * returned as the loader gave it, not cached, and reported as an `error` event (`EVALUE`). A store failure never
+   * fails the call: the loader's value is returned, the error reported.
    */
   getOrSet<T>(key: string, loader: () => T | Promise<T>, options?: DataOptions): Promise<T> {
     return getOrSetData(this, key, loader, options);
