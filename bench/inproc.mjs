@@ -12,10 +12,14 @@
 // side's build: kinds limit, limit-headers, limit-headers-mw (behind a no-op route middleware), gc-memory,
 // gc-memory-early (the cache mounted ahead of the router), koa-cash and the rest of bench/rows.mjs; with --redis-url
 // also gc-redis, gc-tiered (hits of the in-process tier) and gc-tiered-strict (in-process only, no server rows).
-// `--one-route`: the measured route alone, without the write and stats routes the server apps have.
+// `--one-route`: the measured route alone, without the write and stats routes the server apps have. The miss rows
+// (`koa3-miss-1k-gc-memory`, ... in bench/rows.mjs) are taken from there with their options, and get a new id each
+// request, the first 2,000 (the warm-up) filling their stores; their gc-redis rows use --redis-url's server as it is
+// (bench/run.mjs gives them one at its maxmemory).
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
+import { MISS_ROWS } from './rows.mjs';
 import { IDS } from './servers/payload.mjs';
 
 const args = process.argv.slice(2);
@@ -43,6 +47,21 @@ async function library(root) {
 // A row id, `<framework><version>-<kind>`, names a builder of bench/servers/<framework>.mjs: the kebab-case kind is
 // its camelCase one (limit-headers-mw is limitHeadersMiddleware). The library comes from the side's build.
 async function handlerFor(rowId, lib) {
+  const miss = MISS_ROWS.find((row) => row.id === rowId);
+  if (miss) {
+    const { build } = await import(`./servers/${miss.module}.mjs`);
+    const { handler } = await build(miss.kind, {
+      version: miss.version,
+      lib,
+      redisUrl,
+      prefix: `inproc:${rowId}:${Math.random()}:`,
+      oneRoute: args.includes('--one-route'),
+      ...miss.options,
+    });
+    // A miss row's ids count up for the whole run, so no key repeats.
+    handler.unique = { next: 1 };
+    return handler;
+  }
   const match = /^(koa|express|fastify)(\d)-(.+)$/.exec(rowId);
   if (!match) throw new Error(`unknown row ${rowId}`);
   const [, framework, version, kind] = match;
@@ -108,7 +127,7 @@ function request(handler, id) {
 async function run(handler, count) {
   for (let i = 0; i < count; i += 16) {
     const batch = [];
-    for (let j = 0; j < 16; j++) batch.push(request(handler, IDS[j]));
+    for (let j = 0; j < 16; j++) batch.push(request(handler, handler.unique ? handler.unique.next++ : IDS[j]));
     for (const status of await Promise.all(batch)) if (status !== 200) throw new Error(`status ${status}`);
   }
 }
