@@ -523,6 +523,22 @@ describe('memoryStore', () => {
     });
   });
 
+  it('set(key, entry, refused) names the one cause of a refusal: expired, newer or too-large', () => {
+    const store = memoryStore({ maxEntryBytes: 4_000 });
+    const causes: string[] = [];
+    const refused = (cause: string): void => {
+      causes.push(cause);
+    };
+    const started = store.get('k:a').stamp;
+    store.expire(['g:a']);
+    expect(store.set('k:a', entry(started, ['g:a', 'k:a']), refused)).to.equal(false);
+    const later = store.get('k:b').stamp;
+    expect(store.set('k:b', entry(later, ['k:b']), refused)).to.equal(true);
+    expect(store.set('k:b', entry(later - 1, ['k:b']), refused)).to.equal(false);
+    expect(store.set('k:c', entry(store.get('k:c').stamp, ['k:c'], Buffer.alloc(5_000)), refused)).to.equal(false);
+    expect(causes).to.deep.equal(['expired', 'newer', 'too-large']);
+  });
+
   it('keyId and groupTag hash long names into their own name spaces', () => {
     expect(keyId('a')).to.equal('k:a');
     expect(groupTag('a')).to.equal('g:a');

@@ -1,7 +1,16 @@
 import { isGroupTag } from '../core/keys.js';
 import { monotonicMicros, monotonicNow } from '../core/monotonic-clock.js';
 import { checkOptionNames, positiveOption } from '../core/options.js';
-import type { CachedEntry, CacheStore, EvictionReason, HeaderList, PeekLookup, StoreLookup, StoreStats } from './contract.js';
+import type {
+  CachedEntry,
+  CacheStore,
+  EvictionReason,
+  HeaderList,
+  PeekLookup,
+  StoreLookup,
+  StoreRefusal,
+  StoreStats,
+} from './contract.js';
 import { bodySize, entryOwnSize, headSize, recordSize } from './entry-size.js';
 import { type Linked, RecencyList } from './recency-list.js';
 import { fitTimes, type SharedHead, StoredEntry } from './stored-entry.js';
@@ -246,8 +255,11 @@ export class MemoryStore implements CacheStore {
     return { entry, expiredAt: this.#expiredAt(entry.tags), stamp, expiredBy };
   }
 
-  set(key: string, entry: CachedEntry): boolean {
-    if (!this.#valid(entry)) return false;
+  set(key: string, entry: CachedEntry, refused?: (cause: StoreRefusal) => void): boolean {
+    if (!this.#valid(entry)) {
+      refused?.('expired');
+      return false;
+    }
     const kept = Math.max(1, entry.staleUntil - entry.storedAt);
     const deadline = this.#now() + kept;
     const headKey = headKeyOf(entry.status, entry.headers);
@@ -272,10 +284,16 @@ export class MemoryStore implements CacheStore {
     }
     const wide = fitTimes(entry, deadline);
     const size = entryOwnSize(key, entry, wide !== undefined) + bodySize(entry.body);
-    if (size + newHeadSize > this.#maxEntryBytes || size + newHeadSize > this.#maxBytes - this.#recordBytes) return false;
+    if (size + newHeadSize > this.#maxEntryBytes || size + newHeadSize > this.#maxBytes - this.#recordBytes) {
+      refused?.('too-large');
+      return false;
+    }
     const existing = this.#entries.get(key);
     if (existing !== undefined) {
-      if (existing.startedAt > entry.startedAt && this.#valid(existing)) return false;
+      if (existing.startedAt > entry.startedAt && this.#valid(existing)) {
+        refused?.('newer');
+        return false;
+      }
       this.#remove(key, existing, undefined);
     }
     let head = this.#heads.get(headKey);
