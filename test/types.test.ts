@@ -56,12 +56,17 @@ function tsBlocks(markdown: string): Array<{ line: number; code: string }> {
 // tsconfig.json would make them globals of every test). The rest: modules a block imports from its own project.
 const SNIPPET_STUBS: Record<string, string> = {
   'readme-env.d.ts': `import type { Express, Request, RequestHandler } from 'express';
-import type { KeyFunction } from 'group-cache';
+import type { GroupCache, KeyFunction } from 'group-cache';
 declare global {
   const app: Express;
+  const cache: GroupCache;
   const keyFn: KeyFunction<Request>;
   const showUser: RequestHandler;
+  const listUsers: RequestHandler;
   function getUser(id: string): Promise<{ id: string; name: string }>;
+  function createUser(input: unknown): Promise<{ id: string; name: string }>;
+  function updateUser(id: string, input: unknown): Promise<{ id: string; name: string }>;
+  function deleteUser(id: string): Promise<void>;
 }
 `,
   'my-store.ts': `import { type MemoryStoreOptions, memoryStore } from 'group-cache';
