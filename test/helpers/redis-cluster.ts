@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,16 +7,18 @@ import { Cluster, type ClusterOptions } from 'ioredis';
 
 /**
  * A Redis Cluster the tests start themselves on free loopback ports (never 6379): 3 masters and 3 replicas, no
- * persistence, one scratch directory. A node can be killed (the failover test) and the cluster waits for its
- * replica to take over.
+ * persistence, one scratch directory per node (a replica writes the master's snapshot it syncs from to its own
+ * directory; shared, a node restarted "empty" would load another node's). A node can be killed (the failover test)
+ * and the cluster waits for its replica to take over.
  */
 export interface RedisClusterNode {
   readonly port: number;
   /** SIGKILLs the node. */
   kill(): Promise<void>;
   /**
-   * Starts a killed node again on its port with its cluster identity (nodes.conf) but no data: the cluster gets the
-   * same node back, empty, as after a restart without persistence. Resolves once it answers PING.
+   * Starts a killed node again on its port with its cluster identity (nodes.conf) but no data (its snapshot and
+   * append-only files are deleted first): the cluster gets the same node back, empty, as after a restart without
+   * persistence. Resolves once it answers PING.
    */
   restart(): Promise<void>;
   /** SIGSTOPs the node (it answers nothing until resumed). */
@@ -28,10 +30,13 @@ export interface RedisClusterNode {
 
 export interface RedisCluster {
   readonly nodes: readonly RedisClusterNode[];
-  /** The node serving `slot` as master now (asks a live node). */
-  masterOf(slot: number): Promise<RedisClusterNode>;
-  /** A live replica of the master `node`. */
-  replicaOf(node: RedisClusterNode): Promise<RedisClusterNode>;
+  /** The node serving `slot` as master now, as a live node sees it; waits up to `ms` for a live one. */
+  masterOf(slot: number, ms?: number): Promise<RedisClusterNode>;
+  /**
+   * A live, running replica of the master `node`, as the replica itself says (its own CLUSTER NODES line). Waits up
+   * to `ms` for one: after a failover or a pause, the roles and failure flags take a while to settle.
+   */
+  replicaOf(node: RedisClusterNode, ms?: number): Promise<RedisClusterNode>;
   /** Waits until every live node says cluster_state:ok and agrees that no live slot is served by a dead node. */
   waitOk(ms?: number): Promise<void>;
   /** Kills every node and removes the directory. */
@@ -100,6 +105,7 @@ async function startCluster(): Promise<RedisCluster> {
     ports.push(port);
   }
   const children = new Map<number, ChildProcess>();
+  const dirOf = (port: number): string => join(dir, String(port));
   const argsOf = new Map<number, string[]>();
   const paused = new Set<number>();
   const launch = (port: number): void => {
@@ -109,6 +115,7 @@ async function startCluster(): Promise<RedisCluster> {
     children.set(port, child);
   };
   for (const port of ports) {
+    mkdirSync(dirOf(port));
     const args = [
       '--port',
       String(port),
@@ -117,7 +124,7 @@ async function startCluster(): Promise<RedisCluster> {
       '--cluster-enabled',
       'yes',
       '--cluster-config-file',
-      join(dir, `nodes-${port}.conf`),
+      join(dirOf(port), 'nodes.conf'),
       '--cluster-node-timeout',
       '1000',
       '--save',
@@ -128,7 +135,7 @@ async function startCluster(): Promise<RedisCluster> {
       '--repl-diskless-sync-delay',
       '0',
       '--dir',
-      dir,
+      dirOf(port),
     ];
     argsOf.set(port, args);
     launch(port);
@@ -169,6 +176,9 @@ async function startCluster(): Promise<RedisCluster> {
     },
     async restart() {
       if (alive(port)) throw new Error(`node ${port} is still running: kill it first`);
+      // A replica keeps the snapshot it synced from: left there, the node would come back with that data.
+      for (const file of ['dump.rdb', 'appendonly.aof', 'appendonlydir'])
+        rmSync(join(dirOf(port), file), { recursive: true, force: true });
       launch(port);
       await waitUntil(
         `node ${port} answers again`,
@@ -181,33 +191,69 @@ async function startCluster(): Promise<RedisCluster> {
   const liveNodes = (): RedisClusterNode[] => nodes.filter((node) => node.alive() && !paused.has(node.port));
   const cluster: RedisCluster = {
     nodes,
-    async masterOf(slot) {
-      const lines = (await redisCli(['-p', String(liveNodes()[0]!.port), 'CLUSTER', 'NODES'])).trim().split('\n');
-      for (const line of lines) {
-        const fields = line.split(' ');
-        if (!fields[2]?.includes('master') || fields[2].includes('fail')) continue;
-        const port = Number(fields[1]!.split(':')[1]!.split('@')[0]);
-        for (const range of fields.slice(8)) {
-          const [from, to] = range.split('-').map(Number);
-          if (from !== undefined && slot >= from && slot <= (to ?? from)) {
-            const node = nodes.find((candidate) => candidate.port === port);
-            if (node !== undefined) return node;
+    // Waits for one: right after a failover, the node asked may still list the failed master, or none, for a while.
+    async masterOf(slot, ms = 20_000) {
+      const find = async (): Promise<RedisClusterNode | undefined> => {
+        const lines = (await redisCli(['-p', String(liveNodes()[0]!.port), 'CLUSTER', 'NODES'], 1_000)).trim().split('\n');
+        for (const line of lines) {
+          const fields = line.split(' ');
+          if (!fields[2]?.includes('master') || fields[2].includes('fail')) continue;
+          const port = Number(fields[1]!.split(':')[1]!.split('@')[0]);
+          for (const range of fields.slice(8)) {
+            const [from, to] = range.split('-').map(Number);
+            if (from !== undefined && slot >= from && slot <= (to ?? from)) {
+              const node = nodes.find((candidate) => candidate.port === port && candidate.alive());
+              if (node !== undefined) return node;
+            }
           }
         }
+        return undefined;
+      };
+      let found: RedisClusterNode | undefined;
+      try {
+        await waitUntil(
+          `a live master serves slot ${slot}`,
+          async () => {
+            found = await find();
+            return found !== undefined;
+          },
+          ms,
+        );
+      } catch {
+        throw new Error(`no master serves slot ${slot} within ${ms} ms`);
       }
-      throw new Error(`no master serves slot ${slot}`);
+      return found!;
     },
-    async replicaOf(master) {
-      const lines = (await redisCli(['-p', String(master.port), 'CLUSTER', 'NODES'])).trim().split('\n');
-      const self = lines.find((line) => line.split(' ')[2]?.includes('myself'))?.split(' ')[0];
-      for (const line of lines) {
-        const fields = line.split(' ');
-        if (fields[3] !== self || fields[2]?.includes('fail')) continue;
-        const port = Number(fields[1]!.split(':')[1]!.split('@')[0]);
-        const node = nodes.find((candidate) => candidate.port === port && candidate.alive());
-        if (node !== undefined) return node;
+    /*
+     * Asked of the replicas, not of the master: right after a failover the master may not list its new replica yet,
+     * and a replica paused a moment before may still carry a fail flag in the master's table.
+     */
+    async replicaOf(master, ms = 30_000) {
+      const idOf = async (port: number): Promise<string | undefined> =>
+        (await redisCli(['-p', String(port), 'CLUSTER', 'MYID'], 1_000)).trim() || undefined;
+      let found: RedisClusterNode | undefined;
+      try {
+        await waitUntil(
+          `a live replica of ${master.port}`,
+          async () => {
+            const id = await idOf(master.port);
+            for (const node of liveNodes()) {
+              if (node.port === master.port) continue;
+              const lines = (await redisCli(['-p', String(node.port), 'CLUSTER', 'NODES'], 1_000)).trim().split('\n');
+              const own = lines.find((line) => line.split(' ')[2]?.includes('myself'))?.split(' ');
+              if (own?.[2]?.includes('slave') && own[3] === id) {
+                found = node;
+                return true;
+              }
+            }
+            return false;
+          },
+          ms,
+        );
+      } catch {
+        throw new Error(`no live replica of ${master.port} within ${ms} ms`);
       }
-      throw new Error(`no live replica of ${master.port}`);
+      return found!;
     },
     async waitOk(ms = 20_000) {
       await waitUntil(
