@@ -272,6 +272,82 @@ describe('Redis Cluster', function () {
       }
     });
 
+    it('failover to a replica that missed an expiry (its link cut before the write): the entry reads as expired', async function () {
+      this.timeout(90_000);
+      const prefix = uniquePrefix('lagging');
+      const store = redisStore({ client: redis, prefix, clockSkew: 0 });
+      // The entry lives in the bucket of its own group: the promoted replica then holds the entry, its epoch and
+      // none of the expiry, everything a lookup reads.
+      const group = 'g:lagging';
+      const bucket = bucketNumber(prefix, group);
+      let id = '';
+      for (let i = 0; bucketNumber(prefix, id) !== bucket || id === ''; i++) id = `k:lagging-${i}`;
+      const { stamp } = await store.get(id);
+      expect(await store.set(id, entryOf(stamp, [group]))).to.equal(true);
+      const slot = Number(await redis.cluster('KEYSLOT', `{${prefix}${bucket}}r`));
+      const victim = await cluster!.masterOf(slot);
+      const replica = await cluster!.replicaOf(victim);
+      const direct = new Redis({ host: '127.0.0.1', port: victim.port, lazyConnect: true });
+      direct.on('error', () => {});
+      try {
+        await direct.connect();
+        // The replica has every write so far...
+        const deadline = Date.now() + 20_000;
+        while (Number(await direct.wait(1, 1_000)) < 1) {
+          if (Date.now() > deadline) throw new Error('the replica did not acknowledge');
+        }
+        // ...then receives nothing more: frozen, its link cut, so the expiry reaches the master alone.
+        replica.pause();
+        await direct.client('KILL', 'TYPE', 'replica');
+        expect(await store.expire([group])).to.be.a('number');
+        expect((await store.get(id)).expiredAt, 'expired on the master').to.be.at.least(stamp);
+      } finally {
+        direct.disconnect();
+      }
+      await victim.kill();
+      replica.resume();
+      try {
+        await cluster!.waitOk(30_000);
+        const deadline = Date.now() + 30_000;
+        while ((await cluster!.masterOf(slot, 30_000)).port !== replica.port) {
+          if (Date.now() > deadline) throw new Error('the replica did not take over');
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        await readsExpired();
+      } finally {
+        // Leave the cluster whole: the old master comes back empty, as the new master's replica.
+        if (!victim.alive()) await victim.restart();
+      }
+      await cluster!.waitOk(30_000);
+      expect((await cluster!.replicaOf(replica)).port).to.equal(victim.port);
+      const synced = Date.now() + 30_000;
+      while (
+        !(
+          await redis
+            .nodes('master')
+            .find((node) => node.options.port === replica.port)
+            ?.info('replication')
+        )?.includes('state=online')
+      ) {
+        if (Date.now() > synced) throw new Error('the old master did not sync as a replica');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      await store.clear();
+
+      async function readsExpired(): Promise<void> {
+        let lookup: Awaited<ReturnType<typeof store.get>> | undefined;
+        for (let tries = 0; lookup === undefined; tries++) {
+          lookup = await store.get(id).catch(async (error: unknown) => {
+            if (tries > 100) throw error;
+            await new Promise((resolve) => setTimeout(resolve, 100));
+            return undefined;
+          });
+        }
+        expect(lookup.entry, 'the promoted replica holds the entry').to.not.equal(undefined);
+        expect(lookup.expiredAt, 'read as expired, never as fresh').to.be.at.least(lookup.entry!.startedAt);
+      }
+    });
+
     it('a master restarted empty (its replica paused, so none takes over): entries tagged in its buckets read as invalidated, over HTTP too', async function () {
       this.timeout(60_000);
       const prefix = uniquePrefix('restart');

@@ -297,7 +297,18 @@ describe('fill lock: two instances in one process on one Redis', () => {
 
   it('a store failure while locking fails open: the handler runs, an error event says why', async () => {
     // A user that may touch every key of the store but its locks: Redis itself refuses the SET NX.
-    await admin.command('ACL', 'SETUSER', 'nolock', 'on', '>pw', '+@all', `~${prefix}e:*`, `~${prefix}expiries`, `~${prefix}ttl`);
+    await admin.command(
+      'ACL',
+      'SETUSER',
+      'nolock',
+      'on',
+      '>pw',
+      '+@all',
+      `~${prefix}e:*`,
+      `~${prefix}expiries`,
+      `~${prefix}ttl`,
+      `~${prefix}run`,
+    );
     const url = server.url.replace('redis://', 'redis://nolock:pw@');
     const a = await instance({ url });
     const res = await getRaw(a.url, '/items/1');

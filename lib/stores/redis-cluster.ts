@@ -4,7 +4,8 @@
  * - Buckets. Every key lives in one of BUCKETS buckets, `{<prefix><n>}` (a hash tag, so one bucket is one slot):
  *   `{<prefix><n>}r` the bucket's records (tag -> last expiry stamp, plus the bucket's epoch), `{<prefix><n>}t` the
  *   longest ttl of the entries that have a tag there, `{<prefix><n>}s` and `{<prefix><n>}q` the bucket's expiry
- *   stream and its sequence counter, and `{<prefix><n>}e:<id>` the entries whose id hashes to it.
+ *   stream and its sequence counter, `{<prefix><n>}u` the run id of the node that last wrote the bucket (see
+ *   check_run in redis-scripts.ts), and `{<prefix><n>}e:<id>` the entries whose id hashes to it.
  *   A tag's record lives in the bucket its name hashes to (FNV-1a), so groups spread over BUCKETS slots and so over
  *   the masters. Every script touches the keys of one bucket only: never CROSSSLOT.
  * - A hit costs two round trips: the entry with its bucket's epoch and the records held there (one script), then
@@ -27,6 +28,9 @@
  *   reads every tag's record again: the read side is what makes an invalidated entry a miss.
  * - Epoch per bucket: a bucket whose epoch is missing (its node restarted empty, or it failed over to a replica
  *   that never had it) makes it again ahead of its clock, so its tags read as "everything before now expired".
+ *   A bucket held by another node than the one that last wrote it (a failover, a restart from a snapshot, a slot
+ *   migration) has its epoch dropped first, so the same happens: its node may hold an older state than the fleet
+ *   wrote to (a replica that missed the last writes).
  *   An expiry acknowledged by the master but not yet copied to its replica would be lost by a failover: with
  *   `waitReplicas`, an expiry answers only once the replicas connected to its master (`ROLE`, up to that many)
  *   hold it (`WAIT`), and fails otherwise (the cache then retries it and the write answers 503). A store's first
@@ -130,7 +134,9 @@ export class ClusterLayout {
    */
   #start(): Promise<void> {
     this.#started ??= Promise.all(
-      Array.from({ length: BUCKETS }, (_, n) => this.#client.run(CLUSTER_SCRIPTS.records, [this.#records(n), this.#margin])),
+      Array.from({ length: BUCKETS }, (_, n) =>
+        this.#client.run(CLUSTER_SCRIPTS.records, [this.#records(n), this.#run(n), this.#margin]),
+      ),
     ).then(
       () => {
         this.#startedDone = true;
@@ -156,15 +162,19 @@ export class ClusterLayout {
     return `${this.#bucket(n)}r`;
   }
 
+  #run(n: number): string {
+    return `${this.#bucket(n)}u`;
+  }
+
   /** The bucket the entry `id` lives in. */
   home(id: string): number {
     return bucketOf(wire(id));
   }
 
   /** The keys a reader of bucket `n`'s expiry stream needs (all in that bucket's slot). */
-  streamKeys(n: number): { records: string; sequence: string; stream: string } {
+  streamKeys(n: number): { records: string; sequence: string; stream: string; run: string } {
     const bucket = this.#bucket(n);
-    return { records: `${bucket}r`, sequence: `${bucket}q`, stream: `${bucket}s` };
+    return { records: `${bucket}r`, sequence: `${bucket}q`, stream: `${bucket}s`, run: `${bucket}u` };
   }
 
   /** True when the nodes' clocks are taken as one (no skew): expiries and clear() then answer their stamp. */
@@ -199,7 +209,11 @@ export class ClusterLayout {
     const sent = wire(id);
     const home = bucketOf(sent);
     const key = `${this.#bucket(home)}e:${sent}`;
-    const reply = (await this.#client.run(CLUSTER_SCRIPTS.get, [key, this.#records(home), this.#margin], true)) as GetReply;
+    const reply = (await this.#client.run(
+      CLUSTER_SCRIPTS.get,
+      [key, this.#records(home), this.#run(home), this.#margin],
+      true,
+    )) as GetReply;
     const [stamp, made] = reply;
     // With no skew allowed, a made epoch is below this lookup's stamp (the script moved its clock past it), as on one
     // node. With a skew it is ahead of it, and fills are refused until this node's clock passes it: no notBefore.
@@ -212,7 +226,9 @@ export class ClusterLayout {
     const others = [...this.#byBucket(tags)].filter(([n]) => n !== home);
     if (others.length > 0) {
       const latest = await Promise.all(
-        others.map(([n, group]) => this.#client.run(CLUSTER_SCRIPTS.records, [this.#records(n), this.#margin, ...group])),
+        others.map(([n, group]) =>
+          this.#client.run(CLUSTER_SCRIPTS.records, [this.#records(n), this.#run(n), this.#margin, ...group]),
+        ),
       );
       for (const value of latest) expiredAt = Math.max(expiredAt, Number(value));
     }
@@ -242,7 +258,15 @@ export class ClusterLayout {
     if (others.length > 0) {
       const checks = await Promise.all(
         others.map(([n, group]) =>
-          this.#client.run(CLUSTER_SCRIPTS.check, [this.#records(n), this.#longest(n), this.#margin, started, ttl, ...group]),
+          this.#client.run(CLUSTER_SCRIPTS.check, [
+            this.#records(n),
+            this.#longest(n),
+            this.#run(n),
+            this.#margin,
+            started,
+            ttl,
+            ...group,
+          ]),
         ),
       );
       if (checks.some((ok) => Number(ok) !== 1)) return false;
@@ -251,6 +275,7 @@ export class ClusterLayout {
       `${this.#bucket(home)}e:${sent}`,
       this.#records(home),
       this.#longest(home),
+      this.#run(home),
       started,
       ttl,
       meta,
@@ -290,6 +315,7 @@ export class ClusterLayout {
           this.#longest(n),
           sequence,
           stream,
+          this.#run(n),
           this.#bucketRecords,
           this.#skew,
           this.#margin,
@@ -327,8 +353,8 @@ export class ClusterLayout {
     }
     const stamps = await Promise.all(
       Array.from({ length: BUCKETS }, (_, n) => {
-        const { records, sequence, stream } = this.streamKeys(n);
-        return this.#client.run(CLUSTER_SCRIPTS.touch, [records, sequence, stream, this.#skew, this.#bucketStream]);
+        const { records, sequence, stream, run } = this.streamKeys(n);
+        return this.#client.run(CLUSTER_SCRIPTS.touch, [records, sequence, stream, run, this.#skew, this.#bucketStream]);
       }),
     );
     return this.#skewUs === 0 ? Math.max(...stamps.map(Number)) : undefined;

@@ -11,6 +11,23 @@ const PRELUDE = `
 pcall(redis.replicate_commands)
 local EPOCH = '\\0epoch'
 local function num(n) return string.format('%.0f', n) end
+-- Records are trusted only on the server process that wrote them. Another one holds them after a restart (empty,
+-- from a snapshot or from an AOF that lost its last writes) or a failover (a replica that may have missed the last
+-- writes): what it holds may be older than what the fleet wrote, and nothing else tells. So each script first
+-- compares the server's run id (INFO server: new at every start, its own on every replica) with the one kept in
+-- \`run\` by the process that last wrote, and on a difference drops the epoch, which every script treats as records
+-- lost (everything before now reads as expired). \`run\` lives beside the records, so losing it only costs a miss.
+local function run_id()
+  local info = redis.call('INFO', 'server')
+  local at = string.find(info, 'run_id:', 1, true)
+  return at and string.sub(info, at + 7, at + 46) or ''
+end
+local function check_run(records, run)
+  local id = run_id()
+  if id ~= '' and redis.call('GET', run) == id then return end
+  redis.call('ZREM', records, EPOCH)
+  redis.call('SET', run, id)
+end
 local function clock()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -92,12 +109,13 @@ end
  * get many: the lookups of one event-loop turn in one call (redis-lookups.ts; a lone lookup is a batch of one), each
  * entry with the expiry records that matter, under one clock and one epoch; the cache decides freshness. Single node
  * only: the entry keys arrive as arguments (a cluster routes by declared keys).
- * KEYS: [1] the records sorted set. ARGV: the entry hashes.
+ * KEYS: [1] the records sorted set, [2] the run id (see check_run). ARGV: the entry hashes.
  * Returns `{ stamp, made, r1, r2, ... }`, each `r` 0 when nothing is held, else `{ expiredAt, startedAt, meta, body }`
  * whatever the entry's state: `expiredAt` is the latest expiry stamp of its tags, the epoch included; `made` is 1
  * when this call made a new epoch (records were lost).
  */
 const GET_MANY_SCRIPT = `${PRELUDE}
+check_run(KEYS[1], KEYS[2])
 local epoch, now, made = epoch_of(KEYS[1], clock())
 local out = { now, made }
 for i = 1, #ARGV do
@@ -121,6 +139,7 @@ function setScript(prelude: string, epochOf: string, firstTag: number): string {
   return `${prelude}
 local ttl = tonumber(ARGV[2])
 if not (ttl and ttl >= 1 and ttl <= ${MAX_TTL} and ttl == math.floor(ttl)) then return 0 end
+check_run(KEYS[2], KEYS[4])
 local epoch = ${epochOf}
 local started = tonumber(ARGV[1])
 local tags = {}
@@ -145,7 +164,7 @@ return 1
 
 /**
  * set: stores an entry unless its fill is doomed.
- * KEYS: [1] the entry hash, [2] the records sorted set, [3] the longest-ttl string.
+ * KEYS: [1] the entry hash, [2] the records sorted set, [3] the longest-ttl string, [4] the run id.
  * ARGV: [1] startedAt (µs), [2] the ms to keep it, [3] metadata JSON, [4] body, [5..] its tags.
  * Returns 1 stored; 0 refused (a tag or the epoch expired at or after startedAt, a later valid entry is there, or
  * the ttl is outside 1..MAX_TTL). The ttl is checked before any write: a PEXPIRE that failed after HSET would
@@ -195,11 +214,12 @@ redis.call('ZADD', KEYS[1], num(raised), EPOCH)
  * expire: records "expired now" for every tag, one ZADD whatever the number of entries tagged; prunes records
  * older than the longest ttl and those over maxRecords, raising the epoch over whatever it drops; publishes it all
  * on the expiry stream.
- * KEYS: [1] the records sorted set, [2] the longest-ttl string, [3] the stream's sequence counter, [4] the stream.
- * ARGV: [1] maxRecords, [2] the stream's length (0: do not publish), [3..] the tags.
+ * KEYS: [1] the records sorted set, [2] the longest-ttl string, [3] the stream's sequence counter, [4] the stream,
+ * [5] the run id. ARGV: [1] maxRecords, [2] the stream's length (0: do not publish), [3..] the tags.
  * Returns the stamp recorded (µs, never below one recorded before).
  */
 const EXPIRE_SCRIPT = `${PRELUDE}
+check_run(KEYS[1], KEYS[5])
 local epoch, now = epoch_of(KEYS[1], clock())
 local stamp = now
 local longest = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
@@ -210,10 +230,11 @@ return stamp
 /**
  * touch: raises the epoch to now, so that fills started before a clear() are never stored after it, and publishes
  * the new epoch (every tiered store then drops what it holds).
- * KEYS: [1] the records sorted set, [2] the stream's sequence counter, [3] the stream. ARGV: [1] the stream's
- * length (0: do not publish). Returns the new epoch (µs).
+ * KEYS: [1] the records sorted set, [2] the stream's sequence counter, [3] the stream, [4] the run id. ARGV: [1] the
+ * stream's length (0: do not publish). Returns the new epoch (µs).
  */
 const TOUCH_SCRIPT = `${PRELUDE}
+check_run(KEYS[1], KEYS[4])
 local now = clock()
 redis.call('ZADD', KEYS[1], num(now), EPOCH)
 publish(KEYS[2], KEYS[3], tonumber(ARGV[1]), now, now, {}, 1)
@@ -234,21 +255,23 @@ if last[1] then id = last[1][1] end
 /**
  * stream state: where a reader of the expiry stream stands, read atomically. A missing epoch is left for the next
  * lookup to make: that one tells its fill not to date back before it (notBefore), which this reader cannot.
- * KEYS: [1] the records sorted set, [2] the stream's sequence counter, [3] the stream. ARGV: none.
+ * KEYS: [1] the records sorted set, [2] the stream's sequence counter, [3] the stream, [4] the run id. ARGV: none.
  * Returns `{ now, epoch, seq, lastId }`: the clock, the epoch (0 when missing), the last sequence number published
  * (0 when none or lost) and the id of the last message held ('0-0' when none).
  */
 const STREAM_STATE_SCRIPT = `${PRELUDE}
+check_run(KEYS[1], KEYS[4])
 ${STREAM_STATE}return { now, epoch, seq, id }
 `;
 
 /**
  * confirm: whether an entry a tiered store holds in memory may still be served (its strict mode), without its body.
- * KEYS: [1] the entry hash, [2] the records sorted set. ARGV: [1] the entry's startedAt, [2..] its tags.
+ * KEYS: [1] the entry hash, [2] the records sorted set, [3] the run id. ARGV: [1] the entry's startedAt, [2..] its tags.
  * Returns `{ now, 1 }` when Redis holds the same fill (same startedAt) and no tag nor the epoch was expired at or
  * after it started; `{ now, 0 }` otherwise, or when the epoch is missing (the caller then reads the entry again).
  */
 const CONFIRM_SCRIPT = `${PRELUDE}
+check_run(KEYS[2], KEYS[3])
 local now = clock()
 -- A missing epoch (records lost) is left for the lookup that follows to make, with its notBefore.
 local epoch = tonumber(redis.call('ZSCORE', KEYS[2], EPOCH) or '')
@@ -274,12 +297,12 @@ return 0
 
 /** Every script the Redis store runs, by the name it is loaded under (bump the name when its Lua changes). */
 export const SCRIPTS = {
-  getMany: { name: 'groupCacheGetMany1', numberOfKeys: 1, lua: GET_MANY_SCRIPT },
-  set: { name: 'groupCacheSet2', numberOfKeys: 3, lua: SET_SCRIPT },
-  expire: { name: 'groupCacheExpire3', numberOfKeys: 4, lua: EXPIRE_SCRIPT },
-  touch: { name: 'groupCacheTouch3', numberOfKeys: 3, lua: TOUCH_SCRIPT },
-  streamState: { name: 'groupCacheStreamState3', numberOfKeys: 3, lua: STREAM_STATE_SCRIPT },
-  confirm: { name: 'groupCacheConfirm2', numberOfKeys: 2, lua: CONFIRM_SCRIPT },
+  getMany: { name: 'groupCacheGetMany2', numberOfKeys: 2, lua: GET_MANY_SCRIPT },
+  set: { name: 'groupCacheSet3', numberOfKeys: 4, lua: SET_SCRIPT },
+  expire: { name: 'groupCacheExpire4', numberOfKeys: 5, lua: EXPIRE_SCRIPT },
+  touch: { name: 'groupCacheTouch4', numberOfKeys: 4, lua: TOUCH_SCRIPT },
+  streamState: { name: 'groupCacheStreamState4', numberOfKeys: 4, lua: STREAM_STATE_SCRIPT },
+  confirm: { name: 'groupCacheConfirm3', numberOfKeys: 3, lua: CONFIRM_SCRIPT },
   unlock: { name: 'groupCacheUnlock1', numberOfKeys: 1, lua: UNLOCK_SCRIPT },
 } as const satisfies Record<string, RedisScript>;
 
@@ -311,11 +334,12 @@ end
 
 /**
  * cluster get (round trip 1): the entry with its bucket's epoch and the records of its tags held in that bucket.
- * KEYS: [1] the entry hash, [2] its bucket's records. ARGV: [1] margin (µs).
+ * KEYS: [1] the entry hash, [2] its bucket's records, [3] its bucket's run id. ARGV: [1] margin (µs).
  * Returns `{ stamp, made, 0 }` when nothing is held, else `{ stamp, made, expiredAt, startedAt, meta, body }` (as one
  * answer of `getMany`); the caller reads the records of its other tags from their buckets (`clusterRecords`).
  */
 const CLUSTER_GET_SCRIPT = `${CLUSTER_PRELUDE}
+check_run(KEYS[2], KEYS[3])
 local epoch, now, made = bucket_epoch(KEYS[2], clock(), tonumber(ARGV[1]))
 local f = redis.call('HMGET', KEYS[1], 's', 't', 'm', 'b')
 if not f[1] then return { now, made, 0 } end
@@ -329,9 +353,11 @@ return { now, made, latest_expiry(KEYS[2], tags, epoch), f[1], f[3], f[4] }
 
 /**
  * cluster records (round trip 2, one call per other bucket, in parallel): the latest expiry stamp of the tags given,
- * never below the bucket's epoch (made if missing). KEYS: [1] the bucket's records. ARGV: [1] margin, [2..] tags.
+ * never below the bucket's epoch (made if missing). KEYS: [1] the bucket's records, [2] its run id. ARGV: [1] margin,
+ * [2..] tags.
  */
 const CLUSTER_RECORDS_SCRIPT = `${CLUSTER_PRELUDE}
+check_run(KEYS[1], KEYS[2])
 local epoch = bucket_epoch(KEYS[1], clock(), tonumber(ARGV[1]))
 local tags = {}
 for i = 2, #ARGV do tags[#tags + 1] = ARGV[i] end
@@ -341,9 +367,11 @@ return latest_expiry(KEYS[1], tags, epoch)
 /**
  * cluster check (before a set, one call per other bucket of the entry's tags, in parallel): raises the bucket's
  * longest ttl (its records must outlive the entry) and answers 1 when neither the epoch nor a tag given was expired
- * at or after startedAt. KEYS: [1] records, [2] longest-ttl. ARGV: [1] margin, [2] startedAt, [3] ttl ms, [4..] tags.
+ * at or after startedAt. KEYS: [1] records, [2] longest-ttl, [3] run id. ARGV: [1] margin, [2] startedAt, [3] ttl ms,
+ * [4..] tags.
  */
 const CLUSTER_CHECK_SCRIPT = `${CLUSTER_PRELUDE}
+check_run(KEYS[1], KEYS[3])
 local epoch = bucket_epoch(KEYS[1], clock(), tonumber(ARGV[1]))
 local ttl = tonumber(ARGV[3])
 local longest = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
@@ -368,11 +396,12 @@ const CLUSTER_SET_SCRIPT = setScript(CLUSTER_PRELUDE, 'bucket_epoch(KEYS[2], clo
  * sweep of an untouched bucket) it only prunes, and publishes only if that raised the epoch.
  * The longest ttl is the bucket's, or the longest this process stored if that is more (a record pruned too early
  * only raises the epoch: entries read as misses, never fresher); with neither, nothing is pruned by age.
- * KEYS: [1] records, [2] longest-ttl, [3] the bucket's stream sequence counter, [4] the bucket's stream.
+ * KEYS: [1] records, [2] longest-ttl, [3] the bucket's stream sequence counter, [4] the bucket's stream, [5] run id.
  * ARGV: [1] maxRecords of the bucket, [2] skew, [3] margin, [4] the longest ttl this process stored (ms), [5] the
  * stream's length (0: do not publish), [6..] tags.
  */
 const CLUSTER_EXPIRE_SCRIPT = `${CLUSTER_PRELUDE}
+check_run(KEYS[1], KEYS[5])
 local epoch, now = bucket_epoch(KEYS[1], clock(), tonumber(ARGV[3]))
 local stamp = now + tonumber(ARGV[2])
 local longest = math.max(tonumber(redis.call('GET', KEYS[2]) or '0') or 0, tonumber(ARGV[4]) or 0)
@@ -384,10 +413,11 @@ return stamp
 /**
  * cluster touch (clear): raises the bucket's epoch to skew µs ahead of this node's clock, never lowering it, and
  * publishes it on the bucket's stream (a message with no tag).
- * KEYS: [1] records, [2] the bucket's stream sequence counter, [3] the bucket's stream. ARGV: [1] skew, [2] the
- * stream's length (0: do not publish). Returns the epoch.
+ * KEYS: [1] records, [2] the bucket's stream sequence counter, [3] the bucket's stream, [4] run id. ARGV: [1] skew,
+ * [2] the stream's length (0: do not publish). Returns the epoch.
  */
 const CLUSTER_TOUCH_SCRIPT = `${CLUSTER_PRELUDE}
+check_run(KEYS[1], KEYS[4])
 local stamp = clock() + tonumber(ARGV[1])
 local epoch = tonumber(redis.call('ZSCORE', KEYS[1], EPOCH) or '0') or 0
 if epoch > stamp then stamp = epoch end
@@ -400,11 +430,12 @@ return stamp
  * cluster poll (a tiered store's reader, one call per bucket each round, in parallel): the bucket's state and the
  * messages after the reader's cursor, read atomically, so that "nothing missing" can be checked exactly. A missing
  * epoch is left for the next lookup to make, as stream state does.
- * KEYS: [1] records, [2] the bucket's stream sequence counter, [3] the bucket's stream. ARGV: [1] the cursor (the
+ * KEYS: [1] records, [2] the bucket's stream sequence counter, [3] the bucket's stream, [4] run id. ARGV: [1] the cursor (the
  * id of the last message the reader applied; '' for the state alone), [2] the most messages to answer.
  * Returns `{ now, epoch, seq, lastId, messages }`: as stream state, then the messages after the cursor (XRANGE).
  */
 const CLUSTER_POLL_SCRIPT = `${PRELUDE}
+check_run(KEYS[1], KEYS[4])
 ${STREAM_STATE}local messages = {}
 if ARGV[1] ~= '' then messages = redis.call('XRANGE', KEYS[3], '(' .. ARGV[1], '+', 'COUNT', tonumber(ARGV[2])) end
 return { now, epoch, seq, id, messages }
@@ -413,10 +444,11 @@ return { now, epoch, seq, id, messages }
 /**
  * cluster confirm (a tiered store's strict mode, for each bucket of an entry's tags other than its own; its own runs
  * confirm): whether neither the bucket's epoch nor a tag given was expired at or after startedAt.
- * KEYS: [1] records. ARGV: [1] startedAt, [2..] tags. Returns `{ now, 1 }` or `{ now, 0 }` (also when the epoch is
- * missing: the lookup that follows makes it).
+ * KEYS: [1] records, [2] run id. ARGV: [1] startedAt, [2..] tags. Returns `{ now, 1 }` or `{ now, 0 }` (also when the
+ * epoch is missing: the lookup that follows makes it).
  */
 const CLUSTER_CONFIRM_SCRIPT = `${PRELUDE}
+check_run(KEYS[1], KEYS[2])
 local now = clock()
 local epoch = tonumber(redis.call('ZSCORE', KEYS[1], EPOCH) or '')
 local started = tonumber(ARGV[1])
@@ -429,12 +461,12 @@ return { now, 1 }
 
 /** The scripts of the store on Redis Cluster (redis-cluster.ts). */
 export const CLUSTER_SCRIPTS = {
-  get: { name: 'groupCacheClusterGet1', numberOfKeys: 2, lua: CLUSTER_GET_SCRIPT },
-  records: { name: 'groupCacheClusterRecords1', numberOfKeys: 1, lua: CLUSTER_RECORDS_SCRIPT },
-  check: { name: 'groupCacheClusterCheck1', numberOfKeys: 2, lua: CLUSTER_CHECK_SCRIPT },
-  set: { name: 'groupCacheClusterSet1', numberOfKeys: 3, lua: CLUSTER_SET_SCRIPT },
-  expire: { name: 'groupCacheClusterExpire3', numberOfKeys: 4, lua: CLUSTER_EXPIRE_SCRIPT },
-  touch: { name: 'groupCacheClusterTouch2', numberOfKeys: 3, lua: CLUSTER_TOUCH_SCRIPT },
-  poll: { name: 'groupCacheClusterPoll2', numberOfKeys: 3, lua: CLUSTER_POLL_SCRIPT },
-  confirm: { name: 'groupCacheClusterConfirm1', numberOfKeys: 1, lua: CLUSTER_CONFIRM_SCRIPT },
+  get: { name: 'groupCacheClusterGet2', numberOfKeys: 3, lua: CLUSTER_GET_SCRIPT },
+  records: { name: 'groupCacheClusterRecords2', numberOfKeys: 2, lua: CLUSTER_RECORDS_SCRIPT },
+  check: { name: 'groupCacheClusterCheck2', numberOfKeys: 3, lua: CLUSTER_CHECK_SCRIPT },
+  set: { name: 'groupCacheClusterSet2', numberOfKeys: 4, lua: CLUSTER_SET_SCRIPT },
+  expire: { name: 'groupCacheClusterExpire4', numberOfKeys: 5, lua: CLUSTER_EXPIRE_SCRIPT },
+  touch: { name: 'groupCacheClusterTouch3', numberOfKeys: 4, lua: CLUSTER_TOUCH_SCRIPT },
+  poll: { name: 'groupCacheClusterPoll3', numberOfKeys: 4, lua: CLUSTER_POLL_SCRIPT },
+  confirm: { name: 'groupCacheClusterConfirm2', numberOfKeys: 2, lua: CLUSTER_CONFIRM_SCRIPT },
 } as const satisfies Record<string, RedisScript>;

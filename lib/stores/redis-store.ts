@@ -13,7 +13,10 @@
  *   epoch is recreated at "now": lost records can never make an old entry fresh. `ttl`, the longest entry TTL
  *   seen (ms), bounds how long a record can matter. `e:<id>`, one hash per entry (`s` startedAt, `t` its tags,
  *   `m` JSON metadata, `b` the body bytes) with a `PX` TTL. `lock:<id>`, the fill lock of a key while one instance
- *   runs its handler (`SET NX PX`, a random token; released by compare-and-delete, or expired by its `PX`).
+ *   runs its handler (`SET NX PX`, a random token; released by compare-and-delete, or expired by its `PX`). `run`, the run id of the Redis
+ *   process that last wrote the records: a lookup on another one (restarted, from a snapshot or not, or a promoted
+ *   replica) drops the epoch, since that Redis may hold an older state than the fleet wrote to (see check_run in
+ *   redis-scripts.ts). Every script calls `INFO server` for it: a few µs of Redis's time, no round trip.
  *   `stream`, the expiry stream (trimmed to `streamLength`), and `seq`, its message counter: every expiry and
  *   `clear()` is published there by the script that records it, for the tiered stores (`tiered-store.ts`).
  * - `get`, `set` and `expire` are one round trip each (a Lua script). `set` refuses a fill that a tag expiry or
@@ -136,6 +139,7 @@ export class RedisStore implements CacheStore {
   readonly #longestTtl: string;
   readonly #sequence: string;
   readonly #stream: string;
+  readonly #run: string;
   #closed = false;
   /** Set on Redis Cluster: the bucketed layout every call goes through. */
   readonly #cluster: ClusterLayout | undefined;
@@ -164,6 +168,7 @@ export class RedisStore implements CacheStore {
     this.#longestTtl = `${this.prefix}ttl`;
     this.#sequence = `${this.prefix}seq`;
     this.#stream = `${this.prefix}stream`;
+    this.#run = `${this.prefix}run`;
     const clockSkew = options.clockSkew ?? 10;
     if (!(typeof clockSkew === 'number' && Number.isFinite(clockSkew) && clockSkew >= 0))
       throw new TypeError(`option clockSkew must be a number of ms >= 0, got ${String(clockSkew)}`);
@@ -181,7 +186,7 @@ export class RedisStore implements CacheStore {
         })
       : undefined;
     this.#lookups = new LookupBatch(
-      (keys) => this.#client.run(SCRIPTS.getMany, [this.#records, ...keys], true) as Promise<unknown[]>,
+      (keys) => this.#client.run(SCRIPTS.getMany, [this.#records, this.#run, ...keys], true) as Promise<unknown[]>,
     );
   }
 
@@ -207,9 +212,9 @@ export class RedisStore implements CacheStore {
     return new Map(stamp === undefined ? [] : [[0, stamp]]);
   }
 
-  /** The keys a reader of the expiry stream needs (one node): records, sequence counter, stream. */
-  get streamKeys(): { records: string; sequence: string; stream: string } {
-    return { records: this.#records, sequence: this.#sequence, stream: this.#stream };
+  /** The keys a reader of the expiry stream needs (one node): records, sequence counter, stream, run id. */
+  get streamKeys(): { records: string; sequence: string; stream: string; run: string } {
+    return { records: this.#records, sequence: this.#sequence, stream: this.#stream, run: this.#run };
   }
 
   /** The Redis key of the entry `id` (a tiered store's strict mode confirms against it). */
@@ -331,6 +336,7 @@ export class RedisStore implements CacheStore {
       this.#entryKey(id),
       this.#records,
       this.#longestTtl,
+      this.#run,
       String(entry.startedAt),
       String(px),
       encoded,
@@ -349,6 +355,7 @@ export class RedisStore implements CacheStore {
       this.#longestTtl,
       this.#sequence,
       this.#stream,
+      this.#run,
       String(this.#maxRecords),
       this.#streamLength,
       ...tags.map(wire),
@@ -390,6 +397,7 @@ export class RedisStore implements CacheStore {
       this.#records,
       this.#sequence,
       this.#stream,
+      this.#run,
       this.#streamLength,
     ]);
     return typeof stamp === 'number' ? stamp : undefined;

@@ -15,9 +15,11 @@
  *   message published up to some moment. After each read the reader asks Redis for the last sequence number
  *   (`streamState`, atomic with the epoch and the stream's last id); it is caught up as of that request once it
  *   holds every message up to that number. A number skipped (the stream was trimmed past its position) or going
- *   back (Redis restarted or was flushed) drops the whole tier and starts again from Redis's state; a dropped
- *   connection bypasses the tier at once. An entry read from Redis joins the tier only if the reader already
- *   followed the stream when the read was sent, and nothing was dropped meanwhile.
+ *   back (Redis restarted or was flushed), or the epoch lost (records lost, or held by another server process than
+ *   the one that wrote them: a restart from a snapshot, a failover; see check_run in redis-scripts.ts) drops the
+ *   whole tier and starts again from Redis's state; a dropped connection bypasses the tier at once. An entry read
+ *   from Redis joins the tier only if the reader already followed the stream when the read was sent, and nothing
+ *   was dropped meanwhile.
  * - Read-your-writes: `expire()` applies the stamp Redis recorded to this process's tier before it returns, so the
  *   write's response never leaves before its own instance stops serving the old copy.
  * - `strict`: every hit of the tier is confirmed by one small script that checks, in Redis, that the same fill is
@@ -146,7 +148,7 @@ export class TieredStore implements CacheStore {
   readonly #client: StoreClient;
   // One node: the stream reader's connection and the keys it reads. Undefined on a cluster.
   readonly #stream: StreamConnection | undefined;
-  readonly #keys: { records: string; sequence: string; stream: string };
+  readonly #keys: { records: string; sequence: string; stream: string; run: string };
   // On a cluster: the layout, each bucket's reader keys and position, and the time between two poll rounds.
   readonly #layout: ClusterLayout | undefined;
   readonly #bucketKeys: string[][] = [];
@@ -238,8 +240,8 @@ export class TieredStore implements CacheStore {
       this.#stream = undefined;
       this.#client = storeClient(this.#redis.client, [SCRIPTS.confirm, CLUSTER_SCRIPTS.confirm, CLUSTER_SCRIPTS.poll]);
       for (let n = 0; n < BUCKETS; n++) {
-        const { records, sequence, stream } = layout.streamKeys(n);
-        this.#bucketKeys.push([records, sequence, stream]);
+        const { records, sequence, stream, run } = layout.streamKeys(n);
+        this.#bucketKeys.push([records, sequence, stream, run]);
         this.#buckets.push({ cursor: undefined, sequence: 0 });
       }
       this.#running = this.#poll();
@@ -373,7 +375,7 @@ export class TieredStore implements CacheStore {
       tags = entry.tags.map(wire);
       this.#wired.set(entry, tags);
     }
-    const args = [this.#redis.entryKey(id), this.#keys.records, String(entry.startedAt), ...tags];
+    const args = [this.#redis.entryKey(id), this.#keys.records, this.#keys.run, String(entry.startedAt), ...tags];
     const [now, held] = (await this.#client.run(SCRIPTS.confirm, args)) as [number, number];
     this.#sample(now);
     return held === 1 ? now : 0;
@@ -385,9 +387,10 @@ export class TieredStore implements CacheStore {
     const replies = (await Promise.all(
       this.#plan(id, entry).groups.map(([n, tags], i) => {
         const records = this.#bucketKeys[n]![0]!;
+        const run = this.#bucketKeys[n]![3]!;
         return i === 0
-          ? this.#client.run(SCRIPTS.confirm, [this.#redis.entryKey(id), records, started, ...tags])
-          : this.#client.run(CLUSTER_SCRIPTS.confirm, [records, started, ...tags]);
+          ? this.#client.run(SCRIPTS.confirm, [this.#redis.entryKey(id), records, run, started, ...tags])
+          : this.#client.run(CLUSTER_SCRIPTS.confirm, [records, run, started, ...tags]);
       }),
     )) as Array<[number, number]>;
     for (const [now] of replies) this.#sample(now);
@@ -563,8 +566,8 @@ export class TieredStore implements CacheStore {
   // Reads Redis's state: where the stream stands and the epoch. Starts following it when not yet (or again).
   async #checkState(reader: StreamConnection): Promise<void> {
     const at = performance.now();
-    const { records, sequence, stream } = this.#keys;
-    const [now, epoch, last, lastId] = (await reader.run(SCRIPTS.streamState, [records, sequence, stream])) as [
+    const { records, sequence, stream, run } = this.#keys;
+    const [now, epoch, last, lastId] = (await reader.run(SCRIPTS.streamState, [records, sequence, stream, run])) as [
       number,
       number,
       number,
