@@ -213,6 +213,23 @@ for (const kind of CLIENT_KINDS) {
       expect(await read(a)).to.deep.equal(['v0', 'HIT']);
     });
 
+    it('a fill lock that came back with a snapshot holds nothing: it is taken over at once', async () => {
+      const prefix = uniquePrefix('snapshot-lock');
+      const holder = redisStore({ client: (await client()).client, prefix });
+      expect(await holder.lockFill('k:a', 30_000)).to.be.a('string');
+      expect(await admin.command('SAVE')).to.equal('OK');
+      await restartFromSnapshot();
+      const other = await client();
+      await waitClientReady(other, 15_000);
+      const store = redisStore({ client: other.client, prefix });
+      expect(await admin.command('EXISTS', `${prefix}lock:k:a`), 'the lock is back').to.equal(1);
+      const token = await store.lockFill('k:a', 30_000);
+      expect(token, 'taken over').to.be.a('string');
+      expect(await store.lockFill('k:a', 30_000), 'then held as usual').to.equal(undefined);
+      await store.unlockFill('k:a', token as string);
+      expect(await admin.command('EXISTS', `${prefix}lock:k:a`)).to.equal(0);
+    });
+
     describe('failover to a replica that missed the write', () => {
       let replica: RedisServer;
       let master: RedisServer;

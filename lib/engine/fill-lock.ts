@@ -3,14 +3,16 @@
  * the key (`lockFill`): the holder fills as usual and releases it once its fill settles; an instance that finds it
  * held polls the store for the holder's entry instead, and runs its own handler when none came within
  * `waitTimeout`. A holder that crashed blocks its key for the lock's time at most. Any store failure here fails
- * open: the handler runs, and the failure is reported.
+ * open: the handler runs, and the failure is reported. A lock asked for but answered after `storeTimeout` (a frozen
+ * store) is refused by the store when it can tell (`within`), and released on arrival otherwise: a freeze never
+ * leaves a lock that nobody holds.
  */
 
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GroupCacheError } from '../core/errors.js';
 import type { CachedEntry, CacheStore, StoreLookup } from '../stores/contract.js';
-import { callStore } from './timeout.js';
+import { callStore, isPromiseLike } from './timeout.js';
 
 /** A store that can lock fills (the Redis store). */
 export type LockingStore = CacheStore & Required<Pick<CacheStore, 'lockFill' | 'unlockFill'>>;
@@ -109,7 +111,28 @@ export class FillLock {
 
   async #lock(id: string): Promise<string | undefined> {
     const { storeTimeout, lockTime } = this.#options;
-    const token: unknown = await callStore('store.lockFill', storeTimeout, () => this.#store.lockFill(id, lockTime));
+    let abandoned = false;
+    const pending = callStore('store.lockFill', storeTimeout, () => {
+      const answer = this.#store.lockFill(id, lockTime, storeTimeout);
+      // A lock granted after this instance gave up on it (a store frozen past storeTimeout) has no holder and would
+      // stall its key for the lock's whole time: release it as soon as its answer arrives.
+      if (isPromiseLike(answer)) {
+        answer.then(
+          (late) => {
+            if (abandoned && typeof late === 'string' && late !== '') this.release(id, late);
+          },
+          () => {},
+        );
+      }
+      return answer;
+    });
+    let token: unknown;
+    try {
+      token = await pending;
+    } catch (error) {
+      abandoned = true;
+      throw error;
+    }
     if (token === undefined || token === null) return undefined;
     if (typeof token !== 'string' || token === '') {
       throw new GroupCacheError('ESTORE', `store.lockFill answered ${typeof token}, not a token string or undefined`);

@@ -138,9 +138,11 @@ export interface CacheStore {
    * lock of `key` for `ms` ms unless someone holds it, and answers the token that releases it, or undefined when
    * another holder has it. The lock expires by itself after `ms` (a holder that crashed). The cache takes it before
    * a cold miss runs its handler, so that one instance fills the key while the others wait for its entry
-   * (`fillLock`). A store of one process needs none: the cache shares fills in memory.
+   * (`fillLock`). A store of one process needs none: the cache shares fills in memory. `within` is how long the
+   * caller waits for the answer (its `storeTimeout`): a store that can tell it would take the lock later than that
+   * (it was frozen, or a command was sent again) should take nothing and fail, since nobody would hold the lock.
    */
-  lockFill?(key: string, ms: number): MaybePromise<string | undefined>;
+  lockFill?(key: string, ms: number, within?: number): MaybePromise<string | undefined>;
   /** Releases the fill lock of `key` only while `token` holds it: a lock that expired and was taken again stays. */
   unlockFill?(key: string, token: string): MaybePromise<void>;
   /**

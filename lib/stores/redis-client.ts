@@ -48,8 +48,6 @@ export interface StoreClient {
   /** Runs a script by its SHA (EVALSHA), loading it on NOSCRIPT. With `buffers`, bulk strings come back as Buffers. */
   run(script: RedisScript, args: readonly RedisArg[], buffers?: boolean): Promise<unknown>;
   unlink(keys: readonly string[]): Promise<number>;
-  /** `SET key value NX PX ms`: true when the key was set, false when it already existed. */
-  setIfAbsent(key: string, value: string, ms: number): Promise<boolean>;
   /** SCAN with MATCH and COUNT, one batch of keys at a time. */
   scan(match: string, count: number): AsyncIterable<string[]>;
   zcard(key: string): Promise<number>;
@@ -153,10 +151,6 @@ abstract class IoredisCommon<C extends Redis | Cluster> {
     const method = (this.client as unknown as Record<string, ScriptMethod>)[buffers ? `${script.name}Buffer` : script.name];
     if (method === undefined) return Promise.reject(new Error(`script ${script.name} is not defined on the client`));
     return method.apply(this.client, [...args]);
-  }
-
-  async setIfAbsent(key: string, value: string, ms: number): Promise<boolean> {
-    return (await this.client.set(key, value, 'PX', ms, 'NX')) === 'OK';
   }
 
   zcard(key: string): Promise<number> {
@@ -294,10 +288,6 @@ class NodeRedisStoreClient implements StoreClient {
 
   async unlink(keys: readonly string[]): Promise<number> {
     return Number(await this.#client.sendCommand(['UNLINK', ...keys], TEXT));
-  }
-
-  async setIfAbsent(key: string, value: string, ms: number): Promise<boolean> {
-    return (await this.#client.sendCommand(['SET', key, value, 'NX', 'PX', String(ms)], TEXT)) === 'OK';
   }
 
   async *scan(match: string, count: number): AsyncIterable<string[]> {

@@ -286,12 +286,31 @@ return { now, 1 }
 `;
 
 /**
- * unlock: releases a fill lock only while the token holds it: a holder whose lock expired and was taken by
- * another instance must not release the new one.
+ * lock: takes a fill lock, held as `<token>:<run id>` for ms, unless it runs after its deadline: a command that
+ * reaches Redis after its caller gave up on it (Redis was frozen, or the client sent it again after a reconnect)
+ * would hold the key for the lock's whole time with no holder. A lock held under another run id was taken before a
+ * restart (it came back from a snapshot) or a failover: its holder may be gone, so it is taken over; at worst two
+ * instances fill the key once each.
+ * KEYS: [1] the lock key. ARGV: [1] the holder's token, [2] the ms to hold it, [3] the deadline (Redis clock, µs;
+ * '' for none). Returns 1 taken, 0 held by another, -1 too late (nothing written).
+ */
+const LOCK_SCRIPT = `${PRELUDE}
+if ARGV[3] ~= '' and clock() > tonumber(ARGV[3]) then return -1 end
+local id = run_id()
+local held = redis.call('GET', KEYS[1])
+if held and string.sub(held, -#id - 1) == ':' .. id then return 0 end
+redis.call('SET', KEYS[1], ARGV[1] .. ':' .. id, 'PX', ARGV[2])
+return 1
+`;
+
+/**
+ * unlock: releases a fill lock only while the token holds it (under any run id): a holder whose lock expired and
+ * was taken by another instance must not release the new one.
  * KEYS: [1] the lock key. ARGV: [1] the holder's token. Returns 1 released, 0 not (expired, or held by another).
  */
 const UNLOCK_SCRIPT = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+local held = redis.call('GET', KEYS[1])
+if held and string.sub(held, 1, #ARGV[1] + 1) == ARGV[1] .. ':' then return redis.call('DEL', KEYS[1]) end
 return 0
 `;
 
@@ -303,7 +322,8 @@ export const SCRIPTS = {
   touch: { name: 'groupCacheTouch4', numberOfKeys: 4, lua: TOUCH_SCRIPT },
   streamState: { name: 'groupCacheStreamState4', numberOfKeys: 4, lua: STREAM_STATE_SCRIPT },
   confirm: { name: 'groupCacheConfirm3', numberOfKeys: 3, lua: CONFIRM_SCRIPT },
-  unlock: { name: 'groupCacheUnlock1', numberOfKeys: 1, lua: UNLOCK_SCRIPT },
+  lock: { name: 'groupCacheLock1', numberOfKeys: 1, lua: LOCK_SCRIPT },
+  unlock: { name: 'groupCacheUnlock2', numberOfKeys: 1, lua: UNLOCK_SCRIPT },
 } as const satisfies Record<string, RedisScript>;
 
 /*

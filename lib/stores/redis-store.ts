@@ -13,7 +13,8 @@
  *   epoch is recreated at "now": lost records can never make an old entry fresh. `ttl`, the longest entry TTL
  *   seen (ms), bounds how long a record can matter. `e:<id>`, one hash per entry (`s` startedAt, `t` its tags,
  *   `m` JSON metadata, `b` the body bytes) with a `PX` TTL. `lock:<id>`, the fill lock of a key while one instance
- *   runs its handler (`SET NX PX`, a random token; released by compare-and-delete, or expired by its `PX`). `run`, the run id of the Redis
+ *   runs its handler (a random token and the server's run id, with a `PX`; released by compare-and-delete, or
+ *   expired by its `PX`; a lock from before a restart or a failover is taken over). `run`, the run id of the Redis
  *   process that last wrote the records: a lookup on another one (restarted, from a snapshot or not, or a promoted
  *   replica) drops the epoch, since that Redis may hold an older state than the fleet wrote to (see check_run in
  *   redis-scripts.ts). Every script calls `INFO server` for it: a few µs of Redis's time, no round trip.
@@ -43,6 +44,7 @@
  */
 
 import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { checkOptionNames, MAX_TTL, positiveOption } from '../core/options.js';
 import type { CachedEntry, CacheStore, HeaderList, PeekLookup, StoreLookup } from './contract.js';
 import { type RedisClient, type StoreClient, storeClient } from './redis-client.js';
@@ -96,6 +98,11 @@ export interface RedisStoreOptions {
   replicaTimeout?: number;
 }
 
+// Allowance for the app server's and Redis's clocks running at different rates (NTP slews by at most 500 ppm).
+const DRIFT = 1e-3;
+// The oldest clock sample a fill lock's deadline is computed from (ms).
+const CLOCK_SAMPLE_AGE = 10_000;
+
 // 2: freshUntil and staleUntil replaced expiresAt. An entry of another version reads as a miss.
 const META_VERSION = 2;
 
@@ -141,6 +148,9 @@ export class RedisStore implements CacheStore {
   readonly #stream: string;
   readonly #run: string;
   #closed = false;
+  /** The last clock a lookup answered (Redis µs) and performance.now() when it arrived: see {@link lockFill}. */
+  #clock: { stamp: number; at: number } | undefined;
+  readonly #clockSkewUs: number;
   /** Set on Redis Cluster: the bucketed layout every call goes through. */
   readonly #cluster: ClusterLayout | undefined;
   /** One node: the lookups of one event-loop turn go as one script call. */
@@ -176,6 +186,7 @@ export class RedisStore implements CacheStore {
     if (!Number.isInteger(waitReplicas) || waitReplicas < 0)
       throw new TypeError(`option waitReplicas must be an integer >= 0, got ${String(waitReplicas)}`);
     const replicaTimeout = positiveOption(raw, 'replicaTimeout', 200, true);
+    this.#clockSkewUs = this.#client.cluster ? clockSkew * 1000 : 0;
     this.#cluster = this.#client.cluster
       ? new ClusterLayout(this.#client, this.prefix, {
           clockSkew,
@@ -247,6 +258,7 @@ export class RedisStore implements CacheStore {
     if (this.#cluster !== undefined) return this.#clusterGet(this.#cluster, id);
     const reply = await this.#lookups.get(this.#entryKey(id));
     const [stamp, madeEpoch] = reply;
+    this.#sample(stamp);
     // Records were lost and this lookup started them again: fills in flight may not date back before it.
     const lookup: StoreLookup =
       madeEpoch === 1 ? { entry: undefined, expiredAt: 0, stamp, notBefore: stamp } : { entry: undefined, expiredAt: 0, stamp };
@@ -284,6 +296,7 @@ export class RedisStore implements CacheStore {
       const decoded = JSON.parse(meta.toString('utf8')) as Meta;
       return decoded.v === META_VERSION ? decoded.tags : undefined;
     });
+    this.#sample(found.stamp);
     const lookup: StoreLookup = { entry: undefined, expiredAt: 0, stamp: found.stamp };
     if (found.notBefore !== undefined) lookup.notBefore = found.notBefore;
     if (found.found === undefined) return lookup;
@@ -365,14 +378,37 @@ export class RedisStore implements CacheStore {
   }
 
   /**
-   * Takes the fill lock of `id` for `ms` ms (`SET NX PX` with a random token), so that one instance fills a cold key
+   * Takes the fill lock of `id` for `ms` ms (a random token, in a script), so that one instance fills a cold key
    * while the others wait for its entry. Undefined when another holder has it.
+   *
+   * With `within` (the ms its caller waits for the answer), the script refuses to take the lock once Redis's clock
+   * has passed a deadline: the call's start, as a lower bound of Redis's clock (the last lookup's stamp, advanced by
+   * the time elapsed since it arrived, less a drift allowance and, on a cluster, the clock skew), plus `within`. A
+   * Redis frozen past that (or a command sent again after a reconnect) then leaves no lock that nobody holds; the
+   * answer says so with an error, since a caller still waiting must fill without the lock.
    */
-  async lockFill(id: string, ms: number): Promise<string | undefined> {
+  async lockFill(id: string, ms: number, within?: number): Promise<string | undefined> {
     this.#ready();
     const token = randomBytes(16).toString('base64url');
     const px = Math.min(Math.max(1, Math.ceil(ms)), MAX_TTL);
-    return (await this.#client.setIfAbsent(this.#lockKey(id), token, px)) ? token : undefined;
+    const deadline = this.#deadline(within);
+    const taken = Number(await this.#client.run(SCRIPTS.lock, [this.#lockKey(id), token, String(px), deadline]));
+    if (taken === -1) throw new Error(`redis took the fill lock later than ${String(within)} ms after it was asked for`);
+    return taken === 1 ? token : undefined;
+  }
+
+  #sample(stamp: number): void {
+    this.#clock = { stamp, at: performance.now() };
+  }
+
+  /** The lock's deadline on Redis's clock (µs), '' when there is none to give. See {@link lockFill}. */
+  #deadline(within: number | undefined): string {
+    const clock = this.#clock;
+    if (within === undefined || !Number.isFinite(within) || within <= 0 || clock === undefined) return '';
+    const elapsed = performance.now() - clock.at;
+    // An old sample bounds Redis's clock too loosely to judge a lock by (the drift allowance grows with its age).
+    if (elapsed > CLOCK_SAMPLE_AGE) return '';
+    return String(Math.floor(clock.stamp + elapsed * 1000 * (1 - DRIFT) - this.#clockSkewUs + within * 1000));
   }
 
   /** Releases the fill lock of `id` if `token` still holds it (compare-and-delete in one script). */

@@ -489,8 +489,8 @@ export class TieredStore implements CacheStore {
     return this.#redis.peek(id);
   }
 
-  lockFill(id: string, ms: number): Promise<string | undefined> {
-    return this.#redis.lockFill(id, ms);
+  lockFill(id: string, ms: number, within?: number): Promise<string | undefined> {
+    return this.#redis.lockFill(id, ms, within);
   }
 
   unlockFill(id: string, token: string): Promise<void> {
