@@ -1,13 +1,16 @@
+import { STATUS_CODES } from 'node:http';
 import { pipeline, type Readable, Stream, Transform, type TransformCallback } from 'node:stream';
 import type { Context, Middleware, Next } from 'koa';
 import type { GroupNames } from '../lib/core/expiry-groups.js';
 import type { KeyFunction } from '../lib/core/key-function.js';
 import type { GroupCache } from '../lib/engine/cache.js';
 import { reportMisuse } from '../lib/engine/default-cache.js';
+import type { StatusHeader } from '../lib/http/cache-status.js';
 import { CachedRoute, type Outcome, type RouteOptions } from '../lib/http/cached-route.js';
 import { describesBody, EXPIRY_FAILED } from '../lib/http/expiry-failure.js';
 import { rawHeaderNames } from '../lib/http/headers.js';
 import { Inspector, type InspectorOptions, readNodeBody } from '../lib/http/inspector.js';
+import { absorbLateWrites } from '../lib/http/node-capture.js';
 import type { Replay } from '../lib/http/replay.js';
 import { LazyRequestInfo, type RequestDescriber } from '../lib/http/request-info.js';
 import { enteredAt, markExpiryPath, onExpiryPath } from '../lib/http/request-mark.js';
@@ -168,12 +171,13 @@ function captureContext(ctx: Context, miss: Extract<Outcome, { type: 'miss' }>):
   const body: unknown = ctx.body;
   if (isNodeStream(body)) {
     if (capture.head(ctx.status, ctx.response.headers)) sentInFull = teeStream(ctx, body, capture);
-  } else {
+  } else if (capture.head(ctx.status, ctx.response.headers)) {
+    // The head first: a 404 with no body is refused for its status, as on every adapter, not for its body.
     const bytes = bufferedBody(ctx);
-    if (!Buffer.isBuffer(bytes)) capture.abort(bytes.refused, 'body');
-    else if (capture.head(ctx.status, ctx.response.headers)) capture.write(bytes);
+    if (Buffer.isBuffer(bytes)) capture.write(bytes);
+    else capture.abort(bytes.refused, 'body');
   }
-  // Nothing is sent yet: a refusal says BYPASS (with its Cache-Status detail), a stored head gets its CDN tags.
+  // Nothing is sent yet: a refusal gets its Cache-Status detail, a stored head gets its CDN tags.
   for (const [name, value] of capture.headers()) ctx.set(name, value);
   const sent: unknown = ctx.body;
   const res = ctx.res;
@@ -196,8 +200,32 @@ function apply(outcome: Outcome, ctx: Context, next: Next): Promise<void> | unde
     return undefined;
   }
   for (const [name, value] of outcome.headers) ctx.set(name, value);
-  if (outcome.type === 'pass') return next();
+  if (outcome.type === 'pass') return next().catch((error: unknown) => rethrowWith(error, outcome.headers));
   return fill(outcome, ctx, next);
+}
+
+/*
+ * Koa answers a thrown error itself (ctx.onerror) after removing every header set so far, then sets the error's
+ * own `headers`: the status headers ride on the error, so that `ctx.throw(404)` says what the cache did too.
+ */
+function rethrowWith(error: unknown, headers: readonly StatusHeader[]): never {
+  if (headers.length > 0 && typeof error === 'object' && error !== null) {
+    const holder = error as { headers?: unknown };
+    try {
+      const own = typeof holder.headers === 'object' && holder.headers !== null ? holder.headers : {};
+      holder.headers = { ...own, ...Object.fromEntries(headers) };
+    } catch {
+      // A frozen error: Koa's answer goes without them.
+    }
+  }
+  throw error;
+}
+
+// The status Koa's ctx.onerror answers a thrown error with.
+function thrownStatus(error: unknown): number {
+  const { status, statusCode } = (typeof error === 'object' && error !== null ? error : {}) as Record<string, unknown>;
+  const code = status ?? statusCode;
+  return typeof code === 'number' && STATUS_CODES[code] !== undefined ? code : 500;
 }
 
 const TIMED_OUT = Symbol('handlerTimeout');
@@ -213,14 +241,16 @@ function within(downstream: Promise<void>, ms: number | undefined): Promise<unde
 }
 
 // The handler failed: answer with the stale copy (staleIfError), if the route has one and nothing was sent.
-function serveStale(ctx: Context, capture: ResponseCapture): boolean {
+function serveStale(ctx: Context, capture: ResponseCapture, why?: string): boolean {
   if (ctx.headerSent || !ctx.writable) return false;
-  const replay = capture.staleReplay();
+  const replay = capture.staleReplay(why);
   if (replay === undefined) return false;
   const replaced: unknown = ctx.body;
   if (isNodeStream(replaced)) replaced.destroy();
   for (const name of Object.keys(ctx.response.headers)) ctx.remove(name);
   sendReplay(ctx, replay);
+  // Koa's ctx methods ignore a handler that answers once the stale copy went out; Node's, on ctx.res, would throw.
+  absorbLateWrites(ctx.res, (what) => capture.late(what));
   return true;
 }
 
@@ -235,7 +265,9 @@ async function fill(miss: Extract<Outcome, { type: 'miss' }>, ctx: Context, next
   else ctx.res.once('close', closed);
   const downstream = next();
   try {
-    if ((await within(downstream, capture.handlerTimeout)) === TIMED_OUT && serveStale(ctx, capture)) {
+    const timeout = capture.handlerTimeout;
+    const why = `the handler outlasted handlerTimeout ${timeout} ms`;
+    if ((await within(downstream, timeout)) === TIMED_OUT && serveStale(ctx, capture, why)) {
       // Answered: whatever the handler does later is not sent, and its failure is nobody's to handle.
       downstream.catch(() => {});
       return;
@@ -243,8 +275,8 @@ async function fill(miss: Extract<Outcome, { type: 'miss' }>, ctx: Context, next
     await downstream;
   } catch (error) {
     if (serveStale(ctx, capture)) return;
-    capture.abort('the handler threw');
-    throw error;
+    capture.threw(thrownStatus(error));
+    rethrowWith(error, capture.headers());
   }
   if (ctx.status >= 500 && serveStale(ctx, capture)) return;
   captureContext(ctx, miss);

@@ -123,9 +123,12 @@ export class Fill {
     return this.#cache._commit(this, entry);
   }
 
-  /** The fill failed and its fallback was served stale instead (`staleIfError`): the stored entry stays. */
-  servedStale(): void {
-    this.cancel('the handler failed: its stale copy was served');
+  /**
+   * The fill failed and its fallback was served stale instead (`staleIfError`): the stored entry stays. `why` says
+   * how it failed (default: the handler failed).
+   */
+  servedStale(why = 'the handler failed'): void {
+    this.cancel(`${why}: its stale copy was served`, 'served-stale');
     this.#cache._servedStale(this.key, this.where);
   }
 
@@ -211,6 +214,8 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
   readonly cacheStatus: boolean;
   /** The CDN tag header routes send unless they say otherwise, or undefined. */
   readonly cdnTags: CdnTagHeader | undefined;
+  /** True when this app expires this cache from code only: no `expireGroups()` middleware is expected. */
+  readonly expireFromCodeOnly: boolean;
   /** How `getOrSet` and `wrap` store values unless a call says otherwise. */
   readonly serializer: Serializer;
   readonly #onExpire: ((expiry: ExpiryNotice) => void | Promise<void>) | undefined;
@@ -276,6 +281,9 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
       throw new TypeError('option cacheStatus must be a boolean');
     this.cacheStatus = options.cacheStatus ?? false;
     this.cdnTags = cdnTagsOption(raw.cdnTags, 'cdnTags') || undefined;
+    if (options.expireFromCodeOnly !== undefined && typeof options.expireFromCodeOnly !== 'boolean')
+      throw new TypeError('option expireFromCodeOnly must be a boolean');
+    this.expireFromCodeOnly = options.expireFromCodeOnly ?? false;
     this.serializer = serializerOption(raw.serializer, 'serializer') ?? jsonSerializer;
     if (options.onExpire !== undefined && typeof options.onExpire !== 'function')
       throw new TypeError('option onExpire must be a function');
@@ -737,7 +745,10 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
     revalidating?: CachedEntry,
   ): Acquired | Promise<Acquired> {
     if (!request.canFill) {
+      // Looked up and not found, answered by the handler: a miss (X-Cache says MISS), only never stored.
+      this.#counts.misses++;
       if (routeLog.enabled) routeLog('%s %s miss (HEAD: not filled)', request.source.where, request.key);
+      if (this.listenerCount('miss') > 0) this.emit('miss', { key: request.key, where: request.source.where });
       return { type: 'pass', reason: 'HEAD miss' };
     }
     const fill = new Fill(this, request, startedAt);

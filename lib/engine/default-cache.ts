@@ -14,6 +14,10 @@ interface ProcessState {
   routedCount: number;
   warned: WeakSet<GroupCache>;
   misused?: WeakSet<object>;
+  /** True once an `expireGroups()` middleware (or plugin) was made, for any cache. */
+  expiryMade?: boolean;
+  /** True once a route reported that none was. */
+  expiryMissed?: boolean;
 }
 type Holder = { [SLOT]?: ProcessState };
 
@@ -62,6 +66,34 @@ export function noteRoute(cache: GroupCache): void {
   if (current.routed.has(cache)) return;
   current.routed.add(cache);
   current.routedCount++;
+}
+
+/** Notes that an `expireGroups()` middleware (or plugin) was made. */
+export function noteExpiryMiddleware(): void {
+  state().expiryMade = true;
+}
+
+/*
+ * A write's groups are only ever expired by an expireGroups() middleware: an app that caches routes and never made
+ * one serves pre-write data after every write that names groups, silently. Nothing of ours runs on those writes to
+ * see it, so the absence is what is checked, on a route's first miss (the app's middleware is made by then; a hit
+ * never pays for it), once per process, unless the route's cache says `expireFromCodeOnly`. One made for another
+ * cache than the routes' is reported when it expires (checkExpiryTarget), one mounted after the routes by the
+ * adapters' mount-order checks.
+ */
+export function checkExpiryMiddleware(cache: GroupCache, where: string): void {
+  const current = state();
+  if (cache.expireFromCodeOnly || current.expiryMade === true || current.expiryMissed === true) return;
+  current.expiryMissed = true;
+  reportMisuse(
+    cache,
+    cache,
+    `groupCache() on ${where} caches responses, but this process made no expireGroups() middleware: groups a write names in ` +
+      'res.locals.expireGroups (Koa: ctx.state.expireGroups, Fastify: reply.expireGroups) are never expired, and ' +
+      'reads keep serving what they cached before the write. Mount app.use(expireGroups()) before the routes ' +
+      "(Fastify: await app.register(expireGroups())), with the routes' { cache } if they have one. An app that " +
+      'expires only from code (cache.expireGroups()) or by TTL says so with createCache({ expireFromCodeOnly: true }).',
+  );
 }
 
 /**

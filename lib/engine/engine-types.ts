@@ -76,6 +76,14 @@ export interface CacheOptions {
    * its serializer cannot give back as it was is returned, not stored, and reported (`EVALUE`). Default `'json'`.
    */
   serializer?: SerializerOption;
+  /**
+   * This app expires this cache's groups from code only (`cache.expireGroups()`), or lets entries run out by TTL,
+   * and never names groups in `res.locals.expireGroups` / `ctx.state.expireGroups` / `reply.expireGroups`. Without
+   * it, the first miss of a route reports `EMISUSE` (a process warning and an `error` event, once per process) when
+   * the process never made an `expireGroups()` middleware, since a write's groups would then never be expired.
+   * Default false.
+   */
+  expireFromCodeOnly?: boolean;
 }
 
 /** What `onExpire` gets: an expiry the store recorded. */
@@ -103,6 +111,7 @@ export const CACHE_OPTION_NAMES = Object.keys({
   cacheStatus: true,
   cdnTags: true,
   onExpire: true,
+  expireFromCodeOnly: true,
   serializer: true,
 } satisfies Record<keyof CacheOptions, true>);
 

@@ -61,6 +61,11 @@ const BYPASS_PATTERNS: ReadonlyArray<readonly [RegExp, BypassReason]> = [
   [/^store unavailable$/, 'store-unavailable'],
 ];
 
+/** True when `name` is one of the `notStoredReasons` keys (a refusal's detail often is). */
+export function isNotStoredReason(name: string | undefined): name is NotStoredReason {
+  return name !== undefined && (NOT_STORED_REASONS as readonly string[]).includes(name);
+}
+
 /** The short key of why a fill was not stored (`Fill.cancel`'s reason). */
 export function notStoredReason(reason: string): NotStoredReason {
   for (const [pattern, key] of NOT_STORED_PATTERNS) if (pattern.test(reason)) return key;

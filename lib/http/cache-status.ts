@@ -8,7 +8,10 @@ import type { CachedEntry } from '../stores/contract.js';
 /** A header the cache sets: `[name, value]`. */
 export type StatusHeader = readonly [name: string, value: string];
 
-/** Why a request or response passed the cache, as `Cache-Status: group-cache; fwd=bypass; detail="…"` says it. */
+/**
+ * Why the cache did not use a request (`Cache-Status: group-cache; fwd=bypass; detail="…"`: not looked up) or did
+ * not store a response it looked up (`fwd=miss; detail="…"`). docs/http-outcomes.md has the table of both.
+ */
 export type BypassDetail =
   | 'method'
   | 'authorization'
@@ -28,7 +31,9 @@ export type BypassDetail =
   /** The handler's `cacheGroups` / `cacheTtl` / `cacheSkip` held a value that is not one (reported as an error). */
   | 'invalid-value'
   /** `ttl: 'headers'` and the response gives itself no freshness lifetime (`max-age=0`, `no-cache`, past `Expires`). */
-  | 'no-ttl';
+  | 'no-ttl'
+  /** The handler threw; the framework's error response, at a status the route may store, is not stored. */
+  | 'handler-threw';
 
 export const CACHE_STATUS = 'Cache-Status';
 // RFC 9211 §2: the member names the cache; an sf-token.
@@ -54,6 +59,7 @@ export class StatusHeaders {
   /** A miss that runs the handler (X-Cache MISS; `fwd=miss`). Also a HEAD miss, which is not stored. */
   readonly miss: readonly StatusHeader[];
   readonly #bypass = new Map<BypassDetail, readonly StatusHeader[]>();
+  readonly #refused = new Map<BypassDetail, readonly StatusHeader[]>();
 
   constructor(header: string | undefined, cacheStatus: boolean) {
     this.#header = header;
@@ -86,12 +92,25 @@ export class StatusHeaders {
     return this.#with('STALE', `${SELF}; fwd=stale; ttl=${ttlSeconds(entry, now)}`);
   }
 
-  /** A request or response the cache did not use (X-Cache BYPASS; `fwd=bypass` with a `detail`, RFC 9211 §2.2, §2.7). */
+  /** A request the cache did not look up (X-Cache BYPASS; `fwd=bypass` with a `detail`, RFC 9211 §2.2, §2.7). */
   bypass(detail: BypassDetail): readonly StatusHeader[] {
     let list = this.#bypass.get(detail);
     if (list === undefined) {
       list = this.#with('BYPASS', `${SELF}; fwd=bypass; detail="${detail}"`);
       this.#bypass.set(detail, list);
+    }
+    return list;
+  }
+
+  /**
+   * A response to a request that was looked up and missed, which will not be stored (X-Cache MISS, as for any miss:
+   * the word says what the lookup found; `fwd=miss` with a `detail` says why nothing is kept).
+   */
+  refused(detail: BypassDetail): readonly StatusHeader[] {
+    let list = this.#refused.get(detail);
+    if (list === undefined) {
+      list = this.#with('MISS', `${SELF}; fwd=miss; detail="${detail}"`);
+      this.#refused.set(detail, list);
     }
     return list;
   }

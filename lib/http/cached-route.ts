@@ -4,7 +4,7 @@ import { type CdnTagHeader, cdnTagsOption, keyId } from '../core/keys.js';
 import { checkOptionNames, positiveOption, ttlOption } from '../core/options.js';
 import type { Acquired, AcquireRequest, GroupCache } from '../engine/cache.js';
 import { statusSet } from '../engine/cache.js';
-import { defaultCache, noteRoute } from '../engine/default-cache.js';
+import { checkExpiryMiddleware, defaultCache, noteRoute } from '../engine/default-cache.js';
 import { isPromiseLike } from '../engine/timeout.js';
 import type { CachedEntry } from '../stores/contract.js';
 import { type BypassDetail, type StatusHeader, StatusHeaders } from './cache-status.js';
@@ -181,6 +181,7 @@ export class CachedRoute<Req> {
   readonly #bypass: StatusHeader | undefined;
   readonly #cdnTags: CdnTagHeader | undefined;
   #cdnWarned = false;
+  #expiryChecked = false;
 
   constructor(keyFn: KeyFunction<Req>, options: RouteOptions<GroupCache, Req> = {}) {
     if (typeof keyFn !== 'function') throw new TypeError('argument keyFn must be a function');
@@ -376,6 +377,10 @@ export class CachedRoute<Req> {
       case 'stale':
         return { type: 'hit', replay: this.#staleReplay(acquired.entry, info, groups) };
       case 'fill': {
+        if (!this.#expiryChecked) {
+          this.#expiryChecked = true;
+          checkExpiryMiddleware(cache, info.where);
+        }
         const fallback = acquired.fallback;
         const capture = new ResponseCapture(acquired.fill, {
           policy: this.#policy,

@@ -32,7 +32,33 @@ export function readHandlerValues(
 ): HandlerValues | GroupCacheError {
   if (typeof locals !== 'object' || locals === null) return NONE;
   const bag = locals as Record<string, unknown>;
-  const { cacheGroups, cacheTtl, cacheSkip } = bag;
+  // Read one by one: a getter that throws (or a Proxy) is the handler's bug, reported, never the response's end.
+  let reading = 'cacheGroups';
+  try {
+    const cacheGroups = bag.cacheGroups;
+    reading = 'cacheTtl';
+    const cacheTtl = bag.cacheTtl;
+    reading = 'cacheSkip';
+    const cacheSkip = bag.cacheSkip;
+    reading = 'cacheGroups';
+    return judge(cacheGroups, cacheTtl, cacheSkip, keyGroups, maxGroups, where);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return new GroupCacheError('ERESPONSE', `reading ${reading} of ${where} threw: ${message}; not stored`, {
+      cause: error,
+      details: { where },
+    });
+  }
+}
+
+function judge(
+  cacheGroups: unknown,
+  cacheTtl: unknown,
+  cacheSkip: unknown,
+  keyGroups: readonly string[],
+  maxGroups: number,
+  where: string,
+): HandlerValues | GroupCacheError {
   if (cacheGroups === undefined && cacheTtl === undefined && cacheSkip === undefined) return NONE;
   const details = { where };
   if (cacheSkip !== undefined && typeof cacheSkip !== 'boolean') {

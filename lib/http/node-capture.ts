@@ -57,10 +57,10 @@ export function captureNodeResponse(res: ServerResponse, miss: NodeMiss): void {
   let staleSent = false;
 
   // Swaps the head for the stale copy's; true when there is one. Only while nothing was sent.
-  const becomeStale = (): boolean => {
+  const becomeStale = (why?: string): boolean => {
     if (stale !== undefined) return true;
     if (res.headersSent) return false;
-    stale = capture.staleReplay();
+    stale = capture.staleReplay(why);
     if (stale === undefined) return false;
     for (const name of res.getHeaderNames()) res.removeHeader(name);
     res.statusCode = stale.status;
@@ -71,6 +71,9 @@ export function captureNodeResponse(res: ServerResponse, miss: NodeMiss): void {
     if (staleSent || stale === undefined) return;
     staleSent = true;
     end.call(res, stale.body);
+    // The cache answered for the handler, which may still be running (a callback that fires after handlerTimeout):
+    // whatever it does to this response from now on must neither throw nor reach the client.
+    absorbLateWrites(res, (what) => capture.late(what));
   };
   const failed = (): boolean => res.statusCode >= 500 && !res.headersSent;
 
@@ -106,7 +109,7 @@ export function captureNodeResponse(res: ServerResponse, miss: NodeMiss): void {
     timeout === undefined
       ? undefined
       : setTimeout(() => {
-          if (becomeStale()) endStale();
+          if (becomeStale(`the handler outlasted handlerTimeout ${timeout} ms`)) endStale();
         }, timeout);
   timer?.unref();
   // Judged again on what was sent: on-headers listeners registered before ours (express-session) run after it.
@@ -122,6 +125,51 @@ export function captureNodeResponse(res: ServerResponse, miss: NodeMiss): void {
   // A client that left while the lookup ran has fired its 'close' already: release the fill now, not never.
   if (res.destroyed || res.socket?.destroyed === true) closed();
   else res.once('close', closed);
+}
+
+// What a handler may call on a Node response that changes its head: Node's own, and those of newer Node versions
+// when present. Express's res.set, res.status().json(), res.redirect... all end in these, write and end.
+const HEAD_METHODS = [
+  'setHeader',
+  'setHeaders',
+  'appendHeader',
+  'removeHeader',
+  'writeHead',
+  'flushHeaders',
+  'addTrailers',
+  'writeContinue',
+  'writeProcessing',
+  'writeEarlyHints',
+] as const;
+
+/**
+ * Makes a response that the cache answered for its handler (a stale copy in place of a handler that failed or
+ * outlasted `handlerTimeout`) absorb what the handler does to it afterwards: a head change once the head was sent,
+ * a write or end once it ended, is dropped instead of throwing `ERR_HTTP_HEADERS_SENT` (or erroring the stream)
+ * from a callback nobody catches. `late` hears each dropped call's name. Calls that are still valid (a framework
+ * sending the stale copy itself, as Koa does after its middleware) pass through. Only ever on such a response:
+ * other responses keep Node's methods.
+ */
+export function absorbLateWrites(res: ServerResponse, late: (what: string) => void): void {
+  const methods = res as unknown as Record<string, unknown>;
+  for (const name of HEAD_METHODS) {
+    const original = methods[name];
+    if (typeof original !== 'function') continue;
+    methods[name] = function absorbHeadChange(this: ServerResponse, ...args: unknown[]) {
+      if (!this.headersSent) return (original as AnyFunction).apply(this, args);
+      late(name);
+      return this;
+    };
+  }
+  for (const name of ['write', 'end'] as const) {
+    const original = methods[name] as AnyFunction;
+    methods[name] = function absorbBody(this: ServerResponse, ...args: unknown[]) {
+      if (!this.writableEnded) return original.apply(this, args);
+      late(name);
+      dropped(args);
+      return name === 'write' ? true : this;
+    };
+  }
 }
 
 // A write after the stale copy went out is swallowed; its callback still runs, as Node would run it.

@@ -1,6 +1,8 @@
+import createDebug from 'debug';
 import etag from 'etag';
 import { type CdnTagHeader, groupTag } from '../core/keys.js';
 import type { Fill } from '../engine/cache.js';
+import { isNotStoredReason } from '../engine/reasons.js';
 import type { CachedEntry } from '../stores/contract.js';
 import { BodyCollector } from './body-collector.js';
 import type { BypassDetail, StatusHeader, StatusHeaders } from './cache-status.js';
@@ -45,6 +47,9 @@ export interface CaptureSettings {
   report: (error: unknown) => void;
 }
 
+// The decision log's namespace (as the engine's): a handler writing after the cache answered for it is a decision too.
+const routeLog = createDebug('group-cache:route');
+
 // The content coding a response carries, or undefined for none (`identity` is none).
 function contentCoding(value: HeaderMap[string]): string | undefined {
   if (value === undefined) return undefined;
@@ -88,6 +93,7 @@ export class ResponseCapture {
   // The route's Cache-Control sent instead of the handler's, and the handler's, which is what gets judged and stored.
   #controlHeader: StatusHeader | undefined;
   #handlerControl: HeaderMap[string];
+  #lateSaid = false;
 
   constructor(fill: Fill, settings: CaptureSettings) {
     this.#fill = fill;
@@ -104,14 +110,26 @@ export class ResponseCapture {
 
   /**
    * The handler failed (threw, answered 5xx, or outlasted `handlerTimeout`): the stale copy's replay to send
-   * instead, marked STALE, or undefined when the route allows none. Nothing is stored; the entry stays.
+   * instead, marked STALE, or undefined when the route allows none. Nothing is stored; the entry stays. `why`
+   * names the failure in the `notStored` detail (default: the handler failed).
    */
-  staleReplay(): Replay | undefined {
+  staleReplay(why?: string): Replay | undefined {
     const fallback = this.#settings.fallback;
     if (fallback === undefined || this.#state === 'done') return undefined;
     this.#state = 'done';
-    this.#fill.servedStale();
+    this.#fill.servedStale(why);
     return fallback();
+  }
+
+  /**
+   * The handler acted on a response the cache had already answered for it (its stale copy went out): the act was
+   * dropped. Said once per response, in the decision log (`DEBUG=group-cache:route`); the fill's `notStored`
+   * (`served-stale`) already counts the response.
+   */
+  late(what: string): void {
+    if (this.#lateSaid) return;
+    this.#lateSaid = true;
+    routeLog('%s %s: the handler called %s after the cache answered for it; dropped', this.#fill.where, this.#fill.key, what);
   }
 
   /**
@@ -133,10 +151,11 @@ export class ResponseCapture {
 
   /**
    * Headers to set with the head just judged by {@link head} (or refused by {@link abort} before anything was
-   * sent): the bypass status headers when the response will not be stored, else the CDN tag header, if any.
+   * sent): the status headers of a miss that is not stored (with the refusal's Cache-Status detail) when the
+   * response will not be stored, else the CDN tag header, if any.
    */
   headers(): readonly StatusHeader[] {
-    if (this.#refusal !== undefined) return this.#settings.status.bypass(this.#refusal);
+    if (this.#refusal !== undefined) return this.#settings.status.refused(this.#refusal);
     if (this.#state !== 'capturing') return [];
     if (this.#controlHeader === undefined) return this.#cdnHeader === undefined ? [] : [this.#cdnHeader];
     return this.#cdnHeader === undefined ? [this.#controlHeader] : [this.#cdnHeader, this.#controlHeader];
@@ -194,6 +213,15 @@ export class ResponseCapture {
       this.#cdnHeader = cdnTagHeader(cdn, [...this.#settings.groups, ...values.groups], this.#settings.onCdnDrop);
     }
     return true;
+  }
+
+  /**
+   * The handler threw, and the framework answers with its own error response at `status` (Koa's `ctx.onerror`):
+   * nothing is stored, counted as the status refusal it is unless the route allows that status.
+   */
+  threw(status: number): void {
+    if (this.#policy.statuses.has(status)) this.abort('the handler threw', 'handler-threw');
+    else this.abort(`status ${status} (the handler threw)`, 'status');
   }
 
   /** A body chunk as written: a string (with its encoding), a Buffer or a Uint8Array. */
@@ -284,12 +312,14 @@ export class ResponseCapture {
 
   /**
    * Nothing is stored: the response errored, was aborted, or was refused. Safe to call more than once. With a
-   * `detail`, {@link headers} then gives the bypass status headers (for an adapter that has not sent the head).
+   * `detail`, {@link headers} then gives the status headers of a refused miss (for an adapter that has not sent
+   * the head).
    */
   abort(reason: string, detail?: BypassDetail): void {
     if (this.#state === 'done') return;
     this.#state = 'done';
     this.#refusal = detail;
-    this.#fill.cancel(reason);
+    // The detail, when it is a stats key, names the counter: the reason's text may quote the handler's values.
+    this.#fill.cancel(reason, isNotStoredReason(detail) ? detail : undefined);
   }
 }

@@ -2,7 +2,7 @@ import { GroupCacheError } from '../core/errors.js';
 import { collectExpiryGroups, type GroupNames } from '../core/expiry-groups.js';
 import { checkOptionNames } from '../core/options.js';
 import type { GroupCache } from '../engine/cache.js';
-import { checkExpiryTarget, defaultCache } from '../engine/default-cache.js';
+import { checkExpiryTarget, defaultCache, noteExpiryMiddleware } from '../engine/default-cache.js';
 
 /** Options of the `expireGroups()` middleware. */
 export interface ExpireOptions<Cache = GroupCache> {
@@ -45,11 +45,9 @@ export function writeExpiry(options: ExpireOptions = {}): WriteExpiry {
   if (options.onError !== undefined && options.onError !== 'continue' && options.onError !== 'fail') {
     throw new TypeError("option onError must be 'continue' or 'fail'");
   }
-  return {
-    cache: options.cache ?? defaultCache(),
-    succeeded: options.succeeded ?? isSuccess,
-    failWrite: options.onError !== 'continue',
-  };
+  const cache = options.cache ?? defaultCache();
+  noteExpiryMiddleware();
+  return { cache, succeeded: options.succeeded ?? isSuccess, failWrite: options.onError !== 'continue' };
 }
 
 /**
