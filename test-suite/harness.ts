@@ -35,7 +35,8 @@ export interface RouteResponse {
   expireGroups?: unknown;
   /**
    * Copied into `res.locals` / `ctx.state` (a framework's own place for them) before responding: what the handler
-   * decides about its entry, `cacheGroups`, `cacheTtl`, `cacheSkip` (junk too, on purpose).
+   * decides about its entry, `cacheGroups`, `cacheTtl`, `cacheSkip` (junk too, on purpose). Copied with their
+   * property descriptors (`Object.defineProperties`): a getter stays a getter, and one that throws throws there.
    */
   locals?: Readonly<Record<string, unknown>>;
 }

@@ -67,7 +67,7 @@ const APPS: Array<[name: string, build: (cache: GroupCache) => RequestListener]>
 for (const [name, build] of APPS) {
   describe(`${name}: a client gone before its lookup answered`, () => {
     it('releases the fill at once: the next request on the key does not wait', async () => {
-      const cache = createCache({ store: slowFirstLookup(150), waitTimeout: 5_000 });
+      const cache = createCache({ store: slowFirstLookup(150), waitTimeout: 5_000, expireFromCodeOnly: true });
       const server = await listen(build(cache));
       try {
         const abort = new AbortController();

@@ -104,7 +104,7 @@ function match(pattern: string, path: string): Record<string, string> | undefine
 
 function send(ctx: Context, answer: RouteResponse): void {
   if (answer.expireGroups !== undefined) ctx.state.expireGroups = answer.expireGroups;
-  if (answer.locals !== undefined) Object.assign(ctx.state, answer.locals);
+  if (answer.locals !== undefined) Object.defineProperties(ctx.state, Object.getOwnPropertyDescriptors(answer.locals));
   ctx.status = answer.status;
   for (const [name, value] of Object.entries(answer.headers ?? {})) ctx.set(name, value);
   if (answer.body !== undefined) ctx.body = answer.body;

@@ -108,12 +108,12 @@ export const HANDLER_DECIDES_SCENARIOS: Scenario[] = [
     },
   ],
   [
-    'cacheSkip = true: served to the client, never stored, BYPASS (detail "cache-skip")',
+    'cacheSkip = true: served to the client, never stored, a MISS (detail "cache-skip")',
     async (setup) => {
       const { h, control } = await withList(setup, { cacheSkip: true, cacheGroups: ['x'] }, { cacheStatus: true });
-      const [first] = await expectSequence(h, '/list', ['BYPASS', 'BYPASS']);
+      const [first] = await expectSequence(h, '/list', ['MISS', 'MISS']);
       assert.equal(first?.status, 200);
-      assert.equal(first?.headers['cache-status'], 'group-cache; fwd=bypass; detail="cache-skip"');
+      assert.equal(first?.headers['cache-status'], 'group-cache; fwd=miss; detail="cache-skip"');
       assert.equal(control.runs, 2);
       assert.equal(h.cache.stats().stores, 0);
       assert.deepEqual(h.errors, []);
@@ -126,9 +126,9 @@ export const HANDLER_DECIDES_SCENARIOS: Scenario[] = [
       `cacheGroups holding ${label}: the response is served, not stored, EINVALIDGROUP reported`,
       async (setup) => {
         const { h, control } = await withList(setup, { cacheGroups: value }, { cacheStatus: true });
-        const [first] = await expectSequence(h, '/list', ['BYPASS', 'BYPASS']);
+        const [first] = await expectSequence(h, '/list', ['MISS', 'MISS']);
         assert.equal(first?.status, 200);
-        assert.equal(first?.headers['cache-status'], 'group-cache; fwd=bypass; detail="invalid-value"');
+        assert.equal(first?.headers['cache-status'], 'group-cache; fwd=miss; detail="invalid-value"');
         assert.equal(control.runs, 2);
         assert.equal(h.cache.stats().stores, 0);
         assert.deepEqual(
@@ -144,7 +144,7 @@ export const HANDLER_DECIDES_SCENARIOS: Scenario[] = [
       `${label}: the response is served, not stored, ERESPONSE reported`,
       async (setup) => {
         const { h } = await withList(setup, locals);
-        const [first] = await expectSequence(h, '/list', ['BYPASS', 'BYPASS']);
+        const [first] = await expectSequence(h, '/list', ['MISS', 'MISS']);
         assert.equal(first?.status, 200);
         assert.equal(h.cache.stats().stores, 0);
         assert.deepEqual(
@@ -154,13 +154,39 @@ export const HANDLER_DECIDES_SCENARIOS: Scenario[] = [
       },
     ],
   ),
+  ...(['cacheGroups', 'cacheTtl', 'cacheSkip'] as const).map(
+    (name): Scenario => [
+      `a ${name} getter that throws: the response is served, not stored (MISS, detail "invalid-value"), ERESPONSE names it`,
+      async (setup) => {
+        const locals = Object.defineProperty({}, name, {
+          enumerable: true,
+          get() {
+            throw new Error('getter broke');
+          },
+        });
+        const { h, control } = await withList(setup, locals, { cacheStatus: true });
+        const [first] = await expectSequence(h, '/list', ['MISS', 'MISS']);
+        assert.equal(first?.status, 200);
+        assert.deepEqual(json(first as NonNullable<typeof first>), { run: 1 });
+        assert.equal(first?.headers['cache-status'], 'group-cache; fwd=miss; detail="invalid-value"');
+        assert.equal(control.runs, 2);
+        assert.equal(h.cache.stats().stores, 0);
+        assert.equal(h.cache.stats().notStoredReasons['invalid-value'], 2);
+        assert.deepEqual(
+          h.errors.map((error) => error.code),
+          ['ERESPONSE', 'ERESPONSE'],
+        );
+        includes(h.errors[0]?.message, `reading ${name} of GET /list threw: getter broke`);
+      },
+    ],
+  ),
   [
     'cacheGroups past maxGroups (with the key function groups) is refused: not stored, EINVALIDGROUP',
     async (setup) => {
       const { h } = await withList(setup, { cacheGroups: ['a', 'b', 'lists'] }, { maxGroups: 3 });
       await expectSequence(h, '/list', ['MISS', 'HIT']); // 'lists' is the key function's own: 3 groups in all
       const { h: over } = await withList(setup, { cacheGroups: ['a', 'b', 'c'] }, { maxGroups: 3 });
-      await expectSequence(over, '/list', ['BYPASS']);
+      await expectSequence(over, '/list', ['MISS']);
       assert.deepEqual(
         over.errors.map((error) => error.code),
         ['EINVALIDGROUP'],

@@ -9,6 +9,7 @@ import { CLIENT_FRESHNESS_SCENARIOS } from './client-freshness.js';
 import { DEFAULT_KEY_SCENARIOS } from './default-key.js';
 import { HANDLER_DECIDES_SCENARIOS } from './handler-decides.js';
 import { HEADER_CASE_SCENARIOS } from './header-case.js';
+import { OUTCOME_SCENARIOS } from './outcomes.js';
 import { RANGE_SCENARIOS } from './range.js';
 import { STALE_SCENARIOS } from './stale.js';
 import { VARY_COOKIE_SCENARIOS } from './vary-cookie.js';
@@ -27,4 +28,5 @@ export const SCENARIOS: Scenario[] = [
   ...HANDLER_DECIDES_SCENARIOS,
   ...CDN_TAG_SCENARIOS,
   ...CLIENT_FRESHNESS_SCENARIOS,
+  ...OUTCOME_SCENARIOS,
 ];

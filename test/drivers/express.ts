@@ -11,7 +11,7 @@ const view = (req: Request): RequestView => ({
 
 function send(res: Response, answer: RouteResponse): void {
   if (answer.expireGroups !== undefined) res.locals.expireGroups = answer.expireGroups;
-  if (answer.locals !== undefined) Object.assign(res.locals, answer.locals);
+  if (answer.locals !== undefined) Object.defineProperties(res.locals, Object.getOwnPropertyDescriptors(answer.locals));
   res.status(answer.status);
   for (const [name, value] of Object.entries(answer.headers ?? {})) res.set(name, value);
   const body = answer.body;

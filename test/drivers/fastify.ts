@@ -13,7 +13,7 @@ const view = (request: FastifyRequest): RequestView => ({
 function send(reply: FastifyReply, answer: RouteResponse): FastifyReply {
   if (answer.expireGroups !== undefined) reply.expireGroups = answer.expireGroups as GroupNames;
   // cacheGroups, cacheTtl, cacheSkip: the Fastify adapter reads them off the reply.
-  if (answer.locals !== undefined) Object.assign(reply, answer.locals);
+  if (answer.locals !== undefined) Object.defineProperties(reply, Object.getOwnPropertyDescriptors(answer.locals));
   reply.code(answer.status);
   for (const [name, value] of Object.entries(answer.headers ?? {})) {
     // reply.header() lower-cases names; a handler that wants its case on the wire sets it on reply.raw.

@@ -10,7 +10,7 @@ const view = (ctx: RouterContext): RequestView => ({ params: ctx.params, method:
 
 function send(ctx: Context, answer: RouteResponse): void {
   if (answer.expireGroups !== undefined) ctx.state.expireGroups = answer.expireGroups;
-  if (answer.locals !== undefined) Object.assign(ctx.state, answer.locals);
+  if (answer.locals !== undefined) Object.defineProperties(ctx.state, Object.getOwnPropertyDescriptors(answer.locals));
   ctx.status = answer.status;
   for (const [name, value] of Object.entries(answer.headers ?? {})) ctx.set(name, value);
   // Koa sends an object as JSON, a string or Buffer as is; with no body the status alone.
