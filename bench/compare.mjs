@@ -5,14 +5,17 @@
 // code and only the library differs. Prints, per row, the medians of the per-pair ratios after / before.
 // --inproc: instead of servers, bench/inproc.mjs runs whole requests in one process against both builds (CPU ns per
 // request, no sockets): the comparison to trust when other work loads the machine. Rows then may include limit-headers.
+// Miss rows (bench/rows.mjs MISS_ROWS) get what bench/run.mjs gives them: a new id each request, each side's store
+// filled first, and for the Redis ones the redis-server at its maxmemory (both sides share it).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { measure } from './load.mjs';
-import { planPinning, startRedis, startServer } from './processes.mjs';
-import { ROWS } from './rows.mjs';
+import { fillUnique, measure, uniqueRequests } from './load.mjs';
+import { planPinning, startFullRedis, startRedis, startServer } from './processes.mjs';
+import { MISS_ROWS, ROWS } from './rows.mjs';
+import { FULL_ENTRIES } from './servers/library.mjs';
 
 const args = process.argv.slice(2);
 const option = (name) => args.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -50,7 +53,7 @@ function prepareRef() {
 
 async function main() {
   const rows = ids.map((id) => {
-    const row = ROWS.find((candidate) => candidate.id === id);
+    const row = [...ROWS, ...MISS_ROWS].find((candidate) => candidate.id === id);
     if (!row) throw new Error(`unknown row ${id}`);
     return row;
   });
@@ -72,13 +75,18 @@ async function main() {
   }
   const sides = [];
   // Rows on the Redis store share one redis-server of the run's own (each side writes under its own prefix).
-  const redis = rows.some((row) => row.needs?.includes('redis')) ? await startRedis(pinning) : undefined;
-  if (redis?.skip) throw new Error(`Redis rows need a redis-server: ${redis.skip}`);
-  const env = { BENCH_REDIS_URL: redis?.url ?? '' };
+  const onRedis = (row) => row.needs?.includes('redis');
+  const redis = rows.some((row) => onRedis(row) && !row.fullRedis) ? await startRedis(pinning) : undefined;
+  const fullRedis = rows.some((row) => row.fullRedis) ? await startFullRedis(pinning) : undefined;
+  for (const server of [redis, fullRedis]) if (server?.skip) throw new Error(`Redis rows need a redis-server: ${server.skip}`);
   try {
     for (const row of rows) {
+      const env = { BENCH_REDIS_URL: (row.fullRedis ? fullRedis?.url : redis?.url) ?? '' };
       const before = await startServer(row.id, { pinning, env, script: join(dir, 'bench', 'server.mjs') });
       const after = await startServer(row.id, { pinning, env });
+      // A miss row's ids count up per server, so no key repeats on either side.
+      before.next = 1;
+      after.next = 1;
       sides.push({ row, before, after, samples: [] });
     }
     console.log(
@@ -86,14 +94,17 @@ async function main() {
         `${connections} connections; pinning ${pinning.pinned ? 'on' : `off (${pinning.reason})`}`,
     );
     const base = (server) => `http://127.0.0.1:${server.port}`;
+    const requests = (side, server) => (side.row.misses ? uniqueRequests(server) : undefined);
     for (const side of sides) {
-      await measure(base(side.before), { duration: 1, connections });
-      await measure(base(side.after), { duration: 1, connections });
+      for (const server of [side.before, side.after]) {
+        if (side.row.misses) await fillUnique(base(server), server, FULL_ENTRIES);
+        await measure(base(server), { duration: 1, connections, requests: requests(side, server) });
+      }
     }
     for (let round = 0; round < rounds; round++) {
       process.stdout.write(`Round ${round + 1}/${rounds}:`);
       for (const side of sides) {
-        const run = (server) => measure(base(server), { duration, connections, server });
+        const run = (server) => measure(base(server), { duration, connections, server, requests: requests(side, server) });
         let before;
         let after;
         if (round % 2 === 0) {
@@ -110,7 +121,8 @@ async function main() {
     }
   } finally {
     await Promise.all(sides.flatMap(({ before, after }) => [before.stop(), after.stop()]));
-    await redis?.stop?.();
+    fullRedis?.close?.();
+    await Promise.all([redis?.stop?.(), fullRedis?.stop?.()]);
     rmSync(dir, { recursive: true, force: true });
   }
   const results = sides.map(({ row, samples }) => ({

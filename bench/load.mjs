@@ -18,6 +18,34 @@ export async function measure(base, { duration, connections, requests, server })
   return sample;
 }
 
+/**
+ * Requests for autocannon that each ask for a new id, `/users/<counter.next>` counting up: a unique key per request
+ * for the miss rows. The counter is the caller's, so ids go on counting across measurements of one server.
+ */
+export function uniqueRequests(counter) {
+  return [
+    {
+      setupRequest(request) {
+        request.method = 'GET';
+        request.path = `/users/${counter.next++}`;
+        return request;
+      },
+    },
+  ];
+}
+
+/** Sends `count` unique ids from the counter on (16 at a time), as a miss row's fill before its warm-up. */
+export async function fillUnique(base, counter, count) {
+  const last = counter.next + count - 1;
+  const filler = async () => {
+    while (counter.next <= last) {
+      const response = await fetch(`${base}/users/${counter.next++}`);
+      await response.arrayBuffer();
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, filler));
+}
+
 function load(base, { duration, connections, requests }) {
   const list = requests ?? IDS.map((id) => ({ method: 'GET', path: `/users/${id}` }));
   return new Promise((resolve, reject) => {

@@ -184,6 +184,43 @@ export async function startRedis(pinning, extra = []) {
   };
 }
 
+/*
+ * The miss rows' Redis: a redis-server of their own at its maxmemory, so that every entry a miss writes makes Redis
+ * evict one, as the memory store does when full. `volatile-lru`, the policy the library's README advises: entries
+ * carry a TTL and go, records (which have none) stay. It is filled before any row starts with 1 KB ballast keys that
+ * carry a TTL too, until Redis evicts the first of them; the rows' own entries then push the ballast out, the oldest
+ * first, and each other.
+ */
+export const FULL_REDIS_MAXMEMORY = '64mb';
+
+/** Starts the miss rows' redis-server and fills it; resolves as startRedis, plus `evicted()` and `close()`. */
+export async function startFullRedis(pinning) {
+  const redis = await startRedis(pinning, ['--maxmemory', FULL_REDIS_MAXMEMORY, '--maxmemory-policy', 'volatile-lru']);
+  if (redis.skip) return redis;
+  const { Redis } = await import('ioredis');
+  const client = new Redis(redis.url);
+  const ballast = Buffer.alloc(1024, 'x');
+  try {
+    let keys = 0;
+    while ((await evictedKeys(client)) === 0) {
+      // 64 MB of 1 KB keys is about 50,000 of them; far past that, maxmemory is not being applied.
+      if (keys >= 1_000_000) throw new Error(`redis-server evicted nothing after ${keys} keys`);
+      const batch = client.pipeline();
+      for (const end = keys + 1_000; keys < end; keys++) batch.set(`ballast:${keys}`, ballast, 'EX', 86_400);
+      await batch.exec();
+    }
+    return { ...redis, evicted: () => evictedKeys(client), close: () => client.disconnect() };
+  } catch (error) {
+    client.disconnect();
+    await redis.stop();
+    return { skip: `the miss rows' redis-server did not fill: ${error.message}` };
+  }
+}
+
+async function evictedKeys(client) {
+  return Number(/evicted_keys:(\d+)/.exec(await client.info('stats'))?.[1] ?? 0);
+}
+
 /** Whether a package specifier resolves to a built file (`group-cache/koa` before its adapter lands, say). */
 export function moduleMissing(specifier) {
   try {

@@ -6,8 +6,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { measure } from './load.mjs';
-import { moduleMissing, planPinning, startRedis, startServer } from './processes.mjs';
+import { fillUnique, measure, uniqueRequests } from './load.mjs';
+import { FULL_REDIS_MAXMEMORY, moduleMissing, planPinning, startFullRedis, startRedis, startServer } from './processes.mjs';
 import { formatMicro, formatTable } from './report.mjs';
 import { ALL_ROWS, MISS_ROWS, MIXED_ROWS, ROWS } from './rows.mjs';
 import { FULL_ENTRIES } from './servers/library.mjs';
@@ -46,42 +46,6 @@ function safeRead(path) {
   } catch {
     return '';
   }
-}
-
-/*
- * The miss rows' Redis: a redis-server of their own at its maxmemory, so that every entry a miss writes makes Redis
- * evict one, as the memory store does when full. `volatile-lru`, the policy the library's README advises: entries
- * carry a TTL and go, records (which have none) stay. It is filled before any row starts with 1 KB ballast keys that
- * carry a TTL too, until Redis evicts the first of them; the rows' own entries then push the ballast out, the oldest
- * first, and each other.
- */
-const FULL_REDIS_MAXMEMORY = '64mb';
-
-async function startFullRedis(pinning) {
-  const redis = await startRedis(pinning, ['--maxmemory', FULL_REDIS_MAXMEMORY, '--maxmemory-policy', 'volatile-lru']);
-  if (redis.skip) return redis;
-  const { Redis } = await import('ioredis');
-  const client = new Redis(redis.url);
-  const ballast = Buffer.alloc(1024, 'x');
-  try {
-    let keys = 0;
-    while ((await evictedKeys(client)) === 0) {
-      // 64 MB of 1 KB keys is about 50,000 of them; far past that, maxmemory is not being applied.
-      if (keys >= 1_000_000) throw new Error(`redis-server evicted nothing after ${keys} keys`);
-      const batch = client.pipeline();
-      for (const end = keys + 1_000; keys < end; keys++) batch.set(`ballast:${keys}`, ballast, 'EX', 86_400);
-      await batch.exec();
-    }
-    return { ...redis, evicted: () => evictedKeys(client), close: () => client.disconnect() };
-  } catch (error) {
-    client.disconnect();
-    await redis.stop();
-    return { skip: `the miss rows' redis-server did not fill: ${error.message}` };
-  }
-}
-
-async function evictedKeys(client) {
-  return Number(/evicted_keys:(\d+)/.exec(await client.info('stats'))?.[1] ?? 0);
 }
 
 /** Why a row cannot run here, or undefined. */
@@ -140,16 +104,7 @@ async function missSanityCheck(row, port) {
  * row's entry, so no key repeats across its fill, warm-up and rounds.
  */
 function requestsOf(entry) {
-  if (!entry.row.misses) return undefined;
-  return [
-    {
-      setupRequest(request) {
-        request.method = 'GET';
-        request.path = `/users/${entry.next++}`;
-        return request;
-      },
-    },
-  ];
+  return entry.row.misses ? uniqueRequests(entry) : undefined;
 }
 
 /*
@@ -157,13 +112,7 @@ function requestsOf(entry) {
  * for the memory-store rows a look at /__stats that it is full. The uncached rows get the same, for the same JIT.
  */
 async function fillMissRow(entry) {
-  const filler = async () => {
-    while (entry.next <= FULL_ENTRIES) {
-      const response = await fetch(`${entry.base}/users/${entry.next++}`);
-      await response.arrayBuffer();
-    }
-  };
-  await Promise.all(Array.from({ length: 16 }, filler));
+  await fillUnique(entry.base, entry, FULL_ENTRIES);
   if (entry.row.kind !== 'gcMemory') return FULL_ENTRIES;
   const stats = await (await fetch(`${entry.base}/__stats`)).json();
   if (stats.entries < FULL_ENTRIES) {
