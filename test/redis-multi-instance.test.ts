@@ -112,8 +112,18 @@ for (const kind of CLIENT_KINDS) {
       expect(b.calls()).to.equal(0);
     });
 
+    // A fill is stored after its response went out: a read that must hit waits for the store.
+    async function stored(target: Instance, count: number): Promise<void> {
+      const deadline = Date.now() + 5_000;
+      while (target.cache.stats().stores < count) {
+        if (Date.now() > deadline) throw new Error(`the fill was not stored (${count})`);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    }
+
     it("a write on A makes B's next read a miss with the written data", async () => {
       await getRaw(b.url, '/users/1');
+      await stored(b, 1);
       expect((await getRaw(b.url, '/users/1')).headers['x-cache']).to.equal('HIT');
       const write = await request(a.url).put('/users/1').send({ name: 'Grace' });
       expect(write.status).to.equal(200);
@@ -121,6 +131,7 @@ for (const kind of CLIENT_KINDS) {
       const read = await getRaw(b.url, '/users/1');
       expect(read.headers['x-cache']).to.equal('MISS');
       expect(JSON.parse(read.body.toString())).to.deep.equal({ id: '1', name: 'Grace' });
+      await stored(b, 2);
       expect((await getRaw(a.url, '/users/1')).headers['x-cache']).to.equal('HIT');
     });
 
