@@ -467,6 +467,8 @@ for (const [version, KoaApp] of [
       const body = Readable.from(['never sent']);
       const app = new KoaApp();
       app.use(expireGroups({ cache, onError: 'fail' }));
+      // The reads this write expires (a PUT passes it by).
+      app.use(groupCache((ctx) => ctx.path, { cache }));
       app.use((ctx) => {
         ctx.set('ETag', '"v1"');
         ctx.state.expireGroups = 'users';

@@ -117,6 +117,15 @@ const koaByHand: AdapterDriver = {
     const app = new Koa();
     app.silent = true; // the table provokes errors on purpose
     app.use(expireGroups({ ...expire, cache }));
+    // Each cached route's middleware made once, up front, as an app makes its routes; its key function reads the
+    // request's view, kept on ctx.state by the router below.
+    const cached = new Map(
+      routes.flatMap((route) => {
+        if (route.cached === undefined) return [];
+        const { keyFn, options } = route.cached;
+        return [[route, groupCache((ctx) => keyFn(ctx.state.view as RequestView), { ...options, cache })] as const];
+      }),
+    );
     app.use(async (ctx, next) => {
       const method = ctx.method === 'HEAD' ? 'get' : ctx.method.toLowerCase();
       for (const route of routes) {
@@ -125,10 +134,10 @@ const koaByHand: AdapterDriver = {
         // Recorded as @koa/router does, so the adapter's messages name the route, not the URL.
         (ctx as Context & { _matchedRoute?: string })._matchedRoute = route.path;
         const view: RequestView = { params, method: ctx.method, headers: ctx.headers };
+        ctx.state.view = view;
         const handle = async () => send(ctx, await route.handle(view));
-        if (route.cached === undefined) return handle();
-        const { keyFn, options } = route.cached;
-        return groupCache(() => keyFn(view), { ...options, cache })(ctx, handle);
+        const middleware = cached.get(route);
+        return middleware === undefined ? handle() : middleware(ctx, handle);
       }
       return next();
     });
