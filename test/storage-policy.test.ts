@@ -1,12 +1,13 @@
 import { expect } from 'chai';
-import { storableHeaders, varyKeySuffix, varyMatches, varyValues } from '../lib/http/headers.js';
-import {
-  type HeaderMap,
-  headerValue,
-  requestBypassReason,
-  responseRejectReason,
-  type StoragePolicy,
-} from '../lib/http/storage-policy.js';
+import { type HeaderMap, headerValue, storableHeaders } from '../lib/http/headers.js';
+import { requestRefusal, responseRefusal, type StoragePolicy } from '../lib/http/storage-policy.js';
+import { varyKeySuffix, varyMatches, varyValues } from '../lib/http/vary.js';
+
+// The reason each refusal gives (for logs and events), or undefined when the request or response may be cached.
+const requestBypassReason = (method: string, headers: HeaderMap, policy: StoragePolicy): string | undefined =>
+  requestRefusal(method, headers, policy)?.reason;
+const responseRejectReason = (status: number, headers: HeaderMap, policy: StoragePolicy): string | undefined =>
+  responseRefusal(status, headers, policy)?.reason;
 
 const policy: StoragePolicy = {
   statuses: new Set([200]),
@@ -17,7 +18,7 @@ const policy: StoragePolicy = {
 };
 
 describe('storage policy', () => {
-  describe('requestBypassReason(method, headers, policy)', () => {
+  describe('requestRefusal(method, headers, policy)', () => {
     it('lets GET and HEAD through', () => {
       expect(requestBypassReason('GET', {}, policy)).to.equal(undefined);
       expect(requestBypassReason('HEAD', {}, policy)).to.equal(undefined);
@@ -35,7 +36,7 @@ describe('storage policy', () => {
     });
   });
 
-  describe('responseRejectReason(status, headers, policy)', () => {
+  describe('responseRefusal(status, headers, policy)', () => {
     it('accepts a plain 200', () =>
       expect(responseRejectReason(200, { 'content-type': 'text/plain' }, policy)).to.equal(undefined));
     it('refuses statuses outside the allowed set', () => {
@@ -80,7 +81,7 @@ describe('storage policy', () => {
       }
       expect(headerValue({ constructor: 'a' }, 'constructor')).to.equal('a');
     });
-    it('responseRejectReason and requestBypassReason ignore inherited header names', () => {
+    it('responseRefusal and requestRefusal ignore inherited header names', () => {
       const inherited: HeaderMap = Object.create({ 'cache-control': 'no-store', authorization: 'Bearer x' });
       expect(responseRejectReason(200, inherited, policy)).to.equal(undefined);
       expect(requestBypassReason('GET', inherited, policy)).to.equal(undefined);

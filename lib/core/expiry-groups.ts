@@ -1,4 +1,4 @@
-import { describeValue } from './key-function.js';
+import { describeValue } from './describe-value.js';
 
 /** What a write or `cache.expireGroups()` may name: a group, a list of them, or an id straight from a database. */
 export type GroupName = string | number | bigint;

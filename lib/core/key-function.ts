@@ -1,3 +1,4 @@
+import { describeValue } from './describe-value.js';
 import { GroupCacheError } from './errors.js';
 import { MAX_TTL } from './options.js';
 
@@ -25,15 +26,6 @@ export interface NormalizedKey {
   key: string;
   groups: string[];
   ttl: number | undefined;
-}
-
-/** Describes an unexpected value for an error message, without dumping a huge object. */
-export function describeValue(value: unknown): string {
-  if (value === null || value === undefined) return String(value);
-  if (Array.isArray(value)) return `an array of length ${value.length}`;
-  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
-  if (typeof value === 'object') return `an object with keys [${Object.keys(value).slice(0, 8).join(', ')}]`;
-  return `${typeof value} ${String(value)}`;
 }
 
 function invalid(message: string, value: unknown): GroupCacheError {

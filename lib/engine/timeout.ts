@@ -1,9 +1,9 @@
 import { GroupCacheError } from '../core/errors.js';
+import { isPromiseLike } from '../core/promise.js';
 import type { MaybePromise } from '../stores/contract.js';
 
-export function isPromiseLike<T>(value: MaybePromise<T>): value is Promise<T> {
-  return typeof (value as { then?: unknown } | null)?.then === 'function';
-}
+// Still exported here for lib/engine/fill-lock.ts until it imports lib/core/promise.ts itself.
+export { isPromiseLike };
 
 function storeError(error: unknown, what: string): GroupCacheError {
   if (error instanceof GroupCacheError) return error;

@@ -1,5 +1,4 @@
-import type { HeaderMap } from './storage-policy.js';
-import { headerValue } from './storage-policy.js';
+import { type HeaderMap, headerValue } from './headers.js';
 
 /*
  * Accept-Encoding (RFC 9110 §12.5.3), read the way the compressors mounted around the cache read it. A stored

@@ -2,10 +2,10 @@ import { GroupCacheError } from '../core/errors.js';
 import { type KeyFunction, type KeyResult, normalizeKeyResult } from '../core/key-function.js';
 import { type CdnTagHeader, cdnTagsOption, keyId } from '../core/keys.js';
 import { checkOptionNames, positiveOption, ttlOption } from '../core/options.js';
+import { isPromiseLike } from '../core/promise.js';
 import type { Acquired, AcquireRequest, GroupCache } from '../engine/cache.js';
 import { statusSet } from '../engine/cache.js';
 import { checkExpiryMiddleware, defaultCache, noteRoute } from '../engine/default-cache.js';
-import { isPromiseLike } from '../engine/timeout.js';
 import type { CachedEntry } from '../stores/contract.js';
 import { type BypassDetail, type StatusHeader, StatusHeaders } from './cache-status.js';
 import {
@@ -15,12 +15,12 @@ import {
   type SentCacheControl,
   sentCacheControl,
 } from './client-freshness.js';
-import { COOKIE_PREFIX, codingVariant, entrySuits, varyKeySuffix } from './headers.js';
 import { type Replay, replayEntry } from './replay.js';
 import type { RequestInfo } from './request-info.js';
 import { ResponseCapture } from './response-capture.js';
 import type { StoragePolicy } from './storage-policy.js';
 import { requestRefusal } from './storage-policy.js';
+import { COOKIE_PREFIX, codingVariant, entrySuits, varyKeySuffix } from './vary.js';
 
 export type { CacheControlInfo, CacheControlOption, RequestInfo, StatusHeader };
 

@@ -5,7 +5,7 @@
  * 'headers'` reads the entry's TTL off the handler's `s-maxage` / `max-age` / `Expires`.
  */
 import { MAX_TTL } from '../core/options.js';
-import { type HeaderMap, headerValue } from './storage-policy.js';
+import { type HeaderMap, headerValue } from './headers.js';
 
 /** What a `cacheControl` function is told about the response it gives a `Cache-Control` to. */
 export interface CacheControlInfo {

@@ -3,9 +3,10 @@
  * user a list page shows), `cacheTtl` (the entry's TTL, ms) and `cacheSkip` (store nothing), read off
  * `res.locals` / `ctx.state` by the adapter and judged here, the same way for every framework.
  */
+
+import { describeValue } from '../core/describe-value.js';
 import { GroupCacheError } from '../core/errors.js';
 import { collectExpiryGroups } from '../core/expiry-groups.js';
-import { describeValue } from '../core/key-function.js';
 import { MAX_TTL } from '../core/options.js';
 
 /** The handler's decisions, valid ones only. */

@@ -3,7 +3,7 @@ import rangeParser from 'range-parser';
 import type { CachedEntry, HeaderList } from '../stores/contract.js';
 import type { StatusHeader } from './cache-status.js';
 import type { SentCacheControl } from './client-freshness.js';
-import { type HeaderMap, headerValue } from './storage-policy.js';
+import { type HeaderMap, headerValue } from './headers.js';
 
 // What a hit's response is built from.
 type ReplayedEntry = Pick<CachedEntry, 'status' | 'headers' | 'body' | 'etag' | 'storedAt'>;

@@ -1,4 +1,4 @@
-import type { HeaderMap } from './storage-policy.js';
+import type { HeaderMap } from './headers.js';
 
 /** The request facts the core needs, as an adapter reads them off its framework. */
 export interface RequestInfo {

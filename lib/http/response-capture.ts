@@ -9,10 +9,10 @@ import type { BypassDetail, StatusHeader, StatusHeaders } from './cache-status.j
 import { cdnTagHeader } from './cdn-tags.js';
 import { headerTtl, type SentCacheControl } from './client-freshness.js';
 import { type HandlerValues, readHandlerValues } from './handler-values.js';
-import { storableHeaders, varyValues } from './headers.js';
+import { type HeaderMap, headerTokens, headerValue, storableHeaders } from './headers.js';
 import type { Replay } from './replay.js';
-import type { HeaderMap, StoragePolicy } from './storage-policy.js';
-import { headerTokens, headerValue, responseRefusal } from './storage-policy.js';
+import { responseRefusal, type StoragePolicy } from './storage-policy.js';
+import { varyValues } from './vary.js';
 
 /** How long what a capture stores is kept, and what stands in if the handler fails. */
 export interface CaptureSettings {
