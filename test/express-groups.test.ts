@@ -284,9 +284,13 @@ describe('Express: expireGroups middleware', () => {
     cache.on('error', () => {});
     const app = express();
     app.use(expireGroups({ cache, onError: 'fail' }));
-    app.get('/x', groupCache(() => ({ key: 'x', groups: ['g'] }), { cache }), (_req, res) => {
-      res.json({ ok: true });
-    });
+    app.get(
+      '/x',
+      groupCache(() => ({ key: 'x', groups: ['g'] }), { cache }),
+      (_req, res) => {
+        res.json({ ok: true });
+      },
+    );
     app.put('/x', (_req, res) => {
       res.locals.expireGroups = ['g'];
       res.json({ ok: true });

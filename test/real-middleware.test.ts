@@ -176,9 +176,13 @@ for (const [version, makeApp] of EXPRESS) {
         const app = makeApp();
         app.set('env', 'test');
         app.use(expressExpire({ cache }));
-        app.get('/users', expressCache(() => 'users', { cache }), (_req: Request, res: Response) => {
-          res.json([]);
-        });
+        app.get(
+          '/users',
+          expressCache(() => 'users', { cache }),
+          (_req: Request, res: Response) => {
+            res.json([]);
+          },
+        );
         app.put('/bad', (_req: Request, res: Response) => {
           res.locals.expireGroups = 'users';
           (res.end as (chunk: unknown) => void)(42);
