@@ -16,6 +16,7 @@
 // (`koa3-miss-1k-gc-memory`, ... in bench/rows.mjs) are taken from there with their options, and get a new id each
 // request, the first 2,000 (the warm-up) filling their stores; their gc-redis rows use --redis-url's server as it is
 // (bench/run.mjs gives them one at its maxmemory).
+import { readFileSync } from 'node:fs';
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
@@ -32,12 +33,22 @@ const refRoot = option('ref');
 const redisUrl = option('redis-url');
 const timed = !args.includes('--no-time');
 
+/**
+ * The build's group-cache/redis module, as that tree's package.json names it: the ref of a comparison may place it
+ * elsewhere than this tree does.
+ */
+function redisEntry(base) {
+  const tree = new URL('../../', base);
+  const manifest = JSON.parse(readFileSync(new URL('package.json', tree), 'utf8'));
+  return new URL(manifest.exports['./redis'].import.default, tree);
+}
+
 /** The library's entry points in one build (this tree's, or another's under `root`). */
 async function library(root) {
   const base = root === undefined ? new URL('../dist/esm/', import.meta.url) : pathToFileURL(`${root}/dist/esm/`);
   return {
     core: await import(new URL('lib/index.js', base).href),
-    redis: await import(new URL('lib/stores/redis-store.js', base).href),
+    redis: await import(redisEntry(base).href),
     koa: await import(new URL('adapters/koa.js', base).href),
     express: await import(new URL('adapters/express.js', base).href),
     fastify: await import(new URL('adapters/fastify.js', base).href),

@@ -386,7 +386,7 @@ describe('the packed tarball', function () {
       const builds =
         name.startsWith('node1') || name.startsWith('nodenext') ? ['esm', 'cjs'] : name.startsWith('bundler') ? ['esm'] : ['cjs'];
       for (const build of builds) {
-        for (const entry of ['lib/index', 'adapters/express', 'adapters/fastify', 'adapters/koa', 'lib/stores/redis-store']) {
+        for (const entry of ['lib/index', 'adapters/express', 'adapters/fastify', 'adapters/koa', 'lib/stores/redis/index']) {
           expect(picked(build, entry), `${build}/${entry}`).to.equal(true);
         }
       }

@@ -16,7 +16,7 @@
  *   (`streamState`, atomic with the epoch and the stream's last id); it is caught up as of that request once it
  *   holds every message up to that number. A number skipped (the stream was trimmed past its position) or going
  *   back (Redis restarted or was flushed), or the epoch lost (records lost, or held by another server process than
- *   the one that wrote them: a restart from a snapshot, a failover; see check_run in redis-scripts.ts) drops the
+ *   the one that wrote them: a restart from a snapshot, a failover; see check_run in lua.ts) drops the
  *   whole tier and starts again from Redis's state; a dropped connection bypasses the tier at once. An entry read
  *   from Redis joins the tier only if the reader already followed the stream when the read was sent, and nothing
  *   was dropped meanwhile.
@@ -29,7 +29,7 @@
  * A lookup the tier answers is synchronous. Its `stamp` is a lower bound of Redis's clock (the last stamp Redis
  * sent, advanced by the time elapsed since, less a drift allowance), so a fill dated from it is never dated late.
  *
- * On Redis Cluster (see redis-cluster.ts for the layout and the clock rule) the same guarantees hold, per bucket:
+ * On Redis Cluster (see cluster.ts for the layout and the clock rule) the same guarantees hold, per bucket:
  * - Each of the 16 buckets has its own stream and sequence counter in its slot (a script may not reach another
  *   slot, so there is no global stream); the script that records an expiry in a bucket publishes it there, with the
  *   bucket's epoch after the write. A clear() publishes a message with no tag on every bucket, and so does pruning
@@ -53,14 +53,16 @@
  */
 
 import { performance } from 'node:perf_hooks';
-import { checkOptionNames, positiveOption } from '../core/options.js';
-import type { CachedEntry, CacheStore, EvictionReason, PeekLookup, StoreLookup, StoreStats } from './contract.js';
-import { MemoryStore, type MemoryStoreOptions } from './memory-store.js';
-import { type StoreClient, type StreamConnection, type StreamMessage, storeClient, streamConnection } from './redis-client.js';
-import { BUCKETS, bucketOf, type ClusterLayout } from './redis-cluster.js';
-import { CLUSTER_SCRIPTS, SCRIPTS } from './redis-scripts.js';
-import type { RedisStore } from './redis-store.js';
-import { unwire, wire } from './redis-wire.js';
+import { checkOptionNames, positiveOption } from '../../core/options.js';
+import type { CachedEntry, CacheStore, EvictionReason, PeekLookup, StoreLookup, StoreStats } from '../contract.js';
+import { MemoryStore, type MemoryStoreOptions } from '../memory-store.js';
+import { type StoreClient, storeClient } from './client.js';
+import { BUCKETS, bucketOf, type ClusterLayout } from './cluster.js';
+import { CLUSTER_SCRIPTS } from './cluster-scripts.js';
+import { SCRIPTS } from './scripts.js';
+import type { RedisStore } from './store.js';
+import { type StreamConnection, type StreamMessage, streamConnection } from './stream-connection.js';
+import { unwire, wire } from './wire.js';
 
 /** Options of the in-process tier: those of {@link MemoryStore} about entries. */
 export type TierOptions = Pick<MemoryStoreOptions, 'maxBytes' | 'maxEntries' | 'maxEntryBytes' | 'now'>;
@@ -779,7 +781,7 @@ export class TieredStore implements CacheStore {
   }
 }
 
-/** The fields of a stream message (see `publish` in redis-scripts.ts). */
+/** The fields of a stream message (see `publish` in lua.ts). */
 function parse(fields: readonly string[]): { sequence: number; stamp: number; epoch: number; tags: string[] } {
   let sequence = 0;
   let stamp = 0;

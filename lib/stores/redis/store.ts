@@ -1,8 +1,8 @@
 /**
  * The Redis store: one cache and one invalidation shared by every process and machine that uses the same Redis
  * and prefix. Supported: Redis 6.2 and 7 (the scripts use `ZMSCORE`), ioredis 5 and node-redis (`redis` v4 and later;
- * see `redis-client.ts`). On Redis Cluster (an ioredis `Cluster` client) the keys spread over hash-tagged buckets:
- * see `redis-cluster.ts` for that layout and its clock rule; what follows describes one node.
+ * see `client.ts`). On Redis Cluster (an ioredis `Cluster` client) the keys spread over hash-tagged buckets:
+ * see `cluster.ts` for that layout and its clock rule; what follows describes one node.
  *
  * How it stays correct:
  * - One clock: Redis's `TIME` (µs), read inside the scripts. A lookup returns it as the stamp a fill starts at;
@@ -17,9 +17,9 @@
  *   expired by its `PX`; a lock from before a restart or a failover is taken over). `run`, the run id of the Redis
  *   process that last wrote the records: a lookup on another one (restarted, from a snapshot or not, or a promoted
  *   replica) drops the epoch, since that Redis may hold an older state than the fleet wrote to (see check_run in
- *   redis-scripts.ts). Every script calls `INFO server` for it: a few µs of Redis's time, no round trip.
+ *   lua.ts). Every script calls `INFO server` for it: a few µs of Redis's time, no round trip.
  *   `stream`, the expiry stream (trimmed to `streamLength`), and `seq`, its message counter: every expiry and
- *   `clear()` is published there by the script that records it, for the tiered stores (`tiered-store.ts`).
+ *   `clear()` is published there by the script that records it, for the tiered stores (`tiered.ts`).
  * - `get`, `set` and `expire` are one round trip each (a Lua script). `set` refuses a fill that a tag expiry or
  *   the epoch dooms, one older than the fresh entry already there, and a ttl outside 1..MAX_TTL, checked before it
  *   writes anything so that an entry never exists without its expiry. `expire` is one `ZADD` whatever the number
@@ -45,17 +45,14 @@
 
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { checkOptionNames, MAX_TTL, positiveOption } from '../core/options.js';
-import type { CachedEntry, CacheStore, HeaderList, PeekLookup, StoreLookup } from './contract.js';
-import { type RedisClient, type StoreClient, storeClient } from './redis-client.js';
-import { ClusterLayout } from './redis-cluster.js';
-import { type GetReply, LookupBatch } from './redis-lookups.js';
-import { CLUSTER_SCRIPTS, SCRIPTS } from './redis-scripts.js';
-import { wire } from './redis-wire.js';
-
-export type { NodeRedisClient, RedisClient } from './redis-client.js';
-export type { TieredStoreOptions, TierOptions, TierStats } from './tiered-store.js';
-export { TieredStore, tieredStore } from './tiered-store.js';
+import { checkOptionNames, MAX_TTL, positiveOption } from '../../core/options.js';
+import type { CachedEntry, CacheStore, HeaderList, PeekLookup, StoreLookup } from '../contract.js';
+import { type RedisClient, type StoreClient, storeClient } from './client.js';
+import { ClusterLayout } from './cluster.js';
+import { CLUSTER_SCRIPTS } from './cluster-scripts.js';
+import { type GetReply, LookupBatch } from './lookups.js';
+import { SCRIPTS } from './scripts.js';
+import { wire } from './wire.js';
 
 /** Options of {@link redisStore}. */
 export interface RedisStoreOptions {

@@ -5,7 +5,7 @@
  *   `{<prefix><n>}r` the bucket's records (tag -> last expiry stamp, plus the bucket's epoch), `{<prefix><n>}t` the
  *   longest ttl of the entries that have a tag there, `{<prefix><n>}s` and `{<prefix><n>}q` the bucket's expiry
  *   stream and its sequence counter, `{<prefix><n>}u` the run id of the node that last wrote the bucket (see
- *   check_run in redis-scripts.ts), and `{<prefix><n>}e:<id>` the entries whose id hashes to it.
+ *   check_run in lua.ts), and `{<prefix><n>}e:<id>` the entries whose id hashes to it.
  *   A tag's record lives in the bucket its name hashes to (FNV-1a), so groups spread over BUCKETS slots and so over
  *   the masters. Every script touches the keys of one bucket only: never CROSSSLOT.
  * - A hit costs two round trips: the entry with its bucket's epoch and the records held there (one script), then
@@ -18,7 +18,7 @@
  *   (published with it). What an untouched bucket keeps is only old records past their use (memory, not
  *   correctness): a sweep of the untouched buckets rides along with an expiry at most once per the longest ttl this
  *   process stored (a minute when it stored none), so such a record is gone within about twice that.
- * - The expiry streams (for tiered stores, tiered-store.ts): a Lua script may only touch its own slot, so there is no
+ * - The expiry streams (for tiered stores, tiered.ts): a Lua script may only touch its own slot, so there is no
  *   global stream. Each bucket has its own stream and sequence counter, and the script that records an expiry in a
  *   bucket publishes it there (the tags, the stamp, the bucket's epoch after the write, so an epoch raised by pruning
  *   travels with it); a clear() publishes a message with no tag, carrying the new epoch, on every bucket. Each
@@ -45,11 +45,11 @@
  */
 
 import { performance } from 'node:perf_hooks';
-import type { CachedEntry } from './contract.js';
-import type { RedisArg, StoreClient } from './redis-client.js';
-import type { GetReply } from './redis-lookups.js';
-import { CLUSTER_SCRIPTS } from './redis-scripts.js';
-import { wire } from './redis-wire.js';
+import type { CachedEntry } from '../contract.js';
+import type { RedisArg, StoreClient } from './client.js';
+import { CLUSTER_SCRIPTS } from './cluster-scripts.js';
+import type { GetReply } from './lookups.js';
+import { wire } from './wire.js';
 
 /** Number of buckets (slots) the records and entries of one prefix spread over. Every instance must agree. */
 export const BUCKETS = 16;
