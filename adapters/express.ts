@@ -2,18 +2,16 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { GroupNames } from '../lib/core/expiry-groups.js';
 import type { KeyFunction } from '../lib/core/key-function.js';
 import type { GroupCache } from '../lib/engine/cache.js';
-import { reportMisuse } from '../lib/engine/default-cache.js';
 import { CachedRoute, type Outcome, type RouteOptions } from '../lib/http/cached-route.js';
-import { endWithExpiryFailure } from '../lib/http/expiry-failure.js';
-import { Inspector, type InspectorOptions, type InspectorResponse, readNodeBody } from '../lib/http/inspector.js';
-import { captureNodeResponse, sendNodeReplay } from '../lib/http/node-capture.js';
+import { Inspector, type InspectorOptions, type InspectorResponse, readNodeBody, splitUrl } from '../lib/http/inspector.js';
+import { checkMountOrder, type MountedLayer } from '../lib/http/mount-order.js';
+import { prepareNodeResponse, sendNodeReplay } from '../lib/http/node-capture.js';
+import { holdEndForExpiry } from '../lib/http/node-expiry.js';
 import { LazyRequestInfo, type RequestDescriber } from '../lib/http/request-info.js';
 import { enteredAt, markExpiryPath, onExpiryPath } from '../lib/http/request-mark.js';
-import { appendExpireGroups, type ExpireOptions, notOnPath, runWriteExpiry, writeExpiry } from '../lib/http/write-expiry.js';
+import { appendExpireGroups, type ExpireOptions, notOnPath, writeExpiry } from '../lib/http/write-expiry.js';
 
 export type { ExpireOptions, InspectorOptions, KeyFunction, RouteOptions };
-
-type AnyFunction = (...args: unknown[]) => unknown;
 
 /**
  * The middleware `groupCache()` and `expireGroups()` return. It is generic in Express's route types so that, mounted
@@ -41,42 +39,32 @@ interface Layer {
   route?: unknown;
 }
 
-const checkedApps = new WeakSet<object>();
-
 /*
- * An app-level expireGroups() mounted after the routes never sees their writes: it is only reached by requests no
- * route answered. Read once per app from its router stack (Express 5: `app.router`; Express 4 keeps it in
- * `app._router`, and its `app.router` getter throws).
+ * The app's middleware list, from its router stack (Express 5: `app.router`; Express 4 keeps it in `app._router`,
+ * and its `app.router` getter throws). A route's layer, and a mounted router, answer routes.
  */
-function expireMountedLate(app: object): boolean {
+function mountedLayers(app: object): MountedLayer[] | undefined {
   let stack: unknown;
   try {
     const holder = app as { _router?: { stack?: unknown }; router?: { stack?: unknown } };
     stack = (holder._router ?? holder.router)?.stack;
   } catch {
-    return false;
+    return undefined;
   }
-  if (!Array.isArray(stack)) return false;
-  let sawRoutes = false;
-  for (const layer of stack as Layer[]) {
-    if (layer.name === 'expireGroupsMiddleware' && layer.route === undefined) return sawRoutes;
-    if (layer.route !== undefined || layer.name === 'router') sawRoutes = true;
-  }
-  return false;
+  if (!Array.isArray(stack)) return undefined;
+  return (stack as Layer[]).map((layer) => ({
+    name: layer.name,
+    answersRoutes: layer.route !== undefined || layer.name === 'router',
+  }));
 }
 
-function checkMountOrder(req: Request, cache: GroupCache): void {
+const MOUNTED_LATE =
+  'app.use(expireGroups()) is mounted after the routes: writes handled by them never reach it, so ' +
+  'res.locals.expireGroups is never expired. Mount it before the routes.';
+
+function checkApp(req: Request, cache: GroupCache): void {
   const app: unknown = req.app;
-  if (typeof app !== 'function' || checkedApps.has(app)) return;
-  checkedApps.add(app);
-  if (expireMountedLate(app)) {
-    reportMisuse(
-      cache,
-      app,
-      'app.use(expireGroups()) is mounted after the routes: writes handled by them never reach it, so ' +
-        'res.locals.expireGroups is never expired. Mount it before the routes.',
-    );
-  }
+  if (typeof app === 'function') checkMountOrder(app, cache, () => mountedLayers(app), MOUNTED_LATE);
 }
 
 function apply(outcome: Outcome, req: Request, res: Response, next: NextFunction, cache: GroupCache): void {
@@ -84,13 +72,8 @@ function apply(outcome: Outcome, req: Request, res: Response, next: NextFunction
     sendNodeReplay(res, outcome.replay);
     return;
   }
-  checkMountOrder(req, cache);
-  if (outcome.type === 'miss') {
-    outcome.capture.readHandlerValues(() => res.locals);
-    captureNodeResponse(res, outcome);
-  } else {
-    for (const [name, value] of outcome.headers) res.setHeader(name, value);
-  }
+  checkApp(req, cache);
+  prepareNodeResponse(outcome, res, () => res.locals);
   next();
 }
 
@@ -115,13 +98,13 @@ export function groupCache<Req extends Request = Request>(
   options?: RouteOptions<GroupCache, Req>,
 ): RequestHandler {
   const route = new CachedRoute<Req>(keyFn, options);
-  // The mount-order check reads req.app, which misses V8's stub cache on every Express request (see
-  // lib/http/request-info.ts): it runs on this middleware's first request, then on misses only, never on a hit.
+  // The mount-order check reads req.app, slow on Express (see lib/http/request-info.ts): it runs on this
+  // middleware's first request, then on misses only, never on a hit.
   let checked = false;
   return function groupCacheMiddleware(req: Request, res: Response, next: NextFunction): void {
     if (!checked) {
       checked = true;
-      checkMountOrder(req, route.cache);
+      checkApp(req, route.cache);
     }
     const info = new LazyRequestInfo(req, DESCRIBER, req.method, req.headers, enteredAt(req));
     const outcome = route.begin(req as Req, info);
@@ -140,23 +123,7 @@ export function expireGroups(options?: ExpireOptions): RequestHandler {
   const settings = writeExpiry(options);
   return function expireGroupsMiddleware(req: Request, res: Response, next: NextFunction): void {
     markExpiryPath(req);
-    const end = res.end as unknown as AnyFunction;
-    res.end = function endAfterExpiry(this: Response, ...args: unknown[]) {
-      const requested: unknown = res.locals.expireGroups;
-      if (requested === undefined || requested === null) return end.apply(this, args);
-      res.end = end as unknown as Response['end'];
-      void runWriteExpiry(settings, requested, res.statusCode).then((ok) => {
-        // The deferred end runs outside the handler's stack: a throw here (say `res.end(42)`) would be an
-        // unhandled rejection, so it goes to Express's error handling as the handler's own throw would have.
-        try {
-          if (ok || res.headersSent) end.apply(this, args);
-          else endWithExpiryFailure(this, end, args);
-        } catch (error) {
-          next(error);
-        }
-      });
-      return this;
-    } as Response['end'];
+    holdEndForExpiry(res, settings, () => res.locals.expireGroups, next);
     next();
   };
 }
@@ -184,16 +151,14 @@ export function inspector(options?: InspectorOptions): RequestHandler & { close(
     res.end(answer.body);
   }
   const middleware = function groupCacheInspector(req: Request, res: Response, next: NextFunction): void {
-    const original = req.originalUrl;
-    const mark = original.indexOf('?');
-    const fullPath = mark === -1 ? original : original.slice(0, mark);
+    const { fullPath, query } = splitUrl(req.originalUrl);
     // Express strips the mount point (`/_cache` and `/_cache/` both read as `/`): the original URL tells them apart.
     const path = req.path === '/' && !fullPath.endsWith('/') ? '' : req.path;
     const request = {
       method: req.method,
       path,
       fullPath,
-      query: mark === -1 ? '' : original.slice(mark + 1),
+      query,
       headers: req.headers,
       readBody: (limit: number) => readNodeBody(req, req.body, limit),
     };

@@ -1,19 +1,17 @@
 import type { OutgoingHttpHeader } from 'node:http';
-import { performance } from 'node:perf_hooks';
-import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteGenericInterface } from 'fastify';
 import type { GroupNames } from '../lib/core/expiry-groups.js';
 import type { KeyFunction } from '../lib/core/key-function.js';
 import type { GroupCache } from '../lib/engine/cache.js';
 import { reportMisuse } from '../lib/engine/default-cache.js';
 import { CachedRoute, type Outcome, type RouteOptions } from '../lib/http/cached-route.js';
-import { describesBody, EXPIRY_FAILED } from '../lib/http/expiry-failure.js';
-import { Inspector, type InspectorOptions } from '../lib/http/inspector.js';
-import { captureNodeResponse } from '../lib/http/node-capture.js';
+import { expireWrite, type HeldWrite } from '../lib/http/expiry-failure.js';
+import { Inspector, type InspectorOptions, splitUrl } from '../lib/http/inspector.js';
+import { prepareNodeResponse } from '../lib/http/node-capture.js';
 import type { Replay } from '../lib/http/replay.js';
 import { LazyRequestInfo, type RequestDescriber } from '../lib/http/request-info.js';
-import { enteredAt } from '../lib/http/request-mark.js';
-import { appendExpireGroups, type ExpireOptions, notOnPath, runWriteExpiry, writeExpiry } from '../lib/http/write-expiry.js';
+import { declaredEnteredAt, MARK, markDeclared, onDeclaredPath } from '../lib/http/request-mark.js';
+import { appendExpireGroups, type ExpireOptions, notOnPath, writeExpiry } from '../lib/http/write-expiry.js';
 
 export type { ExpireOptions, InspectorOptions, KeyFunction, RouteOptions };
 
@@ -80,7 +78,7 @@ const DESCRIBER: RequestDescriber<FastifyRequest> = {
  * A hit is written on the Node response in one writeHead: the stored bytes and header names go out exactly as the
  * miss sent them (reply.send() would lower-case names, add a Content-Type to a typeless body and zero a HEAD's
  * Content-Length), and a hit runs no serializer or onSend hook; onResponse hooks still run. A flat header list
- * handed to writeHead skips Node's per-setHeader bookkeeping (the hit path's largest cost after the socket write).
+ * handed to writeHead skips Node's per-setHeader bookkeeping.
  */
 function sendHit(reply: FastifyReply, replay: Replay): void {
   const res = reply.raw;
@@ -109,9 +107,9 @@ const replyHeaderKeys = new WeakMap<object, symbol | null>();
 
 /*
  * The headers set with reply.header() and not yet sent, read where Fastify keeps them (its `kReplyHeaders` own
- * property, found once per Reply class by its description) rather than with reply.getHeaders(), which copies
- * Node's headers and Fastify's into a new object on every hit (about 0.5 µs). Falls back to getHeaders() if a
- * Fastify version keeps them elsewhere.
+ * property, found once per Reply class by its description) rather than with reply.getHeaders(), which would copy
+ * Node's headers and Fastify's into a new object on every hit. Falls back to getHeaders() if a Fastify version
+ * keeps them elsewhere.
  */
 function pendingHeaders(reply: FastifyReply): PendingHeaders {
   const proto = Object.getPrototypeOf(reply) as object;
@@ -131,14 +129,9 @@ function apply(outcome: Outcome, reply: FastifyReply, done: HookHandlerDoneFunct
     return;
   }
   // The handler's response is read where Fastify writes it, on reply.raw: whatever its payload (string, Buffer,
-  // stream, serialized object) and whatever onSend hooks made of it, the stored bytes are the bytes sent.
-  if (outcome.type === 'miss') {
-    // The handler's cacheGroups / cacheTtl / cacheSkip live on the reply, beside reply.expireGroups.
-    outcome.capture.readHandlerValues(() => reply);
-    captureNodeResponse(reply.raw, outcome);
-  } else {
-    for (const [name, value] of outcome.headers) reply.raw.setHeader(name, value);
-  }
+  // stream, serialized object) and whatever onSend hooks made of it, the stored bytes are the bytes sent. Its
+  // cacheGroups / cacheTtl / cacheSkip live on the reply, beside reply.expireGroups.
+  prepareNodeResponse(outcome, reply.raw, () => reply);
   done();
 }
 
@@ -186,16 +179,21 @@ export function groupCache<Req extends FastifyRequest = FastifyRequest>(
 
 /*
  * One hook of a route; `url` is its pattern when the expireGroups() plugin saw the route registered. Without it
- * the pattern is read off `request.routeOptions`, whose getter builds a frozen object on Fastify 4 (it once cost a
- * hit 0.56 -> 0.82 of the Fastify 4 limit): now only when something names the request (a miss, an event), never
- * on a hit.
+ * the pattern is read off `request.routeOptions`, whose getter builds a frozen object on Fastify 4: only when
+ * something names the request (a miss, an event), never on a hit.
  */
 function routeHook<Req extends FastifyRequest>(route: CachedRoute<Req>, url: string | undefined): GroupCacheHook {
   // Not async, and three parameters: Fastify then runs it as a callback hook, and a hit costs no promise turn.
   const describer: RequestDescriber<FastifyRequest> =
     url === undefined ? DESCRIBER : { where: (request) => `${request.method} ${url}`, url: originalUrl };
   return function groupCacheHook(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
-    const info = new LazyRequestInfo(request, describer, request.method, request.headers, enteredAtOf(request));
+    const info = new LazyRequestInfo(
+      request,
+      describer,
+      request.method,
+      request.headers,
+      declaredEnteredAt(request, request.raw),
+    );
     const outcome = route.begin(request as Req, info);
     if (outcome instanceof Promise) outcome.then((value) => apply(value, reply, done), done);
     else apply(outcome, reply, done);
@@ -210,25 +208,6 @@ function rootOf(instance: FastifyInstance): FastifyInstance {
   let root = instance;
   for (let up: unknown = Object.getPrototypeOf(root); isInstance(up); up = Object.getPrototypeOf(up)) root = up;
   return root;
-}
-
-/*
- * The expireGroups() plugin's mark on a request: `performance.now()` when its onRequest hook saw it, `null` before
- * (a request decorator, so a plain property of Fastify's request objects: cheaper than the WeakMap of
- * request-mark.ts, which Express and Koa use). A request of a scope no plugin decorated does not have it.
- */
-const entered = Symbol('group-cache.enteredAt');
-type MarkedRequest = FastifyRequest & { [entered]?: number | null };
-
-/** True when an `expireGroups()` plugin's hooks run for this request. */
-function onExpiryPath(request: FastifyRequest): boolean {
-  return typeof (request as MarkedRequest)[entered] === 'number';
-}
-
-/** When the request entered the app as far as the cache knows: the plugin's mark, or now. Monotonic ms. */
-function enteredAtOf(request: FastifyRequest): number {
-  const at = (request as MarkedRequest)[entered];
-  return typeof at === 'number' ? at : enteredAt(request.raw);
 }
 
 const held = Symbol('group-cache.expireGroups');
@@ -249,7 +228,7 @@ function watchUncoveredWrites(instance: FastifyInstance, cache: GroupCache): voi
     },
     setter(this: HoldingReply, value: GroupNames | null) {
       this[held] = value;
-      if (value === undefined || value === null || onExpiryPath(this.request)) return;
+      if (value === undefined || value === null || onDeclaredPath(this.request)) return;
       reportMisuse(
         cache,
         root,
@@ -261,8 +240,21 @@ function watchUncoveredWrites(instance: FastifyInstance, cache: GroupCache): voi
   });
 }
 
-function isNodeStream(payload: unknown): payload is Readable {
-  return typeof payload === 'object' && payload !== null && typeof (payload as Readable).pipe === 'function';
+type SendNext = (error: Error | null, payload?: unknown) => void;
+
+// A write's reply held in its onSend hook until its expiry is recorded: `next` sends the payload, or the 503.
+function heldReply(reply: FastifyReply, payload: unknown, next: SendNext): HeldWrite {
+  return {
+    sent: () => reply.raw.headersSent,
+    proceed: () => next(null, payload),
+    body: payload,
+    headerNames: () => Object.keys(reply.getHeaders()),
+    removeHeader: (name) => reply.removeHeader(name),
+    answer(status, contentType, body) {
+      reply.code(status).header('content-type', contentType);
+      next(null, body);
+    },
+  };
 }
 
 /**
@@ -286,44 +278,21 @@ export function expireGroups(options?: ExpireOptions): ExpireGroupsPlugin {
     if (!instance.hasReplyDecorator('expireGroups')) instance.decorateReply('expireGroups', null);
     instance.addHook('onRoute', (routeOptions) => bindRouteHooks(routeOptions as Parameters<typeof bindRouteHooks>[0]));
     // Several of these plugins share the mark too.
-    if (!instance.hasRequestDecorator(entered as unknown as string)) instance.decorateRequest(entered as unknown as string, null);
+    if (!instance.hasRequestDecorator(MARK as unknown as string)) instance.decorateRequest(MARK as unknown as string, null);
     // Callback hooks that answer synchronously when there is nothing to do (every read): no promise per request.
     instance.addHook(
       'onRequest',
       function markExpiry(request: FastifyRequest, _reply: FastifyReply, next: HookHandlerDoneFunction) {
-        const marked = request as MarkedRequest;
-        if (typeof marked[entered] !== 'number') marked[entered] = performance.now();
+        markDeclared(request);
         next();
       },
     );
     instance.addHook(
       'onSend',
-      function expireBeforeSend(
-        _request: FastifyRequest,
-        reply: FastifyReply,
-        payload: unknown,
-        next: (error: Error | null, payload?: unknown) => void,
-      ) {
+      function expireBeforeSend(_request: FastifyRequest, reply: FastifyReply, payload: unknown, next: SendNext) {
         const requested: unknown = reply.expireGroups;
-        if (requested === undefined || requested === null) {
-          next(null, payload);
-          return;
-        }
-        // runWriteExpiry never rejects.
-        void runWriteExpiry(settings, requested, reply.statusCode).then((ok) => {
-          try {
-            if (ok || reply.raw.headersSent) {
-              next(null, payload);
-              return;
-            }
-            if (isNodeStream(payload)) payload.destroy();
-            for (const name of Object.keys(reply.getHeaders())) if (describesBody(name)) reply.removeHeader(name);
-            reply.code(EXPIRY_FAILED.status).header('content-type', EXPIRY_FAILED.contentType);
-            next(null, EXPIRY_FAILED.body);
-          } catch (error) {
-            next(error as Error);
-          }
-        });
+        if (requested === undefined || requested === null) next(null, payload);
+        else expireWrite(settings, requested, reply.statusCode, heldReply(reply, payload, next)).catch(next);
       },
     );
     done();
@@ -336,7 +305,7 @@ export function expireGroups(options?: ExpireOptions): ExpireGroupsPlugin {
 
 /** Adds groups for the `expireGroups()` plugin to expire once this write succeeds (appends to `reply.expireGroups`). */
 export function addExpireGroups(reply: FastifyReply, groups: GroupNames): void {
-  if (!onExpiryPath(reply.request)) throw notOnPath('reply.expireGroups', 'app.register(expireGroups())');
+  if (!onDeclaredPath(reply.request)) throw notOnPath('reply.expireGroups', 'app.register(expireGroups())');
   appendExpireGroups(reply as unknown as Record<string, unknown>, groups);
 }
 
@@ -368,14 +337,12 @@ export function inspector(options?: InspectorOptions): InspectorPlugin {
       return;
     }
     async function handler(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-      const url = request.url;
-      const mark = url.indexOf('?');
-      const fullPath = mark === -1 ? url : url.slice(0, mark);
+      const { fullPath, query } = splitUrl(request.url);
       const answer = await core.handle({
         method: request.method,
         path: fullPath.slice(prefix.length),
         fullPath,
-        query: mark === -1 ? '' : url.slice(mark + 1),
+        query,
         headers: request.headers,
         readBody: async () => request.body, // Fastify parsed it (JSON), within the route's bodyLimit
       });

@@ -1,21 +1,22 @@
 import { STATUS_CODES } from 'node:http';
-import { pipeline, type Readable, Stream, Transform, type TransformCallback } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { Context, Middleware, Next } from 'koa';
 import type { GroupNames } from '../lib/core/expiry-groups.js';
 import type { KeyFunction } from '../lib/core/key-function.js';
 import type { GroupCache } from '../lib/engine/cache.js';
-import { reportMisuse } from '../lib/engine/default-cache.js';
 import type { StatusHeader } from '../lib/http/cache-status.js';
 import { CachedRoute, type Outcome, type RouteOptions } from '../lib/http/cached-route.js';
-import { describesBody, EXPIRY_FAILED } from '../lib/http/expiry-failure.js';
+import { expireWrite } from '../lib/http/expiry-failure.js';
 import { rawHeaderNames } from '../lib/http/headers.js';
 import { Inspector, type InspectorOptions, readNodeBody } from '../lib/http/inspector.js';
-import { absorbLateWrites } from '../lib/http/node-capture.js';
+import { checkMountOrder, type MountedLayer } from '../lib/http/mount-order.js';
 import type { Replay } from '../lib/http/replay.js';
 import { LazyRequestInfo, type RequestDescriber } from '../lib/http/request-info.js';
 import { enteredAt, markExpiryPath, onExpiryPath } from '../lib/http/request-mark.js';
 import type { ResponseCapture } from '../lib/http/response-capture.js';
-import { appendExpireGroups, type ExpireOptions, notOnPath, runWriteExpiry, writeExpiry } from '../lib/http/write-expiry.js';
+import { type AwaitedResponse, awaitHandler } from '../lib/http/stale-fallback.js';
+import { discardBody, isNodeStream, teeStream } from '../lib/http/streams.js';
+import { appendExpireGroups, type ExpireOptions, notOnPath, writeExpiry } from '../lib/http/write-expiry.js';
 
 export type { ExpireOptions, InspectorOptions, KeyFunction, RouteOptions };
 
@@ -31,53 +32,25 @@ const DESCRIBER: RequestDescriber<Context> = {
   url: (ctx) => ctx.originalUrl,
 };
 
-// Koa 2 takes any `Stream`; Koa 3 also a Readable look-alike, by this same test (its lib/is-stream.js).
-function isNodeStream(body: unknown): body is Readable {
-  if (body instanceof Stream) return true;
-  if (typeof body !== 'object' || body === null) return false;
-  const b = body as Record<string, unknown>;
-  return (
-    b.readable === true &&
-    typeof b.pipe === 'function' &&
-    typeof b.read === 'function' &&
-    typeof b.readableObjectMode === 'boolean' &&
-    typeof b.destroy === 'function' &&
-    typeof b.destroyed === 'boolean'
+// The app's middleware list: a router's middleware (`router.routes()`) answers routes and does not call next.
+function mountedLayers(app: Context['app']): MountedLayer[] | undefined {
+  if (!Array.isArray(app.middleware)) return undefined;
+  return app.middleware.map((fn: unknown) =>
+    typeof fn === 'function'
+      ? { name: fn.name, answersRoutes: typeof (fn as { router?: unknown }).router === 'object' }
+      : { name: undefined, answersRoutes: false },
   );
 }
 
-const checkedApps = new WeakSet<object>();
-
-// An expireGroups() placed after the router never sees the writes the router answers (routes do not call next).
-function expireMountedLate(middleware: readonly unknown[]): boolean {
-  let sawRouter = false;
-  for (const fn of middleware) {
-    if (typeof fn !== 'function') continue;
-    if (fn.name === 'expireGroupsMiddleware') return sawRouter;
-    if (typeof (fn as { router?: unknown }).router === 'object') sawRouter = true;
-  }
-  return false;
-}
-
-function checkMountOrder(ctx: Context, cache: GroupCache): void {
-  const app = ctx.app;
-  if (checkedApps.has(app)) return;
-  checkedApps.add(app);
-  if (Array.isArray(app.middleware) && expireMountedLate(app.middleware)) {
-    reportMisuse(
-      cache,
-      app,
-      'app.use(expireGroups()) is mounted after the router: writes it answers never reach it, so ' +
-        'ctx.state.expireGroups is never expired. Mount it before app.use(router.routes()).',
-    );
-  }
-}
+const MOUNTED_LATE =
+  'app.use(expireGroups()) is mounted after the router: writes it answers never reach it, so ' +
+  'ctx.state.expireGroups is never expired. Mount it before app.use(router.routes()).';
 
 /*
  * A hit, written as a Koa handler would (status, headers, a Buffer body), so that middleware further up still sees
- * and may change the response. The headers go straight to Node's `res.setHeader` (what Koa's `ctx.set` does for a
- * string value, after its checks and a delegate hop, five times a hit); Content-Length is left to Koa's body
- * setter, which sets it from the Buffer anyway.
+ * and may change the response. The headers go straight to Node's `res.setHeader`, which is what Koa's `ctx.set`
+ * ends in for a string value, without its checks and delegate hop; Content-Length is left to Koa's body setter,
+ * which sets it from the Buffer anyway.
  */
 function sendReplay(ctx: Context, replay: Replay): void {
   ctx.status = replay.status;
@@ -132,24 +105,12 @@ function bufferedBody(ctx: Context): Buffer | { refused: string } {
  * and every chunk is copied into the capture on the way. Content-Length, if the handler set one, is kept
  * (Koa's body setter drops it when a stream replaces another). Returns whether the tee was read to its end.
  */
-function teeStream(ctx: Context, source: Readable, capture: ResponseCapture): () => boolean {
+function teeBody(ctx: Context, source: Readable, capture: ResponseCapture): () => boolean {
   const length: unknown = ctx.response.get('Content-Length'); // '' on Koa 2, undefined on Koa 3 when unset
-  let ended = false;
-  const tee = new Transform({
-    transform(chunk: Buffer | string, encoding: BufferEncoding, callback: TransformCallback) {
-      capture.write(chunk, typeof chunk === 'string' ? encoding : undefined);
-      callback(null, chunk);
-    },
-  });
-  tee.once('end', () => {
-    ended = true;
-  });
-  pipeline(source, tee, (error) => {
-    if (error) capture.abort(`stream body errored: ${error.message}`);
-  });
-  ctx.body = tee;
+  const tee = teeStream(source, capture);
+  ctx.body = tee.stream;
   if (length !== undefined && length !== '') ctx.set('Content-Length', String(length));
-  return () => ended;
+  return tee.ended;
 }
 
 /*
@@ -170,7 +131,7 @@ function captureContext(ctx: Context, miss: Extract<Outcome, { type: 'miss' }>):
   let sentInFull = (): boolean => true;
   const body: unknown = ctx.body;
   if (isNodeStream(body)) {
-    if (capture.head(ctx.status, ctx.response.headers)) sentInFull = teeStream(ctx, body, capture);
+    if (capture.head(ctx.status, ctx.response.headers)) sentInFull = teeBody(ctx, body, capture);
   } else if (capture.head(ctx.status, ctx.response.headers)) {
     // The head first: a 404 with no body is refused for its status, as on every adapter, not for its body.
     const bytes = bufferedBody(ctx);
@@ -228,58 +189,33 @@ function thrownStatus(error: unknown): number {
   return typeof code === 'number' && STATUS_CODES[code] !== undefined ? code : 500;
 }
 
-const TIMED_OUT = Symbol('handlerTimeout');
-
-/** Resolves with the downstream's outcome, or TIMED_OUT once `ms` passed first (no timer without `ms`). */
-function within(downstream: Promise<void>, ms: number | undefined): Promise<undefined | typeof TIMED_OUT> {
-  if (ms === undefined) return downstream.then(() => undefined);
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<typeof TIMED_OUT>((resolve) => {
-    timer = setTimeout(resolve, ms, TIMED_OUT);
-  });
-  return Promise.race([downstream.then(() => undefined), timedOut]).finally(() => clearTimeout(timer));
-}
-
-// The handler failed: answer with the stale copy (staleIfError), if the route has one and nothing was sent.
-function serveStale(ctx: Context, capture: ResponseCapture, why?: string): boolean {
-  if (ctx.headerSent || !ctx.writable) return false;
-  const replay = capture.staleReplay(why);
-  if (replay === undefined) return false;
-  const replaced: unknown = ctx.body;
-  if (isNodeStream(replaced)) replaced.destroy();
-  for (const name of Object.keys(ctx.response.headers)) ctx.remove(name);
-  sendReplay(ctx, replay);
-  // Koa's ctx methods ignore a handler that answers once the stale copy went out; Node's, on ctx.res, would throw.
-  absorbLateWrites(ctx.res, (what) => capture.late(what));
-  return true;
+// The response as the stale fallback sees it: Koa's ctx methods, which ignore a handler that answers after the stale
+// copy went out (Node's, on ctx.res, would throw: those are absorbed).
+function awaitedResponse(ctx: Context): AwaitedResponse {
+  return {
+    res: ctx.res,
+    sent: () => ctx.headerSent || !ctx.writable,
+    status: () => ctx.status,
+    replace(replay) {
+      discardBody(ctx.body);
+      for (const name of Object.keys(ctx.response.headers)) ctx.remove(name);
+      sendReplay(ctx, replay);
+    },
+    thrownStatus,
+  };
 }
 
 async function fill(miss: Extract<Outcome, { type: 'miss' }>, ctx: Context, next: Next): Promise<void> {
   const capture = miss.capture;
   capture.readHandlerValues(() => ctx.state);
   capture.varyBeforeHandler(ctx.response.headers.vary);
-  // Before next(): a handler that never settles must not hold the key's fill once its client has gone (and one
-  // that left while the lookup ran has fired its 'close' already).
-  const closed = (): void => capture.abort('connection closed before the response finished');
-  if (ctx.res.destroyed || ctx.res.socket?.destroyed === true) closed();
-  else ctx.res.once('close', closed);
-  const downstream = next();
+  let stands: boolean;
   try {
-    const timeout = capture.handlerTimeout;
-    const why = `the handler outlasted handlerTimeout ${timeout} ms`;
-    if ((await within(downstream, timeout)) === TIMED_OUT && serveStale(ctx, capture, why)) {
-      // Answered: whatever the handler does later is not sent, and its failure is nobody's to handle.
-      downstream.catch(() => {});
-      return;
-    }
-    await downstream;
+    stands = await awaitHandler(capture, next, awaitedResponse(ctx));
   } catch (error) {
-    if (serveStale(ctx, capture)) return;
-    capture.threw(thrownStatus(error));
     rethrowWith(error, capture.headers());
   }
-  if (ctx.status >= 500 && serveStale(ctx, capture)) return;
-  captureContext(ctx, miss);
+  if (stands) captureContext(ctx, miss);
 }
 
 /**
@@ -306,8 +242,8 @@ export function groupCache<Ctx extends Context = Context>(
   let checkedApp: unknown;
   return function groupCacheMiddleware(ctx: Context, next: Next): Promise<void> | undefined {
     if (ctx.app !== checkedApp) {
-      checkMountOrder(ctx, route.cache);
       checkedApp = ctx.app;
+      checkMountOrder(ctx.app, route.cache, () => mountedLayers(ctx.app), MOUNTED_LATE);
     }
     // Off the Node request: ctx.method and ctx.headers are two delegate hops each to the same values.
     const req = ctx.req;
@@ -332,14 +268,18 @@ export function expireGroups(options?: ExpireOptions): Middleware {
     await next();
     const requested: unknown = (ctx.state as Record<string, unknown>).expireGroups;
     if (requested === undefined || requested === null) return;
-    const ok = await runWriteExpiry(settings, requested, ctx.status);
-    if (ok || ctx.headerSent || ctx.respond === false) return;
-    const replaced: unknown = ctx.body;
-    if (isNodeStream(replaced)) replaced.destroy(); // Koa 2 would leave it open
-    for (const name of Object.keys(ctx.response.headers)) if (describesBody(name)) ctx.remove(name);
-    ctx.status = EXPIRY_FAILED.status;
-    ctx.type = EXPIRY_FAILED.contentType;
-    ctx.body = EXPIRY_FAILED.body;
+    await expireWrite(settings, requested, ctx.status, {
+      sent: () => ctx.headerSent || ctx.respond === false,
+      proceed() {},
+      body: ctx.body, // a stream is destroyed: Koa 2 would leave it open
+      headerNames: () => Object.keys(ctx.response.headers),
+      removeHeader: (name) => ctx.remove(name),
+      answer(status, contentType, body) {
+        ctx.status = status;
+        ctx.type = contentType;
+        ctx.body = body;
+      },
+    });
   };
 }
 

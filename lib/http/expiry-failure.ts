@@ -1,30 +1,52 @@
-import type { ServerResponse } from 'node:http';
+import { discardBody } from './streams.js';
+import { runWriteExpiry, type WriteExpiry } from './write-expiry.js';
 
 /**
  * The response that replaces a write whose group expiry could not be recorded, with `onError: 'fail'`:
  * the write itself was applied, so the client is told to retry rather than shown a success that a read
  * could contradict.
  */
-export const EXPIRY_FAILED = {
+const EXPIRY_FAILED = {
   status: 503,
   contentType: 'text/plain; charset=utf-8',
   body: 'Service Unavailable: the write was applied but its cache invalidation could not be recorded',
 } as const;
 
 /** Headers that describe the write's own body (`Content-*`, `ETag`), dropped when the 503 replaces it. */
-export function describesBody(name: string): boolean {
+function describesBody(name: string): boolean {
   const lower = name.toLowerCase();
   return lower.startsWith('content-') || lower === 'etag';
 }
 
+/** How a framework spells a write's response that is held until its expiry is recorded. */
+export interface HeldWrite {
+  /** True when the head already went out (or the framework will not send it): the response stands as it is. */
+  sent(): boolean;
+  /** Lets the write's own response go out. */
+  proceed(): void;
+  /** The write's body, closed if it is a stream the 503 replaces. */
+  readonly body?: unknown;
+  /** The names of the headers set so far. */
+  headerNames(): readonly string[];
+  removeHeader(name: string): void;
+  /** Answers with this status, Content-Type and body instead of the write's own. */
+  answer(status: number, contentType: string, body: string): void;
+}
+
+/** Replaces a write's response (whose head was not sent) with the 503 of a failed expiry. */
+export function answerExpiryFailure(write: HeldWrite): void {
+  discardBody(write.body);
+  for (const name of write.headerNames()) if (describesBody(name)) write.removeHeader(name);
+  write.answer(EXPIRY_FAILED.status, EXPIRY_FAILED.contentType, EXPIRY_FAILED.body);
+}
+
 /**
- * Ends a Node response (whose head was not sent) with the 503 instead of the write's own answer. `end` is the
- * response's original `end`, since the caller holds a wrapped one; the write's callback still runs.
+ * Runs the expiry a write asked for (`requested`, read off `res.locals`, `ctx.state`, `reply`), then lets its
+ * response go, or answers the 503 when the expiry failed under `onError: 'fail'` and nothing was sent yet. Rejects
+ * only with what `proceed` or `answer` threw.
  */
-export function endWithExpiryFailure(res: ServerResponse, end: (...args: unknown[]) => unknown, args: unknown[]): void {
-  const callback = args.find((arg) => typeof arg === 'function');
-  res.statusCode = EXPIRY_FAILED.status;
-  for (const name of res.getHeaderNames()) if (describesBody(name)) res.removeHeader(name);
-  res.setHeader('content-type', EXPIRY_FAILED.contentType);
-  end.call(res, EXPIRY_FAILED.body, 'utf8', callback);
+export async function expireWrite(settings: WriteExpiry, requested: unknown, status: number, write: HeldWrite): Promise<void> {
+  const ok = await runWriteExpiry(settings, requested, status);
+  if (ok || write.sent()) write.proceed();
+  else answerExpiryFailure(write);
 }

@@ -274,6 +274,12 @@ export class Inspector {
   }
 }
 
+/** A request URL's path and query string (without `?`), as sent. */
+export function splitUrl(url: string): { fullPath: string; query: string } {
+  const mark = url.indexOf('?');
+  return mark === -1 ? { fullPath: url, query: '' } : { fullPath: url.slice(0, mark), query: url.slice(mark + 1) };
+}
+
 /** Thrown by {@link readNodeBody} past its limit. */
 export class BodyTooLarge extends Error {
   constructor(limit: number) {

@@ -1,0 +1,105 @@
+import type { ServerResponse } from 'node:http';
+import { absorbLateWrites } from './late-writes.js';
+import type { Replay } from './replay.js';
+import type { ResponseCapture } from './response-capture.js';
+
+/*
+ * The stale fallback of a fill (`staleIfError`): a handler that fails before anything of its response was sent (it
+ * throws, answers 5xx, or outlasts `handlerTimeout`) is answered for with the stale copy, and whatever it does to
+ * the response afterwards is absorbed. The rules live here once; node-capture.ts applies them to a Node response
+ * written through `res.write` / `res.end` (Express, Fastify), `awaitHandler` below to a framework whose middleware
+ * awaits its downstream (Koa).
+ */
+
+/** True for a status the stale copy stands in for. */
+export function handlerFailed(status: number): boolean {
+  return status >= 500;
+}
+
+/**
+ * Calls `timedOut` with the reason once the handler has run for the route's `handlerTimeout`, when a stale copy
+ * stands by; returns the timer, for the caller to clear when the handler is done. A timer never holds the process.
+ */
+export function handlerTimer(capture: ResponseCapture, timedOut: (why: string) => void): NodeJS.Timeout | undefined {
+  const ms = capture.handlerTimeout;
+  if (ms === undefined) return undefined;
+  const timer = setTimeout(timedOut, ms, `the handler outlasted handlerTimeout ${ms} ms`);
+  timer.unref();
+  return timer;
+}
+
+/**
+ * Cancels the fill when the response closes before it finished (the client went away, or the response errored), so
+ * that a handler that never settles does not hold the key's fill; at once when it already has (a client that left
+ * while the lookup ran fired its 'close' before we listened). `closed` runs first.
+ */
+export function abortOnClose(res: ServerResponse, capture: ResponseCapture, closed?: () => void): void {
+  const abort = (): void => {
+    closed?.();
+    capture.abort('connection closed before the response finished');
+  };
+  if (res.destroyed || res.socket?.destroyed === true) abort();
+  else res.once('close', abort);
+}
+
+/** How a framework whose middleware awaits its downstream (Koa) spells the response, for {@link awaitHandler}. */
+export interface AwaitedResponse {
+  /** The Node response beneath: what the handler does to it after the stale copy went out is absorbed. */
+  readonly res: ServerResponse;
+  /** True once the head went out or the response can no longer be written: too late for the stale copy. */
+  sent(): boolean;
+  /** The status of the handler's response so far. */
+  status(): number;
+  /** Puts the stale copy in place of whatever the handler set. */
+  replace(replay: Replay): void;
+  /** The status the framework answers a thrown error with. */
+  thrownStatus(error: unknown): number;
+}
+
+/** Answers with the stale copy, if the route has one and nothing was sent; true when it did. */
+function standIn(capture: ResponseCapture, response: AwaitedResponse, why?: string): boolean {
+  if (response.sent()) return false;
+  const replay = capture.staleReplay(why);
+  if (replay === undefined) return false;
+  response.replace(replay);
+  absorbLateWrites(response.res, (what) => capture.late(what));
+  return true;
+}
+
+/** Resolves with the downstream's outcome, or the reason once the handler outlasted `handlerTimeout` first. */
+function outlasted(downstream: Promise<void>, capture: ResponseCapture): Promise<string | undefined> {
+  if (capture.handlerTimeout === undefined) return downstream.then(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<string>((resolve) => {
+    timer = handlerTimer(capture, resolve);
+  });
+  return Promise.race([downstream.then(() => undefined), timedOut]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Runs the downstream of a fill (`next`), with the stale fallback. Resolves true when the handler's response stands
+ * and is to be captured, false when the stale copy answered instead; rejects with the handler's error when no
+ * stale copy stands in for it (the capture has then counted the status the framework answers it with).
+ */
+export async function awaitHandler(
+  capture: ResponseCapture,
+  next: () => Promise<void>,
+  response: AwaitedResponse,
+): Promise<boolean> {
+  abortOnClose(response.res, capture);
+  const downstream = next();
+  try {
+    const why = await outlasted(downstream, capture);
+    if (why !== undefined && standIn(capture, response, why)) {
+      // Answered: whatever the handler does later is not sent, and its failure is nobody's to handle.
+      downstream.catch(() => {});
+      return false;
+    }
+    await downstream;
+  } catch (error) {
+    if (standIn(capture, response)) return false;
+    capture.threw(response.thrownStatus(error));
+    throw error;
+  }
+  return !(handlerFailed(response.status()) && standIn(capture, response));
+}
