@@ -1,6 +1,6 @@
 /*
  * What browsers and CDNs are told about freshness, and what the handler's own freshness headers mean to the
- * cache (issue 11). The cache's TTL is the server's business: it is never advertised as client freshness. A
+ * cache. The cache's TTL is the server's business: it is never advertised as client freshness. A
  * route's `cacheControl` replaces the handler's `Cache-Control` on the responses the cache serves, and `ttl:
  * 'headers'` reads the entry's TTL off the handler's `s-maxage` / `max-age` / `Expires`.
  */

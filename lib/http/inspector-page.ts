@@ -5,17 +5,16 @@
  * files so that the page's CSP can forbid anything inline.
  */
 
-/** The page, with the inspector's CSRF token in a meta tag for its script to send back on POSTs. */
-export function inspectorHtml(token: string): string {
-  // The token is checked to be base64url-like; filtered again here, as a page built from a string should be.
-  const safe = token.replace(/[^A-Za-z0-9_-]/g, '');
-  return `<!doctype html>
+// The page around its token: no data, only the frame the script fills.
+const PAGE_BEFORE_TOKEN = `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
-<meta name="group-cache-token" content="${safe}">
+<meta name="group-cache-token" content="`;
+
+const PAGE_AFTER_TOKEN = `">
 <title>group-cache inspector</title>
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="inspector.css">
@@ -82,6 +81,12 @@ export function inspectorHtml(token: string): string {
 </body>
 </html>
 `;
+
+/** The page, with the inspector's CSRF token in a meta tag for its script to send back on POSTs. */
+export function inspectorHtml(token: string): string {
+  // The token is checked to be base64url-like; filtered again here, as a page built from a string should be.
+  const safe = token.replace(/[^A-Za-z0-9_-]/g, '');
+  return PAGE_BEFORE_TOKEN + safe + PAGE_AFTER_TOKEN;
 }
 
 export const INSPECTOR_CSS = `:root { color-scheme: light dark; --fg: #1d1d1f; --bg: #fafafa; --muted: #666; --line: #ddd; --accent: #2563eb;

@@ -22,10 +22,9 @@ export interface RequestDescriber<Source> {
 
 /*
  * A RequestInfo whose `where` and `url` are read off the framework's request only when something asks: names in
- * messages, events and debug logs, and the key of a key function that gave groups only. A hit asks for neither,
- * and on Express each read of `req.route`, `req.baseUrl`, `req.originalUrl` or `req.app` misses V8's stub cache on
- * every request (Express swaps `req`'s prototype per request) and becomes a lookup in V8's runtime: bench/README.md,
- * "Where an Express hit's instructions go".
+ * messages, events and debug logs, and the key of a key function that gave groups only. A hit asks for neither:
+ * Express swaps `req`'s prototype per request, so each read of `req.route`, `req.baseUrl`, `req.originalUrl` or
+ * `req.app` defeats V8's property caches and is slow on every request.
  */
 export class LazyRequestInfo<Source> implements RequestInfo {
   readonly method: string;

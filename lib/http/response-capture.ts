@@ -257,9 +257,20 @@ export class ResponseCapture {
     const values = this.#handlerValues();
     if (values === undefined) return Promise.resolve(false);
     this.#state = 'done';
+    return this.#fill.commit(this.#entry(status, headers, rawNames, encodedOutside, values));
+  }
+
+  // The entry to store: the held body, the headers as sent (stored ones only), and what it varies on.
+  #entry(
+    status: number,
+    headers: HeaderMap,
+    rawNames: readonly string[] | undefined,
+    encodedOutside: boolean,
+    values: HandlerValues,
+  ): CachedEntry {
     const body = this.#body.toBuffer();
     const { now, staleFor, requestHeaders } = this.#settings;
-    const ttl = this.#ttl;
+    const ttl = values.ttl ?? this.#ttl;
     const storedAt = now();
     let stored = storableHeaders(headers, this.#ownHeader, rawNames);
     // Our Cache-Status member describes this response only (RFC 9211 §2): a hit sends its own.
@@ -274,7 +285,7 @@ export class ResponseCapture {
     } else if (coding === undefined && this.#varyBefore.includes('accept-encoding')) {
       vary = vary.filter(([name]) => name !== 'accept-encoding');
     }
-    const entry: CachedEntry = {
+    return {
       status,
       headers: stored,
       body,
@@ -283,10 +294,9 @@ export class ResponseCapture {
       tags: this.#tags(values.groups),
       startedAt: this.#fill.startedAt,
       storedAt,
-      freshUntil: storedAt + (values.ttl ?? ttl),
-      staleUntil: storedAt + (values.ttl ?? ttl) + staleFor,
+      freshUntil: storedAt + ttl,
+      staleUntil: storedAt + ttl + staleFor,
     };
-    return this.#fill.commit(entry);
   }
 
   /*
