@@ -59,3 +59,74 @@ describe('layout: rooms', () => {
     expect(sources('test-suite').length).to.be.above(5);
   });
 });
+
+/** Every relative import of each module of `files`, resolved to a module path (type-only and re-exports included). */
+function importGraph(files: string[]): Map<string, string[]> {
+  const graph = new Map<string, string[]>();
+  for (const file of files) {
+    const source = readFileSync(join(ROOT, file), 'utf8');
+    const targets: string[] = [];
+    for (const [, spec] of source.matchAll(/(?:from|import)\s+'(\.{1,2}\/[^']+)'/g)) {
+      targets.push(relative(ROOT, normalize(join(ROOT, dirname(file), spec as string))).replace(/\.js$/, '.ts'));
+    }
+    graph.set(file, targets);
+  }
+  return graph;
+}
+
+/** The import cycles of `graph`, each as the path that closes it (`a -> b -> a`). */
+function cycles(graph: Map<string, string[]>): string[] {
+  const found: string[] = [];
+  const state = new Map<string, 'open' | 'done'>();
+  const path: string[] = [];
+  const visit = (file: string): void => {
+    state.set(file, 'open');
+    path.push(file);
+    for (const target of graph.get(file) ?? []) {
+      if (state.get(target) === 'open') found.push([...path.slice(path.indexOf(target)), target].join(' -> '));
+      else if (!state.has(target)) visit(target);
+    }
+    path.pop();
+    state.set(file, 'done');
+  };
+  for (const file of graph.keys()) if (!state.has(file)) visit(file);
+  return found;
+}
+
+describe('layout: one-way seams', () => {
+  const files = [...sources('lib'), ...sources('adapters'), ...sources('test-suite')];
+
+  it('no import cycle of any kind, type-only imports and re-exports included', () => {
+    expect(cycles(importGraph(files))).to.deep.equal([]);
+  });
+
+  it('finds a cycle where there is one (the check itself)', () => {
+    const graph = new Map([
+      ['a.ts', ['b.ts']],
+      ['b.ts', ['c.ts']],
+      ['c.ts', ['a.ts']],
+      ['d.ts', ['a.ts']],
+    ]);
+    expect(cycles(graph)).to.deep.equal(['a.ts -> b.ts -> c.ts -> a.ts']);
+  });
+
+  it('no `_`-prefixed member of ours is used outside the module that declares it', () => {
+    const declared = new Map<string, string>();
+    const sourceOf = new Map(files.map((file) => [file, readFileSync(join(ROOT, file), 'utf8')]));
+    for (const [file, source] of sourceOf) {
+      for (const [, name] of source.matchAll(
+        /^\s+(?:(?:readonly|static|async|private|protected|public)\s+)*(_\w+)\s*[(:=?<!]/gm,
+      )) {
+        declared.set(name as string, file);
+      }
+    }
+    const crossing: string[] = [];
+    for (const [file, source] of sourceOf) {
+      for (const [, name] of source.matchAll(/\.(_\w+)\b/g)) {
+        const owner = declared.get(name as string);
+        if (owner !== undefined && owner !== file) crossing.push(`${file} uses ${name} of ${owner}`);
+      }
+    }
+    expect(crossing).to.deep.equal([]);
+  });
+});

@@ -22,8 +22,29 @@ import { normalizeGroups, normalizeKeyResult } from '../core/key-function.js';
 import { dataKeyId, keyId } from '../core/keys.js';
 import { checkOptionNames, ttlOption } from '../core/options.js';
 import type { CachedEntry } from '../stores/contract.js';
-import type { Acquired, AcquireRequest, Fill, GroupCache } from './cache.js';
-import { codecOf, roundTripMismatch, type SerializerOption, serializerOption, type ValueCodec } from './value-codec.js';
+import type { Acquired, AcquireRequest, Fill } from './fill.js';
+import {
+  codecOf,
+  roundTripMismatch,
+  type Serializer,
+  type SerializerOption,
+  serializerOption,
+  type ValueCodec,
+} from './value-codec.js';
+
+/** What the data API needs of the cache it runs on (a `GroupCache`). */
+export interface DataHost {
+  readonly ttl: number;
+  readonly maxEntryBytes: number;
+  readonly maxGroups: number;
+  readonly maxKeyLength: number;
+  readonly serializer: Serializer;
+  now(): number;
+  lookup(request: AcquireRequest): Acquired | Promise<Acquired>;
+  report(error: unknown): void;
+  recordBypass(reason: string, where: string, key?: string): void;
+  getOrSet<T>(key: string, loader: () => T | Promise<T>, options?: DataOptions): Promise<T>;
+}
 
 /** Options of `cache.getOrSet()` and `cache.wrap()`. Every duration is in milliseconds. */
 export interface DataOptions {
@@ -71,7 +92,7 @@ interface DataSettings {
   codec: ValueCodec;
 }
 
-function dataSettings(cache: GroupCache, options: unknown, what: string): DataSettings {
+function dataSettings(cache: DataHost, options: unknown, what: string): DataSettings {
   if (options === undefined) return { groups: [], ttl: cache.ttl, staleWhileRevalidate: 0, codec: codecOf(cache.serializer) };
   if (typeof options !== 'object' || options === null) throw new TypeError('argument options must be an object');
   checkOptionNames(options, DATA_OPTION_NAMES, what);
@@ -98,7 +119,7 @@ function quote(key: string): string {
  * `enteredAt` is when the call entered: the fill is dated from it, so an expiry landing after it dooms the fill.
  */
 async function load<T>(
-  cache: GroupCache,
+  cache: DataHost,
   key: string,
   loader: () => T | Promise<T>,
   settings: DataSettings,
@@ -154,13 +175,7 @@ async function load<T>(
   }
 }
 
-function decode<T>(
-  cache: GroupCache,
-  codec: ValueCodec,
-  entry: CachedEntry,
-  key: string,
-  where: string,
-): { value: T } | undefined {
+function decode<T>(cache: DataHost, codec: ValueCodec, entry: CachedEntry, key: string, where: string): { value: T } | undefined {
   try {
     return { value: codec.decode(entry.body) as T };
   } catch (error) {
@@ -176,7 +191,7 @@ function decode<T>(
 }
 
 function decodeOrLoad<T>(
-  cache: GroupCache,
+  cache: DataHost,
   codec: ValueCodec,
   entry: CachedEntry,
   key: string,
@@ -191,7 +206,7 @@ function decodeOrLoad<T>(
  * Runs the loader as the fill of its key; its value goes to the store and, whatever the store says, to the caller:
  * as a hit would decode it when it could be stored, as the loader gave it when it could not.
  */
-async function fillWith<T>(cache: GroupCache, fill: Fill, loader: () => T | Promise<T>, settings: DataSettings): Promise<T> {
+async function fillWith<T>(cache: DataHost, fill: Fill, loader: () => T | Promise<T>, settings: DataSettings): Promise<T> {
   let value: T;
   try {
     value = await loader();
@@ -202,7 +217,7 @@ async function fillWith<T>(cache: GroupCache, fill: Fill, loader: () => T | Prom
   return (await commitValue(cache, fill, value, settings)) as T;
 }
 
-function refuseValue(cache: GroupCache, fill: Fill, codec: ValueCodec, problem: string, cause?: unknown): void {
+function refuseValue(cache: DataHost, fill: Fill, codec: ValueCodec, problem: string, cause?: unknown): void {
   const name = codec.serializer.name;
   fill.cancel(`the ${name} serializer cannot hold the value: ${problem}`, name === 'json' ? 'not-json' : 'not-serializable');
   cache.report(
@@ -220,7 +235,7 @@ function refuseValue(cache: GroupCache, fill: Fill, codec: ValueCodec, problem: 
  * process, finds it. Never rejects: the engine reports store failures, and a value is returned regardless.
  * Answers the value for the caller: decoded from the bytes stored, or the loader's own when none are.
  */
-async function commitValue(cache: GroupCache, fill: Fill, value: unknown, settings: DataSettings): Promise<unknown> {
+async function commitValue(cache: DataHost, fill: Fill, value: unknown, settings: DataSettings): Promise<unknown> {
   if (value === undefined) {
     fill.cancel('the loader returned undefined: not cached');
     return value;
@@ -275,12 +290,7 @@ async function commitValue(cache: GroupCache, fill: Fill, value: unknown, settin
  * `cache.getOrSet()`: the value of `key`, from the cache or from `loader`. See `GroupCache.getOrSet` for the
  * contract; the cache method delegates here.
  */
-export async function getOrSet<T>(
-  cache: GroupCache,
-  key: string,
-  loader: () => T | Promise<T>,
-  options?: DataOptions,
-): Promise<T> {
+export async function getOrSet<T>(cache: DataHost, key: string, loader: () => T | Promise<T>, options?: DataOptions): Promise<T> {
   const enteredAt = performance.now(); // first: whatever the loader reads is read after it
   if (typeof key !== 'string' || key === '') throw new TypeError('argument key must be a non-empty string');
   if (typeof loader !== 'function') throw new TypeError('argument loader must be a function');
@@ -307,7 +317,7 @@ function dataKeySpec(value: unknown, maxGroups: number): { key: string; groups: 
  * cache method delegates here.
  */
 export function wrap<Args extends unknown[], R>(
-  cache: GroupCache,
+  cache: DataHost,
   fn: (...args: Args) => R,
   keyFn: (...args: Args) => DataKeyResult | Promise<DataKeyResult>,
   options?: DataOptions | ((...args: Args) => DataOptions),

@@ -1,11 +1,10 @@
 /*
- * The engine's shapes: its options, stats, events, and what a lookup asks and answers. Types only (and the option
- * name list, derived from the options type), so that lib/engine/cache.ts keeps to the engine's behaviour.
+ * The engine's shapes: its options, stats and events. Types only (and the option name list, derived from the
+ * options type); what a lookup asks and answers lives with the fill (fill.ts).
  */
 import type { GroupCacheError } from '../core/errors.js';
 import type { CdnTagHeader } from '../core/keys.js';
-import type { CachedEntry, CacheStore, EvictionReason, HeaderList } from '../stores/contract.js';
-import type { Fill } from './cache.js';
+import type { CacheStore, EvictionReason, HeaderList } from '../stores/contract.js';
 import type { BypassReason, NotStoredReason } from './reasons.js';
 import type { SerializerOption } from './value-codec.js';
 
@@ -222,47 +221,3 @@ export interface GroupCacheEvents {
   expire: [ExpireEvent];
   error: [GroupCacheError];
 }
-
-/** A lookup request from the HTTP layer (`cached-route.ts`) or the data cache (`data-cache.ts`). */
-export interface AcquireRequest {
-  key: string;
-  /** The store id the entry lives under. */
-  id: string;
-  /** The entry's group names, as given. */
-  groups: readonly string[];
-  /** The tag `expireKey` expires for this entry (a `keyId`). */
-  keyTag: string;
-  /**
-   * Names the request in events and logs (`where`: `GET /users/:id`). Read only when one is sent or a fill starts,
-   * so an adapter may work `where` out on demand: a hit never reads it.
-   */
-  source: { readonly where: string };
-  /** Whether a miss may start a fill (false for HEAD). */
-  canFill: boolean;
-  /** `performance.now()` when the request entered the app (see `request-mark.ts`): a fill is dated from it. */
-  enteredAt: number;
-  /** Whether an entry suits this request (its `Vary` values match). */
-  accepts(entry: CachedEntry): boolean;
-  /**
-   * For an entry held under `id` that does not suit this request: the id this request's own variant lives under
-   * (looked up, and filled, instead), or undefined to fill `id` in the entry's place.
-   */
-  variant?(entry: CachedEntry): string | undefined;
-  /** How long past its TTL an entry is served while one request refills it (ms, 0 for never). */
-  staleWhileRevalidate: number;
-  /** How long past its TTL an entry may stand in for a failed refill (ms, 0 for never). */
-  staleIfError: number;
-  /** Whether an invalidated entry may stand in for a failed refill (read-your-writes does not hold for it). */
-  staleIfErrorAfterExpire: boolean;
-}
-
-/**
- * What a lookup decided: a fresh `hit`; a `stale` copy served while another request refills the key; a `fill`
- * for the caller to run, with the `fallback` that may stand in if it fails (`staleIfError`); or a `pass`.
- */
-export type Acquired =
-  /** `now`: the cache's clock (`cache.now()`) the entry was judged fresh at, for its `Age`. */
-  | { type: 'hit'; entry: CachedEntry; now: number }
-  | { type: 'stale'; entry: CachedEntry }
-  | { type: 'fill'; fill: Fill; fallback: CachedEntry | undefined; revalidating?: CachedEntry }
-  | { type: 'pass'; reason: string };

@@ -1,0 +1,156 @@
+import { entryTags } from '../core/keys.js';
+import type { CachedEntry } from '../stores/contract.js';
+import { type NotStoredReason, notStoredReason } from './reasons.js';
+
+/** A lookup request from the HTTP layer (`cached-route.ts`) or the data cache (`data-cache.ts`). */
+export interface AcquireRequest {
+  key: string;
+  /** The store id the entry lives under. */
+  id: string;
+  /** The entry's group names, as given. */
+  groups: readonly string[];
+  /** The tag `expireKey` expires for this entry (a `keyId`). */
+  keyTag: string;
+  /**
+   * Names the request in events and logs (`where`: `GET /users/:id`). Read only when one is sent or a fill starts,
+   * so an adapter may work `where` out on demand: a hit never reads it.
+   */
+  source: { readonly where: string };
+  /** Whether a miss may start a fill (false for HEAD). */
+  canFill: boolean;
+  /** `performance.now()` when the request entered the app (see `request-mark.ts`): a fill is dated from it. */
+  enteredAt: number;
+  /** Whether an entry suits this request (its `Vary` values match). */
+  accepts(entry: CachedEntry): boolean;
+  /**
+   * For an entry held under `id` that does not suit this request: the id this request's own variant lives under
+   * (looked up, and filled, instead), or undefined to fill `id` in the entry's place.
+   */
+  variant?(entry: CachedEntry): string | undefined;
+  /** How long past its TTL an entry is served while one request refills it (ms, 0 for never). */
+  staleWhileRevalidate: number;
+  /** How long past its TTL an entry may stand in for a failed refill (ms, 0 for never). */
+  staleIfError: number;
+  /** Whether an invalidated entry may stand in for a failed refill (read-your-writes does not hold for it). */
+  staleIfErrorAfterExpire: boolean;
+}
+
+/**
+ * What a lookup decided: a fresh `hit`; a `stale` copy served while another request refills the key; a `fill`
+ * for the caller to run, with the `fallback` that may stand in if it fails (`staleIfError`); or a `pass`.
+ */
+export type Acquired =
+  /** `now`: the cache's clock (`cache.now()`) the entry was judged fresh at, for its `Age`. */
+  | { type: 'hit'; entry: CachedEntry; now: number }
+  | { type: 'stale'; entry: CachedEntry }
+  | { type: 'fill'; fill: Fill; fallback: CachedEntry | undefined; revalidating?: CachedEntry }
+  | { type: 'pass'; reason: string };
+
+/** What a fill reports to the engine that started it: the one narrow way back. */
+export interface FillOwner {
+  /** Stores the finished entry; true when the store took it. */
+  commit(fill: Fill, entry: CachedEntry): Promise<boolean>;
+  /** Counts and logs a fill that will not be stored. */
+  notStored(fill: Fill, reason: string, key: NotStoredReason): void;
+  /** A stale copy went out in the fill's place. */
+  servedStale(fill: Fill): void;
+  /** The fill no longer runs for its key: later misses start their own. */
+  release(fill: Fill): void;
+}
+
+/**
+ * One running fill of a key: the handler's response on its way into the store. Concurrent misses on the key
+ * wait for it and share the entry only if the store accepted it.
+ */
+export class Fill {
+  readonly key: string;
+  readonly id: string;
+  readonly tags: readonly string[];
+  /** Store-clock stamp taken before the handler ran. */
+  readonly startedAt: number;
+  readonly where: string;
+  /** While this fill first waits for another instance's fill of its key (fill-lock.ts). For the engine. */
+  locking: Promise<unknown> | undefined;
+  /** The first of its tags this process expired while it ran: the store will refuse it for that. For the engine. */
+  doomedBy: string | undefined;
+  readonly #owner: FillOwner;
+  readonly #waiters = new Set<(entry: CachedEntry | undefined) => void>();
+  #settled = false;
+  #result: CachedEntry | undefined;
+  // Releases the store's fill lock this fill holds (fill-lock.ts): once, when it settles or is given up.
+  #unlock: (() => void) | undefined;
+
+  constructor(owner: FillOwner, request: AcquireRequest, startedAt: number, maxKeyLength: number) {
+    this.#owner = owner;
+    this.key = request.key;
+    this.id = request.id;
+    this.tags = entryTags(request.groups, request.keyTag, maxKeyLength);
+    this.where = request.source.where;
+    this.startedAt = startedAt;
+  }
+
+  get settled(): boolean {
+    return this.#settled;
+  }
+
+  /** Resolves with the stored entry, or undefined if it was not stored or `ms` passed first. */
+  wait(ms: number): Promise<CachedEntry | undefined> {
+    if (this.#settled) return Promise.resolve(this.#result);
+    return new Promise((resolve) => {
+      const done = (entry: CachedEntry | undefined): void => {
+        clearTimeout(timer);
+        this.#waiters.delete(done);
+        resolve(entry);
+      };
+      const timer = setTimeout(done, ms, undefined);
+      this.#waiters.add(done);
+    });
+  }
+
+  /** Hands the finished response to the store; waiters get it only if the store accepted it. */
+  commit(entry: CachedEntry): Promise<boolean> {
+    return this.#owner.commit(this, entry);
+  }
+
+  /**
+   * The fill failed and its fallback was served stale instead (`staleIfError`): the stored entry stays. `why` says
+   * how it failed (default: the handler failed).
+   */
+  servedStale(why = 'the handler failed'): void {
+    this.cancel(`${why}: its stale copy was served`, 'served-stale');
+    this.#owner.servedStale(this);
+  }
+
+  /**
+   * The response will not be stored (refused by policy, too large, errored or aborted). `key` is the stats key, when
+   * the reason's text, which may quote user data, must not be what picks it.
+   */
+  cancel(reason: string, key: NotStoredReason = notStoredReason(reason)): void {
+    this.#owner.notStored(this, reason, key);
+    this.#owner.release(this);
+    this.settle(undefined);
+  }
+
+  /** Holds the store's fill lock until this fill settles. For the engine. */
+  holdLock(unlock: () => void): void {
+    this.#unlock = unlock;
+    if (this.#settled) this.unlock();
+  }
+
+  /** Lets the store's fill lock go now (the fill runs on, but no other instance need wait for it). For the engine. */
+  unlock(): void {
+    const unlock = this.#unlock;
+    this.#unlock = undefined;
+    unlock?.();
+  }
+
+  /** Ends the fill with what was stored (undefined for nothing), waking every waiter. For the engine. */
+  settle(entry: CachedEntry | undefined): void {
+    // Stored, refused, cancelled or served stale: the lock goes in every case, after the store took the entry.
+    this.unlock();
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#result = entry;
+    for (const waiter of [...this.#waiters]) waiter(entry);
+  }
+}
