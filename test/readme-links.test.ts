@@ -1,7 +1,7 @@
 /*
- * The links of README.md and docs/*.md inside the repository resolve: a relative link names a file that exists
- * (relative to the page it is on), and a #fragment names a heading of the page it points to, spelled as GitHub
- * spells its anchors.
+ * The links of README.md, docs/*.md, bench/README.md and bench/results/*.md inside the repository resolve: a
+ * relative link names a file that exists (relative to the page it is on), and a #fragment names a heading of the
+ * page it points to, spelled as GitHub spells its anchors.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -14,6 +14,10 @@ const PAGES = [
   ...readdirSync(join(ROOT, 'docs'))
     .filter((name) => name.endsWith('.md'))
     .map((name) => `docs/${name}`),
+  'bench/README.md',
+  ...readdirSync(join(ROOT, 'bench', 'results'))
+    .filter((name) => name.endsWith('.md'))
+    .map((name) => `bench/results/${name}`),
 ];
 
 /** A page without its fenced code blocks and inline code, where `[x](y)` is code, not a link. */
@@ -56,9 +60,15 @@ function fileOf(link: Link): string {
   return path === '' ? link.page : relative(ROOT, join(ROOT, dirname(link.page), path));
 }
 
-describe('README.md and docs/ links', () => {
-  it('reads the README and the guides in docs/', () => {
-    expect(PAGES).to.include.members(['README.md', 'docs/api.md', 'docs/express.md']);
+describe('README.md, docs/ and bench/ links', () => {
+  it('reads the README, the guides in docs/ and the benchmark pages', () => {
+    expect(PAGES).to.include.members([
+      'README.md',
+      'docs/api.md',
+      'docs/express.md',
+      'bench/README.md',
+      'bench/results/README.md',
+    ]);
     expect(local.filter((link) => link.page === 'README.md').map((link) => link.target)).to.include('docs/http-outcomes.md');
   });
 
