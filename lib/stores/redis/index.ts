@@ -4,5 +4,6 @@
  */
 
 export type { NodeRedisClient, RedisClient } from './client.js';
-export { RedisStore, type RedisStoreOptions, redisStore } from './store.js';
+export { RedisStore, redisStore } from './store.js';
+export type { RedisStoreOptions } from './store-options.js';
 export { TieredStore, type TieredStoreOptions, type TierOptions, type TierStats, tieredStore } from './tiered.js';

@@ -45,90 +45,25 @@
 
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { checkOptionNames, MAX_TTL, positiveOption } from '../../core/options.js';
-import type { CachedEntry, CacheStore, HeaderList, PeekLookup, StoreLookup } from '../contract.js';
+import { MAX_TTL } from '../../core/options.js';
+import type { CachedEntry, CacheStore, PeekLookup, StoreLookup } from '../contract.js';
 import { type RedisClient, type StoreClient, storeClient } from './client.js';
 import { ClusterLayout } from './cluster.js';
 import { CLUSTER_SCRIPTS } from './cluster-scripts.js';
+import { encodeMeta, entryOf, readMeta } from './entry-codec.js';
 import { type GetReply, LookupBatch } from './lookups.js';
 import { SCRIPTS } from './scripts.js';
+import { checkOptions, type RedisStoreOptions, settingsOf } from './store-options.js';
 import { wire } from './wire.js';
-
-/** Options of {@link redisStore}. */
-export interface RedisStoreOptions {
-  /**
-   * A connected (or connecting) client: ioredis (`new Redis(url)`) or node-redis (`createClient({ url })`, whose
-   * `connect()` the application calls). The store never quits it. Let the client fail fast rather than queue during
-   * an outage, e.g. `new Redis(url, { maxRetriesPerRequest: 1 })` or `createClient({ url, disableOfflineQueue: true })`.
-   */
-  client: RedisClient;
-  /** Start of every key this store writes; `clear()` removes only these. It must not start another store's prefix. Default `'gc:'`. */
-  prefix?: string;
-  /** Largest entry accepted, in bytes (body, headers, tags and metadata). Default 8 MiB. */
-  maxEntryBytes?: number;
-  /**
-   * Bound on the group-expiry records kept. Past it the oldest go and the epoch rises over them, so their entries
-   * read as stale rather than fresh. Default 1,000,000.
-   */
-  maxRecords?: number;
-  /**
-   * Length of the expiry stream (`<prefix>stream`, trimmed approximately): every expiry and `clear()` is published
-   * there, in the same script that records it, for the tiered stores of every instance (`tieredStore`). A reader
-   * that falls further behind than this drops its in-process tier and starts again. 0 publishes nothing: only for
-   * a fleet where no instance runs a tiered store. On Redis Cluster each of the 16 buckets has its own stream,
-   * trimmed to a 16th of this. Default 10,000.
-   */
-  streamLength?: number;
-  /**
-   * Redis Cluster only: the most two nodes' clocks may differ, in ms (keep them in sync with NTP). Each expiry is
-   * stamped this far ahead of its node's clock, so fills that start within it after an expiry of one of their groups
-   * are served but not stored. 0 only when every node runs on one machine. Default 10.
-   */
-  clockSkew?: number;
-  /**
-   * Redis Cluster only: an expiry answers once this many replicas of its node hold it (`WAIT`), and fails otherwise
-   * (retried by the cache; the write answers 503), so a failover cannot lose it. Set it to 1 when masters have
-   * replicas. Default 0.
-   */
-  waitReplicas?: number;
-  /** Redis Cluster only: how long an expiry waits for its replicas (`waitReplicas`), in ms. Default 200. */
-  replicaTimeout?: number;
-}
 
 // Allowance for the app server's and Redis's clocks running at different rates (NTP slews by at most 500 ppm).
 const DRIFT = 1e-3;
 // The oldest clock sample a fill lock's deadline is computed from (ms).
 const CLOCK_SAMPLE_AGE = 10_000;
 
-// 2: freshUntil and staleUntil replaced expiresAt. An entry of another version reads as a miss.
-const META_VERSION = 2;
-
-interface Meta {
-  v: number;
-  status: number;
-  headers: HeaderList;
-  etag: string;
-  vary: Array<[string, string]>;
-  tags: string[];
-  storedAt: number;
-  freshUntil: number;
-  staleUntil: number;
-}
-
 function globEscape(value: string): string {
   return value.replace(/[*?[\]\\]/g, '\\$&');
 }
-
-const OPTION_NAMES = Object.keys({
-  client: true,
-  prefix: true,
-  maxEntryBytes: true,
-  maxRecords: true,
-  streamLength: true,
-  clockSkew: true,
-  waitReplicas: true,
-  replicaTimeout: true,
-} satisfies Record<keyof RedisStoreOptions, true>);
 
 /** A store on Redis, shared by every cache that uses the same Redis and prefix. See the top of this file. */
 export class RedisStore implements CacheStore {
@@ -158,31 +93,19 @@ export class RedisStore implements CacheStore {
   readonly client: RedisClient;
 
   constructor(options: RedisStoreOptions) {
-    if (typeof options !== 'object' || options === null) throw new TypeError('argument options must be an object');
-    checkOptionNames(options, OPTION_NAMES, 'redisStore()');
-    if (options.prefix !== undefined && typeof options.prefix !== 'string') throw new TypeError('option prefix must be a string');
-    const raw = options as unknown as Record<string, unknown>;
+    checkOptions(options);
     this.#client = storeClient(options.client, [...Object.values(SCRIPTS), ...Object.values(CLUSTER_SCRIPTS)]);
-    this.prefix = options.prefix ?? 'gc:';
-    this.#maxEntryBytes = positiveOption(raw, 'maxEntryBytes', 8 * 2 ** 20, true);
-    this.#maxRecords = positiveOption(raw, 'maxRecords', 1_000_000, true);
-    const length = options.streamLength ?? 10_000;
-    if (!Number.isInteger(length) || length < 0)
-      throw new TypeError(`option streamLength must be an integer >= 0, got ${String(length)}`);
-    this.#streamLength = String(length);
+    const { prefix, maxEntryBytes, maxRecords, streamLength, clockSkew, waitReplicas, replicaTimeout } = settingsOf(options);
+    this.prefix = prefix;
+    this.#maxEntryBytes = maxEntryBytes;
+    this.#maxRecords = maxRecords;
+    this.#streamLength = String(streamLength);
     this.client = options.client;
     this.#records = `${this.prefix}expiries`;
     this.#longestTtl = `${this.prefix}ttl`;
     this.#sequence = `${this.prefix}seq`;
     this.#stream = `${this.prefix}stream`;
     this.#run = `${this.prefix}run`;
-    const clockSkew = options.clockSkew ?? 10;
-    if (!(typeof clockSkew === 'number' && Number.isFinite(clockSkew) && clockSkew >= 0))
-      throw new TypeError(`option clockSkew must be a number of ms >= 0, got ${String(clockSkew)}`);
-    const waitReplicas = options.waitReplicas ?? 0;
-    if (!Number.isInteger(waitReplicas) || waitReplicas < 0)
-      throw new TypeError(`option waitReplicas must be an integer >= 0, got ${String(waitReplicas)}`);
-    const replicaTimeout = positiveOption(raw, 'replicaTimeout', 200, true);
     this.#clockSkewUs = this.#client.cluster ? clockSkew * 1000 : 0;
     this.#cluster = this.#client.cluster
       ? new ClusterLayout(this.#client, this.prefix, {
@@ -190,7 +113,7 @@ export class RedisStore implements CacheStore {
           maxRecords: this.#maxRecords,
           waitReplicas,
           replicaTimeout,
-          streamLength: length,
+          streamLength,
         })
       : undefined;
     this.#lookups = new LookupBatch(
@@ -272,45 +195,20 @@ export class RedisStore implements CacheStore {
   }
 
   #decode([, , , startedAt, meta, body]: Extract<GetReply, { length: 6 }>): CachedEntry | null {
-    const decoded = JSON.parse(meta.toString('utf8')) as Meta;
-    if (decoded.v !== META_VERSION) return null;
-    return {
-      status: decoded.status,
-      headers: decoded.headers,
-      body,
-      etag: decoded.etag,
-      vary: decoded.vary,
-      tags: decoded.tags,
-      startedAt: Number(startedAt.toString('latin1')),
-      storedAt: decoded.storedAt,
-      freshUntil: decoded.freshUntil,
-      staleUntil: decoded.staleUntil,
-    };
+    const decoded = readMeta(meta);
+    return decoded === undefined ? null : entryOf(decoded, body, Number(startedAt.toString('latin1')));
   }
 
   async #clusterGet(cluster: ClusterLayout, id: string): Promise<StoreLookup> {
-    const found = await cluster.get(id, (meta) => {
-      const decoded = JSON.parse(meta.toString('utf8')) as Meta;
-      return decoded.v === META_VERSION ? decoded.tags : undefined;
-    });
+    const found = await cluster.get(id, (meta) => readMeta(meta)?.tags);
     this.#sample(found.stamp);
     const lookup: StoreLookup = { entry: undefined, expiredAt: 0, stamp: found.stamp };
     if (found.notBefore !== undefined) lookup.notBefore = found.notBefore;
     if (found.found === undefined) return lookup;
-    const decoded = JSON.parse(found.found.meta.toString('utf8')) as Meta;
+    const decoded = readMeta(found.found.meta);
+    if (decoded === undefined) return lookup;
     lookup.expiredAt = found.found.expiredAt;
-    lookup.entry = {
-      status: decoded.status,
-      headers: decoded.headers,
-      body: found.found.body,
-      etag: decoded.etag,
-      vary: decoded.vary,
-      tags: decoded.tags,
-      startedAt: found.found.startedAt,
-      storedAt: decoded.storedAt,
-      freshUntil: decoded.freshUntil,
-      staleUntil: decoded.staleUntil,
-    };
+    lookup.entry = entryOf(decoded, found.found.body, found.found.startedAt);
     return lookup;
   }
 
@@ -325,18 +223,7 @@ export class RedisStore implements CacheStore {
     // never stored without an expiry.
     const px = Math.ceil(entry.staleUntil - entry.storedAt);
     if (!(px >= 1 && px <= MAX_TTL)) return false;
-    const meta: Meta = {
-      v: META_VERSION,
-      status: entry.status,
-      headers: entry.headers,
-      etag: entry.etag,
-      vary: entry.vary,
-      tags: entry.tags,
-      storedAt: entry.storedAt,
-      freshUntil: entry.freshUntil,
-      staleUntil: entry.staleUntil,
-    };
-    const encoded = Buffer.from(JSON.stringify(meta), 'utf8');
+    const encoded = encodeMeta(entry);
     const tags = entry.tags.map(wire);
     let size = encoded.length + entry.body.length + id.length * 3;
     for (const tag of tags) size += tag.length * 3;
