@@ -17,7 +17,7 @@
  *   expired by its `PX`; a lock from before a restart or a failover is taken over). `run`, the run id of the Redis
  *   process that last wrote the records: a lookup on another one (restarted, from a snapshot or not, or a promoted
  *   replica) drops the epoch, since that Redis may hold an older state than the fleet wrote to (see check_run in
- *   lua.ts). Every script calls `INFO server` for it: a few µs of Redis's time, no round trip.
+ *   lua.ts). Every script reads `INFO server` for it itself, so the check adds no round trip.
  *   `stream`, the expiry stream (trimmed to `streamLength`), and `seq`, its message counter: every expiry and
  *   `clear()` is published there by the script that records it, for the tiered stores (`tiered.ts`).
  * - `get`, `set` and `expire` are one round trip each (a Lua script). `set` refuses a fill that a tag expiry or

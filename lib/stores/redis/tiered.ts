@@ -6,7 +6,7 @@
  * - The Redis store publishes each expiry on a stream (`<prefix>stream`) inside the very script that records it, so
  *   an expiry never lands without its message; each message carries a sequence number (`INCR`), the stamp (Redis
  *   `TIME`) and the epoch. Each tiered store follows the stream (stream-follower.ts, which says why the tier may
- *   trust it) and keeps, per tag, the latest expiry stamp seen, plus a floor (the epoch) (tier-records.ts).
+ *   trust it) and keeps, per tag, the latest expiry stamp seen, plus a floor, the epoch (tier-records.ts).
  * - An entry in the tier is judged as the memory store judges its own: by its fill stamp (`startedAt`, Redis
  *   clock) against the expiry stamps of its tags and the floor, never by when a message arrived. An entry read
  *   from Redis just before its expiry's message arrives is therefore dropped when the message comes, whichever of
