@@ -1,6 +1,6 @@
 // What a hit reads off the framework's request. `where` (events, messages) and the URL (the default key) are worked
 // out only when something asks: on Express every read of a property the router sets on `req` is a megamorphic
-// lookup (bench/README.md, "Where a route hit's cost sits"), so a hit must not pay for names nobody uses. The names
+// lookup (bench/results/2026-11-25-route-hit-cost.md), so a hit must not pay for names nobody uses. The names
 // must still be right whenever they are asked for, on a hit, a miss or a bypass.
 import Router from '@koa/router';
 import { expect } from 'chai';

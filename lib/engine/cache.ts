@@ -4,7 +4,7 @@ import type { GroupNames } from '../core/expiry-groups.js';
 import type { CdnTagHeader } from '../core/keys.js';
 import { StoreClock } from '../core/store-clock.js';
 import type { CacheStore } from '../stores/contract.js';
-import { cacheSettings } from './cache-options.js';
+import { type CacheSettings, cacheSettings } from './cache-options.js';
 import { type DataKeyResult, type DataOptions, getOrSet as getOrSetData, wrap as wrapData } from './data-cache.js';
 import type { CacheOptions, CacheStats, GroupCacheEvents, InspectedEntry, InspectOptions } from './engine-types.js';
 import { Expiry } from './expiry.js';
@@ -82,23 +82,13 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
     this.serializer = settings.serializer;
     const telemetry = new Telemetry(this);
     this.#telemetry = telemetry;
-    const locking = settings.fillLock ? lockingStore(this.store) : undefined;
-    const fillLock =
-      locking === undefined
-        ? undefined
-        : new FillLock(locking, {
-            lockTime: settings.fillLockTime,
-            waitTimeout: this.waitTimeout,
-            storeTimeout: this.storeTimeout,
-            report: (error) => telemetry.report(error),
-          });
     // Tags whose expiry waits for a retry: the expiry queue fills it, lookups serve no entry that carries one.
     const pending = new Set<string>();
     this.#lookups = new Lookups({
       ...this.#common(),
       waitTimeout: this.waitTimeout,
       now: this.now,
-      fillLock,
+      fillLock: this.#fillLock(settings, telemetry),
       processClock: this.store.processClock === true,
       storeClock: this.#storeClock,
       telemetry,
@@ -115,6 +105,18 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
       doomFills: (tags) => this.#lookups.doomFills(tags),
     });
     this.store.onEvict?.((id, reason) => telemetry.evicted(id, reason));
+  }
+
+  // Set when the store can lock fills across instances and `fillLock` is not false.
+  #fillLock(settings: CacheSettings, telemetry: Telemetry): FillLock | undefined {
+    const locking = settings.fillLock ? lockingStore(this.store) : undefined;
+    if (locking === undefined) return undefined;
+    return new FillLock(locking, {
+      lockTime: settings.fillLockTime,
+      waitTimeout: this.waitTimeout,
+      storeTimeout: this.storeTimeout,
+      report: (error) => telemetry.report(error),
+    });
   }
 
   #common(): { store: CacheStore; storeTimeout: number; maxKeyLength: number } {

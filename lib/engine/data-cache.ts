@@ -114,6 +114,25 @@ function quote(key: string): string {
   return JSON.stringify(key.length > 80 ? `${key.slice(0, 80)}…` : key);
 }
 
+// What the engine is asked for a data key.
+function dataRequest(cache: DataHost, key: string, settings: DataSettings, enteredAt: number, where: string): AcquireRequest {
+  return {
+    key,
+    id: dataKeyId(key, cache.maxKeyLength),
+    groups: settings.groups,
+    keyTag: keyId(key, cache.maxKeyLength),
+    source: { where },
+    canFill: true,
+    enteredAt,
+    // A value another serializer wrote is not this call's to read: the engine takes it for a miss, and refills.
+    accepts: settings.codec.holds,
+    staleWhileRevalidate: settings.staleWhileRevalidate,
+    // A failed load rejects its caller: no fallback. A stale value this call refreshes comes as `revalidating`.
+    staleIfError: 0,
+    staleIfErrorAfterExpire: false,
+  };
+}
+
 /**
  * Looks `key` up and answers its value: a hit, a stale value (with a refresh running), or the loader's result.
  * `enteredAt` is when the call entered: the fill is dated from it, so an expiry landing after it dooms the fill.
@@ -126,23 +145,8 @@ async function load<T>(
   enteredAt: number,
   where: string,
 ): Promise<T> {
-  const window = settings.staleWhileRevalidate;
   const codec = settings.codec;
-  const request: AcquireRequest = {
-    key,
-    id: dataKeyId(key, cache.maxKeyLength),
-    groups: settings.groups,
-    keyTag: keyId(key, cache.maxKeyLength),
-    source: { where },
-    canFill: true,
-    enteredAt,
-    // A value another serializer wrote is not this call's to read: the engine takes it for a miss, and refills.
-    accepts: codec.holds,
-    staleWhileRevalidate: window,
-    // A failed load rejects its caller: no fallback. A stale value this call refreshes comes as `revalidating`.
-    staleIfError: 0,
-    staleIfErrorAfterExpire: false,
-  };
+  const request = dataRequest(cache, key, settings, enteredAt, where);
   let acquired: Acquired;
   try {
     acquired = await cache.lookup(request);

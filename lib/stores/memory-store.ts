@@ -1,19 +1,10 @@
 import { isGroupTag } from '../core/keys.js';
 import { monotonicMicros, monotonicNow } from '../core/monotonic-clock.js';
 import { checkOptionNames, positiveOption } from '../core/options.js';
-import type {
-  CachedEntry,
-  CacheStore,
-  EvictionReason,
-  HeaderList,
-  PeekLookup,
-  StoreLookup,
-  StoreRefusal,
-  StoreStats,
-} from './contract.js';
+import type { CachedEntry, CacheStore, EvictionReason, PeekLookup, StoreLookup, StoreRefusal, StoreStats } from './contract.js';
 import { bodySize, entryOwnSize, headSize, recordSize } from './entry-size.js';
 import { type Linked, RecencyList } from './recency-list.js';
-import { fitTimes, type SharedHead, StoredEntry } from './stored-entry.js';
+import { copyHeaders, fitTimes, flat, headKeyOf, ownBody, type SharedHead, StoredEntry, sameHead } from './stored-entry.js';
 
 /** Options of {@link memoryStore}. */
 export interface MemoryStoreOptions {
@@ -46,22 +37,6 @@ export interface MemoryStoreOptions {
   now?: () => number;
 }
 
-/*
- * The same characters as one flat string. V8 keeps a string built by concatenation as a tree of its parts (a 32-byte
- * wrapper for each join, each part held whole) and a slice with its parent: held for an entry's lifetime, either costs
- * more than its characters. Strings under 13 characters are always flat. Changing case copies into one flat string
- * (and hands back a flat one when nothing changed); NFC does the same for the rest, JSON's round trip copies any
- * string exactly.
- */
-function flat(value: string): string {
-  if (value.length < 13) return value;
-  const lower = value.toLowerCase();
-  if (lower === value) return lower;
-  const normal = value.normalize();
-  if (normal === value) return normal;
-  return JSON.parse(JSON.stringify(value)) as string;
-}
-
 // Group tags shared between entries (`g:users` on every entry of a route) are held once: the store keeps the last few
 // hundred tags it stored, short ones only, and hands their string to the next entry that has the same tag.
 const INTERN_LIMIT = 256;
@@ -69,50 +44,6 @@ const INTERN_MAX_LENGTH = 64;
 
 // One empty Vary list for every entry that varies on nothing.
 const NO_VARY: CachedEntry['vary'] = [];
-
-// What identifies a head: the status, then the header pairs in order, a list value marked apart from a string one
-// (Node refuses NUL in header names and values; heads that still collide are compared before they are shared).
-function headKeyOf(status: number, headers: HeaderList): string {
-  let key = `${status}\0`;
-  for (let i = 0; i < headers.length; i++) {
-    const [name, value] = headers[i] as HeaderList[number];
-    key += typeof value === 'string' ? `${name}\0=${value}\0` : `${name}\0[${value.join('\0,')}\0`;
-  }
-  return key;
-}
-
-function sameHeaders(a: HeaderList, b: HeaderList): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    const [nameA, valueA] = a[i] as HeaderList[number];
-    const [nameB, valueB] = b[i] as HeaderList[number];
-    if (nameA !== nameB || typeof valueA !== typeof valueB) return false;
-    if (typeof valueA === 'string' ? valueA !== valueB : valueA.join('\0') !== (valueB as string[]).join('\0')) return false;
-  }
-  return true;
-}
-
-function sameHead(head: SharedHead, entry: CachedEntry): boolean {
-  return head.status === entry.status && sameHeaders(head.headers, entry.headers);
-}
-
-// The store's copy of a header list, handed to every entry that has the same one (replay.ts copies a list value
-// before it reaches a response, so that Node's appendHeader cannot grow the stored one).
-function copyHeaders(headers: HeaderList): HeaderList {
-  return headers.map(([name, value]) => [flat(name), typeof value === 'string' ? flat(value) : value.map(flat)]);
-}
-
-/*
- * The body as the store keeps it: a Buffer that views part of a larger allocation (a slice of Node's 8 KB pool, or of
- * a bigger buffer) would pin all of it for the entry's lifetime, so it gets its own copy; one that owns its memory is
- * kept as it is.
- */
-function ownBody(body: Buffer): Buffer {
-  if (body.byteLength === body.buffer.byteLength) return body;
-  const copy = Buffer.allocUnsafeSlow(body.byteLength);
-  body.copy(copy);
-  return copy;
-}
 
 interface ExpiryRecord extends Linked<ExpiryRecord> {
   tag: string;
@@ -276,12 +207,7 @@ export class MemoryStore implements CacheStore {
     // Its own copy of the Vary list, or the one empty list for all.
     const vary =
       entry.vary.length === 0 ? NO_VARY : entry.vary.map(([name, value]): [string, string] => [flat(name), flat(value)]);
-    const tags: string[] = new Array(entry.tags.length);
-    for (let i = 0; i < tags.length; i++) {
-      const tag = entry.tags[i] as string;
-      if (tag === key) tags[i] = id;
-      else tags[i] = this.#interned.get(tag) ?? (isGroupTag(tag) ? this.#intern(tag) : flat(tag));
-    }
+    const tags = this.#heldTags(entry.tags, key, id);
     const wide = fitTimes(entry, deadline);
     const size = entryOwnSize(key, entry, wide !== undefined) + bodySize(entry.body);
     if (size + newHeadSize > this.#maxEntryBytes || size + newHeadSize > this.#maxBytes - this.#recordBytes) {
@@ -296,17 +222,7 @@ export class MemoryStore implements CacheStore {
       }
       this.#remove(key, existing, undefined);
     }
-    let head = this.#heads.get(headKey);
-    if (head === undefined || !sharable) {
-      // A copy: the caller's list (and its pairs) may change after this; the shared one never does. One that only
-      // collides with a shared head's key is kept apart, unshared.
-      // Its size counted again: a head found sharable above is gone when the entry it served was the one replaced.
-      const size = headSize(entry.headers, headKey);
-      head = { key: headKey, status: entry.status, headers: copyHeaders(entry.headers), refs: 0, size };
-      if (found === undefined || this.#heads.get(headKey) === undefined) this.#heads.set(headKey, head);
-      this.#entryBytes += head.size;
-    }
-    head.refs++;
+    const head = this.#headFor(entry, headKey, found === undefined, sharable);
     const stored = new StoredEntry(id, head, entry, ownBody(entry.body), flat(entry.etag), vary, tags, deadline, wide, size);
     this.#entries.set(id, stored);
     this.#recency.push(stored);
@@ -314,6 +230,33 @@ export class MemoryStore implements CacheStore {
     if (kept > this.#longestTtl) this.#longestTtl = kept;
     this.#evict();
     return true;
+  }
+
+  // The entry's tags as the store holds them: the key tag is the map's key string, group tags are interned.
+  #heldTags(given: readonly string[], key: string, id: string): string[] {
+    const tags: string[] = new Array(given.length);
+    for (let i = 0; i < tags.length; i++) {
+      const tag = given[i] as string;
+      if (tag === key) tags[i] = id;
+      else tags[i] = this.#interned.get(tag) ?? (isGroupTag(tag) ? this.#intern(tag) : flat(tag));
+    }
+    return tags;
+  }
+
+  // The shared head an entry takes, with its count raised: the one held for its status and headers, or a new one.
+  #headFor(entry: CachedEntry, headKey: string, none: boolean, sharable: boolean): SharedHead {
+    let head = this.#heads.get(headKey);
+    if (head === undefined || !sharable) {
+      // A copy: the caller's list (and its pairs) may change after this; the shared one never does. One that only
+      // collides with a shared head's key is kept apart, unshared.
+      // Its size counted again: a head found sharable above is gone when the entry it served was the one replaced.
+      const size = headSize(entry.headers, headKey);
+      head = { key: headKey, status: entry.status, headers: copyHeaders(entry.headers), refs: 0, size };
+      if (none || this.#heads.get(headKey) === undefined) this.#heads.set(headKey, head);
+      this.#entryBytes += head.size;
+    }
+    head.refs++;
+    return head;
   }
 
   /** Evicts least recently used entries until entries and records fit `maxBytes` together. */

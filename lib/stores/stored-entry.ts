@@ -170,3 +170,63 @@ export function fitTimes(entry: CachedEntry, deadline: number): WideTimes | unde
   }
   return { startedAt, freshUntil, staleUntil, deadline };
 }
+
+/*
+ * The same characters as one flat string. V8 keeps a string built by concatenation as a tree of its parts (a 32-byte
+ * wrapper for each join, each part held whole) and a slice with its parent: held for an entry's lifetime, either costs
+ * more than its characters. Strings under 13 characters are always flat. Changing case copies into one flat string
+ * (and hands back a flat one when nothing changed); NFC does the same for the rest, JSON's round trip copies any
+ * string exactly.
+ */
+export function flat(value: string): string {
+  if (value.length < 13) return value;
+  const lower = value.toLowerCase();
+  if (lower === value) return lower;
+  const normal = value.normalize();
+  if (normal === value) return normal;
+  return JSON.parse(JSON.stringify(value)) as string;
+}
+
+// What identifies a head: the status, then the header pairs in order, a list value marked apart from a string one
+// (Node refuses NUL in header names and values; heads that still collide are compared before they are shared).
+export function headKeyOf(status: number, headers: HeaderList): string {
+  let key = `${status}\0`;
+  for (let i = 0; i < headers.length; i++) {
+    const [name, value] = headers[i] as HeaderList[number];
+    key += typeof value === 'string' ? `${name}\0=${value}\0` : `${name}\0[${value.join('\0,')}\0`;
+  }
+  return key;
+}
+
+function sameHeaders(a: HeaderList, b: HeaderList): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const [nameA, valueA] = a[i] as HeaderList[number];
+    const [nameB, valueB] = b[i] as HeaderList[number];
+    if (nameA !== nameB || typeof valueA !== typeof valueB) return false;
+    if (typeof valueA === 'string' ? valueA !== valueB : valueA.join('\0') !== (valueB as string[]).join('\0')) return false;
+  }
+  return true;
+}
+
+export function sameHead(head: SharedHead, entry: CachedEntry): boolean {
+  return head.status === entry.status && sameHeaders(head.headers, entry.headers);
+}
+
+// The store's copy of a header list, handed to every entry that has the same one (replay.ts copies a list value
+// before it reaches a response, so that Node's appendHeader cannot grow the stored one).
+export function copyHeaders(headers: HeaderList): HeaderList {
+  return headers.map(([name, value]) => [flat(name), typeof value === 'string' ? flat(value) : value.map(flat)]);
+}
+
+/*
+ * The body as the store keeps it: a Buffer that views part of a larger allocation (a slice of Node's 8 KB pool, or of
+ * a bigger buffer) would pin all of it for the entry's lifetime, so it gets its own copy; one that owns its memory is
+ * kept as it is.
+ */
+export function ownBody(body: Buffer): Buffer {
+  if (body.byteLength === body.buffer.byteLength) return body;
+  const copy = Buffer.allocUnsafeSlow(body.byteLength);
+  body.copy(copy);
+  return copy;
+}
