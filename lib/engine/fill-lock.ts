@@ -11,8 +11,9 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GroupCacheError } from '../core/errors.js';
+import { isPromiseLike } from '../core/promise.js';
 import type { CachedEntry, CacheStore, StoreLookup } from '../stores/contract.js';
-import { callStore, isPromiseLike } from './timeout.js';
+import { callStore } from './timeout.js';
 
 /** A store that can lock fills (the Redis store). */
 export type LockingStore = CacheStore & Required<Pick<CacheStore, 'lockFill' | 'unlockFill'>>;

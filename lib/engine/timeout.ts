@@ -3,7 +3,6 @@ import { isPromiseLike } from '../core/promise.js';
 import type { MaybePromise } from '../stores/contract.js';
 
 // Still exported here for lib/engine/fill-lock.ts until it imports lib/core/promise.ts itself.
-export { isPromiseLike };
 
 function storeError(error: unknown, what: string): GroupCacheError {
   if (error instanceof GroupCacheError) return error;

@@ -83,16 +83,7 @@ class NodeRedisStreamConnection implements StreamConnection {
   }
 
   waitReady(ms: number): Promise<void> {
-    if (this.ready()) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.#connection.off('ready', done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.#connection.on('ready', done);
-    });
+    return this.ready() ? Promise.resolve() : readyWithin(this.#connection, ms);
   }
 
   onDown(listener: () => void): void {
@@ -141,16 +132,7 @@ class IoredisStreamConnection implements StreamConnection {
   }
 
   waitReady(ms: number): Promise<void> {
-    if (this.ready()) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.#connection.off('ready', done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.#connection.once('ready', done);
-    });
+    return this.ready() ? Promise.resolve() : readyWithin(this.#connection, ms);
   }
 
   onDown(listener: () => void): void {
@@ -160,4 +142,22 @@ class IoredisStreamConnection implements StreamConnection {
   close(): void {
     this.#connection.disconnect();
   }
+}
+
+// Resolves when `connection` is next ready, or after `ms` at the latest.
+function readyWithin(connection: ReadyEvents, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      connection.off('ready', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    connection.on('ready', done);
+  });
+}
+
+interface ReadyEvents {
+  on(event: 'ready', listener: () => void): unknown;
+  off(event: 'ready', listener: () => void): unknown;
 }
