@@ -2,8 +2,6 @@ import { GroupCacheError } from '../core/errors.js';
 import { isPromiseLike } from '../core/promise.js';
 import type { MaybePromise } from '../stores/contract.js';
 
-// Still exported here for lib/engine/fill-lock.ts until it imports lib/core/promise.ts itself.
-
 function storeError(error: unknown, what: string): GroupCacheError {
   if (error instanceof GroupCacheError) return error;
   const reason = error instanceof Error ? error.message : String(error);
