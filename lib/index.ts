@@ -6,6 +6,9 @@ export { GroupCacheError } from './core/errors.js';
 export type { GroupName, GroupNames } from './core/expiry-groups.js';
 export type { KeyFunction, KeyResult, KeySpec } from './core/key-function.js';
 export { MAX_TTL } from './core/options.js';
+export { createCache, GroupCache } from './engine/cache.js';
+export type { DataKeyResult, DataKeySpec, DataOptions } from './engine/data-cache.js';
+export { defaultCache, setDefaultCache } from './engine/default-cache.js';
 export type {
   BypassEvent,
   CacheOptions,
@@ -18,10 +21,7 @@ export type {
   KeyEvent,
   NotStoredEvent,
   StoreEvent,
-} from './engine/cache.js';
-export { createCache, GroupCache } from './engine/cache.js';
-export type { DataKeyResult, DataKeySpec, DataOptions } from './engine/data-cache.js';
-export { defaultCache, setDefaultCache } from './engine/default-cache.js';
+} from './engine/engine-types.js';
 export type { BypassReason, NotStoredReason } from './engine/reasons.js';
 export type { Serializer, SerializerOption } from './engine/value-codec.js';
 export type { CacheControlInfo, CacheControlOption, RouteOptions } from './http/cached-route.js';

@@ -16,23 +16,6 @@ import { Telemetry } from './telemetry.js';
 import { callStore } from './timeout.js';
 import type { Serializer } from './value-codec.js';
 
-export { statusSet } from './cache-options.js';
-export type {
-  BypassEvent,
-  CacheOptions,
-  CacheStats,
-  EvictEvent,
-  ExpireEvent,
-  ExpiryNotice,
-  GroupCacheEvents,
-  InspectedEntry,
-  InspectOptions,
-  KeyEvent,
-  NotStoredEvent,
-  StoreEvent,
-} from './engine-types.js';
-export type { Acquired, AcquireRequest, Fill } from './fill.js';
-
 /**
  * The framework-free cache engine, a facade over its parts: lookups with one fill per key (lookup.ts), group and
  * key expiry with its retry queue (expiry.ts), inspection (inspect.ts), and the counters, events and logs of every

@@ -1,7 +1,7 @@
 import createDebug from 'debug';
 import etag from 'etag';
 import { type CdnTagHeader, groupTag } from '../core/keys.js';
-import type { Fill } from '../engine/cache.js';
+import type { Fill } from '../engine/fill.js';
 import { isNotStoredReason } from '../engine/reasons.js';
 import type { CachedEntry } from '../stores/contract.js';
 import { BodyCollector } from './body-collector.js';

@@ -1,7 +1,8 @@
 import type { KeyFunction } from '../core/key-function.js';
 import { type CdnTagHeader, cdnTagsOption } from '../core/keys.js';
 import { checkOptionNames, positiveOption, ttlOption } from '../core/options.js';
-import { type GroupCache, statusSet } from '../engine/cache.js';
+import type { GroupCache } from '../engine/cache.js';
+import { statusSet } from '../engine/cache-options.js';
 import { defaultCache, noteRoute } from '../engine/default-cache.js';
 import { StatusHeaders } from './cache-status.js';
 import { type CacheControlOption, cacheControlOption, type SentCacheControl, sentCacheControl } from './client-freshness.js';
