@@ -22,7 +22,7 @@ app.use(compression());
 app.use(express.json());
 app.use(expireGroups({ cache })); // expires res.locals.expireGroups after a successful write, before the reply
 
-// A page for browsers (test/browser-demo.test.ts drives Chromium against it). Browsers keep their own copy, so
+// A page for browsers (test/package/browser-demo.test.ts drives Chromium against it). Browsers keep their own copy, so
 // tell them to revalidate every time: the ETag then turns a repeat visit into a 304, and a group expiry is seen.
 const escapeHtml = (text) => String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 app.get(

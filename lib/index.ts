@@ -1,5 +1,5 @@
 // The root entry: the public surface the README documents, nothing else. Internals that adapters, tests and
-// benchmarks share are imported from their own modules; test/package-exports.test.ts holds the list.
+// benchmarks share are imported from their own modules; test/package/package-exports.test.ts holds the list.
 
 export type { GroupCacheErrorCode } from './core/errors.js';
 export { GroupCacheError } from './core/errors.js';

@@ -1,7 +1,7 @@
 import type express from 'express';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { expireGroups, groupCache } from 'group-cache/express';
-import type { AdapterDriver, RequestView, RouteResponse } from '../adapter-conformance.js';
+import type { AdapterDriver, RequestView, RouteResponse } from '../helpers/adapter-conformance.js';
 
 const view = (req: Request): RequestView => ({
   params: req.params as Record<string, string>,

@@ -2,7 +2,7 @@ import type fastify from 'fastify';
 import type { FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify';
 import type { GroupNames } from 'group-cache';
 import { expireGroups, groupCache } from 'group-cache/fastify';
-import type { AdapterDriver, RequestView, RouteResponse } from '../adapter-conformance.js';
+import type { AdapterDriver, RequestView, RouteResponse } from '../helpers/adapter-conformance.js';
 
 const view = (request: FastifyRequest): RequestView => ({
   params: request.params as Record<string, string>,

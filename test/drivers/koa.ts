@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import { expireGroups, groupCache } from 'group-cache/koa';
 import type Koa from 'koa';
 import type { Context, Middleware } from 'koa';
-import type { AdapterDriver, RequestView, RouteResponse } from '../adapter-conformance.js';
+import type { AdapterDriver, RequestView, RouteResponse } from '../helpers/adapter-conformance.js';
 
 type RouterContext = Context & { params: Record<string, string> };
 

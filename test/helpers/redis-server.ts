@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { type RedisClient, redisStore } from 'group-cache/redis';
 import { Redis, type RedisOptions } from 'ioredis';
 import { createClient } from 'redis';
-import type { StoreFactory } from '../store-conformance.js';
+import type { StoreFactory } from './store-conformance.js';
 
 /**
  * A redis-server the tests start themselves: a free loopback port (never 6379), no persistence, a scratch

@@ -7,7 +7,7 @@
  *
  * The check for a forgotten expireGroups() (once per process, on the first miss of a route) would fire in whichever
  * test happens to miss first: the test process makes one expireGroups() up front, as an app that writes does, and
- * the check itself is tested in child processes (forgotten-expiry.test.ts).
+ * the check itself is tested in child processes (test/http/forgotten-expiry.test.ts).
  */
 import { expireGroups } from 'group-cache/express';
 

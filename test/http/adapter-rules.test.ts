@@ -1,5 +1,5 @@
 /*
- * The rules every adapter shares, each tested once here on its own; the conformance suite (test/adapters.test.ts)
+ * The rules every adapter shares, each tested once here on its own; the conformance suite (test/adapters/conformance.test.ts)
  * runs them through every adapter.
  */
 import { PassThrough, Readable, Stream } from 'node:stream';

@@ -1,5 +1,5 @@
 /*
- * Type tests for group-cache/express, compiled by test/types.test.ts with TypeScript 5 and 7 against
+ * Type tests for group-cache/express, compiled by test/package/types.test.ts with TypeScript 5 and 7 against
  * @types/express 5 (tsconfig.json) and 4 (tsconfig.v4.json maps `express` to @types/express4). Nothing here runs:
  * a type that drifts fails the compile, an error that stops being one fails its @ts-expect-error.
  */

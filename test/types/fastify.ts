@@ -1,5 +1,5 @@
 /*
- * Type tests for group-cache/fastify, compiled by test/types.test.ts with TypeScript 5 and 7 against Fastify 5
+ * Type tests for group-cache/fastify, compiled by test/package/types.test.ts with TypeScript 5 and 7 against Fastify 5
  * (tsconfig.json) and 4 (tsconfig.v4.json maps `fastify` to fastify4). Nothing here runs.
  */
 

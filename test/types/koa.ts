@@ -1,5 +1,5 @@
 /*
- * Type tests for group-cache/koa with @koa/router, compiled by test/types.test.ts with TypeScript 5 and 7.
+ * Type tests for group-cache/koa with @koa/router, compiled by test/package/types.test.ts with TypeScript 5 and 7.
  * @types/koa covers Koa 2 and 3 alike. Nothing here runs.
  */
 import Router from '@koa/router';
