@@ -7,16 +7,14 @@ import type { RequestListener } from 'node:http';
 import Router from '@koa/router';
 import { expect } from 'chai';
 import type { NextFunction, Request, Response } from 'express';
-import { createCache, type GroupCache } from 'group-cache';
+import type { GroupCache } from 'group-cache';
 import { groupCache as expressCache, expireGroups as expressExpire } from 'group-cache/express';
 import { groupCache as koaCache, expireGroups as koaExpire } from 'group-cache/koa';
-import { redisStore } from 'group-cache/redis';
-import type { Redis } from 'ioredis';
 import Koa from 'koa';
 import request from 'supertest';
 import { express } from '../helpers/express-app.js';
 import { deferred } from '../helpers/http.js';
-import { connect, type RedisServer, startRedisOrSkip, uniquePrefix } from '../helpers/redis-server.js';
+import { cachesOnEveryStore } from '../helpers/redis-fixtures.js';
 
 interface Db {
   version: number;
@@ -78,26 +76,7 @@ const buildKoa: Build = (cache, db, gate) => {
   return app.callback();
 };
 
-let server: RedisServer | undefined;
-let client: Redis | undefined;
-after(async () => {
-  client?.disconnect();
-  await server?.stop();
-});
-
-const STORES: Array<[label: string, make: (context: Mocha.Context) => Promise<GroupCache>]> = [
-  ['memory store', async () => createCache()],
-  [
-    'Redis store',
-    async (context) => {
-      server ??= await startRedisOrSkip(context);
-      client ??= await connect(server);
-      const cache = createCache({ store: redisStore({ client, prefix: uniquePrefix('stamp') }) });
-      await cache.store.get('warm'); // the prefix's epoch exists before the scenario's requests enter
-      return cache;
-    },
-  ],
-];
+const STORES = cachesOnEveryStore('stamp');
 
 for (const [framework, build] of [
   ['Express', buildExpress],

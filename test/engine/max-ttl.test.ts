@@ -15,32 +15,11 @@ import {
   type StoreRefusal,
 } from 'group-cache';
 import { groupCache } from 'group-cache/express';
-import { redisStore } from 'group-cache/redis';
-import type { Redis } from 'ioredis';
 import { express, request } from '../helpers/express-app.js';
 import { deferred } from '../helpers/http.js';
-import { connect, type RedisServer, startRedisOrSkip, uniquePrefix } from '../helpers/redis-server.js';
+import { cachesOnEveryStore } from '../helpers/redis-fixtures.js';
 
-let server: RedisServer | undefined;
-let client: Redis | undefined;
-after(async () => {
-  client?.disconnect();
-  await server?.stop();
-});
-
-const STORES: Array<[label: string, make: (context: Mocha.Context) => Promise<GroupCache>]> = [
-  ['memory store', async () => createCache()],
-  [
-    'Redis store',
-    async (context) => {
-      server ??= await startRedisOrSkip(context);
-      client ??= await connect(server);
-      const cache = createCache({ store: redisStore({ client, prefix: uniquePrefix('maxttl') }) });
-      await cache.store.get('warm'); // the prefix's epoch exists before the test's fills start
-      return cache;
-    },
-  ],
-];
+const STORES = cachesOnEveryStore('maxttl');
 
 for (const [label, make] of STORES) {
   describe(`ttl plus stale window past MAX_TTL, ${label}`, () => {

@@ -8,9 +8,9 @@ import createDebug from 'debug';
 import { createCache, type GroupCache, memoryStore } from 'group-cache';
 import { groupCache } from 'group-cache/express';
 import { redisStore } from 'group-cache/redis';
-import type { Redis } from 'ioredis';
 import { express, manualClock, request } from '../helpers/express-app.js';
-import { connect, type RedisServer, startRedisOrSkip, uniquePrefix } from '../helpers/redis-server.js';
+import { useRedis } from '../helpers/redis-fixtures.js';
+import { uniquePrefix } from '../helpers/redis-server.js';
 
 // Strips the colours and the `+0ms` debug adds: the tests read the message.
 function plain(line: string): string {
@@ -282,20 +282,10 @@ describe('decisions you can read', () => {
   });
 
   describe('cache.inspect() on Redis', () => {
-    let server: RedisServer | undefined;
-    let client: Redis | undefined;
-    before(async function () {
-      server = await startRedisOrSkip(this);
-      client = await connect(server);
-    });
-    after(async () => {
-      client?.disconnect();
-      await server?.stop();
-    });
+    const redis = useRedis();
 
     it('reports a fresh entry, then one invalidated by a group', async () => {
-      if (client === undefined) throw new Error('no client');
-      const cache = createCache({ store: redisStore({ client, prefix: uniquePrefix('inspect') }) });
+      const cache = createCache({ store: redisStore({ client: redis.client, prefix: uniquePrefix('inspect') }) });
       await request(app(cache)).get('/users/7').expect('X-Cache', 'MISS');
       const fresh = await cache.inspect('user_7');
       expect(fresh).to.include({ status: 200, state: 'fresh' });

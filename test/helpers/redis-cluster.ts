@@ -1,9 +1,9 @@
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, type ClusterOptions } from 'ioredis';
+import { freePort } from './redis-server.js';
 
 /**
  * A Redis Cluster the tests start themselves on free loopback ports (never 6379): 3 masters and 3 replicas, no
@@ -60,21 +60,6 @@ function has(command: string): boolean {
   }
 }
 
-async function freePort(taken: Set<number>): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const server = createServer();
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        const address = server.address();
-        server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-      });
-    });
-    // The cluster bus listens on port + 10000: both must be usable.
-    if (port !== 6379 && port !== 0 && port + 10_000 < 65_536 && !taken.has(port)) return port;
-  }
-}
-
 function redisCli(args: string[], ms = 10_000): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(cli, args, { timeout: ms }, (error, stdout, stderr) => {
@@ -99,7 +84,8 @@ async function startCluster(): Promise<RedisCluster> {
   const taken = new Set<number>();
   const ports: number[] = [];
   for (let i = 0; i < 6; i++) {
-    const port = await freePort(taken);
+    // The cluster bus listens on port + 10000: both must be usable.
+    const port = await freePort((free) => free + 10_000 < 65_536 && !taken.has(free));
     taken.add(port);
     taken.add(port + 10_000);
     ports.push(port);

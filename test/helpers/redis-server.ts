@@ -46,7 +46,8 @@ function hasBinary(): boolean {
   }
 }
 
-async function freePort(): Promise<number> {
+/** A free port on loopback, never Redis's default one; `usable` may refuse more (the caller takes the next). */
+export async function freePort(usable: (port: number) => boolean = () => true): Promise<number> {
   for (;;) {
     const port = await new Promise<number>((resolve, reject) => {
       const server = createServer();
@@ -56,7 +57,7 @@ async function freePort(): Promise<number> {
         server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
       });
     });
-    if (port !== 6379 && port !== 0) return port;
+    if (port !== 6379 && port !== 0 && usable(port)) return port;
   }
 }
 

@@ -16,12 +16,12 @@ import { createCache, type GroupCache } from 'group-cache';
 import { groupCache as expressCache } from 'group-cache/express';
 import { groupCache as koaCache } from 'group-cache/koa';
 import { redisStore } from 'group-cache/redis';
-import type { Redis } from 'ioredis';
 import Koa from 'koa';
 import compress from 'koa-compress';
 import Koa2 from 'koa2';
 import { deferred, listen } from '../helpers/http.js';
-import { connect, type RedisServer, startRedisOrSkip, uniquePrefix } from '../helpers/redis-server.js';
+import { useRedis } from '../helpers/redis-fixtures.js';
+import { connect, uniquePrefix } from '../helpers/redis-server.js';
 
 const PAGE = `<html><body>${'hello group-cache, compressed inside the cache. '.repeat(200)}</body></html>`;
 
@@ -427,21 +427,12 @@ describe('concurrent misses of two coding classes', () => {
 });
 
 describe('a compressor inside the cache, on the Redis store', () => {
-  let redis: RedisServer;
-  let admin: Redis;
-  before(async function () {
-    redis = await startRedisOrSkip(this);
-    admin = await connect(redis);
-  });
-  after(async () => {
-    admin?.disconnect();
-    await redis?.stop();
-  });
+  const redis = useRedis();
 
   for (const framework of [FRAMEWORKS[0] as Framework, FRAMEWORKS[2] as Framework]) {
     it(`${framework.name}: one entry per coding class, shared by a second instance on the same Redis and prefix`, async () => {
       const prefix = uniquePrefix('coding');
-      const clients = [await connect(redis), await connect(redis)];
+      const clients = [await connect(redis.server), await connect(redis.server)];
       const caches = clients.map((client) => createCache({ store: redisStore({ client, prefix }) }));
       const servers = await Promise.all(caches.map((cache) => framework.serve(cache)));
       const [one, two] = servers.map((server) => (spelling: string) => get(`${server.url}/page`, asked(spelling))) as [
@@ -460,7 +451,7 @@ describe('a compressor inside the cache, on the Redis store', () => {
           expectGoodHit(await two(spelling), coding, `${spelling} (another instance)`);
         }
         expectGoodHit(await two('BR;q=1, gzip;q=0.5'), 'br', 'another spelling');
-        expect(await admin.keys(`${prefix}e:*`)).to.have.length(3);
+        expect(await redis.client.keys(`${prefix}e:*`)).to.have.length(3);
         await caches[1]?.expireGroups('pages');
         for (const spelling of ['br', 'gzip', 'identity']) {
           expect((await one(spelling)).headers['x-cache'], spelling).to.equal('MISS');

@@ -5,18 +5,12 @@
  * block names only npm scripts that package.json has and files that exist.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { docPages, ROOT } from '../helpers/repo.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const PAGES = [
-  'README.md',
-  ...readdirSync(join(ROOT, 'docs'))
-    .filter((name) => name.endsWith('.md'))
-    .map((name) => `docs/${name}`),
-];
+const PAGES = docPages();
 const SCRIPTS = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
 // npm's own commands that run a script of the same name.
 const LIFECYCLE = new Set(['start', 'test', 'stop', 'restart']);

@@ -3,22 +3,12 @@
  * relative link names a file that exists (relative to the page it is on), and a #fragment names a heading of the
  * page it points to, spelled as GitHub spells its anchors.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { docPages, markdownIn, ROOT } from '../helpers/repo.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const PAGES = [
-  'README.md',
-  ...readdirSync(join(ROOT, 'docs'))
-    .filter((name) => name.endsWith('.md'))
-    .map((name) => `docs/${name}`),
-  'bench/README.md',
-  ...readdirSync(join(ROOT, 'bench', 'results'))
-    .filter((name) => name.endsWith('.md'))
-    .map((name) => `bench/results/${name}`),
-];
+const PAGES = [...docPages(), 'bench/README.md', ...markdownIn('bench/results')];
 
 /** A page without its fenced code blocks and inline code, where `[x](y)` is code, not a link. */
 function prose(markdown: string): string {

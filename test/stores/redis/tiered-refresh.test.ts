@@ -7,8 +7,8 @@
 import { expect } from 'chai';
 import type { CachedEntry } from 'group-cache';
 import { redisStore, tieredStore } from 'group-cache/redis';
-import type { Redis } from 'ioredis';
-import { connect, type RedisServer, startRedisOrSkip, uniquePrefix } from '../../helpers/redis-server.js';
+import { useRedis } from '../../helpers/redis-fixtures.js';
+import { uniquePrefix } from '../../helpers/redis-server.js';
 
 function entry(startedAt: number, body: string): CachedEntry {
   const now = Date.now();
@@ -27,20 +27,10 @@ function entry(startedAt: number, body: string): CachedEntry {
 }
 
 describe('tieredStore: a write replacing an entry the tier holds', () => {
-  let server: RedisServer;
-  let client: Redis;
-
-  before(async function () {
-    server = await startRedisOrSkip(this);
-    client = await connect(server);
-  });
-  after(async () => {
-    client?.disconnect();
-    await server?.stop();
-  });
+  const fixture = useRedis();
 
   it('a lookup made while the new copy is being written never answers the old one', async () => {
-    const redis = redisStore({ client, prefix: uniquePrefix('tiered-refresh') });
+    const redis = redisStore({ client: fixture.client, prefix: uniquePrefix('tiered-refresh') });
     await redis.get('k:warm-up'); // the epoch, as in a running deployment
     const store = tieredStore({ redis });
     try {

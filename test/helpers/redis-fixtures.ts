@@ -1,0 +1,68 @@
+/*
+ * Redis set-up the test files share: a server and a client for one suite, or one for a whole file started by the
+ * first test that needs it, and the pair of caches (memory store, Redis store) a cache-level test runs on.
+ */
+import { createCache, type GroupCache } from 'group-cache';
+import { redisStore } from 'group-cache/redis';
+import type { Redis } from 'ioredis';
+import { connect, type RedisServer, startRedisOrSkip, uniquePrefix } from './redis-server.js';
+
+export interface RedisFixture {
+  /** The suite's redis-server (undefined where it could not start: the suite is skipped). */
+  readonly server: RedisServer;
+  /** An ioredis client on it. */
+  readonly client: Redis;
+}
+
+/**
+ * A redis-server and an ioredis client for the current suite: started before its tests (or the suite skipped where
+ * redis-server cannot start), stopped after them. `pausable`: a server the test can freeze (SIGSTOP).
+ */
+export function useRedis(pausable = false): RedisFixture {
+  const fixture = {} as { server: RedisServer; client: Redis };
+  before(async function () {
+    fixture.server = await startRedisOrSkip(this, pausable);
+    fixture.client = await connect(fixture.server);
+  });
+  after(async () => {
+    fixture.client?.disconnect();
+    await fixture.server?.stop();
+  });
+  return fixture;
+}
+
+/**
+ * One redis-server and ioredis client for the file that calls this at its top: started by the first test that asks
+ * (skipped where redis-server cannot start), stopped after all the file's tests.
+ */
+export function sharedRedis(): (context: Mocha.Context) => Promise<Redis> {
+  let server: RedisServer | undefined;
+  let client: Redis | undefined;
+  after(async () => {
+    client?.disconnect();
+    await server?.stop();
+  });
+  return async (context) => {
+    server ??= await startRedisOrSkip(context);
+    client ??= await connect(server);
+    return client;
+  };
+}
+
+export type CacheMaker = [label: string, make: (context: Mocha.Context) => Promise<GroupCache>];
+
+/** A cache on the memory store, and one on the file's shared Redis under its own `prefix`. */
+export function cachesOnEveryStore(prefix: string): CacheMaker[] {
+  const redis = sharedRedis();
+  return [
+    ['memory store', async () => createCache()],
+    [
+      'Redis store',
+      async (context) => {
+        const cache = createCache({ store: redisStore({ client: await redis(context), prefix: uniquePrefix(prefix) }) });
+        await cache.store.get('warm'); // the prefix's epoch exists before the test's fills or requests start
+        return cache;
+      },
+    ],
+  ];
+}
