@@ -1,12 +1,14 @@
 /*
- * The house shows its rooms (issue 9): lib/core < lib/stores < lib/engine < lib/http < adapters < test-suite. A
- * module may import from its own room or a lower one, never a higher one; stores never import HTTP code, and
- * nothing the library runs imports the shipped test suites.
+ * The house shows its rooms: lib/core < lib/stores < lib/engine < lib/http < adapters < test-suite. A module may
+ * import from its own room or a lower one, never a higher one; stores never import HTTP code, and nothing the library
+ * runs imports the shipped test suites. Seams run one way (no import cycle, no `_` member reached from another
+ * module), and every module of the library reads in a sitting (docs/architecture.md).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import ts from 'typescript';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const ROOMS = ['lib/core', 'lib/stores', 'lib/engine', 'lib/http', 'adapters', 'test-suite'];
@@ -93,6 +95,24 @@ function cycles(graph: Map<string, string[]>): string[] {
   return found;
 }
 
+/** Uses of a `_`-prefixed member declared in one of `sourceOf`'s modules, from another module. */
+function crossingMembers(sourceOf: Map<string, string>): string[] {
+  const declared = new Map<string, string>();
+  for (const [file, source] of sourceOf) {
+    for (const [, name] of source.matchAll(/^\s+(?:(?:readonly|static|async|private|protected|public)\s+)*(_\w+)\s*[(:=?<!]/gm)) {
+      declared.set(name as string, file);
+    }
+  }
+  const crossing: string[] = [];
+  for (const [file, source] of sourceOf) {
+    for (const [, name] of source.matchAll(/\.(_\w+)\b/g)) {
+      const owner = declared.get(name as string);
+      if (owner !== undefined && owner !== file) crossing.push(`${file} uses ${name} of ${owner}`);
+    }
+  }
+  return crossing;
+}
+
 describe('layout: one-way seams', () => {
   const files = [...sources('lib'), ...sources('adapters'), ...sources('test-suite')];
 
@@ -111,22 +131,42 @@ describe('layout: one-way seams', () => {
   });
 
   it('no `_`-prefixed member of ours is used outside the module that declares it', () => {
-    const declared = new Map<string, string>();
     const sourceOf = new Map(files.map((file) => [file, readFileSync(join(ROOT, file), 'utf8')]));
-    for (const [file, source] of sourceOf) {
-      for (const [, name] of source.matchAll(
-        /^\s+(?:(?:readonly|static|async|private|protected|public)\s+)*(_\w+)\s*[(:=?<!]/gm,
-      )) {
-        declared.set(name as string, file);
+    expect(crossingMembers(sourceOf)).to.deep.equal([]);
+  });
+
+  it("finds a `_` member used by another module (the check itself), not a framework's own `_router`", () => {
+    const sourceOf = new Map([
+      ['fill.ts', 'class Fill {\n  _settle(entry: unknown): void {}\n}'],
+      ['cache.ts', 'fill._settle(undefined);\nconst stack = app._router.stack;'],
+    ]);
+    expect(crossingMembers(sourceOf)).to.deep.equal(['cache.ts uses _settle of fill.ts']);
+  });
+});
+
+/** Modules over `maxLines` lines and functions over `maxFunctionLines`, as `file: what (lines)`. */
+function oversized(files: string[], maxLines: number, maxFunctionLines: number): string[] {
+  const found: string[] = [];
+  for (const file of files) {
+    const text = readFileSync(join(ROOT, file), 'utf8');
+    const lines = text.split('\n').length;
+    if (lines > maxLines) found.push(`${file}: module (${lines})`);
+    const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
+    const visit = (node: ts.Node): void => {
+      if (ts.isFunctionLike(node) && 'body' in node && node.body !== undefined) {
+        const first = source.getLineAndCharacterOfPosition(node.getStart(source)).line;
+        const last = source.getLineAndCharacterOfPosition(node.getEnd()).line;
+        if (last - first + 1 > maxFunctionLines) found.push(`${file}:${first + 1}: function (${last - first + 1})`);
       }
-    }
-    const crossing: string[] = [];
-    for (const [file, source] of sourceOf) {
-      for (const [, name] of source.matchAll(/\.(_\w+)\b/g)) {
-        const owner = declared.get(name as string);
-        if (owner !== undefined && owner !== file) crossing.push(`${file} uses ${name} of ${owner}`);
-      }
-    }
-    expect(crossing).to.deep.equal([]);
+      ts.forEachChild(node, visit);
+    };
+    visit(source);
+  }
+  return found;
+}
+
+describe('layout: modules a reader takes in at once', () => {
+  it('no module of lib/ or adapters/ over 400 lines, and no function over 50', () => {
+    expect(oversized([...sources('lib'), ...sources('adapters')], 400, 50)).to.deep.equal([]);
   });
 });
