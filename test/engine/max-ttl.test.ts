@@ -60,9 +60,12 @@ for (const [label, make] of STORES) {
         },
       );
       // The fill is stored after its response went out: on Redis, the next read may come first.
-      const stored = new Promise((resolve) => cache.once('store', resolve));
+      const settled = new Promise<string>((resolve) => {
+        cache.once('store', () => resolve('stored'));
+        cache.once('notStored', (event) => resolve(`not stored: ${event.detail}`));
+      });
       expect((await request(app).get('/year')).text).to.equal('v1');
-      await stored;
+      expect(await settled).to.equal('stored');
       const second = await request(app).get('/year');
       expect(second.headers['x-cache']).to.equal('HIT');
       expect(second.text).to.equal('v1');
