@@ -271,7 +271,7 @@ export class Lookups implements FillOwner {
       fill.settle(undefined);
       return this.#stale(stale, request);
     }
-    if (outcome.waited > 0) this.#settings.telemetry.waited(fill.where, outcome.waited, outcome.type);
+    if (outcome.waited > 0) this.#settings.telemetry.waitedForInstance(fill.where, outcome.waited, outcome.type);
     if (outcome.type === 'entry') {
       this.release(fill);
       fill.settle(outcome.entry);

@@ -75,10 +75,15 @@ export class Telemetry {
     if (this.#events.listenerCount('invalidated') > 0) this.#events.emit('invalidated', { key, where: source.where });
   }
 
-  /** A miss that waited for a running fill of its key: here (`waitedMs` undefined) or in another instance. */
-  waited(where?: string, waitedMs?: number, outcome?: string): void {
+  /** A miss that waited for the running fill of its key in this process. */
+  waited(): void {
     this.counts.waits++;
-    if (waitedMs !== undefined) debug('fill of %s waited %d ms for another instance: %s', where, Math.round(waitedMs), outcome);
+  }
+
+  /** A fill that first waited `ms` for another instance's fill of its key, and how that ended. */
+  waitedForInstance(where: string, ms: number, outcome: string): void {
+    this.counts.waits++;
+    debug('fill of %s waited %d ms for another instance: %s', where, Math.round(ms), outcome);
   }
 
   stored(key: string, where: string, bytes: number): void {
