@@ -125,7 +125,7 @@ function dataRequest(cache: DataHost, key: string, settings: DataSettings, enter
     canFill: true,
     enteredAt,
     // A value another serializer wrote is not this call's to read: the engine takes it for a miss, and refills.
-    accepts: settings.codec.holds,
+    selection: settings.codec.selection,
     staleWhileRevalidate: settings.staleWhileRevalidate,
     // A failed load rejects its caller: no fallback. A stale value this call refreshes comes as `revalidating`.
     staleIfError: 0,
@@ -159,6 +159,8 @@ async function load<T>(
     case 'stale':
       return decodeOrLoad(cache, codec, acquired.entry, key, where, loader);
     case 'pass':
+    // Never answered to a complete selection: a value's entries vary on nothing.
+    case 'vary':
       return loader();
     default: {
       const { fill, revalidating } = acquired;

@@ -1,6 +1,7 @@
 import { entryTags } from '../core/keys.js';
 import type { CachedEntry } from '../stores/contract.js';
 import { type NotStoredReason, notStoredReason } from './reasons.js';
+import type { Selection } from './selection.js';
 
 /** A lookup request from the HTTP layer (`cached-route.ts`) or the data cache (`data-cache.ts`). */
 export interface AcquireRequest {
@@ -20,13 +21,8 @@ export interface AcquireRequest {
   canFill: boolean;
   /** `performance.now()` when the request entered the app (see `request-mark.ts`): a fill is dated from it. */
   enteredAt: number;
-  /** Whether an entry suits this request (its `Vary` values match). */
-  accepts(entry: CachedEntry): boolean;
-  /**
-   * For an entry held under `id` that does not suit this request: the id this request's own variant lives under
-   * (looked up, and filled, instead), or undefined to fill `id` in the entry's place.
-   */
-  variant?(entry: CachedEntry): string | undefined;
+  /** Which stored entry may answer this request (see selection.ts). */
+  selection: Selection;
   /** How long past its TTL an entry is served while one request refills it (ms, 0 for never). */
   staleWhileRevalidate: number;
   /** How long past its TTL an entry may stand in for a failed refill (ms, 0 for never). */
@@ -37,14 +33,16 @@ export interface AcquireRequest {
 
 /**
  * What a lookup decided: a fresh `hit`; a `stale` copy served while another request refills the key; a `fill`
- * for the caller to run, with the `fallback` that may stand in if it fails (`staleIfError`); or a `pass`.
+ * for the caller to run, with the `fallback` that may stand in if it fails (`staleIfError`); a `pass`; or `vary`.
  */
 export type Acquired =
   /** `now`: the cache's clock (`cache.now()`) the entry was judged fresh at, for its `Age`. */
   | { type: 'hit'; entry: CachedEntry; now: number }
   | { type: 'stale'; entry: CachedEntry }
   | { type: 'fill'; fill: Fill; fallback: CachedEntry | undefined; revalidating?: CachedEntry }
-  | { type: 'pass'; reason: string };
+  | { type: 'pass'; reason: string }
+  /** The entry varies on names the request's selection has no value for: work them out and ask again. */
+  | { type: 'vary'; names: string[] };
 
 /** What a fill reports to the engine that started it: the one narrow way back. */
 export interface FillOwner {

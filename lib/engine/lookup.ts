@@ -4,9 +4,16 @@ import type { CachedEntry, CacheStore, StoreLookup } from '../stores/contract.js
 import { type Acquired, type AcquireRequest, Fill, type FillOwner } from './fill.js';
 import type { FillLock } from './fill-lock.js';
 import type { NotStoredReason } from './reasons.js';
+import { alternateId, suits } from './selection.js';
 import { storeFill } from './store-fill.js';
 import type { Telemetry } from './telemetry.js';
 import { callStore } from './timeout.js';
+
+// The request again, under its variant's id: found there or not, it goes no further.
+function withoutAlternate(request: AcquireRequest, id: string): AcquireRequest {
+  const { alternate: _, ...selection } = request.selection;
+  return { ...request, id, selection };
+}
 
 // A margin under the estimate of the store's clock at a request's entry, for rounding (see store-clock.ts).
 const STAMP_SLACK_US = 1;
@@ -125,13 +132,14 @@ export class Lookups implements FillOwner {
     let fallback: CachedEntry | undefined;
     // A stale copy this request refills: served at once instead if another instance holds the key's fill lock.
     let revalidating: CachedEntry | undefined;
-    const suits = held !== undefined && request.accepts(held);
-    if (held !== undefined && !suits && request.variant !== undefined) {
+    const judged = held === undefined ? false : suits(held, request.selection);
+    if (typeof judged === 'object') return { type: 'vary', names: judged };
+    if (held !== undefined && !judged) {
       // Another variant of the key (a `Vary: Accept-Encoding` entry of another coding) lives beside this one.
-      const id = request.variant(held);
-      if (id !== undefined && id !== request.id) return this.lookup({ ...request, id, variant: undefined });
+      const id = alternateId(held, request.selection);
+      if (id !== undefined && id !== request.id) return this.lookup(withoutAlternate(request, id));
     }
-    if (held !== undefined && suits) {
+    if (held !== undefined && judged) {
       const now = this.#settings.now();
       const invalidated = this.#invalidated(held, lookup.expiredAt);
       if (!invalidated) {
@@ -181,10 +189,12 @@ export class Lookups implements FillOwner {
     // gets a waitTimeout of its own too.
     if (running.locking !== undefined) await running.locking;
     const shared = await running.wait(this.#settings.waitTimeout);
-    if (this.#servable(shared, 0, request)) return this.#hit(shared, request, this.#settings.now());
+    const judged = shared === undefined ? false : suits(shared, request.selection);
+    if (typeof judged === 'object') return { type: 'vary', names: judged };
+    if (shared !== undefined && judged && this.#fresh(shared, 0)) return this.#hit(shared, request, this.#settings.now());
     // The fill it waited for stored another variant (a `Vary: Accept-Encoding` entry of another coding).
-    const id = shared === undefined || request.variant === undefined ? undefined : request.variant(shared);
-    if (id !== undefined && id !== request.id) return this.lookup({ ...request, id, variant: undefined });
+    const id = shared === undefined ? undefined : alternateId(shared, request.selection);
+    if (id !== undefined && id !== request.id) return this.lookup(withoutAlternate(request, id));
     // A fill still running after waitTimeout (a handler that never settles) must not hold later requests too, here
     // or in other instances. A request that waited once runs its handler now, without waiting for a lock.
     if (!running.settled) {
@@ -195,13 +205,8 @@ export class Lookups implements FillOwner {
   }
 
   // Whether an entry that arrived after the lookup (a shared fill's) may be served as a hit: the same tests.
-  #servable(entry: CachedEntry | undefined, expiredAt: number, request: AcquireRequest): entry is CachedEntry {
-    return (
-      entry !== undefined &&
-      request.accepts(entry) &&
-      this.#settings.now() < entry.freshUntil &&
-      !this.#invalidated(entry, expiredAt)
-    );
+  #fresh(entry: CachedEntry, expiredAt: number): boolean {
+    return this.#settings.now() < entry.freshUntil && !this.#invalidated(entry, expiredAt);
   }
 
   #hit(entry: CachedEntry, request: AcquireRequest, now: number): Acquired {
@@ -263,7 +268,9 @@ export class Lookups implements FillOwner {
     const stale = this.#standIn(request, fallback, revalidating);
     const outcome = await lock.acquire(
       fill.id,
-      (lookup) => (this.#servable(lookup.entry, lookup.expiredAt, request) ? lookup.entry : undefined),
+      // An entry of names this request has no value for does not suit: the request fills, as on a mismatch.
+      ({ entry, expiredAt }) =>
+        entry !== undefined && suits(entry, request.selection) === true && this.#fresh(entry, expiredAt) ? entry : undefined,
       stale === undefined,
     );
     if (outcome.type === 'held' && stale !== undefined) {

@@ -6,7 +6,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { deserialize as v8Deserialize, serialize as v8Serialize } from 'node:v8';
-import type { CachedEntry } from '../stores/contract.js';
+import type { Selection } from './selection.js';
 
 /** Turns values into bytes and back: the `serializer` option of `createCache`, `getOrSet` and `wrap`. */
 export interface Serializer {
@@ -92,8 +92,8 @@ export interface ValueCodec {
   readonly contentType: string;
   encode(value: unknown): Buffer;
   decode(body: Buffer): unknown;
-  /** Whether a stored entry holds a value of this codec (its one header is this content type). */
-  holds(entry: CachedEntry): boolean;
+  /** The entries a lookup may take: those holding a value of this codec (their `content-type` is its type). */
+  readonly selection: Selection;
 }
 
 const codecs = new WeakMap<Serializer, ValueCodec>();
@@ -118,8 +118,11 @@ export function codecOf(serializer: Serializer): ValueCodec {
       decode(body: Buffer): unknown {
         return serializer.deserialize(body);
       },
-      holds(entry: CachedEntry): boolean {
-        return entry.headers[0]?.[1] === contentType;
+      selection: {
+        reuse: true,
+        values: undefined,
+        complete: true,
+        header: { name: 'content-type', oneOf: new Set([contentType.toLowerCase()]) },
       },
     };
     codecs.set(serializer, codec);

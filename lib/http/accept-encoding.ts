@@ -84,19 +84,21 @@ export function preferredCoding(headers: HeaderMap): string {
   return best;
 }
 
+// The Content-Encoding values a stored response may carry that a request can be asked about; any other (an
+// unregistered coding, a list of two) is never served from the cache, only refilled.
+const STORED_CODINGS = ['zstd', 'br', 'gzip', 'x-gzip', 'deflate', 'compress', 'x-compress'] as const;
+
 /**
- * Whether a response with this `Content-Encoding` may be sent to the request: every coding it lists must have a
- * q-value above 0. A response without a coding always may: it is what a server sends when nothing listed is
- * acceptable, and what the handler itself sends such a client.
+ * The `Content-Encoding` values (lower-case; `''` for none) a response may carry to be sent to this request:
+ * each coding it gives a q-value above 0. No coding and `identity` always may: it is what a server sends when
+ * nothing listed is acceptable, and what the handler itself sends such a client.
  */
-export function acceptsCoding(headers: HeaderMap, contentEncoding: string | undefined): boolean {
-  if (contentEncoding === undefined) return true;
-  const codings = contentEncoding
-    .split(',')
-    .map((coding) => coding.trim().toLowerCase())
-    .filter((coding) => coding !== '' && coding !== 'identity');
-  if (codings.length === 0) return true;
+export function acceptedCodings(headers: HeaderMap): ReadonlySet<string> {
   const text = headerText(headers);
   const found = text === undefined ? undefined : weights(text);
-  return codings.every((coding) => weight(found, coding === 'x-gzip' ? 'gzip' : coding) > 0);
+  const accepted = new Set<string>(['', 'identity']);
+  for (const coding of STORED_CODINGS) {
+    if (weight(found, coding === 'x-gzip' ? 'gzip' : coding) > 0) accepted.add(coding);
+  }
+  return accepted;
 }

@@ -14,9 +14,13 @@ import { ResponseCapture } from './response-capture.js';
 import { type RouteOptions, routeSettings } from './route-options.js';
 import type { StoragePolicy } from './storage-policy.js';
 import { requestRefusal } from './storage-policy.js';
-import { codingVariant, entrySuits, varyKeySuffix } from './vary.js';
+import { SeenVary, varyKeySuffix } from './vary.js';
 
 export type { CacheControlInfo, CacheControlOption, RequestInfo, RouteOptions, StatusHeader };
+
+// What a lookup answers once the request's selection was complete, and a lookup's fill.
+type Answered = Exclude<Acquired, { type: 'vary' }>;
+type Filling = Extract<Acquired, { type: 'fill' }>;
 
 /** The key of a key function that gave groups only: method and URL, query parameters sorted. HEAD reads GET's. */
 export function defaultKey(method: string, url: string): string {
@@ -64,6 +68,7 @@ export class CachedRoute<Req> {
   readonly #fixedControl: SentCacheControl | undefined;
   readonly #refresh: ((req: Req) => boolean) | undefined;
   readonly #vary: readonly string[];
+  readonly #seenVary = new SeenVary();
   readonly #stale: { whileRevalidate: number; ifError: number; afterExpire: boolean; handlerTimeout: number | undefined };
   readonly #status: StatusHeaders;
   readonly #cdnTags: CdnTagHeader | undefined;
@@ -189,6 +194,7 @@ export class CachedRoute<Req> {
     const cache = this.cache;
     const key = this.#vary.length === 0 ? spec.key : spec.key + varyKeySuffix(this.#vary, info.headers);
     const id = keyId(key, cache.maxKeyLength);
+    const variantId = (suffix: string) => keyId(key + suffix, cache.maxKeyLength);
     const request: AcquireRequest = {
       key: spec.key,
       id,
@@ -198,12 +204,7 @@ export class CachedRoute<Req> {
       canFill: info.method === 'GET',
       enteredAt: info.enteredAt,
       // A refresh takes no stored entry, fresh or not: the lookup starts a fill, whose entry replaces the old one.
-      accepts: refresh ? () => false : (entry: CachedEntry) => entrySuits(entry, info.headers),
-      // An entry compressed inside the cache for another coding class keeps its place; this request's class gets its own.
-      variant: (entry: CachedEntry) => {
-        const suffix = codingVariant(entry, info.headers);
-        return suffix === undefined ? undefined : keyId(key + suffix, cache.maxKeyLength);
-      },
+      selection: this.#seenVary.selection(info.headers, variantId, refresh, false),
       staleWhileRevalidate: this.#stale.whileRevalidate,
       staleIfError: this.#stale.ifError,
       staleIfErrorAfterExpire: this.#stale.afterExpire,
@@ -211,13 +212,18 @@ export class CachedRoute<Req> {
     const ttl = spec.ttl ?? this.#ttl;
     // The key function's ttl wins over the response's headers, as it wins over the route's ttl.
     const fromHeaders = this.#ttlFromHeaders && spec.ttl === undefined;
+    const answer = (acquired: Acquired): Outcome | Promise<Outcome> => {
+      if (acquired.type !== 'vary') return this.#outcome(acquired, info, ttl, fromHeaders, spec.groups);
+      // An entry of names this route had not seen vary: the request works their values out and asks once more.
+      this.#seenVary.learn(acquired.names);
+      const selection = this.#seenVary.selection(info.headers, variantId, refresh, true);
+      return Promise.resolve(cache.lookup({ ...request, selection })).then(answer);
+    };
     const acquired = cache.lookup(request);
-    if (isPromiseLike(acquired)) return acquired.then((value) => this.#outcome(value, info, ttl, fromHeaders, spec.groups));
-    return this.#outcome(acquired, info, ttl, fromHeaders, spec.groups);
+    return isPromiseLike(acquired) ? acquired.then(answer) : answer(acquired);
   }
 
-  #outcome(acquired: Acquired, info: RequestInfo, ttl: number, fromHeaders: boolean, groups: readonly string[]): Outcome {
-    const cache = this.cache;
+  #outcome(acquired: Answered, info: RequestInfo, ttl: number, fromHeaders: boolean, groups: readonly string[]): Outcome {
     switch (acquired.type) {
       case 'hit': {
         const now = acquired.now;
@@ -230,41 +236,45 @@ export class CachedRoute<Req> {
       }
       case 'stale':
         return { type: 'hit', replay: this.#staleReplay(acquired.entry, info, groups) };
-      case 'fill': {
-        if (!this.#expiryChecked) {
-          this.#expiryChecked = true;
-          checkExpiryMiddleware(cache, info.where);
-        }
-        const fallback = acquired.fallback;
-        const capture = new ResponseCapture(acquired.fill, {
-          policy: this.#policy,
-          requestHeaders: info.headers,
-          ttl,
-          ttlFromHeaders: fromHeaders,
-          cacheControl:
-            this.#cacheControl === undefined
-              ? undefined
-              : (ttlLeft: number) => this.#control({ hit: false, age: 0, ttlLeft, groups }, info.where),
-          staleFor: Math.max(this.#stale.whileRevalidate, this.#stale.ifError),
-          now: cache.now,
-          ownHeader: cache.header,
-          fallback: fallback === undefined ? undefined : () => this.#staleReplay(fallback, info, groups),
-          handlerTimeout: this.#stale.handlerTimeout,
-          groups,
-          status: this.#status,
-          cdnTags: this.#cdnTags,
-          onCdnDrop: this.#cdnDropped(info.where),
-          maxKeyLength: cache.maxKeyLength,
-          maxGroups: cache.maxGroups,
-          report: (error) => cache.report(error),
-        });
-        return { type: 'miss', capture, headers: this.#status.miss };
-      }
+      case 'fill':
+        return this.#miss(acquired, info, ttl, fromHeaders, groups);
       default:
         // A HEAD miss runs the handler and stores nothing (a HEAD is never stored as the GET): still a miss.
         if (acquired.reason === 'HEAD miss') return { type: 'pass', headers: this.#status.miss };
         return { type: 'pass', headers: this.#status.bypass('store-unavailable') };
     }
+  }
+
+  #miss(acquired: Filling, info: RequestInfo, ttl: number, fromHeaders: boolean, groups: readonly string[]): Outcome {
+    const cache = this.cache;
+    if (!this.#expiryChecked) {
+      this.#expiryChecked = true;
+      checkExpiryMiddleware(cache, info.where);
+    }
+    const fallback = acquired.fallback;
+    const capture = new ResponseCapture(acquired.fill, {
+      policy: this.#policy,
+      requestHeaders: info.headers,
+      ttl,
+      ttlFromHeaders: fromHeaders,
+      cacheControl:
+        this.#cacheControl === undefined
+          ? undefined
+          : (ttlLeft: number) => this.#control({ hit: false, age: 0, ttlLeft, groups }, info.where),
+      staleFor: Math.max(this.#stale.whileRevalidate, this.#stale.ifError),
+      now: cache.now,
+      ownHeader: cache.header,
+      fallback: fallback === undefined ? undefined : () => this.#staleReplay(fallback, info, groups),
+      handlerTimeout: this.#stale.handlerTimeout,
+      groups,
+      status: this.#status,
+      cdnTags: this.#cdnTags,
+      onCdnDrop: this.#cdnDropped(info.where),
+      maxKeyLength: cache.maxKeyLength,
+      maxGroups: cache.maxGroups,
+      report: (error) => cache.report(error),
+    });
+    return { type: 'miss', capture, headers: this.#status.miss };
   }
 
   #replayControl(entry: CachedEntry, now: number, groups: readonly string[], where: string): SentCacheControl | undefined {

@@ -1,10 +1,10 @@
-import type { CachedEntry } from '../stores/contract.js';
-import { acceptsCoding, preferredCoding } from './accept-encoding.js';
+import type { Selection } from '../engine/selection.js';
+import { acceptedCodings, preferredCoding } from './accept-encoding.js';
 import { type HeaderMap, headerTokens, headerValue } from './headers.js';
 
 /*
- * What a response varies on: its `Vary` request header values, held with the entry and matched on each hit, and a
- * route's `vary` option, mixed into the key.
+ * What a response varies on: its `Vary` request header values, held with the entry and matched on each hit (the
+ * request's values handed to the engine as data), and a route's `vary` option, mixed into the key.
  */
 
 /**
@@ -26,50 +26,48 @@ function varyValue(headers: HeaderMap, name: string): string {
   return name === 'accept-encoding' ? preferredCoding(headers) : requestValue(headers, name);
 }
 
-/** True when the request carries the same values as the ones an entry was filled with. */
-export function varyMatches(vary: ReadonlyArray<readonly [string, string]>, requestHeaders: HeaderMap): boolean {
-  for (const [name, value] of vary) {
-    if (varyValue(requestHeaders, name) !== value) return false;
-  }
-  return true;
-}
+// At most this many names a route's responses are seen to vary on: a response's Vary header is the app's, not
+// the client's, but a route must not grow without bound whatever its handler sends.
+const MAX_SEEN = 16;
 
-function contentEncoding(entry: CachedEntry): string | undefined {
-  for (const [name, value] of entry.headers) {
-    if (name.length === 16 && name.toLowerCase() === 'content-encoding')
-      return typeof value === 'string' ? value : value.join(',');
-  }
-  return undefined;
-}
-
-function variesOnCoding(entry: CachedEntry): boolean {
-  for (const [name] of entry.vary) if (name === 'accept-encoding') return true;
-  return false;
-}
+const UNKNOWN_VARY: Selection = { reuse: true, values: undefined, complete: false };
 
 /**
- * Whether a stored entry may answer this request: its `Vary` values match, and when it varies on Accept-Encoding
- * its coding is one the request accepts (a compressor that chose oddly must never make a client get gzip or br it
- * did not ask for).
+ * The names a route's stored responses vary on (their `Vary` lists), learned from the entries the engine finds:
+ * each request of the route works out its own values of these, as data the engine matches entries against
+ * (engine/selection.ts). A route whose responses do not vary does no work per request.
  */
-export function entrySuits(entry: CachedEntry, requestHeaders: HeaderMap): boolean {
-  if (entry.vary.length === 0) return true;
-  if (!varyMatches(entry.vary, requestHeaders)) return false;
-  return !variesOnCoding(entry) || acceptsCoding(requestHeaders, contentEncoding(entry));
-}
+export class SeenVary {
+  #names: string[] = [];
 
-/**
- * The key suffix of this request's own variant, when `entry` varies on Accept-Encoding and holds another coding
- * class's response: each class (br, gzip, identity, ...) then keeps its own entry beside the first one, instead of
- * the classes replacing each other's. Undefined when the entry is this request's class (a miss replaces it).
- */
-export function codingVariant(entry: CachedEntry, requestHeaders: HeaderMap): string | undefined {
-  for (const [name, value] of entry.vary) {
-    if (name !== 'accept-encoding') continue;
-    const coding = preferredCoding(requestHeaders);
-    return coding === value ? undefined : `\naccept-encoding:${coding}`;
+  /** Adds names an entry varies on (the engine's `vary` answer). */
+  learn(names: readonly string[]): void {
+    for (const name of names) {
+      if (this.#names.length < MAX_SEEN && !this.#names.includes(name)) this.#names = [...this.#names, name];
+    }
   }
-  return undefined;
+
+  /**
+   * What a request takes of the entries of `key`: their `Vary` values matched; when they vary on Accept-Encoding,
+   * a coding the request accepts (a compressor that chose oddly must never make a client get gzip or br it did
+   * not ask for), and each coding class its own entry beside the first (`variantId`). `complete` once the request
+   * was answered `vary`: names past the bound then read as a mismatch.
+   */
+  selection(headers: HeaderMap, variantId: (suffix: string) => string, refresh: boolean, complete: boolean): Selection {
+    const names = this.#names;
+    if (names.length === 0 && !refresh && !complete) return UNKNOWN_VARY;
+    const values = new Map<string, string>();
+    for (const name of names) values.set(name, varyValue(headers, name));
+    const coding = values.get('accept-encoding');
+    if (coding === undefined) return { reuse: !refresh, values, complete };
+    return {
+      reuse: !refresh,
+      values,
+      complete,
+      header: { name: 'content-encoding', oneOf: acceptedCodings(headers), whenVaryOn: 'accept-encoding' },
+      alternate: { name: 'accept-encoding', id: variantId(`\naccept-encoding:${coding}`) },
+    };
+  }
 }
 
 /** The values of the route's `vary` request headers, to be mixed into the key (only when the route asks). */

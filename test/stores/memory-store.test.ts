@@ -4,21 +4,11 @@ import { type CachedEntry, createCache, memoryStore, type StoreLookup } from 'gr
 import { groupCache } from 'group-cache/express';
 import { groupTag, keyId } from '../../lib/core/keys.js';
 import { WIDE_TIMES_BYTES } from '../../lib/stores/entry-size.js';
+import { testEntry } from '../helpers/entries.js';
 import { express, getRaw, manualClock } from '../helpers/express-app.js';
 
 function entry(startedAt: number, tags: string[], body = Buffer.alloc(1000, 1), keep = 60_000): CachedEntry {
-  return {
-    status: 200,
-    headers: [['content-type', 'text/plain']],
-    body,
-    etag: '"e"',
-    vary: [],
-    tags,
-    startedAt,
-    storedAt: 0,
-    freshUntil: keep,
-    staleUntil: keep,
-  };
+  return testEntry({ body, tags, startedAt, freshUntil: keep, staleUntil: keep });
 }
 
 /** The store holds the entry and says a tag of it was expired at or after its fill started. */

@@ -6,6 +6,7 @@ import { redisStore } from 'group-cache/redis';
 import { type Cluster, Redis } from 'ioredis';
 import { expressDriver } from '../../drivers/express.js';
 import { adapterConformance } from '../../helpers/adapter-conformance.js';
+import { entryStoredNow } from '../../helpers/entries.js';
 import { connectCluster, type RedisCluster, startClusterOrSkip } from '../../helpers/redis-cluster.js';
 import { uniquePrefix } from '../../helpers/redis-server.js';
 import { storeConformance } from '../../helpers/store-conformance.js';
@@ -524,18 +525,7 @@ describe('Redis Cluster', function () {
 });
 
 function entryOf(startedAt: number, tags: string[]) {
-  return {
-    status: 200,
-    headers: [['content-type', 'text/plain']] as Array<[string, string]>,
-    body: Buffer.from('body'),
-    etag: '"e"',
-    vary: [],
-    tags,
-    startedAt,
-    storedAt: Date.now(),
-    freshUntil: Date.now() + 60_000,
-    staleUntil: Date.now() + 60_000,
-  };
+  return entryStoredNow(startedAt, tags);
 }
 
 // The bucket a tag lives in, as the store computes it (FNV-1a over the tag, 16 buckets).

@@ -5,6 +5,7 @@ import type { CachedEntry } from 'group-cache';
 import { RedisStore, redisStore } from 'group-cache/redis';
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
+import { testEntry } from '../../helpers/entries.js';
 import {
   CLIENT_KINDS,
   connect,
@@ -20,18 +21,7 @@ import {
 const MAX_TTL = 365 * 24 * 3600 * 1000;
 
 function entry(startedAt: number, tags: string[], keep = 60_000): CachedEntry {
-  return {
-    status: 200,
-    headers: [],
-    body: Buffer.from('x'),
-    etag: '"x"',
-    vary: [],
-    tags,
-    startedAt,
-    storedAt: 0,
-    freshUntil: keep,
-    staleUntil: keep,
-  };
+  return testEntry({ headers: [], body: Buffer.from('x'), etag: '"x"', tags, startedAt, freshUntil: keep, staleUntil: keep });
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

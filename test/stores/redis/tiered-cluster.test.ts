@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import type { CachedEntry, StoreLookup } from 'group-cache';
 import { redisStore, type TieredStore, tieredStore } from 'group-cache/redis';
 import type { Cluster } from 'ioredis';
+import { entryStoredNow } from '../../helpers/entries.js';
 import { connectCluster, type RedisCluster, startClusterOrSkip } from '../../helpers/redis-cluster.js';
 import { uniquePrefix } from '../../helpers/redis-server.js';
 import { storeConformance } from '../../helpers/store-conformance.js';
@@ -40,19 +41,7 @@ async function until(check: () => boolean | Promise<boolean>, what = 'the condit
 }
 
 function entry(startedAt: number, tags: string[], ttl = 60_000): CachedEntry {
-  const now = Date.now();
-  return {
-    status: 200,
-    headers: [['content-type', 'text/plain']],
-    body: Buffer.from('body'),
-    etag: '"e"',
-    vary: [],
-    tags,
-    startedAt,
-    storedAt: now,
-    freshUntil: now + ttl,
-    staleUntil: now + ttl,
-  };
+  return entryStoredNow(startedAt, tags, 'body', ttl);
 }
 
 function invalidated(lookup: StoreLookup): boolean {

@@ -7,23 +7,12 @@
 import { expect } from 'chai';
 import type { CachedEntry } from 'group-cache';
 import { redisStore, tieredStore } from 'group-cache/redis';
+import { entryStoredNow } from '../../helpers/entries.js';
 import { useRedis } from '../../helpers/redis-fixtures.js';
 import { uniquePrefix } from '../../helpers/redis-server.js';
 
 function entry(startedAt: number, body: string): CachedEntry {
-  const now = Date.now();
-  return {
-    status: 200,
-    headers: [['content-type', 'text/plain']],
-    body: Buffer.from(body),
-    etag: `"${body}"`,
-    vary: [],
-    tags: ['k:page'],
-    startedAt,
-    storedAt: now,
-    freshUntil: now + 60_000,
-    staleUntil: now + 60_000,
-  };
+  return { ...entryStoredNow(startedAt, ['k:page'], body), etag: `"${body}"` };
 }
 
 describe('tieredStore: a write replacing an entry the tier holds', () => {

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import type { CachedEntry, StoreLookup } from 'group-cache';
 import { redisStore, type TieredStore, tieredStore } from 'group-cache/redis';
 import type { Redis } from 'ioredis';
+import { entryStoredNow } from '../../helpers/entries.js';
 import {
   CLIENT_KINDS,
   type ClientKind,
@@ -59,19 +60,7 @@ async function until(check: () => boolean | Promise<boolean>, what = 'the condit
 }
 
 function entry(startedAt: number, tags: string[], body = 'body'): CachedEntry {
-  const now = Date.now();
-  return {
-    status: 200,
-    headers: [['content-type', 'text/plain']],
-    body: Buffer.from(body),
-    etag: '"e"',
-    vary: [],
-    tags,
-    startedAt,
-    storedAt: now,
-    freshUntil: now + 60_000,
-    staleUntil: now + 60_000,
-  };
+  return entryStoredNow(startedAt, tags, body);
 }
 
 function invalidated(lookup: StoreLookup): boolean {
