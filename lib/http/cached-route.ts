@@ -8,6 +8,7 @@ import type { Acquired, AcquireRequest } from '../engine/fill.js';
 import type { CachedEntry } from '../stores/contract.js';
 import type { BypassDetail, StatusHeader, StatusHeaders } from './cache-status.js';
 import { type CacheControlInfo, type CacheControlOption, type SentCacheControl, sentCacheControl } from './client-freshness.js';
+import { EdgeControl } from './edge-control.js';
 import { type Replay, replayEntry } from './replay.js';
 import type { RequestInfo } from './request-info.js';
 import { ResponseCapture } from './response-capture.js';
@@ -67,6 +68,7 @@ export class CachedRoute<Req> {
   readonly #stale: { whileRevalidate: number; ifError: number; afterExpire: boolean; handlerTimeout: number | undefined };
   readonly #status: StatusHeaders;
   readonly #cdnTags: CdnTagHeader | undefined;
+  readonly #edge: EdgeControl;
   #cdnWarned = false;
   #expiryChecked = false;
 
@@ -84,6 +86,7 @@ export class CachedRoute<Req> {
     this.#stale = settings.stale;
     this.#status = settings.status;
     this.#cdnTags = settings.cdnTags;
+    this.#edge = new EdgeControl(settings.cache.edge, settings.cdnTags !== undefined);
   }
 
   // Tags past the CDN header's limit are lost to purges by them: said once per route, where an operator looks.
@@ -163,7 +166,7 @@ export class CachedRoute<Req> {
 
   #pass(reason: string, detail: BypassDetail, info: RequestInfo): Outcome {
     this.cache.recordBypass(reason, info.where);
-    return { type: 'pass', headers: this.#status.bypass(detail) };
+    return { type: 'pass', headers: this.#withEdge(this.#status.bypass(detail), this.#edge.refused) };
   }
 
   /** Reports what was wrong with the key function (`threw: …`, `returned …: …`) and bypasses the cache. */
@@ -223,10 +226,11 @@ export class CachedRoute<Req> {
         const now = acquired.now;
         const entry = acquired.entry;
         const control = this.#cacheControl === undefined ? undefined : this.#replayControl(entry, now, groups, info.where);
-        return {
-          type: 'hit',
-          replay: replayEntry(entry, info.method, info.headers, now, this.#status.hit(entry, now), control),
-        };
+        const status = this.#status.hit(entry, now);
+        const headers = this.#edge.active
+          ? this.#withEdge(status, this.#edge.grant(info.enteredAt, entry.freshUntil - now, false))
+          : status;
+        return { type: 'hit', replay: replayEntry(entry, info.method, info.headers, now, headers, control) };
       }
       case 'stale':
         return { type: 'hit', replay: this.#staleReplay(acquired.entry, info, groups) };
@@ -254,6 +258,8 @@ export class CachedRoute<Req> {
           status: this.#status,
           cdnTags: this.#cdnTags,
           onCdnDrop: this.#cdnDropped(info.where),
+          edge: this.#edge,
+          enteredAt: info.enteredAt,
           maxKeyLength: cache.maxKeyLength,
           maxGroups: cache.maxGroups,
           report: (error) => cache.report(error),
@@ -262,8 +268,9 @@ export class CachedRoute<Req> {
       }
       default:
         // A HEAD miss runs the handler and stores nothing (a HEAD is never stored as the GET): still a miss.
-        if (acquired.reason === 'HEAD miss') return { type: 'pass', headers: this.#status.miss };
-        return { type: 'pass', headers: this.#status.bypass('store-unavailable') };
+        if (acquired.reason === 'HEAD miss')
+          return { type: 'pass', headers: this.#withEdge(this.#status.miss, this.#edge.refused) };
+        return { type: 'pass', headers: this.#withEdge(this.#status.bypass('store-unavailable'), this.#edge.refused) };
     }
   }
 
@@ -275,6 +282,12 @@ export class CachedRoute<Req> {
   #staleReplay(entry: CachedEntry, info: RequestInfo, groups: readonly string[]): Replay {
     const now = this.cache.now();
     const control = this.#cacheControl === undefined ? undefined : this.#replayControl(entry, now, groups, info.where);
-    return replayEntry(entry, info.method, info.headers, now, this.#status.stale(entry, now), control);
+    const headers = this.#withEdge(this.#status.stale(entry, now), this.#edge.refused);
+    return replayEntry(entry, info.method, info.headers, now, headers, control);
+  }
+
+  // The status headers plus the edge's, without a copy when there are none (no `edge`: the hit path allocates nothing).
+  #withEdge(status: readonly StatusHeader[], edge: readonly StatusHeader[]): readonly StatusHeader[] {
+    return edge.length === 0 ? status : [...status, ...edge];
   }
 }
