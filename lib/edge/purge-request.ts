@@ -70,7 +70,7 @@ export async function sendPurge(name: string, call: PurgeCall, bounds: RequestBo
     if (left <= 0) break;
     let wait = bounds.retryDelay * 2 ** attempt * (0.5 + Math.random() / 2);
     try {
-      const response = await fetch(call.url, { ...call.init, signal: AbortSignal.timeout(left) });
+      const response = await fetch(call.url, { ...call.init, signal: AbortSignal.timeout(Math.ceil(left)) });
       const body = await response.text();
       if (response.ok) {
         call.check?.(body);
