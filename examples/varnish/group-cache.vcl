@@ -72,9 +72,12 @@ sub vcl_deliver {
     unset resp.http.xkey;
     unset resp.http.Surrogate-Key;
     unset resp.http.Surrogate-Control;
-    # Whether this answer came from this Varnish (drop it if you would rather not say).
-    if (obj.hits > 0) {
+    # Whether this answer came from this Varnish, fresh or (soft-purged, in grace) stale; drop it if you would
+    # rather not say.
+    if (obj.hits > 0 && obj.ttl > 0s) {
         set resp.http.X-Edge = "HIT";
+    } elsif (obj.hits > 0) {
+        set resp.http.X-Edge = "STALE";
     } else {
         set resp.http.X-Edge = "MISS";
     }
