@@ -9,7 +9,7 @@ import { type RedisServer, startRedisOrSkip } from '../helpers/redis-server.js';
 import { varnishInstalled } from '../helpers/varnish.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const WORKLOAD = { ops: 1_500, concurrency: 8, keys: 8, writeRatio: 0.2 };
+const WORKLOAD = { ops: 800, concurrency: 8, keys: 6, writeRatio: 0.2 };
 
 function summary(result: WorkloadResult): string {
   return JSON.stringify({ ...result, violations: result.violations.slice(0, 5) });

@@ -85,20 +85,22 @@ describe('Varnish in front (examples/varnish/group-cache.vcl)', function () {
         expect(version(read)).to.equal(2);
       });
 
-      it("onError 'fail': with Varnish down, a write is answered 503 (applied, not visible everywhere); the purge lands once it is back", async () => {
-        await get(stack.item(3));
-        await stack.varnish.kill();
-        // Straight to the app: Varnish is down, so its purge fails.
-        const write = await fetch(`${stack.direct(3)}?v=2`, { method: 'PUT' });
-        expect(write.status).to.equal(503);
-        expect(stack.db.versions.get('3')).to.equal(2);
-        expect(stack.cache.stats().pendingPurges).to.equal(1);
-        await stack.varnish.restart();
-        const deadline = Date.now() + 10_000;
-        while (stack.cache.stats().pendingPurges > 0 && Date.now() < deadline)
-          await new Promise((resolve) => setTimeout(resolve, 50));
-        expect(stack.cache.stats().pendingPurges).to.equal(0);
-      });
+      // The 503 itself is lib/http's, the same for every adapter: one framework restarts Varnish for it.
+      if (framework === 'express')
+        it("onError 'fail': with Varnish down, a write is answered 503 (applied, not visible everywhere); the purge lands once it is back", async () => {
+          await get(stack.item(3));
+          await stack.varnish.kill();
+          // Straight to the app: Varnish is down, so its purge fails.
+          const write = await fetch(`${stack.direct(3)}?v=2`, { method: 'PUT' });
+          expect(write.status).to.equal(503);
+          expect(stack.db.versions.get('3')).to.equal(2);
+          expect(stack.cache.stats().pendingPurges).to.equal(1);
+          await stack.varnish.restart();
+          const deadline = Date.now() + 10_000;
+          while (stack.cache.stats().pendingPurges > 0 && Date.now() < deadline)
+            await new Promise((resolve) => setTimeout(resolve, 50));
+          expect(stack.cache.stats().pendingPurges).to.equal(0);
+        });
     });
   }
 
