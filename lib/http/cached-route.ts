@@ -222,16 +222,8 @@ export class CachedRoute<Req> {
   #outcome(acquired: Acquired, info: RequestInfo, ttl: number, fromHeaders: boolean, groups: readonly string[]): Outcome {
     const cache = this.cache;
     switch (acquired.type) {
-      case 'hit': {
-        const now = acquired.now;
-        const entry = acquired.entry;
-        const control = this.#cacheControl === undefined ? undefined : this.#replayControl(entry, now, groups, info.where);
-        const status = this.#status.hit(entry, now);
-        const headers = this.#edge.active
-          ? this.#withEdge(status, this.#edge.grant(info.enteredAt, entry.freshUntil - now, false))
-          : status;
-        return { type: 'hit', replay: replayEntry(entry, info.method, info.headers, now, headers, control) };
-      }
+      case 'hit':
+        return { type: 'hit', replay: this.#hitReplay(acquired.entry, acquired.now, info, groups) };
       case 'stale':
         return { type: 'hit', replay: this.#staleReplay(acquired.entry, info, groups) };
       case 'fill': {
@@ -272,6 +264,16 @@ export class CachedRoute<Req> {
           return { type: 'pass', headers: this.#withEdge(this.#status.miss, this.#edge.refused) };
         return { type: 'pass', headers: this.#withEdge(this.#status.bypass('store-unavailable'), this.#edge.refused) };
     }
+  }
+
+  // A fresh hit: judged fresh at `now`, so the edge may keep it too (for no longer than the entry's own TTL).
+  #hitReplay(entry: CachedEntry, now: number, info: RequestInfo, groups: readonly string[]): Replay {
+    const control = this.#cacheControl === undefined ? undefined : this.#replayControl(entry, now, groups, info.where);
+    const status = this.#status.hit(entry, now);
+    const headers = this.#edge.active
+      ? this.#withEdge(status, this.#edge.grant(info.enteredAt, entry.freshUntil - now, false))
+      : status;
+    return replayEntry(entry, info.method, info.headers, now, headers, control);
   }
 
   #replayControl(entry: CachedEntry, now: number, groups: readonly string[], where: string): SentCacheControl | undefined {
