@@ -81,11 +81,13 @@ export function edgeSettings(value: unknown): EdgeSettings | undefined {
   const list = Array.isArray(raw.purgers) ? raw.purgers : raw.purgers === undefined ? [] : [raw.purgers];
   if (list.length === 0) throw new TypeError('option edge.purgers must be a purger or a non-empty array of purgers');
   if (raw.soft !== undefined && typeof raw.soft !== 'boolean') throw new TypeError('option edge.soft must be a boolean');
-  const window = positiveOption(raw, 'window', 50);
+  // Read under their full names, so that a bad value's TypeError names `edge.window`, not a top-level `window`.
+  const named = { 'edge.window': raw.window, 'edge.ttl': raw.ttl };
+  const window = positiveOption(named, 'edge.window', 50);
   return {
     purgers: list.map(checkPurger),
     soft: raw.soft === true,
-    ttl: ttlOption(raw, 'ttl', 60_000),
+    ttl: ttlOption(named, 'edge.ttl', 60_000),
     window,
     fetchWithin: Math.max(1, Math.floor(window / 2)),
   };

@@ -85,6 +85,19 @@ describe('Varnish in front (examples/varnish/group-cache.vcl)', function () {
         expect(version(read)).to.equal(2);
       });
 
+      it('the race: a slow read that fetched before a write, answering after its purge, is not kept by Varnish', async () => {
+        stack.db.delay = () => 800;
+        const slow = get(stack.item(4));
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        stack.db.delay = undefined;
+        // The slow read has read version 0 and is held; the write's purge runs before it answers.
+        expect((await fetch(`${stack.item(4)}?v=5`, { method: 'PUT' })).status).to.equal(200);
+        expect(version(await slow)).to.equal(0);
+        const read = await get(stack.item(4));
+        expect(read.headers.get('x-edge')).to.equal('MISS');
+        expect(version(read)).to.equal(5);
+      });
+
       // The 503 itself is lib/http's, the same for every adapter: one framework restarts Varnish for it.
       if (framework === 'express')
         it("onError 'fail': with Varnish down, a write is answered 503 (applied, not visible everywhere); the purge lands once it is back", async () => {
