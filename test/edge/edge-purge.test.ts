@@ -164,8 +164,14 @@ describe('createCache({ edge }): the purge is part of expiring', () => {
     expect(() => createCache({ cdnTags: 'Cache-Tag', edge: { purgers: noName } })).to.throw(TypeError, /needs a name/);
     const typo = { purgers: purger, windw: 5 } as unknown as { purgers: Purger };
     expect(() => createCache({ cdnTags: 'Cache-Tag', edge: typo })).to.throw(TypeError, /did you mean window/);
-    expect(() => createCache({ cdnTags: 'Cache-Tag', edge: { purgers: purger, window: 0 } })).to.throw(TypeError, /option edge.window/);
-    expect(() => createCache({ cdnTags: 'Cache-Tag', edge: { purgers: purger, ttl: -1 } })).to.throw(TypeError, /option edge.ttl/);
+    expect(() => createCache({ cdnTags: 'Cache-Tag', edge: { purgers: purger, window: 0 } })).to.throw(
+      TypeError,
+      /option edge.window/,
+    );
+    expect(() => createCache({ cdnTags: 'Cache-Tag', edge: { purgers: purger, ttl: -1 } })).to.throw(
+      TypeError,
+      /option edge.ttl/,
+    );
   });
 });
 
