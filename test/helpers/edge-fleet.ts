@@ -78,8 +78,7 @@ export async function startFleet(redis: RedisServer, options: FleetOptions): Pro
     const headers: Record<string, string> = recipe ? { 'Surrogate-Control': 'max-age=60, fetch-within=60000' } : {};
     apps.push(await startItemsApp(options.framework, cache, db, { headers }));
   }
-  const edges: Varnish[] = [];
-  for (let i = 0; i < 2; i++) edges.push(await startVarnish((apps[i] as AppInstance).port, ports[i]));
+  const edges: Varnish[] = await Promise.all(apps.map((app, i) => startVarnish(app.port, ports[i])));
   return {
     edges,
     caches,
