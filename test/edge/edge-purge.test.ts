@@ -133,6 +133,24 @@ describe('createCache({ edge }): the purge is part of expiring', () => {
     await cache.close();
   });
 
+  it('close() reports the purges still queued as never applied (EPURGE), and stops retrying them', async () => {
+    const edge = recordingPurger();
+    edge.state.fail = true;
+    const cache = createCache({
+      store: memoryStore(),
+      cdnTags: 'Surrogate-Key',
+      retryInterval: 60_000,
+      edge: { purgers: edge.purger, window: 1 },
+    });
+    const errors: GroupCacheError[] = [];
+    cache.on('error', (error) => errors.push(error));
+    await cache.expireGroups('items').catch(() => {});
+    await cache.close();
+    expect(errors.at(-1)?.code).to.equal('EPURGE');
+    expect(errors.at(-1)?.message).to.match(/never applied because the cache was closed: items/);
+    expect(cache.stats().pendingPurges).to.equal(0);
+  });
+
   it('soft: true asks every purger for a soft purge', async () => {
     const edge = recordingPurger();
     const cache = edgeCache([edge.purger], { soft: true });
@@ -177,16 +195,18 @@ describe('createCache({ edge }): the purge is part of expiring', () => {
 
 describe('createCache({ edge }): what the edge is told (Surrogate-Control)', () => {
   it('a miss and a hit offer the edge a lifetime with the race bound; the client’s Cache-Control stays the handler’s', async () => {
-    const cache = edgeCache([recordingPurger().purger], { ttl: 30_000 });
+    // A wide window: on a loaded machine even a quick miss may take tens of ms.
+    const edge = { purgers: recordingPurger().purger, ttl: 30_000, window: 4_000 };
+    const cache = createCache({ store: memoryStore(), cdnTags: 'Surrogate-Key', edge });
     const served = app(cache);
     const miss = await getRaw(served, '/items/1');
-    expect(miss.headers['surrogate-control']).to.equal(`max-age=30, fetch-within=${WINDOW / 2}`);
+    expect(miss.headers['surrogate-control']).to.equal('max-age=30, fetch-within=2000');
     expect(miss.headers['cache-control']).to.equal('public, max-age=0, must-revalidate');
     expect(miss.headers['surrogate-key']).to.equal('item_group_1 items');
     const hit = await getRaw(served, '/items/1');
     expect(hit.headers['x-cache']).to.equal('HIT');
     // One header, this response's own: the stored entry does not keep the miss's.
-    expect(hit.headers['surrogate-control']).to.equal(`max-age=30, fetch-within=${WINDOW / 2}`);
+    expect(hit.headers['surrogate-control']).to.equal('max-age=30, fetch-within=2000');
     expect(hit.headers['cache-control']).to.equal('public, max-age=0, must-revalidate');
   });
 
@@ -195,7 +215,7 @@ describe('createCache({ edge }): what the edge is told (Surrogate-Control)', () 
       store: memoryStore(),
       ttl: 5_000,
       cdnTags: 'Surrogate-Key',
-      edge: { purgers: recordingPurger().purger, ttl: 60_000 },
+      edge: { purgers: recordingPurger().purger, ttl: 60_000, window: 4_000 },
     });
     const served = app(cache);
     await getRaw(served, '/items/1');
@@ -226,16 +246,18 @@ describe('createCache({ edge }): what the edge is told (Surrogate-Control)', () 
     });
     const made = express();
     const release = deferred();
+    let entered = false;
     made.get(
       '/doomed',
       groupCache(() => ({ key: 'doomed', groups: ['items'] }), { cache }),
       async (_req, res) => {
+        entered = true;
         await release.promise;
         res.json({ ok: true });
       },
     );
     const pending = getRaw(made, '/doomed');
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    while (!entered) await new Promise((resolve) => setTimeout(resolve, 5));
     const expiring = cache.expireGroups('items');
     release.resolve();
     expect((await pending).headers['surrogate-control']).to.equal('no-store');
