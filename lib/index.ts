@@ -22,6 +22,7 @@ export type {
   NotStoredEvent,
   StoreEvent,
 } from './engine/engine-types.js';
+export type { EdgeOptions, PurgeOptions, Purger } from './engine/purger.js';
 export type { BypassReason, NotStoredReason } from './engine/reasons.js';
 export type { Serializer, SerializerOption } from './engine/value-codec.js';
 export type { CacheControlInfo, CacheControlOption, RouteOptions } from './http/cached-route.js';

@@ -19,7 +19,9 @@ export type GroupCacheErrorCode =
   /** A data value (`getOrSet`) cannot be stored as JSON, or its stored JSON cannot be read back. */
   | 'EVALUE'
   /** A background refresh of a data value (`staleWhileRevalidate`) failed; the stale value stays. */
-  | 'ELOADER';
+  | 'ELOADER'
+  /** An edge cache (`edge.purgers`) could not be purged now; the tags are retried in the background. */
+  | 'EPURGE';
 
 /** A run-time failure, with a `code` to branch on and the original error as `cause`. */
 export class GroupCacheError extends Error {

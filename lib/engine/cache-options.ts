@@ -4,6 +4,7 @@ import { checkOptionNames, positiveOption, ttlOption } from '../core/options.js'
 import type { CacheStore } from '../stores/contract.js';
 import { memoryStore } from '../stores/memory-store.js';
 import { CACHE_OPTION_NAMES, type CacheOptions, type ExpiryNotice } from './engine-types.js';
+import { type EdgeSettings, edgeSettings } from './purger.js';
 import { jsonSerializer, type Serializer, serializerOption } from './value-codec.js';
 
 /** `createCache()`'s options, checked, with every default filled in. */
@@ -27,6 +28,7 @@ export interface CacheSettings {
   expireFromCodeOnly: boolean;
   serializer: Serializer;
   onExpire: ((expiry: ExpiryNotice) => void | Promise<void>) | undefined;
+  edge: EdgeSettings | undefined;
 }
 
 /** Validates a `statuses` option: a non-empty list of HTTP status codes. */
@@ -86,6 +88,13 @@ export function cacheSettings(options: CacheOptions): CacheSettings {
   checkOptionNames(options, CACHE_OPTION_NAMES, 'createCache()');
   const raw = options as Record<string, unknown>;
   const waitTimeout = positiveOption(raw, 'waitTimeout', 10_000);
+  const cdnTags = cdnTagsOption(raw.cdnTags, 'cdnTags') || undefined;
+  const edge = edgeSettings(raw.edge);
+  if (edge !== undefined && cdnTags === undefined) {
+    throw new TypeError(
+      "option edge needs option cdnTags ('Surrogate-Key' for Varnish and Fastly, 'Cache-Tag' for Cloudflare): the edge purges by the tags it reads there",
+    );
+  }
   return {
     ...storeAndClock(options, raw),
     ttl: ttlOption(raw, 'ttl', 60_000),
@@ -101,9 +110,10 @@ export function cacheSettings(options: CacheOptions): CacheSettings {
     fillLock: booleanOption(raw, 'fillLock', true),
     fillLockTime: positiveOption(raw, 'fillLockTime', waitTimeout),
     cacheStatus: booleanOption(raw, 'cacheStatus', false),
-    cdnTags: cdnTagsOption(raw.cdnTags, 'cdnTags') || undefined,
+    cdnTags,
     expireFromCodeOnly: booleanOption(raw, 'expireFromCodeOnly', false),
     serializer: serializerOption(raw.serializer, 'serializer') ?? jsonSerializer,
     onExpire: functionOption<CacheSettings['onExpire']>(raw, 'onExpire'),
+    edge,
   };
 }

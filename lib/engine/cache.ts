@@ -6,12 +6,14 @@ import { StoreClock } from '../core/store-clock.js';
 import type { CacheStore } from '../stores/contract.js';
 import { type CacheSettings, cacheSettings } from './cache-options.js';
 import { type DataKeyResult, type DataOptions, getOrSet as getOrSetData, wrap as wrapData } from './data-cache.js';
+import { EdgePurge } from './edge-purge.js';
 import type { CacheOptions, CacheStats, GroupCacheEvents, InspectedEntry, InspectOptions } from './engine-types.js';
 import { Expiry } from './expiry.js';
 import type { Acquired, AcquireRequest } from './fill.js';
 import { FillLock, lockingStore } from './fill-lock.js';
 import { inspectKey } from './inspect.js';
 import { Lookups } from './lookup.js';
+import type { EdgeSettings } from './purger.js';
 import { Telemetry } from './telemetry.js';
 import { callStore } from './timeout.js';
 import type { Serializer } from './value-codec.js';
@@ -37,6 +39,8 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
   readonly cacheStatus: boolean;
   /** The CDN tag header routes send unless they say otherwise, or undefined. */
   readonly cdnTags: CdnTagHeader | undefined;
+  /** The shared cache in front of the app that expiry purges (`edge` option), or undefined. */
+  readonly edge: EdgeSettings | undefined;
   /** True when this app expires this cache from code only: no `expireGroups()` middleware is expected. */
   readonly expireFromCodeOnly: boolean;
   /** How `getOrSet` and `wrap` store values unless a call says otherwise. */
@@ -45,6 +49,7 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
   readonly #storeClock = new StoreClock();
   readonly #lookups: Lookups;
   readonly #expiry: Expiry;
+  readonly #edgePurge: EdgePurge | undefined;
 
   constructor(options: CacheOptions = {}) {
     super();
@@ -61,6 +66,7 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
     this.maxGroups = settings.maxGroups;
     this.cacheStatus = settings.cacheStatus;
     this.cdnTags = settings.cdnTags;
+    this.edge = settings.edge;
     this.expireFromCodeOnly = settings.expireFromCodeOnly;
     this.serializer = settings.serializer;
     const telemetry = new Telemetry(this);
@@ -77,11 +83,17 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
       telemetry,
       pending,
     });
+    const edge = settings.edge;
+    this.#edgePurge =
+      edge === undefined
+        ? undefined
+        : new EdgePurge({ edge, telemetry, maxPending: settings.maxPending, retryInterval: settings.retryInterval });
     this.#expiry = new Expiry({
       ...this.#common(),
       maxPending: settings.maxPending,
       retryInterval: settings.retryInterval,
       onExpire: settings.onExpire,
+      edge: this.#edgePurge,
       telemetry,
       storeClock: this.#storeClock,
       pending,
@@ -112,7 +124,9 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
    * has recorded it. If the store cannot be reached, the expiry is queued and retried until it lands, this process
    * serves no entry of those groups meanwhile, and the promise rejects with a `GroupCacheError` (`EEXPIRE`) so a
    * caller can choose to fail its own response. A value that is not a group name (an object, `''`, `NaN`) never
-   * costs the valid ones their expiry: they are applied, and the promise then rejects with `EINVALIDGROUP`.
+   * costs the valid ones their expiry: they are applied, and the promise then rejects with `EINVALIDGROUP`. With
+   * an `edge`, it resolves once every edge was purged too, and rejects with `EPURGE` when one could not be (its
+   * purge is retried meanwhile).
    */
   expireGroups(groups: GroupNames): Promise<void> {
     return this.#expiry.expireGroups(groups);
@@ -133,6 +147,7 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
   /** Stops retry timers and closes the store. Expiries still pending are reported as dropped. */
   async close(): Promise<void> {
     this.#expiry.close();
+    this.#edgePurge?.close();
     await this.store.close?.();
   }
 
@@ -145,6 +160,7 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
       entries: store?.entries ?? 0,
       bytes: store?.bytes ?? 0,
       pendingExpiries: this.#expiry.pending.size,
+      pendingPurges: this.#edgePurge?.pending ?? 0,
       bypassReasons: { ...telemetry.bypassReasons },
       notStoredReasons: { ...telemetry.notStoredReasons },
     };

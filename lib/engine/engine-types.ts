@@ -5,6 +5,7 @@
 import type { GroupCacheError } from '../core/errors.js';
 import type { CdnTagHeader } from '../core/keys.js';
 import type { CacheStore, EvictionReason, HeaderList } from '../stores/contract.js';
+import type { EdgeOptions } from './purger.js';
 import type { BypassReason, NotStoredReason } from './reasons.js';
 import type { SerializerOption } from './value-codec.js';
 
@@ -70,6 +71,13 @@ export interface CacheOptions {
    */
   onExpire?: (expiry: ExpiryNotice) => void | Promise<void>;
   /**
+   * A shared cache in front of the app (Varnish, a CDN) that expiry reaches: every group expiry purges its tags at
+   * each of `purgers` as part of expiring (a write's response waits for it; a failed purge fails the expiry, so
+   * under `onError: 'fail'` the write is answered 503), and cached routes tell the edge how long it may keep a
+   * response (`Surrogate-Control`). Pair it with `cdnTags`. See docs/edge.md. Default none.
+   */
+  edge?: EdgeOptions;
+  /**
    * How `getOrSet` and `wrap` store values (each call may override it): `'json'`; `'v8'`, Node's structured clone,
    * which also keeps `Date`, `Map`, `Set`, `BigInt`, typed arrays and `NaN`; or a `Serializer` of your own. A value
    * its serializer cannot give back as it was is returned, not stored, and reported (`EVALUE`). Default `'json'`.
@@ -110,6 +118,7 @@ export const CACHE_OPTION_NAMES = Object.keys({
   cacheStatus: true,
   cdnTags: true,
   onExpire: true,
+  edge: true,
   expireFromCodeOnly: true,
   serializer: true,
 } satisfies Record<keyof CacheOptions, true>);
@@ -137,6 +146,8 @@ export interface CacheStats {
   bytes: number;
   /** Tags whose expiry did not reach the store yet and is being retried. */
   pendingExpiries: number;
+  /** Tags whose edge purge failed and is being retried, counted once per edge (`edge`). */
+  pendingPurges: number;
   /** `bypasses` by reason: a fixed set of short keys, each present (unknown reasons count as `other`). */
   bypassReasons: Record<BypassReason, number>;
   /** Fills not stored, by reason (refused by policy, aborted, refused by the store...): a fixed set of keys. */

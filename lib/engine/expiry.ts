@@ -5,6 +5,7 @@ import { collectExpiryGroups, type GroupNames } from '../core/expiry-groups.js';
 import { cdnTag, groupTag, keyId } from '../core/keys.js';
 import type { StoreClock } from '../core/store-clock.js';
 import type { CacheStore } from '../stores/contract.js';
+import type { EdgePurge } from './edge-purge.js';
 import type { ExpireEvent, ExpiryNotice } from './engine-types.js';
 import type { Telemetry } from './telemetry.js';
 import { callStore } from './timeout.js';
@@ -25,6 +26,8 @@ export interface ExpirySettings {
   /** First delay before a retry; it doubles up to 30 s. */
   retryInterval: number;
   onExpire: ((expiry: ExpiryNotice) => void | Promise<void>) | undefined;
+  /** Purges the edges of the groups expired (`createCache({ edge })`), as part of each expiry. */
+  edge: EdgePurge | undefined;
   telemetry: Telemetry;
   storeClock: StoreClock;
   /** Where tags wait for a retry (shared with the lookups, which serve no entry that carries one). */
@@ -128,6 +131,8 @@ export class Expiry {
     }
     telemetry.expired(tags.length, event);
     this.#notify(event);
+    // Part of expiring: a write's response waits for it, and a failed purge fails the expiry (onError decides).
+    await this.#settings.edge?.purge(event.groups);
   }
 
   // onExpire runs after the store recorded the expiry, outside the caller's path: its failure is only reported.
@@ -152,7 +157,7 @@ export class Expiry {
       this.#pending.delete(tag);
       this.#pending.add(tag);
     }
-    if (this.#settings.onExpire !== undefined) {
+    if (this.#settings.onExpire !== undefined || this.#settings.edge !== undefined) {
       // Tags are built from the event's names in order: groups first (expireGroups), or the one key (expireKey).
       const names = [...event.groups.map((group) => ({ group })), ...event.keys.map((key) => ({ key }))];
       tags.forEach((tag, i) => {
@@ -190,7 +195,10 @@ export class Expiry {
       this.#retryAttempt = 0;
       telemetry.expired(tags.length);
       expireLog('retried expiry of %d tags landed', tags.length);
-      this.#notify(this.#landed(tags));
+      const landed = this.#landed(tags);
+      this.#notify(landed);
+      // Nobody waits for this one: a failed purge is reported and retried by the edge purge itself.
+      this.#settings.edge?.purge(landed.groups).catch(() => {});
     } catch (error) {
       this.#retryAttempt++;
       expireLog('retry of %d expiries failed: %s', tags.length, messageOf(error));

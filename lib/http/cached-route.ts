@@ -8,6 +8,7 @@ import type { Acquired, AcquireRequest } from '../engine/fill.js';
 import type { CachedEntry } from '../stores/contract.js';
 import type { BypassDetail, StatusHeader, StatusHeaders } from './cache-status.js';
 import { type CacheControlInfo, type CacheControlOption, type SentCacheControl, sentCacheControl } from './client-freshness.js';
+import { EdgeControl } from './edge-control.js';
 import { type Replay, replayEntry } from './replay.js';
 import type { RequestInfo } from './request-info.js';
 import { ResponseCapture } from './response-capture.js';
@@ -72,6 +73,7 @@ export class CachedRoute<Req> {
   readonly #stale: { whileRevalidate: number; ifError: number; afterExpire: boolean; handlerTimeout: number | undefined };
   readonly #status: StatusHeaders;
   readonly #cdnTags: CdnTagHeader | undefined;
+  readonly #edge: EdgeControl;
   #cdnWarned = false;
   #expiryChecked = false;
 
@@ -89,6 +91,7 @@ export class CachedRoute<Req> {
     this.#stale = settings.stale;
     this.#status = settings.status;
     this.#cdnTags = settings.cdnTags;
+    this.#edge = new EdgeControl(settings.cache.edge, settings.cdnTags !== undefined);
   }
 
   // Tags past the CDN header's limit are lost to purges by them: said once per route, where an operator looks.
@@ -168,7 +171,7 @@ export class CachedRoute<Req> {
 
   #pass(reason: string, detail: BypassDetail, info: RequestInfo): Outcome {
     this.cache.recordBypass(reason, info.where);
-    return { type: 'pass', headers: this.#status.bypass(detail) };
+    return { type: 'pass', headers: this.#withEdge(this.#status.bypass(detail), this.#edge.refused) };
   }
 
   /** Reports what was wrong with the key function (`threw: …`, `returned …: …`) and bypasses the cache. */
@@ -225,23 +228,17 @@ export class CachedRoute<Req> {
 
   #outcome(acquired: Answered, info: RequestInfo, ttl: number, fromHeaders: boolean, groups: readonly string[]): Outcome {
     switch (acquired.type) {
-      case 'hit': {
-        const now = acquired.now;
-        const entry = acquired.entry;
-        const control = this.#cacheControl === undefined ? undefined : this.#replayControl(entry, now, groups, info.where);
-        return {
-          type: 'hit',
-          replay: replayEntry(entry, info.method, info.headers, now, this.#status.hit(entry, now), control),
-        };
-      }
+      case 'hit':
+        return { type: 'hit', replay: this.#hitReplay(acquired.entry, acquired.now, info, groups) };
       case 'stale':
         return { type: 'hit', replay: this.#staleReplay(acquired.entry, info, groups) };
       case 'fill':
         return this.#miss(acquired, info, ttl, fromHeaders, groups);
       default:
         // A HEAD miss runs the handler and stores nothing (a HEAD is never stored as the GET): still a miss.
-        if (acquired.reason === 'HEAD miss') return { type: 'pass', headers: this.#status.miss };
-        return { type: 'pass', headers: this.#status.bypass('store-unavailable') };
+        if (acquired.reason === 'HEAD miss')
+          return { type: 'pass', headers: this.#withEdge(this.#status.miss, this.#edge.refused) };
+        return { type: 'pass', headers: this.#withEdge(this.#status.bypass('store-unavailable'), this.#edge.refused) };
     }
   }
 
@@ -270,11 +267,23 @@ export class CachedRoute<Req> {
       status: this.#status,
       cdnTags: this.#cdnTags,
       onCdnDrop: this.#cdnDropped(info.where),
+      edge: this.#edge,
+      enteredAt: info.enteredAt,
       maxKeyLength: cache.maxKeyLength,
       maxGroups: cache.maxGroups,
       report: (error) => cache.report(error),
     });
     return { type: 'miss', capture, headers: this.#status.miss };
+  }
+
+  // A fresh hit: judged fresh at `now`, so the edge may keep it too (for no longer than the entry's own TTL).
+  #hitReplay(entry: CachedEntry, now: number, info: RequestInfo, groups: readonly string[]): Replay {
+    const control = this.#cacheControl === undefined ? undefined : this.#replayControl(entry, now, groups, info.where);
+    const status = this.#status.hit(entry, now);
+    const headers = this.#edge.active
+      ? this.#withEdge(status, this.#edge.grant(info.enteredAt, entry.freshUntil - now, false))
+      : status;
+    return replayEntry(entry, info.method, info.headers, now, headers, control);
   }
 
   #replayControl(entry: CachedEntry, now: number, groups: readonly string[], where: string): SentCacheControl | undefined {
@@ -285,6 +294,12 @@ export class CachedRoute<Req> {
   #staleReplay(entry: CachedEntry, info: RequestInfo, groups: readonly string[]): Replay {
     const now = this.cache.now();
     const control = this.#cacheControl === undefined ? undefined : this.#replayControl(entry, now, groups, info.where);
-    return replayEntry(entry, info.method, info.headers, now, this.#status.stale(entry, now), control);
+    const headers = this.#withEdge(this.#status.stale(entry, now), this.#edge.refused);
+    return replayEntry(entry, info.method, info.headers, now, headers, control);
+  }
+
+  // The status headers plus the edge's, without a copy when there are none (no `edge`: the hit path allocates nothing).
+  #withEdge(status: readonly StatusHeader[], edge: readonly StatusHeader[]): readonly StatusHeader[] {
+    return edge.length === 0 ? status : [...status, ...edge];
   }
 }

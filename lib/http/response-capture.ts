@@ -8,6 +8,7 @@ import { BodyCollector } from './body-collector.js';
 import type { BypassDetail, StatusHeader, StatusHeaders } from './cache-status.js';
 import { cdnTagHeader } from './cdn-tags.js';
 import { headerTtl, type SentCacheControl } from './client-freshness.js';
+import { type EdgeControl, SURROGATE_CONTROL } from './edge-control.js';
 import { type HandlerValues, readHandlerValues } from './handler-values.js';
 import { type HeaderMap, headerTokens, headerValue, storableHeaders } from './headers.js';
 import type { Replay } from './replay.js';
@@ -41,6 +42,10 @@ export interface CaptureSettings {
   cdnTags: CdnTagHeader | undefined;
   /** Hears that tags did not fit the CDN header (`cdnTagHeader`). */
   onCdnDrop: (dropped: number, kept: number) => void;
+  /** What the edge in front is told (`Surrogate-Control`). */
+  edge: EdgeControl;
+  /** `performance.now()` when the request entered the app: the fill reads its data after it. */
+  enteredAt: number;
   maxKeyLength: number;
   maxGroups: number;
   /** Reports a run-time error (the cache's `error` event). */
@@ -88,6 +93,8 @@ export class ResponseCapture {
   #locals: (() => unknown) | undefined;
   #refusal: BypassDetail | undefined;
   #cdnHeader: StatusHeader | undefined;
+  // Surrogate-Control for the edge, decided with the head.
+  #edgeHeaders: readonly StatusHeader[] = [];
   // The entry's TTL, decided on the head (the handler's cacheTtl, the response's headers, or the route's).
   #ttl = 0;
   // The route's Cache-Control sent instead of the handler's, and the handler's, which is what gets judged and stored.
@@ -155,10 +162,17 @@ export class ResponseCapture {
    * response will not be stored, else the CDN tag header, if any.
    */
   headers(): readonly StatusHeader[] {
-    if (this.#refusal !== undefined) return this.#settings.status.refused(this.#refusal);
-    if (this.#state !== 'capturing') return [];
-    if (this.#controlHeader === undefined) return this.#cdnHeader === undefined ? [] : [this.#cdnHeader];
-    return this.#cdnHeader === undefined ? [this.#controlHeader] : [this.#cdnHeader, this.#controlHeader];
+    const edge = this.#settings.edge;
+    if (this.#refusal !== undefined) {
+      const refused = this.#settings.status.refused(this.#refusal);
+      return edge.active ? [...refused, ...edge.refused] : refused;
+    }
+    if (this.#state !== 'capturing') return edge.refused;
+    const list: StatusHeader[] = [];
+    if (this.#cdnHeader !== undefined) list.push(this.#cdnHeader);
+    if (this.#controlHeader !== undefined) list.push(this.#controlHeader);
+    list.push(...this.#edgeHeaders);
+    return list;
   }
 
   // The handler's values, or undefined once they refused the entry (reported, and the fill cancelled).
@@ -209,9 +223,17 @@ export class ResponseCapture {
     this.#encodingAtHead = headerValue(headers, 'content-encoding');
     this.#varyAtHead = headerValue(headers, 'vary');
     const cdn = this.#settings.cdnTags;
+    let untagged = 0;
     if (cdn !== undefined) {
-      this.#cdnHeader = cdnTagHeader(cdn, [...this.#settings.groups, ...values.groups], this.#settings.onCdnDrop);
+      this.#cdnHeader = cdnTagHeader(cdn, [...this.#settings.groups, ...values.groups], (dropped, kept) => {
+        untagged = dropped;
+        this.#settings.onCdnDrop(dropped, kept);
+      });
     }
+    // A response whose tags did not all fit could not be purged by the dropped ones: the edge must not keep it.
+    const edge = settings.edge;
+    this.#edgeHeaders =
+      untagged > 0 ? edge.refused : edge.grant(settings.enteredAt, this.#ttl, this.#fill.doomedBy !== undefined);
     return true;
   }
 
@@ -275,6 +297,8 @@ export class ResponseCapture {
     let stored = storableHeaders(headers, this.#ownHeader, rawNames);
     // Our Cache-Status member describes this response only (RFC 9211 §2): a hit sends its own.
     if (this.#settings.status.sendsCacheStatus) stored = stored.filter(([name]) => name.toLowerCase() !== 'cache-status');
+    // What the edge is told is decided per response (a hit has its own age and race window).
+    if (this.#settings.edge.active) stored = stored.filter(([name]) => name.toLowerCase() !== SURROGATE_CONTROL.toLowerCase());
     // What the held bytes vary on is what was declared when the cache saw them: a Vary added later is an outer
     // layer's (a compressor adds Accept-Encoding even when it sends identity), and that layer runs again on hits.
     let vary = varyValues(this.#varyAtHead, requestHeaders);

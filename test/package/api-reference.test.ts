@@ -26,6 +26,7 @@ const OPTION_INTERFACES = [
   'RedisStoreOptions',
   'TieredStoreOptions',
   'ConformanceOptions',
+  'EdgeOptions',
 ];
 // Smaller option shapes, documented in prose beside their parent's table: each member named somewhere in api.md.
 const PROSE_INTERFACES = ['InspectOptions', 'TierOptions', 'StoreFixtureOptions'];

@@ -5,11 +5,13 @@
 import { execFile } from 'node:child_process';
 import type * as NodeTest from 'node:test';
 import { expect } from 'chai';
-import { type CachedEntry, type CacheStore, createCache, memoryStore, type StoreLookup } from 'group-cache';
+import { type CachedEntry, type CacheStore, createCache, memoryStore, type Purger, type StoreLookup } from 'group-cache';
 import { expireGroups, groupCache } from 'group-cache/koa';
 import {
   type AdapterDriver,
   adapterConformance,
+  type EdgeState,
+  purgerConformance,
   type RequestView,
   type RouteResponse,
   storeConformance,
@@ -174,6 +176,49 @@ describe('group-cache/test-suite, as a third party runs it', () => {
       stores.reduce((sum, store) => sum + store.calls, 0),
       'the suite ran on the store given',
     ).to.be.above(1_000);
+  });
+
+  it('a purger of its own (an in-process edge, a few lines) passes purgerConformance, with a runner that is not mocha', async () => {
+    const { runner, run } = recordingRunner();
+    purgerConformance(
+      'in-process edge',
+      {
+        timeout: 100,
+        soft: true,
+        create() {
+          const edge = { objects: new Map<string, { tags: string[]; state: EdgeState }>(), down: false, next: 0 };
+          const purger: Purger = {
+            name: 'in-process edge',
+            async purge(tags, { soft }) {
+              if (edge.down) throw new Error('the edge is down');
+              for (const object of edge.objects.values()) {
+                if (object.tags.some((tag) => tags.includes(tag))) object.state = soft ? 'stale' : 'gone';
+              }
+            },
+          };
+          return {
+            purger,
+            put: async (tags) => {
+              const handle = String(++edge.next);
+              edge.objects.set(handle, { tags: [...tags], state: 'fresh' });
+              return handle;
+            },
+            state: async (handle) => edge.objects.get(handle)?.state ?? 'gone',
+            breakEdge: async () => {
+              edge.down = true;
+            },
+            heal: async () => {
+              edge.down = false;
+            },
+          };
+        },
+      },
+      { runner },
+    );
+    const { passed, failed } = await run();
+    expect(failed).to.deep.equal([]);
+    expect(passed.length).to.be.at.least(8);
+    expect(passed[0]).to.match(/^purger conformance: in-process edge > /);
   });
 
   it('an adapter of its own passes adapterConformance, on a store of its own, with a runner that is not mocha', async function () {
