@@ -5,30 +5,82 @@
 import { createCache, type GroupCache } from 'group-cache';
 import { redisStore } from 'group-cache/redis';
 import type { Redis } from 'ioredis';
-import { connect, type RedisServer, startRedisOrSkip, uniquePrefix } from './redis-server.js';
+import {
+  answers,
+  type ClientKind,
+  connect,
+  connectClient,
+  type RedisServer,
+  startRedisOrSkip,
+  type TestClient,
+  type TestClientOptions,
+  uniquePrefix,
+} from './redis-server.js';
 
 export interface RedisFixture {
   /** The suite's redis-server (undefined where it could not start: the suite is skipped). */
   readonly server: RedisServer;
-  /** An ioredis client on it. */
+  /** An ioredis client on it, for the tests' own commands. */
   readonly client: Redis;
+  /** The clients `connect()` made for the current test. */
+  readonly clients: readonly TestClient[];
+  /** A client of `kind` on the suite's server (or `on`), disconnected after the test. */
+  connect(kind: ClientKind, options?: TestClientOptions, on?: RedisServer): Promise<TestClient>;
+  /** Closes `made` after the test, before its clients are disconnected; in the order given. */
+  closeAfterEach<T extends Closable>(made: T): T;
+}
+
+interface Closable {
+  close(): Promise<unknown>;
 }
 
 /**
  * A redis-server and an ioredis client for the current suite: started before its tests (or the suite skipped where
- * redis-server cannot start), stopped after them. `pausable`: a server the test can freeze (SIGSTOP).
+ * redis-server cannot start), stopped after them; what a test made through it is closed after that test.
+ * `pausable`: a server the tests may pause, kill or restart; after each test it is resumed, and started again if it
+ * no longer answers, so that a test that failed half-way does not leave the next one without a server.
  */
 export function useRedis(pausable = false): RedisFixture {
-  const fixture = {} as { server: RedisServer; client: Redis };
+  let server: RedisServer | undefined;
+  let client: Redis | undefined;
+  const clients: TestClient[] = [];
+  const closables: Closable[] = [];
   before(async function () {
-    fixture.server = await startRedisOrSkip(this, pausable);
-    fixture.client = await connect(fixture.server);
+    server = await startRedisOrSkip(this, pausable);
+    client = await connect(server);
+  });
+  afterEach(async () => {
+    if (pausable) server?.resume();
+    for (const made of closables.splice(0)) await made.close();
+    for (const made of clients.splice(0)) made.disconnect();
+    if (pausable && server !== undefined && !(await answers(server))) await server.restart();
   });
   after(async () => {
-    fixture.client?.disconnect();
-    await fixture.server?.stop();
+    client?.disconnect();
+    await server?.stop();
   });
-  return fixture;
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('useRedis(): the suite has not started its server yet');
+    return value;
+  };
+  return {
+    get server() {
+      return started(server);
+    },
+    get client() {
+      return started(client);
+    },
+    clients,
+    async connect(kind, options, on) {
+      const made = await connectClient(kind, on ?? started(server), options);
+      clients.push(made);
+      return made;
+    },
+    closeAfterEach(made) {
+      closables.push(made);
+      return made;
+    },
+  };
 }
 
 /**
