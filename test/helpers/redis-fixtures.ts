@@ -26,13 +26,11 @@ export interface RedisFixture {
   readonly clients: readonly TestClient[];
   /** A client of `kind` on the suite's server (or `on`), disconnected after the test. */
   connect(kind: ClientKind, options?: TestClientOptions, on?: RedisServer): Promise<TestClient>;
-  /** Closes `made` after the test, before its clients are disconnected; in the order given. */
+  /** Closes (or disconnects) `made` after the test, before the clients `connect()` made; in the order given. */
   closeAfterEach<T extends Closable>(made: T): T;
 }
 
-interface Closable {
-  close(): Promise<unknown>;
-}
+type Closable = { close(): Promise<unknown> } | { disconnect(): void };
 
 /**
  * A redis-server and an ioredis client for the current suite: started before its tests (or the suite skipped where
@@ -51,7 +49,10 @@ export function useRedis(pausable = false): RedisFixture {
   });
   afterEach(async () => {
     if (pausable) server?.resume();
-    for (const made of closables.splice(0)) await made.close();
+    for (const made of closables.splice(0)) {
+      if ('close' in made) await made.close();
+      else made.disconnect();
+    }
     for (const made of clients.splice(0)) made.disconnect();
     if (pausable && server !== undefined && !(await answers(server))) await server.restart();
   });
