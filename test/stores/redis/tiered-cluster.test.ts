@@ -1,12 +1,13 @@
 import { performance } from 'node:perf_hooks';
 import { expect } from 'chai';
-import type { CachedEntry, StoreLookup } from 'group-cache';
+import type { StoreLookup } from 'group-cache';
 import { redisStore, type TieredStore, tieredStore } from 'group-cache/redis';
 import type { Cluster } from 'ioredis';
 import { entryStoredNow } from '../../helpers/entries.js';
 import { connectCluster, type RedisCluster, startClusterOrSkip } from '../../helpers/redis-cluster.js';
 import { uniquePrefix } from '../../helpers/redis-server.js';
 import { storeConformance } from '../../helpers/store-conformance.js';
+import { fill, fromTier, invalidated, raceReadsAgainstExpiry, until } from '../../helpers/tiered-store.js';
 
 // One cluster (3 masters, 3 replicas) for the file: the store suite on a tiered store, then the fleet tests. Every
 // node runs on this machine, on one clock, so the stores allow no clock skew (clockSkew: 0).
@@ -31,27 +32,6 @@ async function release(): Promise<void> {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(check: () => boolean | Promise<boolean>, what = 'the condition', ms = 5_000): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!(await check())) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
-
-function entry(startedAt: number, tags: string[], ttl = 60_000): CachedEntry {
-  return entryStoredNow(startedAt, tags, 'body', ttl);
-}
-
-function invalidated(lookup: StoreLookup): boolean {
-  return lookup.entry !== undefined && lookup.expiredAt >= lookup.entry.startedAt;
-}
-
-/** A lookup the tier answered: synchronous, with an entry. */
-function fromTier(lookup: StoreLookup | Promise<StoreLookup>): lookup is StoreLookup {
-  return !(lookup instanceof Promise) && lookup.entry !== undefined;
-}
 
 // The bucket a tag or id lives in, as the store computes it (FNV-1a over it, 16 buckets).
 function bucketOf(name: string): number {
@@ -146,13 +126,6 @@ describe('tieredStore on Redis Cluster', function () {
       return made;
     }
 
-    async function fill(store: TieredStore, id: string, tags: string[]): Promise<CachedEntry> {
-      const { stamp } = await store.get(id);
-      const value = entry(stamp, [...tags, id]);
-      expect(await store.set(id, value)).to.equal(true);
-      return value;
-    }
-
     const records = (n: number): string => `{${prefix}${n}}r`;
 
     /** Records an expiry in its bucket the way the store does, but publishes nothing (a message still on its way). */
@@ -225,18 +198,7 @@ describe('tieredStore on Redis Cluster', function () {
 
     it('a read from Redis racing an expiry is judged by stamps: never kept valid, whatever arrives first', async () => {
       const [a, b] = (await fleet(2)) as [TieredStore, TieredStore];
-      for (let i = 0; i < 15; i++) {
-        const id = `k:race-${i}`;
-        const group = tagOutside('g:race', [id]);
-        await fill(b, id, [group]);
-        const messages = a.tierStats().messages;
-        const [read] = await Promise.all([a.get(id), b.expire([group])]);
-        await until(() => a.tierStats().messages > messages, 'A to apply the message');
-        const later = a.get(id);
-        if (fromTier(later))
-          throw new Error(`round ${i}: the tier served an entry expired after its fill (read first: ${!invalidated(read)})`);
-        expect(invalidated(await later)).to.equal(true);
-      }
+      await raceReadsAgainstExpiry(a, b, 15, (id) => tagOutside('g:race', [id]));
     });
 
     it('a read Redis answered before an expiry, handled after its message: not kept in the tier', async () => {
@@ -427,7 +389,7 @@ describe('tieredStore on Redis Cluster', function () {
       const ttl = 1_000;
       // An entry kept 1 s with tags in both buckets: their records matter for 1 s, and this process sweeps once a second.
       const { stamp } = await store.get('k:prune');
-      expect(await store.set('k:prune', entry(stamp, [x, y, 'k:prune'], ttl))).to.equal(true);
+      expect(await store.set('k:prune', entryStoredNow(stamp, [x, y, 'k:prune'], 'body', ttl))).to.equal(true);
       const start = performance.now();
       await store.expire([w]); // the first expiry: a sweep
       await sleep(500);

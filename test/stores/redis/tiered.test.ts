@@ -1,10 +1,10 @@
 import { expect } from 'chai';
-import type { CachedEntry, StoreLookup } from 'group-cache';
+import type { StoreLookup } from 'group-cache';
 import { type RedisStore, redisStore, type TieredStore, tieredStore } from 'group-cache/redis';
-import { entryStoredNow } from '../../helpers/entries.js';
 import { useRedis } from '../../helpers/redis-fixtures.js';
 import { CLIENT_KINDS, redisStoreFactory, uniquePrefix, waitClientReady, waitReady } from '../../helpers/redis-server.js';
 import { type StoreFixture, storeConformance } from '../../helpers/store-conformance.js';
+import { fill, fromTier, invalidated, raceReadsAgainstExpiry, until } from '../../helpers/tiered-store.js';
 
 // The Redis store's fixture, with the tiered store on it, serving once it follows the stream.
 async function tieredFixture(redis: RedisStore): Promise<StoreFixture> {
@@ -24,27 +24,6 @@ async function tieredFixture(redis: RedisStore): Promise<StoreFixture> {
 for (const kind of CLIENT_KINDS) storeConformance(`tieredStore (${kind})`, redisStoreFactory(kind, tieredFixture));
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(check: () => boolean | Promise<boolean>, what = 'the condition', ms = 5_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
-
-function entry(startedAt: number, tags: string[], body = 'body'): CachedEntry {
-  return entryStoredNow(startedAt, tags, body);
-}
-
-function invalidated(lookup: StoreLookup): boolean {
-  return lookup.entry !== undefined && lookup.expiredAt >= lookup.entry.startedAt;
-}
-
-/** A lookup the tier answered: synchronous, with an entry. */
-function fromTier(lookup: StoreLookup | Promise<StoreLookup>): lookup is StoreLookup {
-  return !(lookup instanceof Promise) && lookup.entry !== undefined;
-}
 
 for (const kind of CLIENT_KINDS)
   describe(`tieredStore: an in-process tier kept in sync through the expiry stream (${kind})`, () => {
@@ -78,13 +57,6 @@ for (const kind of CLIENT_KINDS)
     async function expireUnannounced(tag: string): Promise<void> {
       const [seconds, micros] = await fixture.client.time();
       await fixture.client.zadd(`${prefix}expiries`, String(Number(seconds) * 1_000_000 + Number(micros)), tag);
-    }
-
-    async function fill(store: TieredStore, id: string, tags: string[], body = 'body'): Promise<CachedEntry> {
-      const { stamp } = await store.get(id);
-      const value = entry(stamp, [...tags, id], body);
-      expect(await store.set(id, value)).to.equal(true);
-      return value;
     }
 
     it('tieredStore(options) validates its options, naming them', async () => {
@@ -139,19 +111,7 @@ for (const kind of CLIENT_KINDS)
 
     it('a read from Redis racing an expiry is judged by stamps: never kept valid, whatever arrives first', async () => {
       const [a, b] = (await fleet(2)) as [TieredStore, TieredStore];
-      for (let i = 0; i < 30; i++) {
-        const id = `k:race-${i}`;
-        await fill(b, id, ['g:race']);
-        const messages = a.tierStats().messages;
-        // Both sent at once: A's read may run before or after B's expiry in Redis, and its reply may be handled
-        // before or after the message.
-        const [read] = await Promise.all([a.get(id), b.expire(['g:race'])]);
-        await until(() => a.tierStats().messages > messages, 'A to apply the message');
-        const later = a.get(id);
-        if (fromTier(later))
-          throw new Error(`round ${i}: the tier served an entry expired after its fill (read first: ${!invalidated(read)})`);
-        expect(invalidated(await later)).to.equal(true);
-      }
+      await raceReadsAgainstExpiry(a, b, 30, () => 'g:race');
     });
 
     it('strict: every hit of the tier is confirmed in Redis: an expiry whose message is still on its way is not served', async () => {
