@@ -122,7 +122,7 @@ for (const [version, makeApp] of EXPRESS) {
         });
         // And on the wire, byte for byte, as a client without fetch's decoding sees it.
         const raw = await new Promise<Buffer>((resolve, reject) => {
-          httpGet(`${server.url}/PAGE`, { headers: { 'accept-encoding': 'gzip' } }, (res) => {
+          httpGet(`${server.url}/page`, { headers: { 'accept-encoding': 'gzip' } }, (res) => {
             const chunks: Buffer[] = [];
             res.on('data', (chunk: Buffer) => chunks.push(chunk));
             res.on('end', () => resolve(Buffer.concat(chunks)));
