@@ -2,9 +2,10 @@
  * Redis set-up the test files share: a server and a client for one suite, or one for a whole file started by the
  * first test that needs it, and the pair of caches (memory store, Redis store) a cache-level test runs on.
  */
-import { createCache, type GroupCache } from 'group-cache';
-import { redisStore } from 'group-cache/redis';
+import { type CacheOptions, type CacheStore, createCache, type GroupCache } from 'group-cache';
+import { type RedisStore, redisStore } from 'group-cache/redis';
 import type { Redis } from 'ioredis';
+import type { ConformanceOptions } from './adapter-conformance.js';
 import {
   answers,
   type ClientKind,
@@ -125,4 +126,42 @@ export function cachesOnEveryStore(prefix: string): CacheMaker[] {
       },
     ],
   ];
+}
+
+/** Makes a cache's store from its Redis store (the tiered store on it, say). */
+export type StoreOnRedis = (redis: RedisStore, options: CacheOptions) => CacheStore;
+
+/**
+ * The adapter table's options for runs on Redis: one redis-server for every run of the file that calls this at its
+ * top (started by the first run that sets up, stopped after all tests), one client per options made, a key prefix
+ * per cache. A run's store is its Redis store, or what `storeOn` makes of it.
+ */
+export function adapterRunsOnRedis(): (label: string, kind: ClientKind, storeOn?: StoreOnRedis) => ConformanceOptions {
+  let server: RedisServer | undefined;
+  const clients: TestClient[] = [];
+  after(async () => {
+    for (const made of clients.splice(0)) made.disconnect();
+    await server?.stop();
+  });
+  return (label, kind, storeOn = (redis) => redis) => {
+    let client: TestClient | undefined;
+    return {
+      label,
+      async setup(context) {
+        server ??= await startRedisOrSkip(context);
+        if (client !== undefined) return;
+        client = await connectClient(kind, server);
+        clients.push(client);
+      },
+      makeCache(options) {
+        if (client === undefined) throw new Error(`the ${label} runs were not set up`);
+        const redis = redisStore({ client: client.client, prefix: uniquePrefix('adapters') });
+        return createCache({ ...options, store: storeOn(redis, options) });
+      },
+      async disposeCache(cache) {
+        await cache.clear();
+        await cache.close();
+      },
+    };
+  };
 }
