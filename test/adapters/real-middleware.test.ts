@@ -2,7 +2,7 @@
  * The middleware real apps mount around the cache, and responses that lie about their length (issue 14, items 2,
  * 3 and 4). Each case stored or crashed on the first version.
  */
-import { get as httpGet } from 'node:http';
+import { get as httpGet, type RequestListener } from 'node:http';
 import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import Router from '@koa/router';
@@ -53,6 +53,15 @@ async function fetchEncoded(
   return { xcache: res.headers.get('x-cache'), coding: res.headers.get('content-encoding'), text: await res.text() };
 }
 
+/** The page the compression tests serve: long enough for every encoder. */
+const PAGE = `<html>${'hello group-cache '.repeat(300)}</html>`;
+
+/** `handler` on a real server, with GET /page accepting an encoding (see fetchEncoded). */
+async function servePage(handler: RequestListener) {
+  const server = await listen(handler);
+  return { url: server.url, fetchAs: (encoding: string) => fetchEncoded(`${server.url}/page`, encoding), close: server.close };
+}
+
 const EXPRESS = [
   ['Express 5', () => express()],
   ['Express 4', () => express4() as unknown as express.Express],
@@ -84,28 +93,32 @@ for (const [version, makeApp] of EXPRESS) {
       expect(cache.stats().stores).to.equal(0);
     });
 
-    it('compression mounted before the cache: the cache stores identity bytes, every client gets what it accepts', async () => {
+    // compression mounted before the cache, serving PAGE.
+    function compressedPage() {
       const app = makeApp();
       app.use(compression({ threshold: 0 }));
-      const page = `<html>${'hello group-cache '.repeat(300)}</html>`;
       app.get(
         '/page',
         expressCache(() => 'page', { cache }),
         (_req: Request, res: Response) => {
-          res.type('html').send(page);
+          res.type('html').send(PAGE);
         },
       );
-      const server = await listen(app);
-      const fetchAs = (encoding: string) => fetchEncoded(`${server.url}/page`, encoding);
+      return servePage(app);
+    }
+
+    it('compression mounted before the cache: the cache stores identity bytes, every client gets what it accepts', async () => {
+      const server = await compressedPage();
+      const { fetchAs } = server;
       try {
-        expect(await fetchAs('gzip')).to.deep.equal({ xcache: 'MISS', coding: 'gzip', text: page });
-        expect(await fetchAs('gzip')).to.deep.equal({ xcache: 'HIT', coding: 'gzip', text: page });
-        expect(await fetchAs('br')).to.deep.equal({ xcache: 'HIT', coding: 'br', text: page });
-        expect(await fetchAs('identity')).to.deep.equal({ xcache: 'HIT', coding: null, text: page });
+        expect(await fetchAs('gzip')).to.deep.equal({ xcache: 'MISS', coding: 'gzip', text: PAGE });
+        expect(await fetchAs('gzip')).to.deep.equal({ xcache: 'HIT', coding: 'gzip', text: PAGE });
+        expect(await fetchAs('br')).to.deep.equal({ xcache: 'HIT', coding: 'br', text: PAGE });
+        expect(await fetchAs('identity')).to.deep.equal({ xcache: 'HIT', coding: null, text: PAGE });
         expect(await fetchAs('*;q=0'), 'a client that accepts nothing listed gets identity').to.deep.equal({
           xcache: 'HIT',
           coding: null,
-          text: page,
+          text: PAGE,
         });
         // And on the wire, byte for byte, as a client without fetch's decoding sees it.
         const raw = await new Promise<Buffer>((resolve, reject) => {
@@ -115,7 +128,7 @@ for (const [version, makeApp] of EXPRESS) {
             res.on('end', () => resolve(Buffer.concat(chunks)));
           }).on('error', reject);
         });
-        expect(gunzipSync(raw).toString()).to.equal(page);
+        expect(gunzipSync(raw).toString()).to.equal(PAGE);
         expect(cache.stats().stores).to.equal(1);
       } finally {
         await server.close();
@@ -123,22 +136,12 @@ for (const [version, makeApp] of EXPRESS) {
     });
 
     it('compression mounted before the cache: an entry first filled for an identity client serves gzip clients too', async () => {
-      const app = makeApp();
-      app.use(compression({ threshold: 0 }));
-      const page = `<html>${'hello group-cache '.repeat(300)}</html>`;
-      app.get(
-        '/page',
-        expressCache(() => 'page', { cache }),
-        (_req: Request, res: Response) => {
-          res.type('html').send(page);
-        },
-      );
-      const server = await listen(app);
-      const fetchAs = (encoding: string) => fetchEncoded(`${server.url}/page`, encoding);
+      const server = await compressedPage();
+      const { fetchAs } = server;
       try {
-        expect(await fetchAs('identity')).to.deep.equal({ xcache: 'MISS', coding: null, text: page });
-        expect(await fetchAs('gzip')).to.deep.equal({ xcache: 'HIT', coding: 'gzip', text: page });
-        expect(await fetchAs('gzip, deflate, br')).to.deep.equal({ xcache: 'HIT', coding: 'br', text: page });
+        expect(await fetchAs('identity')).to.deep.equal({ xcache: 'MISS', coding: null, text: PAGE });
+        expect(await fetchAs('gzip')).to.deep.equal({ xcache: 'HIT', coding: 'gzip', text: PAGE });
+        expect(await fetchAs('gzip, deflate, br')).to.deep.equal({ xcache: 'HIT', coding: 'br', text: PAGE });
         expect(cache.stats().stores).to.equal(1);
       } finally {
         await server.close();
@@ -224,6 +227,15 @@ for (const [version, KoaApp] of [
       return app;
     }
 
+    // koa-compress mounted before the router, serving PAGE.
+    const compressedPage = () =>
+      servePage(
+        appWith(compress({ threshold: 0 }), (ctx) => {
+          ctx.type = 'html';
+          ctx.body = PAGE;
+        }).callback(),
+      );
+
     it('koa-session: a page whose session cookie is set after next() is never stored', async () => {
       const app = appWith(undefined, (ctx) => {
         ctx.session!.views = ((ctx.session!.views as number | undefined) ?? 0) + 1;
@@ -275,18 +287,13 @@ for (const [version, KoaApp] of [
     });
 
     it('koa-compress mounted before the router: the cache stores identity bytes, every client gets what it accepts', async () => {
-      const page = `<html>${'hello group-cache '.repeat(300)}</html>`;
-      const app = appWith(compress({ threshold: 0 }), (ctx) => {
-        ctx.type = 'html';
-        ctx.body = page;
-      });
-      const server = await listen(app.callback());
-      const fetchAs = (encoding: string) => fetchEncoded(`${server.url}/page`, encoding);
+      const server = await compressedPage();
+      const { fetchAs } = server;
       try {
-        expect(await fetchAs('gzip')).to.deep.equal({ xcache: 'MISS', coding: 'gzip', text: page });
-        expect(await fetchAs('gzip')).to.deep.equal({ xcache: 'HIT', coding: 'gzip', text: page });
-        expect(await fetchAs('br')).to.deep.equal({ xcache: 'HIT', coding: 'br', text: page });
-        expect(await fetchAs('identity')).to.deep.equal({ xcache: 'HIT', coding: null, text: page });
+        expect(await fetchAs('gzip')).to.deep.equal({ xcache: 'MISS', coding: 'gzip', text: PAGE });
+        expect(await fetchAs('gzip')).to.deep.equal({ xcache: 'HIT', coding: 'gzip', text: PAGE });
+        expect(await fetchAs('br')).to.deep.equal({ xcache: 'HIT', coding: 'br', text: PAGE });
+        expect(await fetchAs('identity')).to.deep.equal({ xcache: 'HIT', coding: null, text: PAGE });
         expect(cache.stats().stores).to.equal(1);
       } finally {
         await server.close();
@@ -296,18 +303,13 @@ for (const [version, KoaApp] of [
     // koa-compress declares `Vary: Accept-Encoding` before the handler runs: a Vary the cache saw before calling
     // next() is the outer encoder's, so even a first fill for an identity client is one entry for every client.
     it('koa-compress mounted before the router: a first fill for an identity client serves every client', async () => {
-      const page = `<html>${'hello group-cache '.repeat(300)}</html>`;
-      const app = appWith(compress({ threshold: 0 }), (ctx) => {
-        ctx.type = 'html';
-        ctx.body = page;
-      });
-      const server = await listen(app.callback());
-      const fetchAs = (encoding: string) => fetchEncoded(`${server.url}/page`, encoding);
+      const server = await compressedPage();
+      const { fetchAs } = server;
       try {
-        expect(await fetchAs('identity')).to.deep.equal({ xcache: 'MISS', coding: null, text: page });
-        expect(await fetchAs('gzip')).to.deep.equal({ xcache: 'HIT', coding: 'gzip', text: page });
-        expect(await fetchAs('gzip, deflate, br')).to.deep.equal({ xcache: 'HIT', coding: 'br', text: page });
-        expect(await fetchAs('identity')).to.deep.equal({ xcache: 'HIT', coding: null, text: page });
+        expect(await fetchAs('identity')).to.deep.equal({ xcache: 'MISS', coding: null, text: PAGE });
+        expect(await fetchAs('gzip')).to.deep.equal({ xcache: 'HIT', coding: 'gzip', text: PAGE });
+        expect(await fetchAs('gzip, deflate, br')).to.deep.equal({ xcache: 'HIT', coding: 'br', text: PAGE });
+        expect(await fetchAs('identity')).to.deep.equal({ xcache: 'HIT', coding: null, text: PAGE });
         expect(cache.stats().stores).to.equal(1);
       } finally {
         await server.close();

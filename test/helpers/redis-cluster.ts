@@ -316,3 +316,47 @@ export async function connectCluster(cluster: RedisCluster, options: ClusterOpti
   await waitUntil('the cluster client is ready', async () => client.status === 'ready', 10_000);
   return client;
 }
+
+/** One cluster and client for a file whose blocks share it (a cluster takes long to start). */
+export interface SharedCluster {
+  /** The cluster, started by the first block that asks (its suite skipped where it cannot start). */
+  readonly cluster: RedisCluster;
+  /** A client on it. */
+  readonly client: Cluster;
+  /** Starts it for the first block that asks, with a timeout long enough for that; answers the client. */
+  open(context: Mocha.Context): Promise<Cluster>;
+  /** Each block calls it after its tests; the last one stops the cluster. */
+  release(): Promise<void>;
+}
+
+/** A cluster shared by the `blocks` blocks of a file: see SharedCluster. */
+export function sharedCluster(blocks: number): SharedCluster {
+  let cluster: RedisCluster | undefined;
+  let client: Cluster | undefined;
+  let users = blocks;
+  const opened = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('sharedCluster(): the cluster was not opened by this block');
+    return value;
+  };
+  return {
+    get cluster() {
+      return opened(cluster);
+    },
+    get client() {
+      return opened(client);
+    },
+    async open(context) {
+      context.timeout(60_000);
+      cluster ??= await startClusterOrSkip(context);
+      client ??= await connectCluster(cluster);
+      return client;
+    },
+    async release() {
+      if (--users > 0) return;
+      client?.disconnect();
+      client = undefined;
+      await cluster?.stop();
+      cluster = undefined;
+    },
+  };
+}

@@ -3,10 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type RedisClient, redisStore } from 'group-cache/redis';
+import { type RedisClient, type RedisStore, redisStore } from 'group-cache/redis';
 import { Redis, type RedisOptions } from 'ioredis';
 import { createClient } from 'redis';
-import type { StoreFactory } from './store-conformance.js';
+import type { StoreFactory, StoreFixture } from './store-conformance.js';
 
 /**
  * A redis-server the tests start themselves: a free loopback port (never 6379), no persistence, a scratch
@@ -291,9 +291,13 @@ export function uniquePrefix(name: string): string {
 
 /**
  * The Redis store for the store conformance suite, through a client of `kind`: one server and client per suite,
- * one prefix per fixture.
+ * one prefix per fixture. `onRedis` makes the fixture from that fixture's Redis store (a store built on it, say);
+ * by default the Redis store itself.
  */
-export function redisStoreFactory(kind: ClientKind = 'ioredis'): StoreFactory {
+export function redisStoreFactory(
+  kind: ClientKind = 'ioredis',
+  onRedis: (redis: RedisStore) => StoreFixture | Promise<StoreFixture> = redisFixture,
+): StoreFactory {
   let server: RedisServer | undefined;
   let client: TestClient | undefined;
   return {
@@ -303,18 +307,21 @@ export function redisStoreFactory(kind: ClientKind = 'ioredis'): StoreFactory {
     },
     create(options) {
       if (client === undefined) throw new Error('the Redis suite was not set up');
-      const store = redisStore({ client: client.client, prefix: uniquePrefix('conformance'), ...options });
-      return {
-        store,
-        records: () => store.records(),
-        cleanup: async () => {
-          await store.clear();
-        },
-      };
+      return onRedis(redisStore({ client: client.client, prefix: uniquePrefix('conformance'), ...options }));
     },
     async teardown() {
       client?.disconnect();
       await server?.stop();
+    },
+  };
+}
+
+function redisFixture(store: RedisStore): StoreFixture {
+  return {
+    store,
+    records: () => store.records(),
+    cleanup: async () => {
+      await store.clear();
     },
   };
 }

@@ -63,11 +63,11 @@ function get(url: string, headers: Record<string, string> = {}): Promise<Answer>
  * An Accept-Encoding and the coding its client must get once br, gzip and identity entries are warm: br or gzip
  * where both compressors prefer it (and the client did not refuse it), none where it refused both.
  */
-const SPELLINGS: Array<[spelling: string, coding: string | undefined]> = [];
-{
-  const br = 'br';
-  const gz = 'gzip';
-  for (const spelling of [
+type Spelling = [spelling: string, coding: string | undefined];
+const answeredWith = (coding: string | undefined, spellings: string[]): Spelling[] =>
+  spellings.map((spelling) => [spelling, coding]);
+const SPELLINGS: Spelling[] = [
+  ...answeredWith('br', [
     'gzip, deflate, br',
     'gzip,deflate,br',
     'br, gzip, deflate',
@@ -89,10 +89,8 @@ const SPELLINGS: Array<[spelling: string, coding: string | undefined]> = [];
     'compress, gzip, br',
     'x-gzip, br',
     'gzip, deflate, br, zstd;q=0',
-  ]) {
-    SPELLINGS.push([spelling, br]);
-  }
-  for (const spelling of [
+  ]),
+  ...answeredWith('gzip', [
     'gzip',
     'GZIP',
     'gzip, deflate',
@@ -106,10 +104,8 @@ const SPELLINGS: Array<[spelling: string, coding: string | undefined]> = [];
     'gzip, br;q=0',
     'gzip,  deflate',
     'identity;q=0, gzip',
-  ]) {
-    SPELLINGS.push([spelling, gz]);
-  }
-  for (const spelling of [
+  ]),
+  ...answeredWith(undefined, [
     'identity',
     '',
     'gzip;q=0',
@@ -122,10 +118,8 @@ const SPELLINGS: Array<[spelling: string, coding: string | undefined]> = [];
     'br;q=0, gzip;q=0, deflate;q=0',
     'identity;q=1',
     'unknown-coding',
-  ]) {
-    SPELLINGS.push([spelling, undefined]);
-  }
-}
+  ]),
+];
 
 /** Headers for a spelling (`undefined`: no Accept-Encoding at all). */
 const asked = (spelling: string | undefined): Record<string, string> =>

@@ -7,32 +7,15 @@ import { type Cluster, Redis } from 'ioredis';
 import { expressDriver } from '../../drivers/express.js';
 import { adapterConformance } from '../../helpers/adapter-conformance.js';
 import { entryStoredNow } from '../../helpers/entries.js';
-import { connectCluster, type RedisCluster, startClusterOrSkip } from '../../helpers/redis-cluster.js';
+import { connectCluster, sharedCluster } from '../../helpers/redis-cluster.js';
 import { uniquePrefix } from '../../helpers/redis-server.js';
 import { storeConformance } from '../../helpers/store-conformance.js';
 
 // One cluster (3 masters, 3 replicas) for the whole file: the store suite, the adapter table and the failover test.
 // Every node runs on this machine, on one clock, so the stores here allow no clock skew (clockSkew: 0) except where
 // a test is about the skew.
-let cluster: RedisCluster | undefined;
-let client: Cluster | undefined;
 // The three blocks below share it; the last to finish stops it.
-let users = 3;
-
-async function shared(context: Mocha.Context): Promise<Cluster> {
-  context.timeout(60_000);
-  cluster ??= await startClusterOrSkip(context);
-  client ??= await connectCluster(cluster);
-  return client;
-}
-
-async function release(): Promise<void> {
-  if (--users > 0) return;
-  client?.disconnect();
-  client = undefined;
-  await cluster?.stop();
-  cluster = undefined;
-}
+const shared = sharedCluster(3);
 
 // Counts the CROSSSLOT errors any cluster client of this file saw (there must be none).
 const crossSlot: string[] = [];
@@ -47,24 +30,22 @@ describe('Redis Cluster', function () {
 
   storeConformance('redisStore on Redis Cluster (ioredis Cluster)', {
     async setup(context) {
-      await shared(context);
+      await shared.open(context);
     },
     create(options) {
-      if (client === undefined) throw new Error('the cluster suite was not set up');
-      const store = redisStore({ client, prefix: uniquePrefix('cluster'), clockSkew: 0, ...options });
+      const store = redisStore({ client: shared.client, prefix: uniquePrefix('cluster'), clockSkew: 0, ...options });
       return { store, records: () => store.records(), cleanup: async () => void (await store.clear()) };
     },
-    teardown: release,
+    teardown: shared.release,
   });
 
   adapterConformance(expressDriver('Express 5', express), {
     label: 'redisStore on Redis Cluster',
     async setup(context) {
-      await shared(context);
+      await shared.open(context);
     },
     makeCache(options: CacheOptions): GroupCache {
-      if (client === undefined) throw new Error('the cluster table was not set up');
-      const store = redisStore({ client, prefix: uniquePrefix('cluster-table'), clockSkew: 0 });
+      const store = redisStore({ client: shared.client, prefix: uniquePrefix('cluster-table'), clockSkew: 0 });
       const cache = createCache({ ...options, store });
       watch(cache);
       return cache;
@@ -73,15 +54,15 @@ describe('Redis Cluster', function () {
       await cache.clear();
       await cache.close();
     },
-    teardown: release,
+    teardown: shared.release,
   });
 
   describe('layout, clock and failover', () => {
     let redis: Cluster;
     before(async function () {
-      redis = await shared(this);
+      redis = await shared.open(this);
     });
-    after(release);
+    after(shared.release);
 
     it('spreads group records over several slots, and one entry with tags in many buckets is invalidated by any', async () => {
       const prefix = uniquePrefix('spread');
@@ -97,7 +78,7 @@ describe('Redis Cluster', function () {
         if ((await redis.zcard(`{${prefix}${n}}r`)) > 1) {
           const slot = Number(await redis.cluster('KEYSLOT', `{${prefix}${n}}r`));
           slots.add(slot);
-          masters.add(String((await cluster!.masterOf(slot)).port));
+          masters.add(String((await shared.cluster.masterOf(slot)).port));
         }
       }
       expect(slots.size).to.be.greaterThan(4);
@@ -180,7 +161,7 @@ describe('Redis Cluster', function () {
       const loose = redisStore({ client: redis, prefix, clockSkew: 0 });
       await store.expire(['g:wait']);
       const slot = Number(await redis.cluster('KEYSLOT', `{${prefix}${bucketNumber(prefix, 'g:wait')}}r`));
-      const replica = await cluster!.replicaOf(await cluster!.masterOf(slot));
+      const replica = await shared.cluster.replicaOf(await shared.cluster.masterOf(slot));
       replica.pause();
       try {
         let failed: unknown;
@@ -243,13 +224,13 @@ describe('Redis Cluster', function () {
       this.timeout(60_000);
       const prefix = uniquePrefix('moved');
       // A client of its own, whose slot map this test makes stale.
-      const own = await connectCluster(cluster!);
+      const own = await connectCluster(shared.cluster);
       try {
         const store = redisStore({ client: own, prefix, clockSkew: 0, waitReplicas: 1, replicaTimeout: 500 });
         expect(await store.expire(['g:moved'])).to.be.a('number');
         const slot = Number(await own.cluster('KEYSLOT', `{${prefix}${bucketNumber(prefix, 'g:moved')}}r`));
-        const master = await cluster!.masterOf(slot);
-        const replica = await cluster!.replicaOf(master);
+        const master = await shared.cluster.masterOf(slot);
+        const replica = await shared.cluster.replicaOf(master);
         // A graceful manual failover: the replica becomes the master, the old master its replica. Nothing this
         // client sends learns of it but a MOVED.
         const direct = new Redis({ host: '127.0.0.1', port: replica.port, lazyConnect: true });
@@ -260,11 +241,11 @@ describe('Redis Cluster', function () {
           direct.disconnect();
         }
         const deadline = Date.now() + 20_000;
-        while ((await cluster!.masterOf(slot)).port !== replica.port) {
+        while ((await shared.cluster.masterOf(slot)).port !== replica.port) {
           if (Date.now() > deadline) throw new Error('the manual failover did not happen');
           await new Promise((resolve) => setTimeout(resolve, 100));
         }
-        await cluster!.waitOk(20_000);
+        await shared.cluster.waitOk(20_000);
         // The expiry's pipeline (script, ROLE, WAIT) goes to the old master first, whose MOVED is followed.
         expect(await store.expire(['g:moved'])).to.be.a('number');
         await store.clear();
@@ -286,8 +267,8 @@ describe('Redis Cluster', function () {
       const { stamp } = await store.get(id);
       expect(await store.set(id, entryOf(stamp, [group]))).to.equal(true);
       const slot = Number(await redis.cluster('KEYSLOT', `{${prefix}${bucket}}r`));
-      const victim = await cluster!.masterOf(slot);
-      const replica = await cluster!.replicaOf(victim);
+      const victim = await shared.cluster.masterOf(slot);
+      const replica = await shared.cluster.replicaOf(victim);
       const direct = new Redis({ host: '127.0.0.1', port: victim.port, lazyConnect: true });
       direct.on('error', () => {});
       try {
@@ -308,9 +289,9 @@ describe('Redis Cluster', function () {
       await victim.kill();
       replica.resume();
       try {
-        await cluster!.waitOk(30_000);
+        await shared.cluster.waitOk(30_000);
         const deadline = Date.now() + 30_000;
-        while ((await cluster!.masterOf(slot, 30_000)).port !== replica.port) {
+        while ((await shared.cluster.masterOf(slot, 30_000)).port !== replica.port) {
           if (Date.now() > deadline) throw new Error('the replica did not take over');
           await new Promise((resolve) => setTimeout(resolve, 100));
         }
@@ -319,8 +300,8 @@ describe('Redis Cluster', function () {
         // Leave the cluster whole: the old master comes back empty, as the new master's replica.
         if (!victim.alive()) await victim.restart();
       }
-      await cluster!.waitOk(30_000);
-      expect((await cluster!.replicaOf(replica)).port).to.equal(victim.port);
+      await shared.cluster.waitOk(30_000);
+      expect((await shared.cluster.replicaOf(replica)).port).to.equal(victim.port);
       const synced = Date.now() + 30_000;
       while (
         !(
@@ -358,12 +339,13 @@ describe('Redis Cluster', function () {
       // The victim serves the bucket of the group 'g:doomed'; the entries themselves live on other masters, so that
       // they survive and only their group's record is lost with the node.
       const slotOf = async (n: number): Promise<number> => Number(await redis.cluster('KEYSLOT', `{${prefix}${n}}r`));
-      const victim = await cluster!.masterOf(await slotOf(bucketNumber(prefix, 'g:doomed')));
+      const victim = await shared.cluster.masterOf(await slotOf(bucketNumber(prefix, 'g:doomed')));
       // A name whose tag (`k:` a key, `g:` a group) lives in a bucket another master serves.
       const elsewhere = async (kind: 'k' | 'g', base: string): Promise<string> => {
         for (let i = 0; ; i++) {
           const name = `${base}-${i}`;
-          if ((await cluster!.masterOf(await slotOf(bucketNumber(prefix, `${kind}:${name}`)))).port !== victim.port) return name;
+          if ((await shared.cluster.masterOf(await slotOf(bucketNumber(prefix, `${kind}:${name}`)))).port !== victim.port)
+            return name;
         }
       };
       const doomedKey = await elsewhere('k', 'doomed');
@@ -390,7 +372,7 @@ describe('Redis Cluster', function () {
         const body = (await response.json()) as { version: number };
         return [body.version, response.headers.get('x-cache')];
       };
-      const replica = await cluster!.replicaOf(victim);
+      const replica = await shared.cluster.replicaOf(victim);
       try {
         expect(await read('/doomed')).to.deep.equal([0, 'MISS']);
         expect(await read('/kept')).to.deep.equal([0, 'MISS']);
@@ -400,7 +382,7 @@ describe('Redis Cluster', function () {
         await victim.kill();
         version = 1;
         await victim.restart();
-        await cluster!.waitOk(30_000);
+        await shared.cluster.waitOk(30_000);
         // The restarted node is empty: the group's record and its bucket's epoch are gone.
         const doomedBucket = `{${prefix}${bucketNumber(prefix, 'g:doomed')}}r`;
         let records = -1;
@@ -424,7 +406,7 @@ describe('Redis Cluster', function () {
         await cache.close();
       }
       // Leave the cluster whole for the tests after this one: the replica copies its (empty) master again.
-      await cluster!.waitOk(30_000);
+      await shared.cluster.waitOk(30_000);
       const deadline = Date.now() + 20_000;
       for (;;) {
         const info = await redis
@@ -497,13 +479,13 @@ describe('Redis Cluster', function () {
         // Kill the master of the bucket that holds the 'items' record, while rounds keep running.
         const itemsBucket = bucketNumber(prefix, 'g:items');
         const slot = Number(await redis.cluster('KEYSLOT', `{${prefix}${itemsBucket}}r`));
-        const victim = await cluster!.masterOf(slot);
+        const victim = await shared.cluster.masterOf(slot);
         let running = true;
         const traffic = (async () => {
           while (running) await round();
         })();
         await victim.kill();
-        await cluster!.waitOk(20_000);
+        await shared.cluster.waitOk(20_000);
         // Traffic goes on until a write lands on the new master and reads follow it.
         const landed = writes;
         const deadline = Date.now() + 30_000;

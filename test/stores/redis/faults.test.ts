@@ -4,17 +4,8 @@ import { expireGroups, groupCache } from 'group-cache/express';
 import { type RedisClient, redisStore } from 'group-cache/redis';
 import type { Redis } from 'ioredis';
 import { express, getRaw, request } from '../../helpers/express-app.js';
-import {
-  answers,
-  CLIENT_KINDS,
-  connect,
-  connectClient,
-  type RedisServer,
-  startRedisOrSkip,
-  type TestClient,
-  uniquePrefix,
-  waitClientReady,
-} from '../../helpers/redis-server.js';
+import { useRedis } from '../../helpers/redis-fixtures.js';
+import { CLIENT_KINDS, connect, type TestClient, uniquePrefix, waitClientReady } from '../../helpers/redis-server.js';
 
 const STORE_TIMEOUT = 300;
 
@@ -58,38 +49,26 @@ async function until(what: string, check: () => boolean | Promise<boolean>, ms =
 
 for (const kind of CLIENT_KINDS) {
   describe(`Redis store: faults on a real redis-server (${kind})`, () => {
-    let server: RedisServer;
-    const clients: TestClient[] = [];
+    const redis = useRedis(true);
     let admin: Redis;
     let prefix: string;
+    // The client made last, to wait for its reconnection.
+    let latest: TestClient;
 
     // Both clients' defaults (an offline queue, retries) would queue commands while Redis is down: these clients keep
-    // them, so failing fast is shown to be the store's doing. afterEach disconnects them, so nothing is left hanging.
+    // them, so failing fast is shown to be the store's doing. They are disconnected after each test.
     async function client(): Promise<RedisClient> {
-      const created = await connectClient(kind, server, { queue: true });
-      clients.push(created);
-      return created.client;
+      latest = await redis.connect(kind, { queue: true });
+      return latest.client;
     }
-
-    before(async function () {
-      server = await startRedisOrSkip(this, true);
-    });
 
     beforeEach(async () => {
       prefix = uniquePrefix('faults');
-      admin = await connect(server, { enableOfflineQueue: true, maxRetriesPerRequest: 20 });
+      admin = await connect(redis.server, { enableOfflineQueue: true, maxRetriesPerRequest: 20 });
     });
 
-    afterEach(async () => {
-      server.resume();
+    afterEach(() => {
       admin.disconnect();
-      for (const created of clients.splice(0)) created.disconnect();
-      // A test that failed half-way must not leave the next one without a server.
-      if (!(await answers(server))) await server.restart();
-    });
-
-    after(async () => {
-      await server?.stop();
     });
 
     it('Redis killed and restarted: served uncached at once, expiry queued then landed, caching resumes by itself', async () => {
@@ -101,7 +80,7 @@ for (const kind of CLIENT_KINDS) {
       expect((await getRaw(b.server, '/items/1')).headers['x-cache']).to.equal('HIT');
       // Keep the entry across the restart, so that only the queued expiry can make it stale.
       await admin.save();
-      await server.kill();
+      await redis.server.kill();
 
       const started = Date.now();
       const during = await getRaw(a.server, '/items/1');
@@ -122,10 +101,10 @@ for (const kind of CLIENT_KINDS) {
       expect(lenient.status, "onError: 'continue' is the explicit opt-out").to.equal(200);
       expect(lenient.text).to.equal('written');
 
-      await server.restart();
+      await redis.server.restart();
       await until('the queued expiry landed', () => a.cache.stats().pendingExpiries === 0);
       // B never knew of the expiry: only the record the retry wrote in Redis can make its read a miss.
-      await waitClientReady(clients.at(-1)!);
+      await waitClientReady(latest);
       const after = await getRaw(b.server, '/items/1');
       expect(after.headers['x-cache']).to.equal('MISS');
       expect((await getRaw(b.server, '/items/2')).headers['x-cache']).to.equal('MISS');
@@ -135,7 +114,7 @@ for (const kind of CLIENT_KINDS) {
     it('Redis frozen (slow): answered by the handler after about storeTimeout, ETIMEOUT reported', async () => {
       const a = app(await client(), prefix);
       await getRaw(a.server, '/items/1');
-      server.pause();
+      redis.server.pause();
       try {
         const started = Date.now();
         const res = await getRaw(a.server, '/items/1');
@@ -145,7 +124,7 @@ for (const kind of CLIENT_KINDS) {
         expect(res.headers['x-cache']).to.equal('BYPASS');
         expect(a.errors[0]?.code).to.equal('ETIMEOUT');
       } finally {
-        server.resume();
+        redis.server.resume();
       }
       await until('caching resumed', async () => (await getRaw(a.server, '/items/1')).headers['x-cache'] === 'HIT');
     });

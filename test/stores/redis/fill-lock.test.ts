@@ -1,21 +1,14 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { get as httpGet } from 'node:http';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { createCache, type GroupCache, type GroupCacheError, memoryStore } from 'group-cache';
 import { expireGroups, groupCache } from 'group-cache/express';
 import { type RedisClient, type RedisStore, redisStore } from 'group-cache/redis';
+import { type AppProcess, startAppProcess } from '../../helpers/app-process.js';
 import { express, getRaw, request, serve } from '../../helpers/express-app.js';
 import { deferred } from '../../helpers/http.js';
-import {
-  CLIENT_KINDS,
-  connectClient,
-  type RedisServer,
-  startRedisOrSkip,
-  type TestClient,
-  uniquePrefix,
-} from '../../helpers/redis-server.js';
+import { useRedis } from '../../helpers/redis-fixtures.js';
+import { CLIENT_KINDS, type TestClient, uniquePrefix } from '../../helpers/redis-server.js';
 
 async function until(what: string, check: () => boolean | Promise<boolean>, ms = 3_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -29,24 +22,15 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 for (const kind of CLIENT_KINDS) {
   describe(`Redis store: lockFill() and unlockFill() (${kind})`, () => {
-    let server: RedisServer;
+    const redis = useRedis();
     let client: TestClient;
     let store: RedisStore;
     let prefix: string;
 
-    before(async function () {
-      server = await startRedisOrSkip(this);
-      client = await connectClient(kind, server);
-    });
-
-    beforeEach(() => {
+    beforeEach(async () => {
+      client = await redis.connect(kind);
       prefix = uniquePrefix('lock');
       store = redisStore({ client: client.client, prefix });
-    });
-
-    after(async () => {
-      client?.disconnect();
-      await server?.stop();
     });
 
     it('lockFill(id, ms) answers a token, then undefined while the lock is held (NX)', async () => {
@@ -114,17 +98,13 @@ interface Handler {
 }
 
 describe('fill lock: two instances in one process on one Redis', () => {
-  let server: RedisServer;
-  const clients: TestClient[] = [];
-  const instances: Instance[] = [];
+  const redis = useRedis();
   let prefix: string;
-  let admin: TestClient;
   let handler: Handler;
 
   // ttl: 50 ms unless told: most tests here need entries that go stale quickly.
   async function instance(options: { fillLock?: boolean; url?: string; ttl?: number } = {}): Promise<Instance> {
-    const created = await connectClient('ioredis', { ...server, url: options.url ?? server.url });
-    clients.push(created);
+    const created = await redis.connect('ioredis', {}, { ...redis.server, url: options.url ?? redis.server.url });
     const cache = createCache({
       store: redisStore({ client: created.client as RedisClient, prefix }),
       waitTimeout: 3_000,
@@ -166,31 +146,15 @@ describe('fill lock: two instances in one process on one Redis', () => {
         await cache.close();
       },
     };
-    instances.push(made);
-    return made;
+    return redis.closeAfterEach(made);
   }
 
-  const locks = async (): Promise<unknown[]> => (await admin.command('KEYS', `${prefix}lock:*`)) as unknown[];
+  const locks = async (): Promise<unknown[]> => (await redis.client.call('KEYS', `${prefix}lock:*`)) as unknown[];
   const unlocked = () => until('the fill lock was released', async () => (await locks()).length === 0);
-
-  before(async function () {
-    server = await startRedisOrSkip(this);
-    admin = await connectClient('ioredis', server);
-  });
 
   beforeEach(() => {
     prefix = uniquePrefix('inproc');
     handler = {};
-  });
-
-  afterEach(async () => {
-    for (const made of instances.splice(0)) await made.close();
-    for (const created of clients.splice(0)) created.disconnect();
-  });
-
-  after(async () => {
-    admin?.disconnect();
-    await server?.stop();
   });
 
   it('a miss waits for the other instance fill and answers its entry as a hit; the lock is released', async () => {
@@ -300,7 +264,7 @@ describe('fill lock: two instances in one process on one Redis', () => {
 
   it('a store failure while locking fails open: the handler runs, an error event says why', async () => {
     // A user that may touch every key of the store but its locks: Redis itself refuses the SET NX.
-    await admin.command(
+    await redis.client.call(
       'ACL',
       'SETUSER',
       'nolock',
@@ -312,7 +276,7 @@ describe('fill lock: two instances in one process on one Redis', () => {
       `~${prefix}ttl`,
       `~${prefix}run`,
     );
-    const url = server.url.replace('redis://', 'redis://nolock:pw@');
+    const url = redis.server.url.replace('redis://', 'redis://nolock:pw@');
     const a = await instance({ url });
     const res = await getRaw(a.url, '/items/1');
     expect(res.status).to.equal(200);
@@ -349,52 +313,10 @@ const FILL_LOCK_TIME = 600;
 const HANDLER_DELAY = 200;
 const APP = fileURLToPath(new URL('../../fixtures/fill-lock-app.mjs', import.meta.url));
 
-interface AppProcess {
-  url: string;
-  child: ChildProcess;
-  /** Handler starts reported so far, by item id. */
-  runs: string[];
-  errors: string[];
-  stats(): Promise<{ runs: number; hits: number; misses: number; waits: number }>;
-  kill(): Promise<void>;
-}
+type LockApp = AppProcess<{ runs: number; hits: number; misses: number; waits: number }>;
 
-function startApp(env: Record<string, string>): Promise<AppProcess> {
-  const child = spawn(process.execPath, [APP], {
-    env: { ...process.env, WAIT_TIMEOUT: String(WAIT_TIMEOUT), FILL_LOCK_TIME: String(FILL_LOCK_TIME), ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const runs: string[] = [];
-  const errors: string[] = [];
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`the app process exited (${code}) before it listened`)));
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
-      let message: { listening?: number; run?: string; error?: string };
-      try {
-        message = JSON.parse(line);
-      } catch {
-        return; // not a report of the fixture
-      }
-      if (message.run !== undefined) runs.push(message.run);
-      if (message.error !== undefined) errors.push(message.error);
-      if (message.listening === undefined) return;
-      const url = `http://127.0.0.1:${message.listening}`;
-      resolve({
-        url,
-        child,
-        runs,
-        errors,
-        stats: async () => JSON.parse((await get(`${url}/stats`)).body),
-        kill: () =>
-          new Promise<void>((done) => {
-            if (child.exitCode !== null || child.signalCode !== null) return done();
-            child.once('exit', () => done());
-            child.kill('SIGKILL');
-          }),
-      });
-    });
-  });
-}
+const startApp = (env: Record<string, string>): Promise<LockApp> =>
+  startAppProcess(APP, { WAIT_TIMEOUT: String(WAIT_TIMEOUT), FILL_LOCK_TIME: String(FILL_LOCK_TIME), ...env });
 
 interface Answer {
   status: number;
@@ -424,20 +346,19 @@ function get(url: string): Promise<Answer> {
 }
 
 describe('fill lock: two app processes on one Redis (ioredis and node-redis)', () => {
-  let server: RedisServer;
-  let admin: TestClient;
-  const apps: AppProcess[] = [];
+  const redis = useRedis();
+  const apps: LockApp[] = [];
 
   async function pair(
     env: Record<string, string>,
     holdFirst = false,
     second: Record<string, string> = {},
-  ): Promise<[AppProcess, AppProcess]> {
+  ): Promise<[LockApp, LockApp]> {
     const prefix = uniquePrefix('procs');
     // The first lookup on a new prefix starts its expiry records (the epoch), which dooms fills of requests that
     // entered before it: a one-time event of a cold store, not what these tests are about.
-    await redisStore({ client: admin.client, prefix }).get('warm');
-    const common = { REDIS_URL: server.url, PREFIX: prefix, HANDLER_DELAY: String(HANDLER_DELAY), ...env };
+    await redisStore({ client: redis.client, prefix }).get('warm');
+    const common = { REDIS_URL: redis.server.url, PREFIX: prefix, HANDLER_DELAY: String(HANDLER_DELAY), ...env };
     const started = await Promise.all([
       startApp({ ...common, CLIENT: 'ioredis', HOLD: String(holdFirst) }),
       startApp({ ...common, CLIENT: 'node-redis', ...second }),
@@ -447,26 +368,16 @@ describe('fill lock: two app processes on one Redis (ioredis and node-redis)', (
   }
 
   // 100 concurrent requests for one key, alternating between the two processes.
-  const burst = (a: AppProcess, b: AppProcess, path: string) =>
+  const burst = (a: LockApp, b: LockApp, path: string) =>
     Promise.all(Array.from({ length: 100 }, (_, i) => get(`${(i % 2 === 0 ? a : b).url}${path}`)));
-
-  before(async function () {
-    server = await startRedisOrSkip(this);
-    admin = await connectClient('ioredis', server);
-  });
 
   afterEach(async () => {
     for (const app of apps.splice(0)) await app.kill();
   });
 
-  after(async () => {
-    admin?.disconnect();
-    await server?.stop();
-  });
-
   it('100 concurrent cold requests split between them: the handler runs once, every client gets the same full body', async () => {
     const [a, b] = await pair({});
-    await admin.command('CONFIG', 'RESETSTAT');
+    await redis.client.call('CONFIG', 'RESETSTAT');
     const answers = await burst(a, b, '/items/1');
     const [statsA, statsB] = await Promise.all([a.stats(), b.stats()]);
     expect(statsA.runs + statsB.runs, 'handler runs across both processes').to.equal(1);
@@ -479,10 +390,10 @@ describe('fill lock: two app processes on one Redis (ioredis and node-redis)', (
     expect(answers.filter((answer) => answer.cache === 'MISS')).to.have.length(1);
     expect(answers.filter((answer) => answer.cache === 'HIT')).to.have.length(99);
     // Concurrent misses in one process share one wait: one lock attempt per poll, not one per request.
-    const commands = String(await admin.command('INFO', 'commandstats'));
+    const commands = String(await redis.client.call('INFO', 'commandstats'));
     const sets = Number(/cmdstat_set:calls=(\d+)/.exec(commands)?.[1] ?? 0);
     expect(sets).to.be.within(2, 20);
-    expect(await admin.command('KEYS', '*lock:*')).to.deep.equal([]);
+    expect(await redis.client.call('KEYS', '*lock:*')).to.deep.equal([]);
     expect([...a.errors, ...b.errors]).to.deep.equal([]);
   });
 
@@ -518,6 +429,6 @@ describe('fill lock: two app processes on one Redis (ioredis and node-redis)', (
     expect(a.runs).to.deep.equal(['3']);
     expect(b.runs).to.deep.equal(['3']);
     expect(answers.filter((answer) => answer.cache === 'MISS')).to.have.length(2);
-    expect(await admin.command('KEYS', '*lock:*')).to.deep.equal([]);
+    expect(await redis.client.call('KEYS', '*lock:*')).to.deep.equal([]);
   });
 });

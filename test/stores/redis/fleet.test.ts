@@ -1,10 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { get as httpGet, request as httpRequest } from 'node:http';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { redisStore } from 'group-cache/redis';
 import type { Redis } from 'ioredis';
+import { type AppProcess, startAppProcess } from '../../helpers/app-process.js';
 import { connect, type RedisServer, startRedisOrSkip, uniquePrefix, waitReady } from '../../helpers/redis-server.js';
 
 // Three instances of one app on one Redis, each its own process on the tiered store (test/fixtures/fleet-app.mjs).
@@ -20,13 +19,7 @@ interface Answer {
   sentAt: number;
 }
 
-interface Instance {
-  url: string;
-  child: ChildProcess;
-  errors: string[];
-  stats(): Promise<{ hits: number; tier: { tierHits: number; serving: boolean; flushes: number } }>;
-  kill(): Promise<void>;
-}
+type Instance = AppProcess<{ hits: number; tier: { tierHits: number; serving: boolean; flushes: number } }>;
 
 function call(method: 'GET' | 'PUT', url: string): Promise<Answer> {
   const sentAt = performance.now();
@@ -49,43 +42,7 @@ function call(method: 'GET' | 'PUT', url: string): Promise<Answer> {
   });
 }
 
-function start(env: Record<string, string>): Promise<Instance> {
-  const child = spawn(process.execPath, [APP], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  const errors: string[] = [];
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`the app process exited (${code}) before it listened`)));
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
-      let message: { listening?: number; error?: string };
-      try {
-        message = JSON.parse(line);
-      } catch {
-        return;
-      }
-      if (message.error !== undefined) errors.push(message.error);
-      if (message.listening === undefined) return;
-      const url = `http://127.0.0.1:${message.listening}`;
-      resolve({
-        url,
-        child,
-        errors,
-        stats: async () =>
-          new Promise((done, fail) => {
-            httpGet(`${url}/stats`, (res) => {
-              const chunks: Buffer[] = [];
-              res.on('data', (chunk: Buffer) => chunks.push(chunk));
-              res.on('end', () => done(JSON.parse(Buffer.concat(chunks).toString())));
-            }).on('error', fail);
-          }),
-        kill: () =>
-          new Promise<void>((done) => {
-            if (child.exitCode !== null || child.signalCode !== null) return done();
-            child.once('exit', () => done());
-            child.kill('SIGKILL');
-          }),
-      });
-    });
-  });
-}
+const start = (env: Record<string, string>): Promise<Instance> => startAppProcess(APP, env);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -1,17 +1,10 @@
 import { expect } from 'chai';
-import { type CacheStore, createCache, type GroupCache } from 'group-cache';
+import { type CacheStore, createCache } from 'group-cache';
 import { groupCache } from 'group-cache/express';
 import { type RedisStore, redisStore } from 'group-cache/redis';
 import { express, getRaw, serve } from '../../helpers/express-app.js';
-import {
-  answers,
-  CLIENT_KINDS,
-  connectClient,
-  type RedisServer,
-  startRedisOrSkip,
-  type TestClient,
-  uniquePrefix,
-} from '../../helpers/redis-server.js';
+import { useRedis } from '../../helpers/redis-fixtures.js';
+import { answers, CLIENT_KINDS, type RedisServer, uniquePrefix } from '../../helpers/redis-server.js';
 
 /*
  * Issue 27, item 3: Redis frozen while a fill lock is on its way. The instance gives up after storeTimeout and fills
@@ -58,37 +51,14 @@ function freezingAtLock(redis: RedisStore, server: RedisServer): CacheStore {
 for (const kind of CLIENT_KINDS) {
   describe(`fill lock: Redis frozen while a lock is asked for (${kind})`, function () {
     this.timeout(60_000);
-    let server: RedisServer;
-    let admin: TestClient;
-    const clients: TestClient[] = [];
-    const caches: GroupCache[] = [];
-    const closers: Array<() => Promise<void>> = [];
-
-    before(async function () {
-      server = await startRedisOrSkip(this, true);
-      admin = await connectClient('ioredis', server);
-    });
-
-    afterEach(async () => {
-      server.resume();
-      for (const close of closers.splice(0)) await close();
-      for (const cache of caches.splice(0)) await cache.close();
-      for (const client of clients.splice(0)) client.disconnect();
-    });
-
-    after(async () => {
-      admin?.disconnect();
-      await server?.stop();
-    });
+    const redis = useRedis(true);
 
     async function instance(prefix: string, freeze: boolean): Promise<{ url: string; runs: () => number }> {
-      const client = await connectClient(kind, server);
-      clients.push(client);
-      const redis = redisStore({ client: client.client, prefix });
-      const store = freeze ? freezingAtLock(redis, server) : redis;
+      const client = await redis.connect(kind);
+      const direct = redisStore({ client: client.client, prefix });
+      const store = freeze ? freezingAtLock(direct, redis.server) : direct;
       const cache = createCache({ store, storeTimeout: STORE_TIMEOUT, waitTimeout: 10_000, ttl: 60_000 });
       cache.on('error', () => {});
-      caches.push(cache);
       let runs = 0;
       const app = express();
       app.get(
@@ -101,8 +71,8 @@ for (const kind of CLIENT_KINDS) {
           res.send(`run ${runs}`);
         },
       );
-      const served = await serve(app);
-      closers.push(served.close);
+      const served = redis.closeAfterEach(await serve(app));
+      redis.closeAfterEach(cache);
       return { url: served.url, runs: () => runs };
     }
 
@@ -115,7 +85,7 @@ for (const kind of CLIENT_KINDS) {
       // A gave up on the lock after storeTimeout and answered by its handler, during the freeze.
       expect(first.status).to.equal(200);
       expect(Date.now() - started).to.be.below(FREEZE);
-      await until('Redis answers again', () => answers(server));
+      await until('Redis answers again', () => answers(redis.server));
       const woke = Date.now();
       const second = await getRaw(b.url, '/item');
       expect(second.status).to.equal(200);
@@ -125,7 +95,7 @@ for (const kind of CLIENT_KINDS) {
       expect(b.runs()).to.equal(1);
       await until(
         'B released its lock',
-        async () => ((await admin.command('KEYS', `${prefix}lock:*`)) as unknown[]).length === 0,
+        async () => ((await redis.client.call('KEYS', `${prefix}lock:*`)) as unknown[]).length === 0,
       );
     });
   });

@@ -4,14 +4,8 @@ import { expireGroups, groupCache } from 'group-cache/express';
 import { type RedisClient, redisStore } from 'group-cache/redis';
 import { express, getRaw, request, serve } from '../../helpers/express-app.js';
 import { deferred } from '../../helpers/http.js';
-import {
-  CLIENT_KINDS,
-  connectClient,
-  type RedisServer,
-  startRedisOrSkip,
-  type TestClient,
-  uniquePrefix,
-} from '../../helpers/redis-server.js';
+import { useRedis } from '../../helpers/redis-fixtures.js';
+import { CLIENT_KINDS, type TestClient, uniquePrefix } from '../../helpers/redis-server.js';
 
 interface Instance {
   url: string;
@@ -71,36 +65,22 @@ async function instance(
 
 for (const kind of CLIENT_KINDS) {
   describe(`Redis store: two app instances on one Redis (${kind})`, () => {
-    let server: RedisServer;
-    const clients: TestClient[] = [];
+    const redis = useRedis();
+    let plain: TestClient;
+    let ready: TestClient;
     let a: Instance;
     let b: Instance;
     let db: Db;
-
-    before(async function () {
-      server = await startRedisOrSkip(this);
-    });
 
     beforeEach(async () => {
       const prefix = uniquePrefix('multi');
       db = { users: new Map([['1', 'Ada']]) };
       // A: a client with the package's queueing defaults, used before it even connected (as an app does at
       // start-up); B: connected first, failing fast.
-      const plain = await connectClient(kind, server, { lazy: true, queue: true });
-      const ready = await connectClient(kind, server);
-      clients.push(plain, ready);
-      a = await instance(plain.client, prefix, db);
-      b = await instance(ready.client, prefix, db);
-    });
-
-    afterEach(async () => {
-      await a?.close();
-      await b?.close();
-      for (const client of clients.splice(0)) client.disconnect();
-    });
-
-    after(async () => {
-      await server?.stop();
+      plain = await redis.connect(kind, { lazy: true, queue: true });
+      ready = await redis.connect(kind);
+      a = redis.closeAfterEach(await instance(plain.client, prefix, db));
+      b = redis.closeAfterEach(await instance(ready.client, prefix, db));
     });
 
     it('a fill on A is a hit on B', async () => {
@@ -182,8 +162,8 @@ for (const kind of CLIENT_KINDS) {
       const now = () => time;
       const prefix = uniquePrefix('swr');
       const route = { ttl: 1_000, staleWhileRevalidate: 60_000 };
-      const sa = await instance(clients[0]!.client, prefix, db, { now, route });
-      const sb = await instance(clients[1]!.client, prefix, db, { now, route });
+      const sa = await instance(plain.client, prefix, db, { now, route });
+      const sb = await instance(ready.client, prefix, db, { now, route });
       try {
         expect((await getRaw(sa.url, '/users/1')).headers['x-cache']).to.equal('MISS');
         time += 1_500;

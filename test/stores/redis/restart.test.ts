@@ -3,14 +3,15 @@ import { createCache, type GroupCache } from 'group-cache';
 import { expireGroups, groupCache } from 'group-cache/express';
 import { type RedisClient, redisStore, tieredStore } from 'group-cache/redis';
 import { express, getRaw, request, serve } from '../../helpers/express-app.js';
+import { useRedis } from '../../helpers/redis-fixtures.js';
 import {
   CLIENT_KINDS,
-  connectClient,
   type RedisServer,
   startRedisOrSkip,
   type TestClient,
   uniquePrefix,
   waitClientReady,
+  waitReady,
 } from '../../helpers/redis-server.js';
 import { startProxy, type TcpProxy } from '../../helpers/tcp-proxy.js';
 
@@ -92,48 +93,23 @@ async function writeAndSee(writer: Instance, readers: readonly Instance[]): Prom
 for (const kind of CLIENT_KINDS) {
   describe(`Redis store: a Redis that comes back older than the fleet's writes (${kind})`, function () {
     this.timeout(60_000);
-    let server: RedisServer;
-    let admin: TestClient;
-    const clients: TestClient[] = [];
-    const instances: Instance[] = [];
+    const redis = useRedis(true);
     let db: Db;
 
-    const client = async (on: RedisServer = server): Promise<TestClient> => {
-      const made = await connectClient(kind, on);
-      clients.push(made);
-      return made;
-    };
-    const start = async (prefix: string, tiered = false, on?: RedisServer): Promise<Instance> => {
-      const made = await instance((await client(on)).client, prefix, db, tiered);
-      instances.push(made);
-      return made;
-    };
-
-    before(async function () {
-      server = await startRedisOrSkip(this, true);
-      admin = await connectClient('ioredis', server);
-    });
+    const client = (on?: RedisServer): Promise<TestClient> => redis.connect(kind, {}, on);
+    const start = async (prefix: string, tiered = false, on?: RedisServer): Promise<Instance> =>
+      redis.closeAfterEach(await instance((await client(on)).client, prefix, db, tiered));
 
     beforeEach(() => {
       db = { name: 'v0' };
-    });
-
-    afterEach(async () => {
-      for (const made of instances.splice(0)) await made.close();
-      for (const made of clients.splice(0)) made.disconnect();
-    });
-
-    after(async () => {
-      admin?.disconnect();
-      await server?.stop();
     });
 
     // The fill's entry is written and its lock released after its response: wait for both before a snapshot.
     async function settled(prefix: string): Promise<void> {
       const deadline = Date.now() + 15_000;
       for (;;) {
-        const entry = await admin.command('EXISTS', `${prefix}e:k:user_1`);
-        const locks = (await admin.command('KEYS', `${prefix}lock:*`)) as unknown[];
+        const entry = await redis.client.call('EXISTS', `${prefix}e:k:user_1`);
+        const locks = (await redis.client.call('KEYS', `${prefix}lock:*`)) as unknown[];
         if (entry === 1 && locks.length === 0) return;
         if (Date.now() > deadline) throw new Error('the fill did not settle');
         await sleep(10);
@@ -141,9 +117,9 @@ for (const kind of CLIENT_KINDS) {
     }
 
     async function restartFromSnapshot(): Promise<void> {
-      await server.kill();
-      await server.restart();
-      await waitClientReady(admin, 15_000);
+      await redis.server.kill();
+      await redis.server.restart();
+      await waitReady(redis.client, 15_000);
     }
 
     it('restarted from a snapshot taken before a write: no instance serves the pre-write entry, one started after the restart included', async () => {
@@ -154,12 +130,12 @@ for (const kind of CLIENT_KINDS) {
       expect(await read(b)).to.deep.equal(['v0', 'HIT']);
       await settled(prefix);
       // The periodic snapshot, taken before the write.
-      expect(await admin.command('SAVE')).to.equal('OK');
+      expect(await redis.client.call('SAVE')).to.equal('OK');
       await writeAndSee(a, [a, b]);
       expect(await read(b)).to.deep.equal(['v1', 'HIT']);
       await restartFromSnapshot();
       // The entry of v0 is back, its group's expiry record is not.
-      expect(await admin.command('EXISTS', `${prefix}e:k:user_1`)).to.equal(1);
+      expect(await redis.client.call('EXISTS', `${prefix}e:k:user_1`)).to.equal(1);
       // The first to reach Redis after the restart is an instance that never saw it before.
       const late = await start(prefix);
       expect((await readOnceBack(late))[0], 'an instance started after the restart').to.equal('v1');
@@ -174,7 +150,7 @@ for (const kind of CLIENT_KINDS) {
       const b = await start(prefix);
       await read(a);
       await settled(prefix);
-      expect(await admin.command('SAVE')).to.equal('OK');
+      expect(await redis.client.call('SAVE')).to.equal('OK');
       await writeAndSee(b, [a, b]);
       await restartFromSnapshot();
       expect((await readOnceBack(b))[0]).to.equal('v1');
@@ -188,7 +164,7 @@ for (const kind of CLIENT_KINDS) {
       expect((await read(a))[0]).to.equal('v0');
       expect((await read(b))[0]).to.equal('v0');
       await settled(prefix);
-      expect(await admin.command('SAVE')).to.equal('OK');
+      expect(await redis.client.call('SAVE')).to.equal('OK');
       await writeAndSee(a, [a, b]);
       await restartFromSnapshot();
       const late = await start(prefix, true);
@@ -207,7 +183,7 @@ for (const kind of CLIENT_KINDS) {
       const a = await start(prefix);
       await read(a);
       await settled(prefix);
-      expect(await admin.command('SAVE')).to.equal('OK');
+      expect(await redis.client.call('SAVE')).to.equal('OK');
       await restartFromSnapshot();
       expect(await readOnceBack(a)).to.deep.equal(['v0', 'MISS']);
       expect(await read(a)).to.deep.equal(['v0', 'HIT']);
@@ -217,17 +193,17 @@ for (const kind of CLIENT_KINDS) {
       const prefix = uniquePrefix('snapshot-lock');
       const holder = redisStore({ client: (await client()).client, prefix });
       expect(await holder.lockFill('k:a', 30_000)).to.be.a('string');
-      expect(await admin.command('SAVE')).to.equal('OK');
+      expect(await redis.client.call('SAVE')).to.equal('OK');
       await restartFromSnapshot();
       const other = await client();
       await waitClientReady(other, 15_000);
       const store = redisStore({ client: other.client, prefix });
-      expect(await admin.command('EXISTS', `${prefix}lock:k:a`), 'the lock is back').to.equal(1);
+      expect(await redis.client.call('EXISTS', `${prefix}lock:k:a`), 'the lock is back').to.equal(1);
       const token = await store.lockFill('k:a', 30_000);
       expect(token, 'taken over').to.be.a('string');
       expect(await store.lockFill('k:a', 30_000), 'then held as usual').to.equal(undefined);
       await store.unlockFill('k:a', token as string);
-      expect(await admin.command('EXISTS', `${prefix}lock:k:a`)).to.equal(0);
+      expect(await redis.client.call('EXISTS', `${prefix}lock:k:a`)).to.equal(0);
     });
 
     describe('failover to a replica that missed the write', () => {

@@ -6,12 +6,10 @@ import { RedisStore, redisStore } from 'group-cache/redis';
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
 import { testEntry } from '../../helpers/entries.js';
+import { useRedis } from '../../helpers/redis-fixtures.js';
 import {
   CLIENT_KINDS,
-  connect,
-  connectClient,
-  type RedisServer,
-  startRedisOrSkip,
+  type ClientKind,
   type TestClient,
   type TestClientOptions,
   uniquePrefix,
@@ -27,24 +25,17 @@ function entry(startedAt: number, tags: string[], keep = 60_000): CachedEntry {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('redisStore', () => {
-  let server: RedisServer;
-  // Inspects keys whatever client the store under test uses.
-  let admin: Redis;
-  const extra: Array<{ disconnect(): void }> = [];
-
-  async function client(kind: (typeof CLIENT_KINDS)[number], options?: TestClientOptions): Promise<TestClient> {
-    const created = await connectClient(kind, server, options);
-    extra.push(created);
-    return created;
-  }
+  // Its client inspects keys whatever client the store under test uses.
+  const redis = useRedis();
+  const client = (kind: ClientKind, options?: TestClientOptions): Promise<TestClient> => redis.connect(kind, options);
 
   /** The commands `own` sends to Redis while `action` runs (MONITOR from a connection of its own), lower-cased. */
   async function commandsOf(own: TestClient, action: () => Promise<void>): Promise<string[]> {
     const info = String(await own.command('CLIENT', 'INFO'));
     const address = /\baddr=(\S+)/.exec(info)?.[1];
     expect(address).to.be.a('string');
-    const watcher = new Redis(server.url);
-    extra.push(watcher);
+    const watcher = new Redis(redis.server.url);
+    redis.closeAfterEach(watcher);
     const monitor = await watcher.monitor();
     const seen: string[] = [];
     monitor.on('monitor', (_time: string, args: string[], source: string) => {
@@ -59,37 +50,23 @@ describe('redisStore', () => {
     return seen;
   }
 
-  before(async function () {
-    server = await startRedisOrSkip(this);
-    admin = await connect(server);
-  });
-
-  afterEach(() => {
-    for (const created of extra.splice(0)) created.disconnect();
-  });
-
-  after(async () => {
-    admin?.disconnect();
-    await server?.stop();
-  });
-
   it('redisStore(options) validates its options, naming them', async () => {
     expect(() => redisStore(undefined as never)).to.throw(TypeError, 'argument options must be an object');
     expect(() => redisStore({} as never)).to.throw(TypeError, 'option client must be an ioredis or node-redis client');
     expect(() => redisStore({ client: { status: 'ready' } as never })).to.throw(TypeError, 'option client');
     expect(() => redisStore({ client: { isReady: true, isOpen: true } as never })).to.throw(TypeError, 'option client');
-    expect(() => redisStore({ client: admin, prefix: 5 as never })).to.throw(TypeError, 'option prefix must be a string');
-    expect(() => redisStore({ client: admin, maxEntryBytes: 0 })).to.throw(
+    expect(() => redisStore({ client: redis.client, prefix: 5 as never })).to.throw(TypeError, 'option prefix must be a string');
+    expect(() => redisStore({ client: redis.client, maxEntryBytes: 0 })).to.throw(
       TypeError,
       /option maxEntryBytes must be a positive integer/,
     );
-    expect(() => redisStore({ client: admin, maxRecords: 1.5 })).to.throw(TypeError, /option maxRecords/);
-    const prefixed = new Redis(server.url, { lazyConnect: true, keyPrefix: 'app:' });
-    extra.push(prefixed);
+    expect(() => redisStore({ client: redis.client, maxRecords: 1.5 })).to.throw(TypeError, /option maxRecords/);
+    const prefixed = new Redis(redis.server.url, { lazyConnect: true, keyPrefix: 'app:' });
+    redis.closeAfterEach(prefixed);
     expect(() => redisStore({ client: prefixed })).to.throw(TypeError, /must not have a keyPrefix/);
-    const nodePrefixed = createClient({ url: server.url, keyPrefix: 'app:' });
+    const nodePrefixed = createClient({ url: redis.server.url, keyPrefix: 'app:' });
     expect(() => redisStore({ client: nodePrefixed })).to.throw(TypeError, /must not have a keyPrefix/);
-    const store = redisStore({ client: admin });
+    const store = redisStore({ client: redis.client });
     expect(store).to.be.instanceOf(RedisStore);
     expect(store.name).to.equal('redis');
     expect(store.prefix).to.equal('gc:');
@@ -173,7 +150,7 @@ describe('redisStore', () => {
         const own = await client(kind);
         const store = redisStore({ client: own.client, prefix: uniquePrefix('noscript') });
         await store.get('k:a');
-        await admin.script('FLUSH');
+        await redis.client.script('FLUSH');
         const { stamp } = await store.get('k:a');
         expect(await store.set('k:a', entry(stamp, ['k:a'], 60_000))).to.equal(true);
         expect((await store.get('k:a')).entry?.body.toString()).to.equal('x');
@@ -184,9 +161,9 @@ describe('redisStore', () => {
         const store = redisStore({ client: (await client(kind)).client, prefix });
         const { stamp } = await store.get('k:a');
         await store.set('k:a', entry(stamp, ['k:a'], 5_000));
-        const ttl = await admin.pttl(`${prefix}e:k:a`);
+        const ttl = await redis.client.pttl(`${prefix}e:k:a`);
         expect(ttl).to.be.within(1, 5_000);
-        const epoch = await admin.zscore(`${prefix}expiries`, '\0epoch');
+        const epoch = await redis.client.zscore(`${prefix}expiries`, '\0epoch');
         expect(Number(epoch)).to.be.below(stamp);
         expect(await store.records()).to.equal(0);
       });
@@ -197,11 +174,11 @@ describe('redisStore', () => {
         for (const ttl of [Number.MAX_VALUE, Number.POSITIVE_INFINITY, MAX_TTL + 1, 2 ** 63, Number.NaN, 0, -5]) {
           const { stamp } = await store.get('k:huge');
           expect(await store.set('k:huge', entry(stamp, ['k:huge'], ttl)), String(ttl)).to.equal(false);
-          expect(await admin.exists(`${prefix}e:k:huge`), String(ttl)).to.equal(0);
+          expect(await redis.client.exists(`${prefix}e:k:huge`), String(ttl)).to.equal(0);
           expect((await store.get('k:huge')).entry, String(ttl)).to.equal(undefined);
         }
         // Nor does a refused ttl become the longest one, which bounds how long expiry records are kept.
-        expect(await admin.get(`${prefix}ttl`)).to.equal(null);
+        expect(await redis.client.get(`${prefix}ttl`)).to.equal(null);
       });
 
       it('set() always leaves a key with an expiry: PTTL > 0 from 1 ms (a fraction rounds up) to MAX_TTL', async () => {
@@ -210,12 +187,12 @@ describe('redisStore', () => {
         for (const ttl of [0.2, 1_000, 60_000.5, 86_400_000, MAX_TTL]) {
           const { stamp } = await store.get('k:t');
           expect(await store.set('k:t', entry(stamp, ['k:t'], ttl)), String(ttl)).to.equal(true);
-          const pttl = await admin.pttl(`${prefix}e:k:t`);
+          const pttl = await redis.client.pttl(`${prefix}e:k:t`);
           // -1 would be a key with no expiry; -2 a key gone (the 1 ms ttl may have passed already).
           if (ttl < 1) expect(pttl, String(ttl)).to.be.oneOf([-2, 0, 1]);
           else expect(pttl, String(ttl)).to.be.within(1, Math.ceil(ttl));
         }
-        expect(Number(await admin.get(`${prefix}ttl`))).to.equal(MAX_TTL);
+        expect(Number(await redis.client.get(`${prefix}ttl`))).to.equal(MAX_TTL);
       });
 
       it('clear() removes only keys of its prefix, even a prefix with glob characters', async () => {
@@ -224,21 +201,21 @@ describe('redisStore', () => {
         const { stamp } = await store.get('k:a');
         await store.set('k:a', entry(stamp, ['k:a'], 60_000));
         const neighbours = [`${prefix.slice(0, -5)}Xe:k:a`, `${prefix.slice(0, -1)}`, 'unrelated'];
-        for (const key of neighbours) await admin.set(key, 'keep');
+        for (const key of neighbours) await redis.client.set(key, 'keep');
         await store.clear();
         expect((await store.get('k:a')).entry).to.equal(undefined);
-        for (const key of neighbours) expect(await admin.get(key), key).to.equal('keep');
-        await admin.del(...neighbours);
+        for (const key of neighbours) expect(await redis.client.get(key), key).to.equal('keep');
+        await redis.client.del(...neighbours);
       });
 
       it('clear() removes more keys than one SCAN batch', async () => {
         const prefix = uniquePrefix('scan');
         const store = redisStore({ client: (await client(kind)).client, prefix });
-        const pipeline = admin.pipeline();
+        const pipeline = redis.client.pipeline();
         for (let i = 0; i < 2_500; i++) pipeline.set(`${prefix}e:filler-${i}`, 'x');
         await pipeline.exec();
         await store.clear();
-        expect(await admin.keys(`${prefix}e:*`)).to.deep.equal([]);
+        expect(await redis.client.keys(`${prefix}e:*`)).to.deep.equal([]);
       });
 
       it('works with a client that has not connected yet, from the first call', async () => {
@@ -280,7 +257,7 @@ describe('redisStore', () => {
     const { port } = silent.address() as AddressInfo;
     const down = new Redis(port, '127.0.0.1', { retryStrategy: () => 5 });
     down.on('error', () => {});
-    extra.push(down);
+    redis.closeAfterEach(down);
     try {
       const store = redisStore({ client: down, prefix: uniquePrefix('start') });
       // The first attempt may be waited for (the cache's storeTimeout bounds it).

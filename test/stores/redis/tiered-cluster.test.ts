@@ -1,57 +1,20 @@
 import { performance } from 'node:perf_hooks';
 import { expect } from 'chai';
-import type { CachedEntry, StoreLookup } from 'group-cache';
+import type { StoreLookup } from 'group-cache';
 import { redisStore, type TieredStore, tieredStore } from 'group-cache/redis';
 import type { Cluster } from 'ioredis';
 import { entryStoredNow } from '../../helpers/entries.js';
-import { connectCluster, type RedisCluster, startClusterOrSkip } from '../../helpers/redis-cluster.js';
+import { connectCluster, sharedCluster } from '../../helpers/redis-cluster.js';
 import { uniquePrefix } from '../../helpers/redis-server.js';
 import { storeConformance } from '../../helpers/store-conformance.js';
+import { fill, fromTier, invalidated, raceReadsAgainstExpiry, until } from '../../helpers/tiered-store.js';
 
 // One cluster (3 masters, 3 replicas) for the file: the store suite on a tiered store, then the fleet tests. Every
 // node runs on this machine, on one clock, so the stores allow no clock skew (clockSkew: 0).
-let cluster: RedisCluster | undefined;
-let admin: Cluster | undefined;
 // The two blocks below share it; the last to finish stops it.
-let users = 2;
-
-async function shared(context: Mocha.Context): Promise<Cluster> {
-  context.timeout(60_000);
-  cluster ??= await startClusterOrSkip(context);
-  admin ??= await connectCluster(cluster);
-  return admin;
-}
-
-async function release(): Promise<void> {
-  if (--users > 0) return;
-  admin?.disconnect();
-  admin = undefined;
-  await cluster?.stop();
-  cluster = undefined;
-}
+const shared = sharedCluster(2);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(check: () => boolean | Promise<boolean>, what = 'the condition', ms = 5_000): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!(await check())) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
-
-function entry(startedAt: number, tags: string[], ttl = 60_000): CachedEntry {
-  return entryStoredNow(startedAt, tags, 'body', ttl);
-}
-
-function invalidated(lookup: StoreLookup): boolean {
-  return lookup.entry !== undefined && lookup.expiredAt >= lookup.entry.startedAt;
-}
-
-/** A lookup the tier answered: synchronous, with an entry. */
-function fromTier(lookup: StoreLookup | Promise<StoreLookup>): lookup is StoreLookup {
-  return !(lookup instanceof Promise) && lookup.entry !== undefined;
-}
 
 // The bucket a tag or id lives in, as the store computes it (FNV-1a over it, 16 buckets).
 function bucketOf(name: string): number {
@@ -88,11 +51,15 @@ describe('tieredStore on Redis Cluster', function () {
 
   storeConformance('tieredStore on Redis Cluster (ioredis Cluster)', {
     async setup(context) {
-      await shared(context);
+      await shared.open(context);
     },
     async create(options) {
-      if (admin === undefined) throw new Error('the cluster suite was not set up');
-      const redis = redisStore({ client: admin, prefix: uniquePrefix('tiered-cluster-conformance'), clockSkew: 0, ...options });
+      const redis = redisStore({
+        client: shared.client,
+        prefix: uniquePrefix('tiered-cluster-conformance'),
+        clockSkew: 0,
+        ...options,
+      });
       await redis.get('k:warm-up');
       const store = tieredStore({ redis });
       await until(() => store.tierStats().serving, 'the reader to follow every bucket');
@@ -105,7 +72,7 @@ describe('tieredStore on Redis Cluster', function () {
         },
       };
     },
-    teardown: release,
+    teardown: shared.release,
   });
 
   describe('a fleet of tiered stores, each on its own cluster client', () => {
@@ -115,13 +82,13 @@ describe('tieredStore on Redis Cluster', function () {
     let prefix = '';
 
     before(async function () {
-      redis = await shared(this);
+      redis = await shared.open(this);
     });
     afterEach(async () => {
       for (const store of stores.splice(0)) await store.close();
       for (const client of clients.splice(0)) client.disconnect();
     });
-    after(release);
+    after(shared.release);
 
     /** `count` tiered stores on one new prefix (or the last one), each with its own cluster client, all serving. */
     async function fleet(
@@ -136,7 +103,7 @@ describe('tieredStore on Redis Cluster', function () {
       }
       const made: TieredStore[] = [];
       for (let i = 0; i < count; i++) {
-        const client = await connectCluster(cluster!);
+        const client = await connectCluster(shared.cluster);
         clients.push(client);
         const store = tieredStore({ redis: redisStore({ client, prefix, clockSkew: 0 }), ...options });
         stores.push(store);
@@ -144,13 +111,6 @@ describe('tieredStore on Redis Cluster', function () {
       }
       await until(() => made.every((store) => store.tierStats().serving), 'every reader to follow every bucket');
       return made;
-    }
-
-    async function fill(store: TieredStore, id: string, tags: string[]): Promise<CachedEntry> {
-      const { stamp } = await store.get(id);
-      const value = entry(stamp, [...tags, id]);
-      expect(await store.set(id, value)).to.equal(true);
-      return value;
     }
 
     const records = (n: number): string => `{${prefix}${n}}r`;
@@ -225,18 +185,7 @@ describe('tieredStore on Redis Cluster', function () {
 
     it('a read from Redis racing an expiry is judged by stamps: never kept valid, whatever arrives first', async () => {
       const [a, b] = (await fleet(2)) as [TieredStore, TieredStore];
-      for (let i = 0; i < 15; i++) {
-        const id = `k:race-${i}`;
-        const group = tagOutside('g:race', [id]);
-        await fill(b, id, [group]);
-        const messages = a.tierStats().messages;
-        const [read] = await Promise.all([a.get(id), b.expire([group])]);
-        await until(() => a.tierStats().messages > messages, 'A to apply the message');
-        const later = a.get(id);
-        if (fromTier(later))
-          throw new Error(`round ${i}: the tier served an entry expired after its fill (read first: ${!invalidated(read)})`);
-        expect(invalidated(await later)).to.equal(true);
-      }
+      await raceReadsAgainstExpiry(a, b, 15, (id) => tagOutside('g:race', [id]));
     });
 
     it('a read Redis answered before an expiry, handled after its message: not kept in the tier', async () => {
@@ -389,7 +338,7 @@ describe('tieredStore on Redis Cluster', function () {
       expect(fromTier(a.get(id))).to.equal(true);
       // A master that holds no bucket of the entry: the tier cannot vouch for the others' streams either.
       const slot = Number(await redis.cluster('KEYSLOT', `{${prefix}${bucketOf('g:unrelated')}}r`));
-      const node = await cluster!.masterOf(slot);
+      const node = await shared.cluster.masterOf(slot);
       node.pause();
       try {
         await sleep(400);
@@ -427,7 +376,7 @@ describe('tieredStore on Redis Cluster', function () {
       const ttl = 1_000;
       // An entry kept 1 s with tags in both buckets: their records matter for 1 s, and this process sweeps once a second.
       const { stamp } = await store.get('k:prune');
-      expect(await store.set('k:prune', entry(stamp, [x, y, 'k:prune'], ttl))).to.equal(true);
+      expect(await store.set('k:prune', entryStoredNow(stamp, [x, y, 'k:prune'], 'body', ttl))).to.equal(true);
       const start = performance.now();
       await store.expire([w]); // the first expiry: a sweep
       await sleep(500);
@@ -456,11 +405,11 @@ describe('tieredStore on Redis Cluster', function () {
       for (const id of ids) await fill(a, id, [group]);
       for (const id of ids) expect(fromTier(a.get(id))).to.equal(true);
       const slot = Number(await redis.cluster('KEYSLOT', records(bucketOf(group))));
-      const victim = await cluster!.masterOf(slot);
+      const victim = await shared.cluster.masterOf(slot);
       await victim.kill();
       // No proof from the victim's buckets: within maxLag the tier is bypassed.
       await until(() => !a.tierStats().serving, 'the tier to be bypassed', 5_000);
-      await cluster!.waitOk(30_000);
+      await shared.cluster.waitOk(30_000);
       // The clients find the new master; the expiry lands and is published there.
       await until(
         () =>

@@ -1,97 +1,34 @@
 import { expect } from 'chai';
-import type { CachedEntry, StoreLookup } from 'group-cache';
-import { redisStore, type TieredStore, tieredStore } from 'group-cache/redis';
-import type { Redis } from 'ioredis';
-import { entryStoredNow } from '../../helpers/entries.js';
-import {
-  CLIENT_KINDS,
-  type ClientKind,
-  connect,
-  connectClient,
-  type RedisServer,
-  startRedisOrSkip,
-  type TestClient,
-  uniquePrefix,
-  waitClientReady,
-  waitReady,
-} from '../../helpers/redis-server.js';
-import { type StoreFactory, storeConformance } from '../../helpers/store-conformance.js';
+import type { StoreLookup } from 'group-cache';
+import { type RedisStore, redisStore, type TieredStore, tieredStore } from 'group-cache/redis';
+import { useRedis } from '../../helpers/redis-fixtures.js';
+import { CLIENT_KINDS, redisStoreFactory, uniquePrefix, waitClientReady, waitReady } from '../../helpers/redis-server.js';
+import { type StoreFixture, storeConformance } from '../../helpers/store-conformance.js';
+import { fill, fromTier, invalidated, raceReadsAgainstExpiry, until } from '../../helpers/tiered-store.js';
 
-function tieredFactory(kind: ClientKind): StoreFactory {
-  let server: RedisServer | undefined;
-  let client: TestClient | undefined;
+// The Redis store's fixture, with the tiered store on it, serving once it follows the stream.
+async function tieredFixture(redis: RedisStore): Promise<StoreFixture> {
+  await redis.get('k:warm-up');
+  const store = tieredStore({ redis });
+  await until(() => store.tierStats().serving);
   return {
-    async setup(context) {
-      server = await startRedisOrSkip(context);
-      client = await connectClient(kind, server);
-    },
-    async create(options) {
-      if (client === undefined) throw new Error('the tiered suite was not set up');
-      const redis = redisStore({ client: client.client, prefix: uniquePrefix('tiered-conformance'), ...options });
-      await redis.get('k:warm-up');
-      const store = tieredStore({ redis });
-      await until(() => store.tierStats().serving);
-      return {
-        store,
-        records: () => redis.records(),
-        cleanup: async () => {
-          await store.clear();
-          await store.close();
-        },
-      };
-    },
-    async teardown() {
-      client?.disconnect();
-      await server?.stop();
+    store,
+    records: () => redis.records(),
+    cleanup: async () => {
+      await store.clear();
+      await store.close();
     },
   };
 }
 
-for (const kind of CLIENT_KINDS) storeConformance(`tieredStore (${kind})`, tieredFactory(kind));
+for (const kind of CLIENT_KINDS) storeConformance(`tieredStore (${kind})`, redisStoreFactory(kind, tieredFixture));
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function until(check: () => boolean | Promise<boolean>, what = 'the condition', ms = 5_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
-
-function entry(startedAt: number, tags: string[], body = 'body'): CachedEntry {
-  return entryStoredNow(startedAt, tags, body);
-}
-
-function invalidated(lookup: StoreLookup): boolean {
-  return lookup.entry !== undefined && lookup.expiredAt >= lookup.entry.startedAt;
-}
-
-/** A lookup the tier answered: synchronous, with an entry. */
-function fromTier(lookup: StoreLookup | Promise<StoreLookup>): lookup is StoreLookup {
-  return !(lookup instanceof Promise) && lookup.entry !== undefined;
-}
-
 for (const kind of CLIENT_KINDS)
   describe(`tieredStore: an in-process tier kept in sync through the expiry stream (${kind})`, () => {
-    let server: RedisServer;
-    // Raw commands of the tests go through their own client.
-    let admin: Redis;
-    const clients: TestClient[] = [];
-    const stores: TieredStore[] = [];
-
-    before(async function () {
-      server = await startRedisOrSkip(this, true);
-      admin = await connect(server);
-    });
-    afterEach(async () => {
-      for (const store of stores.splice(0)) await store.close();
-      for (const client of clients.splice(0)) client.disconnect();
-    });
-    after(async () => {
-      admin?.disconnect();
-      await server?.stop();
-    });
+    // Raw commands of the tests go through the fixture's own client.
+    const fixture = useRedis(true);
 
     let prefix = '';
 
@@ -104,14 +41,12 @@ for (const kind of CLIENT_KINDS)
       if (!shared) {
         prefix = uniquePrefix('tiered');
         // A first lookup makes Redis's epoch, as in any running deployment: a tier fills only once it knows it.
-        await redisStore({ client: admin, prefix }).get('k:warm-up');
+        await redisStore({ client: fixture.client, prefix }).get('k:warm-up');
       }
       const made: TieredStore[] = [];
       for (let i = 0; i < count; i++) {
-        const client = await connectClient(kind, server);
-        clients.push(client);
-        const store = tieredStore({ redis: redisStore({ client: client.client, prefix }), ...options });
-        stores.push(store);
+        const client = await fixture.connect(kind);
+        const store = fixture.closeAfterEach(tieredStore({ redis: redisStore({ client: client.client, prefix }), ...options }));
         made.push(store);
       }
       await until(() => made.every((store) => store.tierStats().serving), 'every reader to follow the stream');
@@ -120,20 +55,12 @@ for (const kind of CLIENT_KINDS)
 
     /** Records an expiry in Redis the way the store does, but without publishing it (a message still on its way). */
     async function expireUnannounced(tag: string): Promise<void> {
-      const [seconds, micros] = await admin.time();
-      await admin.zadd(`${prefix}expiries`, String(Number(seconds) * 1_000_000 + Number(micros)), tag);
-    }
-
-    async function fill(store: TieredStore, id: string, tags: string[], body = 'body'): Promise<CachedEntry> {
-      const { stamp } = await store.get(id);
-      const value = entry(stamp, [...tags, id], body);
-      expect(await store.set(id, value)).to.equal(true);
-      return value;
+      const [seconds, micros] = await fixture.client.time();
+      await fixture.client.zadd(`${prefix}expiries`, String(Number(seconds) * 1_000_000 + Number(micros)), tag);
     }
 
     it('tieredStore(options) validates its options, naming them', async () => {
-      const client = await connectClient(kind, server);
-      clients.push(client);
+      const client = await fixture.connect(kind);
       const redis = redisStore({ client: client.client });
       expect(() => tieredStore({ redis, maxLag: 0 })).to.throw(TypeError, /option maxLag/);
       expect(() => tieredStore({ redis, strict: 'yes' as unknown as boolean })).to.throw(TypeError, /option strict/);
@@ -184,19 +111,7 @@ for (const kind of CLIENT_KINDS)
 
     it('a read from Redis racing an expiry is judged by stamps: never kept valid, whatever arrives first', async () => {
       const [a, b] = (await fleet(2)) as [TieredStore, TieredStore];
-      for (let i = 0; i < 30; i++) {
-        const id = `k:race-${i}`;
-        await fill(b, id, ['g:race']);
-        const messages = a.tierStats().messages;
-        // Both sent at once: A's read may run before or after B's expiry in Redis, and its reply may be handled
-        // before or after the message.
-        const [read] = await Promise.all([a.get(id), b.expire(['g:race'])]);
-        await until(() => a.tierStats().messages > messages, 'A to apply the message');
-        const later = a.get(id);
-        if (fromTier(later))
-          throw new Error(`round ${i}: the tier served an entry expired after its fill (read first: ${!invalidated(read)})`);
-        expect(invalidated(await later)).to.equal(true);
-      }
+      await raceReadsAgainstExpiry(a, b, 30, () => 'g:race');
     });
 
     it('strict: every hit of the tier is confirmed in Redis: an expiry whose message is still on its way is not served', async () => {
@@ -216,25 +131,25 @@ for (const kind of CLIENT_KINDS)
     /** An expiry of `tag` whose message was published and then lost (trimmed away before the readers got it). */
     async function expireLost(tag: string): Promise<void> {
       await expireUnannounced(tag);
-      await admin.incr(`${prefix}seq`);
+      await fixture.client.incr(`${prefix}seq`);
     }
 
     it('strict: lookups of one key in the same tick share one confirmation', async () => {
       const [strict] = (await fleet(1, { strict: true })) as [TieredStore];
       await fill(strict, 'k:1', ['g:users']);
-      await admin.config('SET', 'slowlog-log-slower-than', '0');
-      await admin.slowlog('RESET');
+      await fixture.client.config('SET', 'slowlog-log-slower-than', '0');
+      await fixture.client.slowlog('RESET');
       try {
         const lookups = await Promise.all(Array.from({ length: 20 }, () => strict.get('k:1')));
         expect(lookups.every((lookup) => lookup.entry !== undefined && !invalidated(lookup))).to.equal(true);
-        const log = (await admin.slowlog('GET', 1000)) as Array<[number, number, number, string[]]>;
+        const log = (await fixture.client.slowlog('GET', 1000)) as Array<[number, number, number, string[]]>;
         // Script calls only: Redis 7 logs the commands a script runs as well.
         const reads = log.filter(
           ([, , , args]) => /^eval/i.test(args[0] ?? '') && args.some((arg) => arg.includes(`${prefix}e:`)),
         );
         expect(reads, JSON.stringify(reads.map((r) => r[3]))).to.have.length(1);
       } finally {
-        await admin.config('SET', 'slowlog-log-slower-than', '10000');
+        await fixture.client.config('SET', 'slowlog-log-slower-than', '10000');
       }
       expect(strict.tierStats().confirmed).to.equal(20);
     });
@@ -261,7 +176,7 @@ for (const kind of CLIENT_KINDS)
       const flushes = a.tierStats().flushes;
       // A message published, then lost with the stream before A read it; the epoch (in the records) survives.
       await expireUnannounced('g:users');
-      await admin.del(`${prefix}seq`, `${prefix}stream`);
+      await fixture.client.del(`${prefix}seq`, `${prefix}stream`);
       await until(() => a.tierStats().flushes > flushes, 'A to see the counter go back');
       const after = a.get('k:1');
       expect(fromTier(after)).to.equal(false);
@@ -273,10 +188,10 @@ for (const kind of CLIENT_KINDS)
       await fill(a, 'k:1', ['g:users']);
       expect(fromTier(a.get('k:1'))).to.equal(true);
       const flushes = a.tierStats().flushes;
-      await admin.client('KILL', 'SKIPME', 'yes', 'TYPE', 'normal');
+      await fixture.client.client('KILL', 'SKIPME', 'yes', 'TYPE', 'normal');
       await until(() => !a.tierStats().serving, 'the reader to see its connection drop');
       expect(fromTier(a.get('k:1'))).to.equal(false);
-      for (const client of clients) await waitClientReady(client);
+      for (const client of fixture.clients) await waitClientReady(client);
       await expireLost('g:users');
       await until(() => a.tierStats().serving, 'the reader to catch up again');
       expect(a.tierStats().flushes).to.be.above(flushes);
@@ -289,7 +204,7 @@ for (const kind of CLIENT_KINDS)
       const [a] = (await fleet(1, { maxLag: 200 })) as [TieredStore];
       await fill(a, 'k:1', ['g:users']);
       expect(fromTier(a.get('k:1'))).to.equal(true);
-      server.pause();
+      fixture.server.pause();
       let bypassed: StoreLookup | Promise<StoreLookup>;
       try {
         // Not a timing assertion: past maxLag with no proof of being caught up, the tier may not answer.
@@ -297,7 +212,7 @@ for (const kind of CLIENT_KINDS)
         bypassed = a.get('k:1');
         expect(fromTier(bypassed)).to.equal(false);
       } finally {
-        server.resume();
+        fixture.server.resume();
       }
       expect((await bypassed).entry?.body.toString()).to.equal('body');
       await until(() => a.tierStats().serving, 'the reader to catch up');
@@ -309,9 +224,9 @@ for (const kind of CLIENT_KINDS)
       await fill(a, 'k:1', ['g:users']);
       await b.get('k:1');
       expect(fromTier(b.get('k:1'))).to.equal(true);
-      await server.restart();
-      await waitReady(admin);
-      for (const client of clients) await waitClientReady(client);
+      await fixture.server.restart();
+      await waitReady(fixture.client);
+      for (const client of fixture.clients) await waitClientReady(client);
       for (const store of [a, b]) {
         await until(() => store.tierStats().serving, 'the reader to follow the new stream');
         const after = store.get('k:1');
