@@ -4,6 +4,7 @@ import { checkOptionNames, positiveOption, ttlOption } from '../core/options.js'
 import type { CacheStore } from '../stores/contract.js';
 import { memoryStore } from '../stores/memory-store.js';
 import { CACHE_OPTION_NAMES, type CacheOptions, type ExpiryNotice } from './engine-types.js';
+import type { CacheTelemetry } from './instrumentation.js';
 import { jsonSerializer, type Serializer, serializerOption } from './value-codec.js';
 
 /** `createCache()`'s options, checked, with every default filled in. */
@@ -27,6 +28,7 @@ export interface CacheSettings {
   expireFromCodeOnly: boolean;
   serializer: Serializer;
   onExpire: ((expiry: ExpiryNotice) => void | Promise<void>) | undefined;
+  telemetry: CacheTelemetry | undefined;
 }
 
 /** Validates a `statuses` option: a non-empty list of HTTP status codes. */
@@ -49,6 +51,18 @@ function checkStore(store: unknown): CacheStore {
     }
   }
   return store as CacheStore;
+}
+
+function telemetryOption(value: unknown): CacheTelemetry | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null)
+    throw new TypeError('option telemetry must be a telemetry object, e.g. openTelemetry()');
+  for (const method of ['start', 'outcome', 'notStored', 'storeError'] as const) {
+    if (typeof (value as Record<string, unknown>)[method] !== 'function') {
+      throw new TypeError(`option telemetry needs to have a ${method}() function`);
+    }
+  }
+  return value as CacheTelemetry;
 }
 
 function booleanOption(raw: Record<string, unknown>, name: string, fallback: boolean): boolean {
@@ -105,5 +119,6 @@ export function cacheSettings(options: CacheOptions): CacheSettings {
     expireFromCodeOnly: booleanOption(raw, 'expireFromCodeOnly', false),
     serializer: serializerOption(raw.serializer, 'serializer') ?? jsonSerializer,
     onExpire: functionOption<CacheSettings['onExpire']>(raw, 'onExpire'),
+    telemetry: telemetryOption(raw.telemetry),
   };
 }
