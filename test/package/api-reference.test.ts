@@ -25,6 +25,7 @@ const OPTION_INTERFACES = [
   'MemoryStoreOptions',
   'RedisStoreOptions',
   'TieredStoreOptions',
+  'OpenTelemetryOptions',
   'ConformanceOptions',
 ];
 // Smaller option shapes, documented in prose beside their parent's table: each member named somewhere in api.md.
