@@ -11,9 +11,12 @@ import {
   type Counter,
   context,
   createContextKey,
+  createNoopMeter,
   type Histogram,
+  type Meter,
   type MeterProvider,
   metrics,
+  ProxyTracerProvider,
   type Span,
   SpanKind,
   SpanStatusCode,
@@ -71,8 +74,7 @@ interface Instruments {
   expiryDuration: Histogram;
 }
 
-function instruments(provider: MeterProvider): Instruments {
-  const meter = provider.getMeter(NAME);
+function instruments(meter: Meter): Instruments {
   const seconds = { unit: 's', advice: { explicitBucketBoundaries: BUCKETS } };
   return {
     lookups: meter.createCounter('group_cache.lookups', {
@@ -106,18 +108,61 @@ function whereAttributes(where: string): Attributes {
   return { 'group_cache.source': where };
 }
 
-/** One running operation as a span, timed for its histogram. */
+/** A route's attributes, made once: alone, with each outcome, and with each reason (reasons are a fixed set). */
+class RouteAttributes {
+  readonly base: Attributes;
+  readonly outcomes: Record<LookupOutcome, Attributes>;
+  readonly #reasons = new Map<string, Attributes>();
+
+  constructor(base: Attributes) {
+    this.base = base;
+    const outcome = (name: LookupOutcome): Attributes => ({ ...base, 'group_cache.outcome': name });
+    this.outcomes = { hit: outcome('hit'), miss: outcome('miss'), stale: outcome('stale'), bypass: outcome('bypass') };
+  }
+
+  /** With a reason: a bypass's (`outcome`) or a fill's not stored (no outcome). */
+  reason(reason: string, outcome?: LookupOutcome): Attributes {
+    const key = `${outcome ?? ''} ${reason}`;
+    let attributes = this.#reasons.get(key);
+    if (attributes === undefined) {
+      attributes = { ...(outcome === undefined ? this.base : this.outcomes[outcome]), 'group_cache.reason': reason };
+      this.#reasons.set(key, attributes);
+    }
+    return attributes;
+  }
+}
+
+type Timed = (seconds: number, result: OperationResult | undefined, error: unknown) => void;
+
+// An operation no tracer records and no meter times: what every operation costs with the API alone.
+const QUIET: TelemetryScope = { run: (fn) => fn(), end: () => {} };
+
+/** An operation no tracer records, timed for its histogram. */
+class TimedScope implements TelemetryScope {
+  readonly #startedAt = performance.now();
+  readonly #done: Timed;
+
+  constructor(done: Timed) {
+    this.#done = done;
+  }
+
+  run<T>(fn: () => T): T {
+    return fn();
+  }
+
+  end(result?: OperationResult, error?: unknown): void {
+    this.#done((performance.now() - this.#startedAt) / 1000, result, error);
+  }
+}
+
+/** One running operation as a recording span, timed for its histogram when there is one. */
 class SpanScope implements TelemetryScope {
   readonly #span: Span;
   readonly #context: Context;
   readonly #startedAt = performance.now();
-  readonly #done: ((seconds: number, result: OperationResult | undefined, error: unknown) => void) | undefined;
+  readonly #done: Timed | undefined;
 
-  constructor(
-    span: Span,
-    parent: Context,
-    done?: (seconds: number, result: OperationResult | undefined, error: unknown) => void,
-  ) {
+  constructor(span: Span, parent: Context, done: Timed | undefined) {
     this.#span = span;
     this.#context = trace.setSpan(parent, span).setValue(OUTER, parent);
     this.#done = done;
@@ -153,29 +198,49 @@ const SPAN_NAMES: Record<Exclude<CacheOperation, 'store'>, string> = {
   purge: 'group_cache.purge',
 };
 
+// What the API's global tracer provider delegates to until an SDK registers one.
+const NO_TRACER_PROVIDER = new ProxyTracerProvider().getDelegate();
+// The API's no-op meter: metrics are off for good (the metrics API has no proxy that an SDK registered later fills).
+const NOOP_METER = createNoopMeter().constructor;
+
 /** See {@link openTelemetry}. */
 class OpenTelemetryHooks implements CacheTelemetry {
   readonly #tracer: Tracer;
-  readonly #instruments: Instruments;
+  /** The API's global provider when spans go there: an SDK may register behind it at any time. */
+  readonly #proxy: ProxyTracerProvider | undefined;
+  /** Undefined when the meter provider is the API's no-op one: nothing is counted or timed. */
+  readonly #instruments: Instruments | undefined;
   readonly #recordKeys: boolean;
   readonly #maxRoutes: number;
-  // Attributes per `where`, made once: a route's counts reuse one object, and the set is bounded (maxRoutes).
-  readonly #routes = new Map<string, Attributes>();
+  // Attributes per `where`, made once: a route's counts reuse them, and the set is bounded (maxRoutes).
+  readonly #routes = new Map<string, RouteAttributes>();
+  readonly #other = new RouteAttributes({ 'http.route': 'other' });
 
   constructor(options: OpenTelemetryOptions) {
-    this.#tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(NAME);
-    this.#instruments = instruments(options.meterProvider ?? metrics.getMeterProvider());
+    const tracerProvider = options.tracerProvider ?? trace.getTracerProvider();
+    this.#tracer = tracerProvider.getTracer(NAME);
+    this.#proxy = tracerProvider instanceof ProxyTracerProvider ? tracerProvider : undefined;
+    const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(NAME);
+    this.#instruments = meter instanceof NOOP_METER ? undefined : instruments(meter);
     this.#recordKeys = options.recordKeys ?? false;
     this.#maxRoutes = options.maxRoutes ?? 200;
   }
 
-  #route(where: string): Attributes {
+  #route(where: string): RouteAttributes {
     let attributes = this.#routes.get(where);
     if (attributes === undefined) {
-      attributes = this.#routes.size < this.#maxRoutes ? whereAttributes(where) : { 'http.route': 'other' };
-      if (this.#routes.size < this.#maxRoutes) this.#routes.set(where, attributes);
+      if (this.#routes.size >= this.#maxRoutes) return this.#other;
+      attributes = new RouteAttributes(whereAttributes(where));
+      this.#routes.set(where, attributes);
     }
     return attributes;
+  }
+
+  // With the API alone (no SDK registered, no meter), nothing would record: the engine then skips the operation.
+  enabled(operation: CacheOperation): boolean {
+    const proxy = this.#proxy;
+    if (proxy === undefined || proxy.getDelegate() !== NO_TRACER_PROVIDER) return true;
+    return this.#instruments !== undefined && (operation === 'lookup' || operation === 'expire');
   }
 
   start(operation: CacheOperation, info: OperationInfo): TelemetryScope {
@@ -183,58 +248,70 @@ class OpenTelemetryHooks implements CacheTelemetry {
     if (operation === 'store') return this.#storeCall(info, active);
     // A fill starts inside its lookup's scope: it belongs to the request, beside the lookup.
     const parent = operation === 'fill' ? ((active.getValue(OUTER) as Context | undefined) ?? active) : active;
-    const attributes: Attributes = info.where === undefined ? {} : { ...this.#route(info.where) };
+    const span = this.#tracer.startSpan(SPAN_NAMES[operation], { kind: SpanKind.INTERNAL }, parent);
+    const done = this.#timer(operation, info);
+    if (!span.isRecording()) return done === undefined ? QUIET : new TimedScope(done);
+    span.setAttributes(this.#attributes(operation, info));
+    return new SpanScope(span, parent, done);
+  }
+
+  #attributes(operation: CacheOperation, info: OperationInfo): Attributes {
+    const attributes: Attributes = info.where === undefined ? {} : { ...this.#route(info.where).base };
     if (this.#recordKeys) {
       if (info.key !== undefined) attributes['group_cache.key'] = info.key;
       if (info.groups !== undefined && info.groups.length > 0) attributes['group_cache.groups'] = [...info.groups];
       if (info.keys !== undefined && info.keys.length > 0) attributes['group_cache.keys'] = [...info.keys];
     }
     if (operation === 'expire') attributes['group_cache.expire.count'] = (info.groups?.length ?? 0) + (info.keys?.length ?? 0);
-    const span = this.#tracer.startSpan(SPAN_NAMES[operation], { kind: SpanKind.INTERNAL, attributes }, parent);
-    return new SpanScope(span, parent, this.#timer(operation, info));
+    return attributes;
   }
 
-  #timer(operation: CacheOperation, info: OperationInfo): ConstructorParameters<typeof SpanScope>[2] {
-    const { lookupDuration, expiryDuration } = this.#instruments;
+  #timer(operation: CacheOperation, info: OperationInfo): Timed | undefined {
+    const meters = this.#instruments;
+    if (meters === undefined) return undefined;
     if (operation === 'lookup') {
-      const route = info.where === undefined ? {} : this.#route(info.where);
-      return (seconds, result) => lookupDuration.record(seconds, { ...route, 'group_cache.outcome': result?.outcome ?? 'error' });
+      const route = info.where === undefined ? undefined : this.#route(info.where);
+      return (seconds, result) => {
+        const outcome = result?.outcome;
+        const attributes =
+          outcome === undefined
+            ? { 'group_cache.outcome': 'error' }
+            : (route?.outcomes[outcome] ?? { 'group_cache.outcome': outcome });
+        meters.lookupDuration.record(seconds, attributes);
+      };
     }
     if (operation === 'expire') {
       return (seconds, _result, error) =>
-        expiryDuration.record(seconds, error === undefined ? {} : { 'error.type': errorType(error) });
+        meters.expiryDuration.record(seconds, error === undefined ? {} : { 'error.type': errorType(error) });
     }
     return undefined;
   }
 
   // A store call: a client span when the store is Redis (db.* conventions), an internal one otherwise.
   #storeCall(info: OperationInfo, parent: Context): TelemetryScope {
+    const method = info.method ?? 'call';
     const redis = info.store === 'redis' || info.store === 'tiered';
-    const attributes: Attributes = { 'db.operation.name': info.method ?? 'call', 'group_cache.store': info.store ?? 'store' };
-    if (redis) attributes['db.system.name'] = 'redis';
-    const span = this.#tracer.startSpan(
-      `group_cache.store ${info.method ?? 'call'}`,
-      { kind: redis ? SpanKind.CLIENT : SpanKind.INTERNAL, attributes },
-      parent,
-    );
-    return new SpanScope(span, parent);
+    const kind = redis ? SpanKind.CLIENT : SpanKind.INTERNAL;
+    const span = this.#tracer.startSpan(`group_cache.store ${method}`, { kind }, parent);
+    if (!span.isRecording()) return QUIET;
+    span.setAttributes({ 'db.operation.name': method, 'group_cache.store': info.store ?? 'store' });
+    if (redis) span.setAttribute('db.system.name', 'redis');
+    return new SpanScope(span, parent, undefined);
   }
 
-  outcome(outcome: LookupOutcome, where: string, reason?: BypassReason): void {
-    const route = this.#route(where);
-    const attributes =
-      reason === undefined
-        ? { ...route, 'group_cache.outcome': outcome }
-        : { ...route, 'group_cache.outcome': outcome, 'group_cache.reason': reason };
-    this.#instruments.lookups.add(1, attributes);
+  outcome(outcome: LookupOutcome, source: { readonly where: string }, reason?: BypassReason): void {
+    const meters = this.#instruments;
+    if (meters === undefined) return;
+    const route = this.#route(source.where);
+    meters.lookups.add(1, reason === undefined ? route.outcomes[outcome] : route.reason(reason, outcome));
   }
 
   notStored(reason: NotStoredReason, where: string): void {
-    this.#instruments.notStored.add(1, { ...this.#route(where), 'group_cache.reason': reason });
+    this.#instruments?.notStored.add(1, this.#route(where).reason(reason));
   }
 
   storeError(code: string): void {
-    this.#instruments.storeErrors.add(1, { 'error.type': code });
+    this.#instruments?.storeErrors.add(1, { 'error.type': code });
   }
 }
 

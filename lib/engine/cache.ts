@@ -119,7 +119,7 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
    */
   expireGroups(groups: GroupNames): Promise<void> {
     const hooks = this.#hooks;
-    if (hooks === undefined) return this.#expiry.expireGroups(groups);
+    if (hooks === undefined || hooks.enabled?.('expire') === false) return this.#expiry.expireGroups(groups);
     const names = typeof groups === 'object' && groups !== null ? [...groups].map(String) : [String(groups)];
     return traced(hooks.start('expire', { groups: names }), () => this.#expiry.expireGroups(groups)) as Promise<void>;
   }
@@ -127,14 +127,15 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
   /** Expires one key: its entry, and any fill of it already running, are never served. */
   expireKey(key: string): Promise<void> {
     const hooks = this.#hooks;
-    if (hooks === undefined) return this.#expiry.expireKey(key);
+    if (hooks === undefined || hooks.enabled?.('expire') === false) return this.#expiry.expireKey(key);
     return traced(hooks.start('expire', { keys: [String(key)] }), () => this.#expiry.expireKey(key)) as Promise<void>;
   }
 
   /** Removes every entry and group record of this cache's store. */
   clear(): Promise<void> {
     const hooks = this.#hooks;
-    return hooks === undefined ? this.#clear() : (traced(hooks.start('purge', {}), () => this.#clear()) as Promise<void>);
+    if (hooks === undefined || hooks.enabled?.('purge') === false) return this.#clear();
+    return traced(hooks.start('purge', {}), () => this.#clear()) as Promise<void>;
   }
 
   async #clear(): Promise<void> {
@@ -193,7 +194,7 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
    */
   lookup(request: AcquireRequest): Acquired | Promise<Acquired> {
     const hooks = this.#hooks;
-    if (hooks === undefined) return this.#lookups.lookup(request);
+    if (hooks === undefined || hooks.enabled?.('lookup') === false) return this.#lookups.lookup(request);
     return tracedLookup(hooks, request, () => this.#lookups.lookup(request));
   }
 

@@ -17,8 +17,8 @@ export type LookupOutcome = 'hit' | 'miss' | 'stale' | 'bypass';
 
 /** What an operation is about, as far as the engine knows it when the operation starts. */
 export interface OperationInfo {
-  /** `GET /users/:id` for a route, `getOrSet` or `wrap(name)` for the data API. */
-  where?: string;
+  /** `GET /users/:id` for a route, `getOrSet` or `wrap(name)` for the data API (a lookup's is read on demand). */
+  readonly where?: string;
   key?: string;
   groups?: readonly string[];
   keys?: readonly string[];
@@ -46,10 +46,18 @@ export interface TelemetryScope {
  * it; another tracer or metrics library can too.
  */
 export interface CacheTelemetry {
+  /**
+   * Optional: false when `start(operation)` would record nothing now (no tracer and no meter listens), so the engine
+   * skips the operation's bookkeeping. Asked before every operation; default true.
+   */
+  enabled?(operation: CacheOperation): boolean;
   /** An operation starts; it ends when the engine calls the scope's `end`. */
   start(operation: CacheOperation, info: OperationInfo): TelemetryScope;
-  /** A decision, counted as `stats()` counts it (a bypass with its reason). */
-  outcome(outcome: LookupOutcome, where: string, reason?: BypassReason): void;
+  /**
+   * A decision, counted as `stats()` counts it (a bypass with its reason). `source.where` names the route (`GET
+   * /users/:id`): read it only when needed, since an adapter may work it out on demand.
+   */
+  outcome(outcome: LookupOutcome, source: { readonly where: string }, reason?: BypassReason): void;
   /** A fill that ran and was not stored, by reason. */
   notStored(reason: NotStoredReason, where: string): void;
   /** A store call that failed or timed out (`ESTORE`, `ETIMEOUT`, `EEXPIRE`, `EEXPIREDROPPED`). */
@@ -91,11 +99,16 @@ export function tracedLookup(
   request: AcquireRequest,
   run: () => Acquired | Promise<Acquired>,
 ): Acquired | Promise<Acquired> {
-  const where = request.source.where;
-  const scope = telemetry.start('lookup', { where, key: request.key });
+  const { source, key } = request;
+  const scope = telemetry.start('lookup', {
+    get where() {
+      return source.where;
+    },
+    key,
+  });
   return traced(scope, run, (acquired) => {
-    if (acquired.type === 'fill') {
-      const fill = telemetry.start('fill', { where, key: request.key, groups: request.groups });
+    if (acquired.type === 'fill' && telemetry.enabled?.('fill') !== false) {
+      const fill = telemetry.start('fill', { where: source.where, key, groups: request.groups });
       acquired.fill.whenSettled((stored) => fill.end({ stored }));
     }
     return { outcome: outcomeOf(acquired) };

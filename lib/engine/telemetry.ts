@@ -56,7 +56,7 @@ export class Telemetry {
   // `source.where` is read only when a log or a listener needs it: an adapter may work it out on demand.
   hit(key: string, source: Source, age: number): void {
     this.counts.hits++;
-    if (this.#hooks !== undefined) this.#hooks.outcome('hit', source.where);
+    if (this.#hooks !== undefined) this.#hooks.outcome('hit', source);
     if (routeLog.enabled) routeLog('%s %s hit age=%dms', source.where, key, age);
     if (this.#events.listenerCount('hit') > 0) this.#events.emit('hit', { key, where: source.where });
   }
@@ -64,7 +64,7 @@ export class Telemetry {
   /** A lookup that found nothing it could serve; `note` says why when the log should (`HEAD: not filled`). */
   miss(key: string, source: Source, note?: string): void {
     this.counts.misses++;
-    if (this.#hooks !== undefined) this.#hooks.outcome('miss', source.where);
+    if (this.#hooks !== undefined) this.#hooks.outcome('miss', source);
     if (routeLog.enabled) routeLog(note === undefined ? '%s %s miss' : '%s %s miss (%s)', source.where, key, note);
     if (this.#events.listenerCount('miss') > 0) this.#events.emit('miss', { key, where: source.where });
   }
@@ -73,7 +73,7 @@ export class Telemetry {
   stale(key: string, source: Source, age?: number): void {
     if (age !== undefined && routeLog.enabled) routeLog('%s %s stale age=%dms', source.where, key, age);
     this.counts.stale++;
-    if (this.#hooks !== undefined) this.#hooks.outcome('stale', source.where);
+    if (this.#hooks !== undefined) this.#hooks.outcome('stale', source);
     if (this.#events.listenerCount('stale') > 0) this.#events.emit('stale', { key, where: source.where });
   }
 
@@ -115,7 +115,7 @@ export class Telemetry {
     this.counts.bypasses++;
     const short = bypassReason(reason);
     this.bypassReasons[short]++;
-    this.#hooks?.outcome('bypass', where, short);
+    this.#hooks?.outcome('bypass', { where }, short);
     if (routeLog.enabled) routeLog('%s %s bypass: %s', where, key ?? '-', reason);
     if (this.#events.listenerCount('bypass') > 0) {
       this.#events.emit('bypass', key === undefined ? { reason, where } : { reason, where, key });

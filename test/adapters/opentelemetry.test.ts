@@ -250,4 +250,25 @@ describe('openTelemetry() and the telemetry option: set-up mistakes', () => {
     await request(server).get('/x').expect('X-Cache', 'HIT').expect(200, { ok: true });
     expect(cache.stats()).to.include({ hits: 1, misses: 1 });
   });
+
+  it('with the API alone it asks the engine to skip every operation, until an SDK registers behind the global provider', async () => {
+    const telemetry = openTelemetry();
+    const operations = ['lookup', 'fill', 'expire', 'purge', 'store'] as const;
+    expect(operations.map((operation) => telemetry.enabled?.(operation))).to.deep.equal([false, false, false, false, false]);
+    const cache = createCache({ telemetry });
+    await cache.getOrSet('before', () => 1);
+
+    const spans = new InMemorySpanExporter();
+    const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
+    provider.register();
+    try {
+      expect(operations.map((operation) => telemetry.enabled?.(operation))).to.deep.equal([true, true, true, true, true]);
+      await cache.getOrSet('after', () => 2);
+      expect(named(spans.getFinishedSpans(), 'group_cache.lookup')).to.have.length(1);
+    } finally {
+      trace.disable();
+      context.disable();
+      await provider.shutdown();
+    }
+  });
 });
