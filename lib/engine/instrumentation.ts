@@ -142,20 +142,24 @@ const TRACED_METHODS: ReadonlySet<PropertyKey> = new Set([
  * methods, `processClock`, `name`) reads through, methods bound to the store itself (its private fields need it).
  */
 export function tracedStore(store: CacheStore, telemetry: CacheTelemetry): CacheStore {
-  const made = new Map<PropertyKey, unknown>();
+  // One wrapper per method, made again when the store's method is replaced (a test's interceptor, a chaos wrapper).
+  const made = new Map<PropertyKey, { method: unknown; wrapper: unknown }>();
   return new Proxy(store, {
     get(target, property) {
       const value: unknown = Reflect.get(target, property, target);
       if (typeof value !== 'function') return value;
-      let wrapper = made.get(property);
-      if (wrapper === undefined) {
-        const method = value as (...args: unknown[]) => MaybePromise<unknown>;
-        wrapper = TRACED_METHODS.has(property)
-          ? (...args: unknown[]) =>
-              traced(telemetry.start('store', { method: String(property), store: target.name }), () => method.apply(target, args))
-          : method.bind(target);
-        made.set(property, wrapper);
-      }
+      const known = made.get(property);
+      if (known !== undefined && known.method === value) return known.wrapper;
+      const method = value as (...args: unknown[]) => MaybePromise<unknown>;
+      const wrapper = TRACED_METHODS.has(property)
+        ? (...args: unknown[]) =>
+            telemetry.enabled?.('store') === false
+              ? method.apply(target, args)
+              : traced(telemetry.start('store', { method: String(property), store: target.name }), () =>
+                  method.apply(target, args),
+                )
+        : method.bind(target);
+      made.set(property, { method: value, wrapper });
       return wrapper;
     },
   });

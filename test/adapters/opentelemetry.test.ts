@@ -15,9 +15,16 @@ import {
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { expect } from 'chai';
+import express5 from 'express';
+import fastify from 'fastify';
 import { type CacheStore, createCache, type GroupCache } from 'group-cache';
 import { expireGroups, groupCache } from 'group-cache/express';
 import { openTelemetry } from 'group-cache/opentelemetry';
+import Koa from 'koa';
+import { expressDriver } from '../drivers/express.js';
+import { fastifyDriver } from '../drivers/fastify.js';
+import { koaDriver } from '../drivers/koa.js';
+import { adapterConformance } from '../helpers/adapter-conformance.js';
 import { express, request } from '../helpers/express-app.js';
 
 interface Recorded {
@@ -272,3 +279,17 @@ describe('openTelemetry() and the telemetry option: set-up mistakes', () => {
     }
   });
 });
+
+// The adapter table with every operation recorded: telemetry changes no outcome, header or guarantee.
+const table = recorder();
+for (const driver of [expressDriver('Express 5', express5), koaDriver('Koa 3', Koa), fastifyDriver('Fastify 5', fastify)]) {
+  adapterConformance(driver, {
+    label: 'openTelemetry() recording',
+    makeCache: (options) =>
+      createCache({
+        ...options,
+        telemetry: openTelemetry({ tracerProvider: table.tracerProvider, meterProvider: table.meterProvider, recordKeys: true }),
+      }),
+    teardown: () => table.spans.reset(),
+  });
+}
