@@ -1,5 +1,5 @@
 /*
- * The house shows its rooms: lib/core < lib/stores < lib/engine < lib/http < adapters < test-suite. A module may
+ * The house shows its rooms: lib/core < lib/stores < lib/engine < lib/http < adapters < cli < test-suite. A module may
  * import from its own room or a lower one, never a higher one; stores never import HTTP code, and nothing the library
  * runs imports the shipped test suites. Seams run one way (no import cycle, no `_` member reached from another
  * module), and every module of the library reads in a sitting (docs/architecture.md).
