@@ -22,6 +22,14 @@ export type {
   NotStoredEvent,
   StoreEvent,
 } from './engine/engine-types.js';
+export type {
+  CacheOperation,
+  CacheTelemetry,
+  LookupOutcome,
+  OperationInfo,
+  OperationResult,
+  TelemetryScope,
+} from './engine/instrumentation.js';
 export type { EdgeOptions, PurgeOptions, Purger } from './engine/purger.js';
 export type { BypassReason, NotStoredReason } from './engine/reasons.js';
 export type { Serializer, SerializerOption } from './engine/value-codec.js';

@@ -11,6 +11,7 @@ const STAMP = 'dist/cjs/package.json';
 const INPUTS = [
   'lib',
   'adapters',
+  'cli',
   'test-suite',
   'tsconfig.json',
   'tsconfig.build.json',

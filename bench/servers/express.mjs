@@ -3,7 +3,7 @@
 // `{ app, cache? }`: `lib` is another build's modules (bench/servers/library.mjs; by default the package's),
 // `oneRoute` leaves the group-cache rows' write and stats routes out (the other rows have the measured route alone).
 // The miss rows add `body` ('1k' or '64k', the JSON the route answers) and `full` (a store that is already full).
-import { groupCacheBuilders, part, store } from './library.mjs';
+import { groupCacheBuilders, part, store, telemetry as telemetryOf } from './library.mjs';
 import { bodies, payloadOf, sleep, user, userIdOf, userKey } from './payload.mjs';
 
 async function loadExpress(version) {
@@ -16,13 +16,18 @@ async function loadExpress(version) {
  */
 async function groupCacheApp(
   storeKind,
-  { version, lib, redisUrl, prefix, oneRoute = false, body, full },
+  { version, lib, redisUrl, prefix, oneRoute = false, body, full, telemetry },
   { early = false } = {},
 ) {
   const express = await loadExpress(version);
   const { createCache } = await part(lib, 'core');
   const { groupCache, expireGroups } = await part(lib, 'express');
-  const cache = createCache({ store: await store(storeKind, { lib, redisUrl, prefix, full }), ttl: 600_000 });
+  const traced = await telemetryOf(telemetry, lib);
+  const cache = createCache({
+    store: await store(storeKind, { lib, redisUrl, prefix, full }),
+    ttl: 600_000,
+    ...(traced === undefined ? {} : { telemetry: traced }),
+  });
   const payload = payloadOf(body);
   const app = express();
   if (early) {

@@ -7,6 +7,7 @@ const NAMES = {
   koa: 'group-cache/koa',
   fastify: 'group-cache/fastify',
   redis: 'group-cache/redis',
+  opentelemetry: 'group-cache/opentelemetry',
 };
 
 /** One of the library's modules: `lib[part]` when `lib` is given, else the package's. */
@@ -45,6 +46,30 @@ export async function store(kind, { lib, redisUrl, prefix, full = false }) {
 }
 
 /**
+ * The `telemetry` option of a group-cache row: undefined (`none`); `off`, `openTelemetry()` with no SDK registered
+ * (the API's no-op providers, as in an app that installed the API and exports nothing); `on`, an SDK tracer and meter
+ * provider that record every span and metric (spans batched to an exporter that drops them, metrics aggregated in
+ * memory), so a hit pays for recording and not for a network.
+ */
+export async function telemetry(kind, lib) {
+  if (kind === undefined) return undefined;
+  const { openTelemetry } = await part(lib, 'opentelemetry');
+  if (kind === 'off') return openTelemetry();
+  const { BatchSpanProcessor } = await import('@opentelemetry/sdk-trace-base');
+  const { NodeTracerProvider } = await import('@opentelemetry/sdk-trace-node');
+  const { MeterProvider, MetricReader } = await import('@opentelemetry/sdk-metrics');
+  const dropping = { export: (_spans, done) => done({ code: 0 }), shutdown: async () => {} };
+  const tracerProvider = new NodeTracerProvider({ spanProcessors: [new BatchSpanProcessor(dropping)] });
+  tracerProvider.register();
+  class HeldReader extends MetricReader {
+    async onForceFlush() {}
+    async onShutdown() {}
+  }
+  const meterProvider = new MeterProvider({ readers: [new HeldReader()] });
+  return openTelemetry({ tracerProvider, meterProvider });
+}
+
+/**
  * A framework module's group-cache builders, one per store kind, from its `groupCacheApp(store, options)`. The tiered
  * kinds have no rows in bench/rows.mjs (bench/inproc.mjs runs them): hits of the in-process tier over Redis, and the
  * same with each hit confirmed by one Redis call.
@@ -52,6 +77,8 @@ export async function store(kind, { lib, redisUrl, prefix, full = false }) {
 export function groupCacheBuilders(groupCacheApp) {
   return {
     gcMemory: (options) => groupCacheApp('memory', options),
+    gcMemoryOtelOff: (options) => groupCacheApp('memory', { ...options, telemetry: 'off' }),
+    gcMemoryOtelOn: (options) => groupCacheApp('memory', { ...options, telemetry: 'on' }),
     gcRedis: (options) => groupCacheApp('redis', options),
     gcTiered: (options) => groupCacheApp('tiered', options),
     gcTieredStrict: (options) => groupCacheApp('tieredStrict', options),

@@ -4,6 +4,7 @@ import { checkOptionNames, positiveOption, ttlOption } from '../core/options.js'
 import type { CacheStore } from '../stores/contract.js';
 import { memoryStore } from '../stores/memory-store.js';
 import { CACHE_OPTION_NAMES, type CacheOptions, type ExpiryNotice } from './engine-types.js';
+import type { CacheTelemetry } from './instrumentation.js';
 import { type EdgeSettings, edgeSettings } from './purger.js';
 import { jsonSerializer, type Serializer, serializerOption } from './value-codec.js';
 
@@ -29,6 +30,7 @@ export interface CacheSettings {
   serializer: Serializer;
   onExpire: ((expiry: ExpiryNotice) => void | Promise<void>) | undefined;
   edge: EdgeSettings | undefined;
+  telemetry: CacheTelemetry | undefined;
 }
 
 /** Validates a `statuses` option: a non-empty list of HTTP status codes. */
@@ -51,6 +53,18 @@ function checkStore(store: unknown): CacheStore {
     }
   }
   return store as CacheStore;
+}
+
+function telemetryOption(value: unknown): CacheTelemetry | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null)
+    throw new TypeError('option telemetry must be a telemetry object, e.g. openTelemetry()');
+  for (const method of ['start', 'outcome', 'notStored', 'storeError'] as const) {
+    if (typeof (value as Record<string, unknown>)[method] !== 'function') {
+      throw new TypeError(`option telemetry needs to have a ${method}() function`);
+    }
+  }
+  return value as CacheTelemetry;
 }
 
 function booleanOption(raw: Record<string, unknown>, name: string, fallback: boolean): boolean {
@@ -115,5 +129,6 @@ export function cacheSettings(options: CacheOptions): CacheSettings {
     serializer: serializerOption(raw.serializer, 'serializer') ?? jsonSerializer,
     onExpire: functionOption<CacheSettings['onExpire']>(raw, 'onExpire'),
     edge,
+    telemetry: telemetryOption(raw.telemetry),
   };
 }

@@ -12,6 +12,7 @@ import { Expiry } from './expiry.js';
 import type { Acquired, AcquireRequest } from './fill.js';
 import { FillLock, lockingStore } from './fill-lock.js';
 import { inspectKey } from './inspect.js';
+import { type CacheTelemetry, traced, tracedLookup, tracedStore } from './instrumentation.js';
 import { Lookups } from './lookup.js';
 import type { EdgeSettings } from './purger.js';
 import { Telemetry } from './telemetry.js';
@@ -50,11 +51,13 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
   readonly #lookups: Lookups;
   readonly #expiry: Expiry;
   readonly #edgePurge: EdgePurge | undefined;
+  readonly #hooks: CacheTelemetry | undefined;
 
   constructor(options: CacheOptions = {}) {
     super();
     const settings = cacheSettings(options);
-    this.store = settings.store;
+    this.#hooks = settings.telemetry;
+    this.store = settings.telemetry === undefined ? settings.store : tracedStore(settings.store, settings.telemetry);
     this.now = settings.now;
     this.ttl = settings.ttl;
     this.maxEntryBytes = settings.maxEntryBytes;
@@ -69,7 +72,7 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
     this.edge = settings.edge;
     this.expireFromCodeOnly = settings.expireFromCodeOnly;
     this.serializer = settings.serializer;
-    const telemetry = new Telemetry(this);
+    const telemetry = new Telemetry(this, settings.telemetry);
     this.#telemetry = telemetry;
     // Tags whose expiry waits for a retry: the expiry queue fills it, lookups serve no entry that carries one.
     const pending = new Set<string>();
@@ -129,16 +132,27 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
    * purge is retried meanwhile).
    */
   expireGroups(groups: GroupNames): Promise<void> {
-    return this.#expiry.expireGroups(groups);
+    const hooks = this.#hooks;
+    if (hooks === undefined || hooks.enabled?.('expire') === false) return this.#expiry.expireGroups(groups);
+    const names = typeof groups === 'object' && groups !== null ? [...groups].map(String) : [String(groups)];
+    return traced(hooks.start('expire', { groups: names }), () => this.#expiry.expireGroups(groups)) as Promise<void>;
   }
 
   /** Expires one key: its entry, and any fill of it already running, are never served. */
   expireKey(key: string): Promise<void> {
-    return this.#expiry.expireKey(key);
+    const hooks = this.#hooks;
+    if (hooks === undefined || hooks.enabled?.('expire') === false) return this.#expiry.expireKey(key);
+    return traced(hooks.start('expire', { keys: [String(key)] }), () => this.#expiry.expireKey(key)) as Promise<void>;
   }
 
   /** Removes every entry and group record of this cache's store. */
-  async clear(): Promise<void> {
+  clear(): Promise<void> {
+    const hooks = this.#hooks;
+    if (hooks === undefined || hooks.enabled?.('purge') === false) return this.#clear();
+    return traced(hooks.start('purge', {}), () => this.#clear()) as Promise<void>;
+  }
+
+  async #clear(): Promise<void> {
     this.#lookups.forgetFills();
     const stamp = await callStore('store.clear', this.storeTimeout, () => this.store.clear());
     if (typeof stamp === 'number') this.#storeClock.sample(stamp, performance.now());
@@ -195,7 +209,9 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
    * one entry point for the HTTP layer (`cached-route.ts`): a synchronous answer when the store answers so.
    */
   lookup(request: AcquireRequest): Acquired | Promise<Acquired> {
-    return this.#lookups.lookup(request);
+    const hooks = this.#hooks;
+    if (hooks === undefined || hooks.enabled?.('lookup') === false) return this.#lookups.lookup(request);
+    return tracedLookup(hooks, request, () => this.#lookups.lookup(request));
   }
 
   /**

@@ -5,6 +5,7 @@
 import type { GroupCacheError } from '../core/errors.js';
 import type { CdnTagHeader } from '../core/keys.js';
 import type { CacheStore, EvictionReason, HeaderList } from '../stores/contract.js';
+import type { CacheTelemetry } from './instrumentation.js';
 import type { EdgeOptions } from './purger.js';
 import type { BypassReason, NotStoredReason } from './reasons.js';
 import type { SerializerOption } from './value-codec.js';
@@ -91,6 +92,12 @@ export interface CacheOptions {
    * Default false.
    */
   expireFromCodeOnly?: boolean;
+  /**
+   * A telemetry integration told of every lookup, fill, expiry, purge and store call, and of every decision:
+   * `openTelemetry()` from `group-cache/opentelemetry` records them as OpenTelemetry spans and metrics. Default none
+   * (nothing is recorded, and a hit pays nothing for it).
+   */
+  telemetry?: CacheTelemetry;
 }
 
 /** What `onExpire` gets: an expiry the store recorded. */
@@ -121,6 +128,7 @@ export const CACHE_OPTION_NAMES = Object.keys({
   edge: true,
   expireFromCodeOnly: true,
   serializer: true,
+  telemetry: true,
 } satisfies Record<keyof CacheOptions, true>);
 
 /** Counters since the cache was created, plus the store's own numbers where it has them. */

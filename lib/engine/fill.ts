@@ -75,6 +75,8 @@ export class Fill {
   readonly #waiters = new Set<(entry: CachedEntry | undefined) => void>();
   #settled = false;
   #result: CachedEntry | undefined;
+  // Told once, when the fill settles (a telemetry integration ends the fill's span).
+  #onSettled: ((stored: boolean) => void) | undefined;
   // Releases the store's fill lock this fill holds (fill-lock.ts): once, when it settles or is given up.
   #unlock: (() => void) | undefined;
 
@@ -129,6 +131,12 @@ export class Fill {
     this.settle(undefined);
   }
 
+  /** Calls `listener` once the fill settles: true when the store took its entry. For the engine's telemetry. */
+  whenSettled(listener: (stored: boolean) => void): void {
+    if (this.#settled) listener(this.#result !== undefined);
+    else this.#onSettled = listener;
+  }
+
   /** Holds the store's fill lock until this fill settles. For the engine. */
   holdLock(unlock: () => void): void {
     this.#unlock = unlock;
@@ -150,5 +158,6 @@ export class Fill {
     this.#settled = true;
     this.#result = entry;
     for (const waiter of [...this.#waiters]) waiter(entry);
+    this.#onSettled?.(entry !== undefined);
   }
 }

@@ -3,6 +3,7 @@ import createDebug from 'debug';
 import { GroupCacheError } from '../core/errors.js';
 import type { EvictionReason } from '../stores/contract.js';
 import type { CacheStats, ExpireEvent, GroupCacheEvents } from './engine-types.js';
+import type { CacheTelemetry } from './instrumentation.js';
 import { BYPASS_REASONS, bypassReason, NOT_STORED_REASONS, type NotStoredReason, reasonCounts } from './reasons.js';
 
 const debug = createDebug('group-cache');
@@ -24,8 +25,9 @@ export interface Source {
 }
 
 /**
- * What the engine tells about its decisions, in one place: the counters of `stats()`, the events a listener gets
- * and the decision logs. Each event is built only when someone listens, each log line only when its log is on.
+ * What the engine tells about its decisions, in one place: the counters of `stats()`, the events a listener gets,
+ * the decision logs and a telemetry integration's counts. Each event is built only when someone listens, each log
+ * line only when its log is on, each count only when the cache was given `telemetry`.
  */
 export class Telemetry {
   readonly counts: CacheCounts = {
@@ -44,14 +46,17 @@ export class Telemetry {
   readonly notStoredReasons = reasonCounts(NOT_STORED_REASONS);
   evictions = 0;
   readonly #events: EventEmitter<GroupCacheEvents>;
+  readonly #hooks: CacheTelemetry | undefined;
 
-  constructor(events: EventEmitter<GroupCacheEvents>) {
+  constructor(events: EventEmitter<GroupCacheEvents>, hooks?: CacheTelemetry) {
     this.#events = events;
+    this.#hooks = hooks;
   }
 
   // `source.where` is read only when a log or a listener needs it: an adapter may work it out on demand.
   hit(key: string, source: Source, age: number): void {
     this.counts.hits++;
+    if (this.#hooks !== undefined) this.#hooks.outcome('hit', source);
     if (routeLog.enabled) routeLog('%s %s hit age=%dms', source.where, key, age);
     if (this.#events.listenerCount('hit') > 0) this.#events.emit('hit', { key, where: source.where });
   }
@@ -59,6 +64,7 @@ export class Telemetry {
   /** A lookup that found nothing it could serve; `note` says why when the log should (`HEAD: not filled`). */
   miss(key: string, source: Source, note?: string): void {
     this.counts.misses++;
+    if (this.#hooks !== undefined) this.#hooks.outcome('miss', source);
     if (routeLog.enabled) routeLog(note === undefined ? '%s %s miss' : '%s %s miss (%s)', source.where, key, note);
     if (this.#events.listenerCount('miss') > 0) this.#events.emit('miss', { key, where: source.where });
   }
@@ -67,6 +73,7 @@ export class Telemetry {
   stale(key: string, source: Source, age?: number): void {
     if (age !== undefined && routeLog.enabled) routeLog('%s %s stale age=%dms', source.where, key, age);
     this.counts.stale++;
+    if (this.#hooks !== undefined) this.#hooks.outcome('stale', source);
     if (this.#events.listenerCount('stale') > 0) this.#events.emit('stale', { key, where: source.where });
   }
 
@@ -98,6 +105,7 @@ export class Telemetry {
 
   notStored(key: string, where: string, reason: NotStoredReason, detail: string): void {
     this.notStoredReasons[reason]++;
+    this.#hooks?.notStored(reason, where);
     routeLog('%s %s not stored (%s): %s', where, key, reason, detail);
     if (this.#events.listenerCount('notStored') > 0) this.#events.emit('notStored', { key, where, reason, detail });
   }
@@ -105,7 +113,9 @@ export class Telemetry {
   /** A request served past the cache, with the reason. */
   bypass(reason: string, where: string, key?: string): void {
     this.counts.bypasses++;
-    this.bypassReasons[bypassReason(reason)]++;
+    const short = bypassReason(reason);
+    this.bypassReasons[short]++;
+    this.#hooks?.outcome('bypass', { where }, short);
     if (routeLog.enabled) routeLog('%s %s bypass: %s', where, key ?? '-', reason);
     if (this.#events.listenerCount('bypass') > 0) {
       this.#events.emit('bypass', key === undefined ? { reason, where } : { reason, where, key });
@@ -130,7 +140,10 @@ export class Telemetry {
       error instanceof GroupCacheError
         ? error
         : new GroupCacheError('ESTORE', String((error as Error)?.message ?? error), { cause: error });
-    if (STORE_CODES.has(failure.code)) storeLog('%s: %s', failure.code, failure.message);
+    if (STORE_CODES.has(failure.code)) {
+      storeLog('%s: %s', failure.code, failure.message);
+      this.#hooks?.storeError(failure.code);
+    }
     if (this.#events.listenerCount('error') > 0) this.#events.emit('error', failure);
     else debug('%s: %s', failure.code, failure.message);
   }

@@ -25,6 +25,7 @@ const OPTION_INTERFACES = [
   'MemoryStoreOptions',
   'RedisStoreOptions',
   'TieredStoreOptions',
+  'OpenTelemetryOptions',
   'ConformanceOptions',
   'EdgeOptions',
 ];

@@ -26,9 +26,11 @@ const PUBLIC_TYPES = [
   'BypassReason',
   'CacheControlInfo',
   'CacheControlOption',
+  'CacheOperation',
   'CacheOptions',
   'CacheStats',
   'CacheStore',
+  'CacheTelemetry',
   'CachedEntry',
   'DataKeyResult',
   'DataKeySpec',
@@ -50,10 +52,13 @@ const PUBLIC_TYPES = [
   'KeyFunction',
   'KeyResult',
   'KeySpec',
+  'LookupOutcome',
   'MaybePromise',
   'MemoryStoreOptions',
   'NotStoredEvent',
   'NotStoredReason',
+  'OperationInfo',
+  'OperationResult',
   'PeekLookup',
   'PurgeOptions',
   'Purger',
@@ -64,6 +69,7 @@ const PUBLIC_TYPES = [
   'StoreLookup',
   'StoreRefusal',
   'StoreStats',
+  'TelemetryScope',
 ];
 
 /** Every name a declaration file exports, types and values alike, as the TypeScript checker sees it. */

@@ -426,4 +426,18 @@ describe('the packed tarball', function () {
       expect((await ok(process.execPath, ['-e', load], dir)).trim()).to.equal('function');
     });
   }
+
+  it('npx group-cache --help runs from a clean install; nothing but group-cache/opentelemetry needs @opentelemetry/api', async () => {
+    const dir = join(work, 'express-only');
+    expect(await ok('npx', ['--no-install', 'group-cache', '--help'], dir)).to.match(/^Usage: group-cache <command>/);
+    const withoutRedis = await run('npx', ['--no-install', 'group-cache', 'stats'], dir);
+    expect(withoutRedis.code).to.equal(2);
+    expect(withoutRedis.stderr).to.match(/needs ioredis: npm install ioredis/);
+    expect(existsSync(join(dir, 'node_modules/@opentelemetry/api'))).to.equal(false);
+    const works = `require('group-cache').createCache().getOrSet('k', () => 41).then((v) => console.log(v + 1))`;
+    expect((await ok(process.execPath, ['-e', works], dir)).trim()).to.equal('42');
+    const otel = await run(process.execPath, ['-e', "import('group-cache/opentelemetry')"], dir);
+    expect(otel.code).to.not.equal(0);
+    expect(otel.stderr).to.match(/Cannot find (package|module) '@opentelemetry\/api'/);
+  });
 });
