@@ -59,7 +59,7 @@ export interface CachedDecorator<This, Args extends unknown[]> {
     context: ClassMethodDecoratorContext<T, (this: T, ...args: A) => R>,
   ): (this: T, ...args: A) => Promise<Awaited<R>>;
   <T extends This, A extends [...Args, ...unknown[]], R>(
-    target: object,
+    target: T,
     propertyKey: string | symbol,
     descriptor: TypedPropertyDescriptor<(this: T, ...args: A) => R> & ReturnsPromise<R>,
   ): void;
