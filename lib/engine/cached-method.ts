@@ -132,34 +132,46 @@ function keyError(part: string, message: string, cause?: unknown): GroupCacheErr
   return new GroupCacheError('EKEYFUNCTION', `${part} ${message}`, { cause });
 }
 
-/** What a `groups` function returned, as a list; throws `EKEYFUNCTION` saying what was wrong. */
-function returnedGroups(value: unknown, maxGroups: number): string[] {
+/** Calls one of the app's functions; what it throws becomes an `EKEYFUNCTION` that names the function. */
+async function called(part: string, fn: ArgsFunction<unknown>, self: unknown, args: unknown[]): Promise<unknown> {
   try {
-    return normalizeGroups(value, 'groups', maxGroups);
+    return await fn.apply(self, args);
   } catch (error) {
-    throw keyError('groups function', `returned ${describeValue(value)}: ${messageOf(error)}`, error);
+    throw keyError(part, `threw: ${messageOf(error)}`, error);
+  }
+}
+
+/** Reads what one of the app's functions returned; junk becomes an `EKEYFUNCTION` that names the function and value. */
+function parsed<R>(part: string, value: unknown, parse: (value: unknown) => R): R {
+  try {
+    return parse(value);
+  } catch (error) {
+    // The key spec's own errors already say what was returned.
+    const message = error instanceof GroupCacheError ? error.message : `returned ${describeValue(value)}: ${messageOf(error)}`;
+    throw keyError(part, message, error);
   }
 }
 
 /** A call's key and settings, or undefined to run it uncached; throws `EKEYFUNCTION` saying what was wrong. */
 async function callPlan(plan: CachedPlan, cache: GroupCache, base: DataSettings, self: unknown, args: unknown[]) {
-  let part = 'key function';
-  try {
-    const spec = dataKeySpec(await plan.key.apply(self, args), cache.maxGroups);
-    if (spec === undefined) return undefined;
-    part = 'groups function';
-    const own = plan.groups === undefined ? [] : returnedGroups(await plan.groups.apply(self, args), cache.maxGroups);
-    let groups = base.groups;
-    if (own.length > 0 || spec.groups.length > 0) {
-      part = 'groups';
-      groups = normalizeGroups([...base.groups, ...own, ...spec.groups], 'the groups of the call', cache.maxGroups);
-    }
-    return { key: spec.key, settings: { ...base, groups, ttl: spec.ttl ?? base.ttl } };
-  } catch (error) {
-    if (error instanceof GroupCacheError) throw error.message.startsWith(part) ? error : keyError(part, error.message, error);
-    if (part === 'groups') throw keyError(part, messageOf(error), error);
-    throw keyError(part, `threw: ${messageOf(error)}`, error);
+  const max = cache.maxGroups;
+  const key = await called('key function', plan.key, self, args);
+  const spec = parsed('key function', key, (value) => dataKeySpec(value, max));
+  if (spec === undefined) return undefined;
+  let own: string[] = [];
+  if (plan.groups !== undefined) {
+    const value = await called('groups function', plan.groups, self, args);
+    own = parsed('groups function', value, (groups) => normalizeGroups(groups, 'groups', max));
   }
+  let groups = base.groups;
+  if (own.length > 0 || spec.groups.length > 0) {
+    try {
+      groups = normalizeGroups([...base.groups, ...own, ...spec.groups], 'the groups of the call', max);
+    } catch (error) {
+      throw keyError('key and groups functions:', messageOf(error), error);
+    }
+  }
+  return { key: spec.key, settings: { ...base, groups, ttl: spec.ttl ?? base.ttl } };
 }
 
 /** The method that replaces `method`: its results cached under the plan's keys. */

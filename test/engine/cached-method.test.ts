@@ -320,6 +320,21 @@ describe('@cached: a method decorator on the data API', function () {
     });
   });
 
+  it("more groups than the cache's maxGroups: EKEYFUNCTION naming the method and the limit, the method runs uncached", async () => {
+    const fixture = modules.get('standard decorators') as typeof Fixture;
+    const cache = fixture.createCache({ maxGroups: 1, expireFromCodeOnly: true });
+    const errors = errorsOf(cache);
+    const db = new fixture.Db();
+    const { users } = fixture.defineServices(cache, db);
+    expect(await users.spec('1')).to.deep.equal({ id: '1', version: 1 });
+    expect(await users.get('1')).to.deep.equal({ id: '1', version: 1 });
+    expect(errors.map((e) => e.message)).to.deep.equal([
+      '@cached Users.spec: key and groups functions: the groups of the call has 2 groups, more than the limit of 1',
+      '@cached Users.get: groups function returned an array of length 2: groups has 2 groups, more than the limit of 1',
+    ]);
+    expect(cache.stats().stores).to.equal(0);
+  });
+
   describe('set-up mistakes throw a TypeError at class definition', () => {
     const bad = (options: unknown) => () => cached(options as Parameters<typeof cached>[0]);
 
