@@ -6,6 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { expect } from 'chai';
@@ -333,6 +334,21 @@ describe('@cached: a method decorator on the data API', function () {
       '@cached Users.get: groups function returned an array of length 2: groups has 2 groups, more than the limit of 1',
     ]);
     expect(cache.stats().stores).to.equal(0);
+  });
+
+  it("a process that loaded both builds: @cached of the ESM build on a CommonJS build's cache shares its values and error codes", async () => {
+    const fixture = modules.get('standard decorators') as typeof Fixture; // compiled as ESM: the ESM build
+    const commonjs = createRequire(import.meta.url)(join(ROOT, 'dist/cjs/lib/index.js')) as typeof Fixture;
+    expect(commonjs.createCache).to.not.equal(fixture.createCache);
+    const cache = commonjs.createCache({ expireFromCodeOnly: true });
+    const errors = errorsOf(cache);
+    const db = new fixture.Db();
+    const { users } = fixture.defineServices(cache, db);
+    expect(await users.get('1')).to.deep.equal({ id: '1', version: 1 });
+    expect(await cache.getOrSet('user_1', () => 'loaded again')).to.deep.equal({ id: '1', version: 1 });
+    await users.keyJunk('1');
+    expect(errors.map((e) => e.code)).to.deep.equal(['EKEYFUNCTION']);
+    expect(cache.stats().stores).to.equal(1);
   });
 
   describe('set-up mistakes throw a TypeError at class definition', () => {
