@@ -1,6 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { GroupNames } from '../lib/core/expiry-groups.js';
 import type { KeyFunction } from '../lib/core/key-function.js';
+import type { RequiresTypes } from '../lib/core/peer-types.js';
 import type { GroupCache } from '../lib/engine/cache.js';
 import { CachedRoute, type Outcome, type RouteOptions } from '../lib/http/cached-route.js';
 import { Inspector, type InspectorOptions, type InspectorResponse, readNodeBody, splitUrl } from '../lib/http/inspector.js';
@@ -12,6 +13,12 @@ import { enteredAt, markExpiryPath, onExpiryPath } from '../lib/http/request-mar
 import { appendExpireGroups, type ExpireOptions, notOnPath, writeExpiry } from '../lib/http/write-expiry.js';
 
 export type { ExpireOptions, InspectorOptions, KeyFunction, RouteOptions };
+
+type ExpressTypes<Param> = RequiresTypes<
+  Request,
+  'group-cache/express types its routes with Express: npm install --save-dev @types/express',
+  Param
+>;
 
 /**
  * The middleware `groupCache()` and `expireGroups()` return. It is generic in Express's route types so that, mounted
@@ -89,12 +96,12 @@ function apply(outcome: Outcome, req: Request, res: Response, next: NextFunction
  * @param options see {@link RouteOptions}; `cache` defaults to the process-wide default cache.
  */
 export function groupCache<Req extends Request = Request>(
-  keyFn: KeyFunction<Req>,
+  keyFn: ExpressTypes<KeyFunction<Req>>,
   options?: RouteOptions<GroupCache, Req>,
 ): GroupCacheMiddleware;
 // The implementation is a plain RequestHandler; the signature above is the one routes see (see GroupCacheMiddleware).
 export function groupCache<Req extends Request = Request>(
-  keyFn: KeyFunction<Req>,
+  keyFn: ExpressTypes<KeyFunction<Req>>,
   options?: RouteOptions<GroupCache, Req>,
 ): RequestHandler {
   const route = new CachedRoute<Req>(keyFn, options);

@@ -2,6 +2,7 @@ import type { OutgoingHttpHeader } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteGenericInterface } from 'fastify';
 import type { GroupNames } from '../lib/core/expiry-groups.js';
 import type { KeyFunction } from '../lib/core/key-function.js';
+import type { RequiresTypes } from '../lib/core/peer-types.js';
 import type { GroupCache } from '../lib/engine/cache.js';
 import { reportMisuse } from '../lib/engine/default-cache.js';
 import { CachedRoute, type Outcome, type RouteOptions } from '../lib/http/cached-route.js';
@@ -14,6 +15,12 @@ import { declaredEnteredAt, MARK, markDeclared, onDeclaredPath } from '../lib/ht
 import { appendExpireGroups, type ExpireOptions, notOnPath, writeExpiry } from '../lib/http/write-expiry.js';
 
 export type { ExpireOptions, InspectorOptions, KeyFunction, RouteOptions };
+
+type FastifyTypes<Param> = RequiresTypes<
+  FastifyRequest,
+  'group-cache/fastify types its hooks with Fastify: npm install fastify',
+  Param
+>;
 
 declare module 'fastify' {
   interface FastifyReply {
@@ -155,7 +162,7 @@ function apply(outcome: Outcome, reply: FastifyReply, done: HookHandlerDoneFunct
  * (`groupCache<FastifyRequest<...>>(keyFn)`, for a type provider's request, say).
  */
 export function groupCache<RouteGeneric extends RouteGenericInterface = RouteGenericInterface>(
-  keyFn: KeyFunction<FastifyRequest<RouteGeneric>>,
+  keyFn: FastifyTypes<KeyFunction<FastifyRequest<RouteGeneric>>>,
   options?: RouteOptions<GroupCache, FastifyRequest<RouteGeneric>>,
 ): GroupCacheHook<FastifyRequest<RouteGeneric>>;
 /*
@@ -164,7 +171,7 @@ export function groupCache<RouteGeneric extends RouteGenericInterface = RouteGen
  * the second overload.
  */
 export function groupCache<Req extends FastifyRequest>(
-  keyFn: KeyFunction<Req>,
+  keyFn: FastifyTypes<KeyFunction<Req>>,
   options?: RouteOptions<GroupCache, Req>,
 ): GroupCacheHook<Req>;
 export function groupCache<Req extends FastifyRequest = FastifyRequest>(

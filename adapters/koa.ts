@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import type { Context, Middleware, Next } from 'koa';
 import type { GroupNames } from '../lib/core/expiry-groups.js';
 import type { KeyFunction } from '../lib/core/key-function.js';
+import type { RequiresTypes } from '../lib/core/peer-types.js';
 import type { GroupCache } from '../lib/engine/cache.js';
 import type { StatusHeader } from '../lib/http/cache-status.js';
 import { CachedRoute, type Outcome, type RouteOptions } from '../lib/http/cached-route.js';
@@ -19,6 +20,12 @@ import { discardBody, isNodeStream, teeStream } from '../lib/http/streams.js';
 import { appendExpireGroups, type ExpireOptions, notOnPath, writeExpiry } from '../lib/http/write-expiry.js';
 
 export type { ExpireOptions, InspectorOptions, KeyFunction, RouteOptions };
+
+type KoaTypes<Param> = RequiresTypes<
+  Context,
+  'group-cache/koa types its middleware with Koa: npm install --save-dev @types/koa',
+  Param
+>;
 
 // Statuses Koa sends without a body (its `statuses.empty`).
 const EMPTY_STATUSES = new Set([204, 205, 304]);
@@ -234,7 +241,7 @@ async function fill(miss: Extract<Outcome, { type: 'miss' }>, ctx: Context, next
  * @param options see {@link RouteOptions}; `cache` defaults to the process-wide default cache.
  */
 export function groupCache<Ctx extends Context = Context>(
-  keyFn: KeyFunction<Ctx>,
+  keyFn: KoaTypes<KeyFunction<Ctx>>,
   options?: RouteOptions<GroupCache, Ctx>,
 ): Middleware {
   const route = new CachedRoute<Ctx>(keyFn, options);

@@ -7,6 +7,8 @@ export type { GroupName, GroupNames } from './core/expiry-groups.js';
 export type { KeyFunction, KeyResult, KeySpec } from './core/key-function.js';
 export { MAX_TTL } from './core/options.js';
 export { createCache, GroupCache } from './engine/cache.js';
+export type { CachedDecorator, CachedGroups, CachedOptions } from './engine/cached-method.js';
+export { cached } from './engine/cached-method.js';
 export type { DataKeyResult, DataKeySpec, DataOptions } from './engine/data-cache.js';
 export { defaultCache, setDefaultCache } from './engine/default-cache.js';
 export type {

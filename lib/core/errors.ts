@@ -23,8 +23,18 @@ export type GroupCacheErrorCode =
   /** An edge cache (`edge.purgers`) could not be purged now; the tags are retried in the background. */
   | 'EPURGE';
 
+// Marks the errors of every copy of this class: a process may load both builds (ESM and CommonJS), and each must
+// take the other's errors for its own (`instanceof`), or their codes would be lost where they are reported.
+const BRAND = Symbol.for('group-cache.GroupCacheError');
+
 /** A run-time failure, with a `code` to branch on and the original error as `cause`. */
 export class GroupCacheError extends Error {
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: a subclass keeps the ordinary prototype check
+    if (this !== GroupCacheError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === 'object' && value !== null && (value as { [BRAND]?: unknown })[BRAND] === true;
+  }
+
   readonly code: GroupCacheErrorCode;
   /** Extra facts for the report: key, route, the value the key function returned, groups... */
   readonly details: Readonly<Record<string, unknown>>;
@@ -36,3 +46,5 @@ export class GroupCacheError extends Error {
     this.details = options.details ?? {};
   }
 }
+
+Object.defineProperty(GroupCacheError.prototype, BRAND, { value: true });

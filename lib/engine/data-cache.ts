@@ -85,14 +85,15 @@ export interface DataKeySpec {
 /** What a `cache.wrap()` key function returns: a key, a spec, or a falsy value to call the function uncached. */
 export type DataKeyResult = string | DataKeySpec | null | undefined | false;
 
-interface DataSettings {
+/** Validated data options: what `getOrSet`, `wrap` and `@cached` calls look values up with. */
+export interface DataSettings {
   groups: string[];
   ttl: number;
   staleWhileRevalidate: number;
   codec: ValueCodec;
 }
 
-function dataSettings(cache: DataHost, options: unknown, what: string): DataSettings {
+export function dataSettings(cache: DataHost, options: unknown, what: string): DataSettings {
   if (options === undefined) return { groups: [], ttl: cache.ttl, staleWhileRevalidate: 0, codec: codecOf(cache.serializer) };
   if (typeof options !== 'object' || options === null) throw new TypeError('argument options must be an object');
   checkOptionNames(options, DATA_OPTION_NAMES, what);
@@ -137,7 +138,7 @@ function dataRequest(cache: DataHost, key: string, settings: DataSettings, enter
  * Looks `key` up and answers its value: a hit, a stale value (with a refresh running), or the loader's result.
  * `enteredAt` is when the call entered: the fill is dated from it, so an expiry landing after it dooms the fill.
  */
-async function load<T>(
+export async function load<T>(
   cache: DataHost,
   key: string,
   loader: () => T | Promise<T>,
@@ -304,7 +305,10 @@ export async function getOrSet<T>(cache: DataHost, key: string, loader: () => T 
 }
 
 /** Reads a wrap key function's result: undefined to call uncached; a `GroupCacheError` (`EKEYFUNCTION`) for junk. */
-function dataKeySpec(value: unknown, maxGroups: number): { key: string; groups: string[]; ttl: number | undefined } | undefined {
+export function dataKeySpec(
+  value: unknown,
+  maxGroups: number,
+): { key: string; groups: string[]; ttl: number | undefined } | undefined {
   if (typeof value === 'object' && value !== null && !Array.isArray(value) && (value as DataKeySpec).key === undefined) {
     // A route may leave the key out (its URL is the key); a function call has no URL.
     throw new GroupCacheError(

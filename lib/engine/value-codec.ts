@@ -102,9 +102,13 @@ const codecs = new WeakMap<Serializer, ValueCodec>();
 export function codecOf(serializer: Serializer): ValueCodec {
   let codec = codecs.get(serializer);
   if (codec === undefined) {
-    // JSON keeps the type values had before serializers existed, so that those entries still read.
+    // JSON keeps the type values had before serializers existed, so that those entries still read. By name: the
+    // built-in names are reserved (serializerOption), and the other build's JSON serializer (ESM or CommonJS, both
+    // loaded in one process) must write and read the same type.
     const contentType =
-      serializer === jsonSerializer ? 'application/json; charset=utf-8' : `application/vnd.group-cache.${serializer.name}`;
+      serializer.name === jsonSerializer.name
+        ? 'application/json; charset=utf-8'
+        : `application/vnd.group-cache.${serializer.name}`;
     codec = {
       serializer,
       contentType,

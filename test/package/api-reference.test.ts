@@ -22,6 +22,7 @@ const OPTION_INTERFACES = [
   'InspectorOptions',
   'KoaInspectorOptions',
   'DataOptions',
+  'CachedOptions',
   'MemoryStoreOptions',
   'RedisStoreOptions',
   'TieredStoreOptions',

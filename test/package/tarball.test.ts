@@ -6,7 +6,7 @@
  * answers (--prefer-offline).
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,8 @@ import { expect } from 'chai';
 const require = createRequire(import.meta.url);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TSC = require.resolve('typescript/bin/tsc');
+// Its package exports no bin path; npm installs it under the local package (see test/package/types.test.ts).
+const TSC7 = join(ROOT, 'test/types/typescript7/node_modules/typescript/bin/tsc');
 const TYPES = ['node', 'express', 'koa'];
 
 interface Run {
@@ -439,5 +441,107 @@ describe('the packed tarball', function () {
     const otel = await run(process.execPath, ['-e', "import('group-cache/opentelemetry')"], dir);
     expect(otel.code).to.not.equal(0);
     expect(otel.stderr).to.match(/Cannot find (package|module) '@opentelemetry\/api'/);
+  });
+
+  // ---- Peer dependencies stay optional (issue 23, item 4): Fastify alone, and no framework or client at all ----
+  describe('peer dependencies stay optional', () => {
+    const PEERS = ['express', 'koa', 'fastify', 'ioredis', 'redis'];
+    // What a TypeScript user writes first; each key function is the call that must name the missing package.
+    const USES = `import { groupCache as expressCache } from 'group-cache/express';
+import { groupCache as koaCache } from 'group-cache/koa';
+import { groupCache as fastifyCache } from 'group-cache/fastify';
+import { redisStore } from 'group-cache/redis';
+export const a = expressCache((req) => req.params.id);
+export const b = koaCache((ctx) => ctx.params.id);
+export const c = fastifyCache((req) => req.url);
+export const store = (client: object) => redisStore({ client });
+`;
+    const MISSING = [
+      '\'"group-cache/express types its routes with Express: npm install --save-dev @types/express"\'',
+      '\'"group-cache/koa types its middleware with Koa: npm install --save-dev @types/koa"\'',
+      '\'"group-cache/fastify types its hooks with Fastify: npm install fastify"\'',
+    ];
+    let fastifyOnly: string;
+    let bare: string;
+
+    before(async () => {
+      const tarball = readdirSync(work).find((file) => file.endsWith('.tgz'));
+      if (!tarball) throw new Error('no tarball');
+      fastifyOnly = join(work, 'fastify-only');
+      bare = join(work, 'no-peers');
+      await Promise.all([
+        scratchProject(fastifyOnly, [join(work, tarball), installed('fastify')]),
+        scratchProject(bare, [join(work, tarball)]),
+      ]);
+      mkdirSync(join(bare, 'node_modules/@types'), { recursive: true });
+      symlinkSync(join(ROOT, 'node_modules/@types/node'), join(bare, 'node_modules/@types/node'), 'dir');
+      for (const file of ['esm.mts', 'cjs.cts', 'main.ts']) writeFileSync(join(bare, file), USES);
+    });
+
+    it('installing for fastify never pulls express, koa or a Redis client in, and group-cache/fastify loads without them', async () => {
+      const names = installedNames(JSON.parse((await run('npm', ['ls', '--all', '--json'], fastifyOnly)).stdout) as LsTree);
+      expect(names).to.include.members(['group-cache', 'fastify']);
+      for (const other of PEERS.filter((name) => name !== 'fastify')) {
+        expect(names, other).to.not.include(other);
+        expect(existsSync(join(fastifyOnly, 'node_modules', other)), other).to.equal(false);
+      }
+      const load = `const m = require('group-cache/fastify'); import('group-cache/fastify').then(e => console.log(typeof m.groupCache, typeof e.groupCache))`;
+      expect((await ok(process.execPath, ['-e', load], fastifyOnly)).trim()).to.equal('function function');
+    });
+
+    it('installing group-cache alone installs no framework and no Redis client', async () => {
+      const names = installedNames(JSON.parse((await run('npm', ['ls', '--all', '--json'], bare)).stdout) as LsTree);
+      expect(names).to.include('group-cache');
+      expect(names.filter((name) => PEERS.includes(name))).to.deep.equal([]);
+    });
+
+    for (const entry of ['express', 'koa', 'fastify', 'redis']) {
+      it(`with no peer installed, group-cache/${entry} loads as ESM and as CommonJS (it imports its framework's types only)`, async () => {
+        const esm = `const m = await import('group-cache/${entry}'); console.log(Object.keys(m).sort().join())`;
+        const cjs = `console.log(Object.keys(require('group-cache/${entry}')).sort().join())`;
+        const [fromImport, fromRequire] = await Promise.all([
+          ok(process.execPath, ['--input-type=module', '-e', esm], bare),
+          ok(process.execPath, ['-e', cjs], bare),
+        ]);
+        expect(fromImport.trim()).to.equal(fromRequire.trim());
+        expect(fromImport.trim().split(',')).to.include(entry === 'redis' ? 'redisStore' : 'groupCache');
+      });
+    }
+
+    it('with no Redis client installed, redisStore() names the packages to install', async () => {
+      const script = `try { require('group-cache/redis').redisStore({ client: {} }) } catch (error) { console.log(error.message) }`;
+      expect((await ok(process.execPath, ['-e', script], bare)).trim()).to.equal(
+        'option client must be an ioredis or node-redis client: npm install ioredis (new Redis(url)) or redis (createClient({ url })), got an object with keys []',
+      );
+    });
+
+    for (const [name, compiler, settings, files] of [
+      ['TypeScript 5, nodenext', TSC, ['--module', 'nodenext', '--moduleResolution', 'nodenext'], ['esm.mts', 'cjs.cts']],
+      [
+        'TypeScript 5, commonjs + node10',
+        TSC,
+        ['--module', 'commonjs', '--moduleResolution', 'node10', '--ignoreDeprecations', '5.0'],
+        ['main.ts'],
+      ],
+      ['TypeScript 7, nodenext', TSC7, ['--module', 'nodenext', '--moduleResolution', 'nodenext'], ['esm.mts', 'cjs.cts']],
+    ] as const) {
+      it(`${name}, skipLibCheck: a key function given without the framework's types fails to compile, naming the package`, async () => {
+        const common = ['--noEmit', '--strict', '--target', 'es2022', '--types', 'node', '--skipLibCheck'];
+        const result = await run(process.execPath, [compiler, ...common, ...settings, ...files], bare);
+        const errors = result.stdout.split('\n').filter((line) => /error TS/.test(line));
+        for (const file of files) {
+          for (const line of [5, 6, 7]) {
+            const call = errors.filter((error) => error.startsWith(`${file}(${line},`) && /TS2345|TS2769/.test(error));
+            expect(call, `${file}:${line}\n${result.stdout}`).to.have.length(1);
+          }
+          // The Redis store needs no client's types to compile: node-redis users have no ioredis.
+          expect(errors.filter((error) => error.startsWith(`${file}(8,`))).to.deep.equal([]);
+        }
+        for (const message of MISSING) {
+          expect(result.stdout.split(message).length - 1, message).to.be.at.least(files.length);
+        }
+        expect(result.code).to.not.equal(0);
+      });
+    }
   });
 });

@@ -81,6 +81,7 @@ export declare const myFrameworkDriver: AdapterDriver;
 
 const LATEST = 'test/types and the ```ts blocks of README.md and docs/ (Express 5, Koa, Fastify 5)';
 const OLDER = 'test/types on the older majors (Express 4, Fastify 4)';
+const LEGACY_DECORATORS = 'test/types/cached.ts under experimentalDecorators + emitDecoratorMetadata';
 
 describe('type tests (TypeScript 5 and 7)', function () {
   // Two TypeScript 5 programs side by side take ~20 s on 2 busy cores; a TypeScript 7 one about a second.
@@ -113,7 +114,7 @@ describe('type tests (TypeScript 5 and 7)', function () {
         // One program with test/types' own files: a TypeScript 5 program pays seconds for loading the typings.
         files: [
           'readme-env.d.ts',
-          ...['express.ts', 'koa.ts', 'fastify.ts'].map((file) => relative(snippetDir, join(TYPES, file))),
+          ...['express.ts', 'koa.ts', 'fastify.ts', 'cached.ts'].map((file) => relative(snippetDir, join(TYPES, file))),
           ...snippetFiles.map((s) => s.file),
         ],
       }),
@@ -121,6 +122,7 @@ describe('type tests (TypeScript 5 and 7)', function () {
     const projects = {
       [LATEST]: ['-p', relative(ROOT, join(snippetDir, 'tsconfig.json'))],
       [OLDER]: ['-p', 'test/types/tsconfig.v4.json'],
+      [LEGACY_DECORATORS]: ['-p', 'test/types/tsconfig.decorators-legacy.json'],
     };
     for (const compiler of Object.keys(COMPILERS) as Compiler[]) {
       for (const [name, args] of Object.entries(projects)) compiles.set(`${compiler}: ${name}`, tsc(compiler, args));
@@ -150,7 +152,7 @@ describe('type tests (TypeScript 5 and 7)', function () {
   });
 
   for (const compiler of Object.keys(COMPILERS) as Compiler[]) {
-    for (const project of [LATEST, OLDER]) {
+    for (const project of [LATEST, OLDER, LEGACY_DECORATORS]) {
       it(`${compiler}: ${project} compile with no error`, async () => {
         const result = await compiles.get(`${compiler}: ${project}`);
         // Errors name the generated file, which names the Markdown file and line its block starts on.

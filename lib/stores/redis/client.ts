@@ -6,6 +6,11 @@
 
 import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
+import { describeValue } from '../../core/describe-value.js';
+
+// Neither client package is a dependency: the message says which to install and how to pass it.
+const NOT_A_CLIENT =
+  'option client must be an ioredis or node-redis client: npm install ioredis (new Redis(url)) or redis (createClient({ url }))';
 
 /** Options of a node-redis `sendCommand` that the store sets: v4 reads `returnBuffers`, v5 and later `typeMapping`. */
 export interface NodeRedisCommandOptions {
@@ -90,7 +95,7 @@ function isNodeRedis(value: Record<string, unknown>): boolean {
  * prefixes keys itself (the store's `prefix` does that, and `clear()` must see the real key names).
  */
 export function storeClient(client: unknown, scripts: readonly RedisScript[]): StoreClient {
-  if (typeof client !== 'object' || client === null) throw new TypeError('option client must be an ioredis or node-redis client');
+  if (typeof client !== 'object' || client === null) throw new TypeError(`${NOT_A_CLIENT}, got ${describeValue(client)}`);
   const raw = client as Record<string, unknown>;
   const prefixed = Boolean((raw.options as { keyPrefix?: unknown } | undefined)?.keyPrefix);
   if (isIoredis(raw)) {
@@ -111,7 +116,7 @@ export function storeClient(client: unknown, scripts: readonly RedisScript[]): S
     if (prefixed) throw new TypeError('option client must not have a keyPrefix: use option prefix');
     return new NodeRedisStoreClient(client as NodeRedisClient);
   }
-  throw new TypeError('option client must be an ioredis or node-redis client');
+  throw new TypeError(`${NOT_A_CLIENT}, got ${describeValue(client)}`);
 }
 
 export type ScriptMethod = (...args: RedisArg[]) => Promise<unknown>;
