@@ -1,8 +1,13 @@
+import * as nestCommon from '@nestjs/common';
+import * as nestCore from '@nestjs/core';
+import { ExpressAdapter } from '@nestjs/platform-express';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
 import express from 'express';
 import express4 from 'express4';
 import fastify from 'fastify';
 import fastify4 from 'fastify4';
 import { type CacheOptions, createCache, type GroupCache } from 'group-cache';
+import * as groupCacheNest from 'group-cache/nest';
 import { redisStore } from 'group-cache/redis';
 import type { Redis } from 'ioredis';
 import Koa from 'koa';
@@ -10,6 +15,7 @@ import Koa2 from 'koa2';
 import { expressDriver } from '../drivers/express.js';
 import { fastifyDriver } from '../drivers/fastify.js';
 import { koaDriver } from '../drivers/koa.js';
+import { type NestKit, nestDriver } from '../drivers/nest.js';
 import { type AdapterDriver, adapterConformance, type ConformanceOptions } from '../helpers/adapter-conformance.js';
 import {
   connect,
@@ -20,6 +26,14 @@ import {
   uniquePrefix,
 } from '../helpers/redis-server.js';
 
+const nest = (platform: NestKit['platform'], adapter: NestKit['adapter']): NestKit => ({
+  common: nestCommon,
+  core: nestCore,
+  adapter,
+  platform,
+  groupCache: groupCacheNest,
+});
+
 const drivers: AdapterDriver[] = [
   expressDriver('Express 5', express),
   expressDriver('Express 4', express4),
@@ -27,6 +41,14 @@ const drivers: AdapterDriver[] = [
   koaDriver('Koa 2', Koa2),
   fastifyDriver('Fastify 5', fastify),
   fastifyDriver('Fastify 4', fastify4 as unknown as typeof fastify),
+  nestDriver(
+    'Nest 12 on Express',
+    nest('express', () => new ExpressAdapter()),
+  ),
+  nestDriver(
+    'Nest 12 on Fastify',
+    nest('fastify', () => new FastifyAdapter()),
+  ),
 ];
 
 // One redis-server for every adapter's run; each cache gets its own key prefix.
