@@ -17,6 +17,7 @@ import { fastifyDriver } from '../drivers/fastify.js';
 import { koaDriver } from '../drivers/koa.js';
 import { type NestKit, nestDriver } from '../drivers/nest.js';
 import { type AdapterDriver, adapterConformance, type ConformanceOptions } from '../helpers/adapter-conformance.js';
+import { nestFixture } from '../helpers/nest-fixtures.js';
 import {
   connect,
   connectClient,
@@ -26,13 +27,14 @@ import {
   uniquePrefix,
 } from '../helpers/redis-server.js';
 
-const nest = (platform: NestKit['platform'], adapter: NestKit['adapter']): NestKit => ({
+const nest12 = (platform: NestKit['platform'], adapter: NestKit['adapter']) => (): NestKit => ({
   common: nestCommon,
   core: nestCore,
   adapter,
   platform,
   groupCache: groupCacheNest,
 });
+const [nest11, nest10] = [nestFixture(11), nestFixture(10)];
 
 const drivers: AdapterDriver[] = [
   expressDriver('Express 5', express),
@@ -43,12 +45,18 @@ const drivers: AdapterDriver[] = [
   fastifyDriver('Fastify 4', fastify4 as unknown as typeof fastify),
   nestDriver(
     'Nest 12 on Express',
-    nest('express', () => new ExpressAdapter()),
+    nest12('express', () => new ExpressAdapter()),
   ),
   nestDriver(
     'Nest 12 on Fastify',
-    nest('fastify', () => new FastifyAdapter()),
+    nest12('fastify', () => new FastifyAdapter()),
   ),
+  // Each from its own install (test/fixtures/nest11, nest10), with the platforms of its time: Express 5 and
+  // Fastify 5 under 11, Express 4 and Fastify 4 under 10.
+  nestDriver('Nest 11 on Express', () => nest11('express')),
+  nestDriver('Nest 11 on Fastify', () => nest11('fastify')),
+  nestDriver('Nest 10 on Express', () => nest10('express')),
+  nestDriver('Nest 10 on Fastify', () => nest10('fastify')),
 ];
 
 // One redis-server for every adapter's run; each cache gets its own key prefix.

@@ -75,11 +75,15 @@ function decorateRoute(kit: NestKit, proto: object, name: string, route: RouteSp
   for (const decorator of decorators.reverse()) decorator(proto, name, descriptor);
 }
 
-/** The Nest driver: the blueprint's routes as one controller, the cache given through GroupCacheModule.forRoot(). */
-export function nestDriver(name: string, kit: NestKit): AdapterDriver {
+/**
+ * The Nest driver: the blueprint's routes as one controller, the cache given through GroupCacheModule.forRoot().
+ * `loadKit` loads the NestJS install on the first build (a fixture's is installed then).
+ */
+export function nestDriver(name: string, loadKit: () => NestKit): AdapterDriver {
   return {
     name,
     async build({ cache, routes, expire }): Promise<RequestListener> {
+      const kit = loadKit();
       const { common, core, groupCache } = kit;
       class BlueprintController {}
       for (const [index, route] of routes.entries()) {
