@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import * as nestCommon from '@nestjs/common';
 import * as nestCore from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
@@ -35,6 +36,7 @@ const nest12 = (platform: NestKit['platform'], adapter: NestKit['adapter']) => (
   groupCache: groupCacheNest,
 });
 const [nest11, nest10] = [nestFixture(11), nestFixture(10)];
+const NEST_12 = (createRequire(import.meta.url)('@nestjs/core/package.json') as { version: string }).version;
 
 const drivers: AdapterDriver[] = [
   expressDriver('Express 5', express),

@@ -15,6 +15,8 @@ export interface NestKit {
   adapter(): Core.AbstractHttpAdapter;
   platform: 'express' | 'fastify';
   groupCache: typeof GroupCacheNest;
+  /** The version of its @nestjs/core. */
+  version: string;
 }
 
 type Platform = { params: Record<string, string>; method: string; headers: RequestView['headers'] };

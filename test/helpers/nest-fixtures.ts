@@ -68,15 +68,10 @@ export function nestFixture(major: NestMajor): (platform: NestPlatform) => NestK
           return new FastifyAdapter();
         },
       };
-      load = (which) => ({ common, core, groupCache, platform: which, adapter: adapters[which] });
+      const { version } = require('@nestjs/core/package.json') as { version: string };
+      load = (which) => ({ common, core, groupCache, platform: which, adapter: adapters[which], version });
       loaded.set(major, load);
     }
     return load(platform);
   };
-}
-
-/** The major of the NestJS a kit loaded (its @nestjs/core's package.json). */
-export function nestMajor(major: NestMajor): string {
-  const require = createRequire(join(fixtureDir(major), 'package.json'));
-  return (require('@nestjs/core/package.json') as { version: string }).version;
 }
