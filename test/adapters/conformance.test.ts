@@ -28,15 +28,16 @@ import {
   uniquePrefix,
 } from '../helpers/redis-server.js';
 
+const NEST_12 = (createRequire(import.meta.url)('@nestjs/core/package.json') as { version: string }).version;
 const nest12 = (platform: NestKit['platform'], adapter: NestKit['adapter']) => (): NestKit => ({
   common: nestCommon,
   core: nestCore,
   adapter,
   platform,
   groupCache: groupCacheNest,
+  version: NEST_12,
 });
 const [nest11, nest10] = [nestFixture(11), nestFixture(10)];
-const NEST_12 = (createRequire(import.meta.url)('@nestjs/core/package.json') as { version: string }).version;
 
 const drivers: AdapterDriver[] = [
   expressDriver('Express 5', express),

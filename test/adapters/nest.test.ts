@@ -50,7 +50,7 @@ interface App {
 }
 
 /** One app with every feature under test: users behind a guard, interceptors around the cache, filters, writes. */
-async function build(kit: NestKit, moduleImport: unknown, cache: GroupCache): Promise<App> {
+async function build(kit: NestKit, moduleImport: nestCommon.DynamicModule, cache: GroupCache): Promise<App> {
   const { common, core, groupCache: gc } = kit;
   const calls: Record<string, number> = {};
   const seen: string[] = [];
