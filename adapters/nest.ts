@@ -14,14 +14,13 @@ import {
   UseInterceptors,
 } from '@nestjs/common';
 import { catchError, concatMap, from, mergeMap, type Observable, of, throwError } from 'rxjs';
-import { GroupCacheError } from '../lib/core/errors.js';
 import type { GroupNames } from '../lib/core/expiry-groups.js';
 import type { KeyFunction } from '../lib/core/key-function.js';
 import { GroupCache as Cache, createCache } from '../lib/engine/cache.js';
 import { defaultCache, noteRoute } from '../lib/engine/default-cache.js';
 import type { CacheOptions } from '../lib/engine/engine-types.js';
 import { CachedRoute, type Outcome, type RouteOptions } from '../lib/http/cached-route.js';
-import { answerExpiryFailure, expireWrite, type HeldWrite } from '../lib/http/expiry-failure.js';
+import { expireWrite, type HeldWrite, namingFailed, sentBeforeExpiry } from '../lib/http/expiry-failure.js';
 import { prepareNodeResponse } from '../lib/http/node-capture.js';
 import { replayInstead } from '../lib/http/replay-instead.js';
 import { LazyRequestInfo, type RequestDescriber } from '../lib/http/request-info.js';
@@ -193,6 +192,8 @@ class GroupCacheInterceptor implements NestInterceptor {
   }
 }
 
+const SENT_FIRST = 'It writes with @Res(): use @Res({ passthrough: true }) and return the body.';
+
 /** Expires the groups of writes marked `@ExpireGroups()` once they succeed, before Nest sends their response. */
 class ExpireGroupsInterceptor implements NestInterceptor {
   readonly #settings: WriteExpiry;
@@ -221,63 +222,38 @@ class ExpireGroupsInterceptor implements NestInterceptor {
         const groups = await groupsOf(req, result);
         if (groups !== undefined && groups !== null) appendExpireGroups(locals as Record<string, unknown>, groups);
       } catch (error) {
-        return this.#failed(write, error, req);
+        namingFailed(this.#settings, write, error, `the @ExpireGroups() function of ${DESCRIBER.where(req)}`);
+        return result;
       }
     }
-    if (raw.headersSent) this.#sentFirst(req);
+    // A handler that sends its response itself (@Res()) did so before its result reaches the interceptor.
+    if (raw.headersSent) sentBeforeExpiry(this.#settings, DESCRIBER.where(req), SENT_FIRST);
     await expireWrite(this.#settings, locals.expireGroups, raw.statusCode, write);
-    return write.result;
-  }
-
-  // The groups could not be named: the write stands, its expiry did not happen (a 503 under onError: 'fail').
-  #failed(write: HeldWrite & { result: unknown }, error: unknown, req: PlatformRequest): unknown {
-    const message = error instanceof Error ? error.message : String(error);
-    const where = DESCRIBER.where(req);
-    this.#settings.cache.report(
-      new GroupCacheError('EINVALIDGROUP', `the @ExpireGroups() function of ${where} failed: ${message}`, {
-        cause: error,
-        details: { where },
-      }),
-    );
-    if (this.#settings.failWrite && !write.sent()) answerExpiryFailure(write);
-    return write.result;
-  }
-
-  // A handler that sends its response itself (@Res()) has done so before its result reaches the interceptor.
-  #sentFirst(req: PlatformRequest): void {
-    const where = DESCRIBER.where(req);
-    const message =
-      `${where} sent its response before @ExpireGroups() expired its groups (it writes with @Res()): a client may ` +
-      'read pre-write data. Use @Res({ passthrough: true }) and return the body.';
-    this.#settings.cache.report(new GroupCacheError('EMISUSE', message, { details: { where } }));
+    return result;
   }
 }
 
 /** How Express's response and Fastify's reply both spell what a held write needs. */
 interface PlatformResponse {
-  status(code: number): unknown;
-  header(name: string, value: string): unknown;
   getHeaders(): OutgoingHttpHeaders;
   removeHeader(name: string): unknown;
 }
 
 /*
- * A write's response as Nest holds it until its expiry is recorded: its handler's result, which Nest sends once the
- * interceptors hand it on, or, in its place, the 503 of a failed expiry (a body of the cache's, as every adapter's).
+ * A write's response as Nest holds it until its expiry is recorded: Nest sends its handler's result once the
+ * interceptors hand it on. The 503 of a failed expiry (a body of the cache's, as every adapter's) is written in place
+ * of what Nest sends then, as a hit is: whatever the interceptors around it make of the result.
  */
-function heldWrite(raw: ServerResponse, res: object, result: unknown): HeldWrite & { result: unknown } {
+function heldWrite(raw: ServerResponse, res: object, result: unknown): HeldWrite {
   const platform = res as PlatformResponse;
   return {
-    result,
     body: result,
     sent: () => raw.headersSent,
     proceed: () => {},
     headerNames: () => Object.keys(platform.getHeaders()),
     removeHeader: (name) => platform.removeHeader(name),
     answer(status, contentType, body) {
-      platform.status(status);
-      platform.header('content-type', contentType);
-      this.result = body;
+      replayInstead(raw, { status, headers: [['Content-Type', contentType]], body: Buffer.from(body) }, platform.getHeaders());
     },
   };
 }

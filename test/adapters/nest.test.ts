@@ -156,6 +156,23 @@ async function build(kit: NestKit, moduleImport: nestCommon.DynamicModule, cache
     [common.Delete(':id')],
     [common.Req()],
   );
+  route(UsersController, 'badNaming', () => ({ ok: true }), [
+    common.Put('naming/:id'),
+    gc.ExpireGroups(() => {
+      throw new Error('no groups today');
+    }),
+  ]);
+  route(
+    UsersController,
+    'sendsItself',
+    (req: Req, res: { json?(body: unknown): void; send(body: unknown): void }) => {
+      gc.addExpireGroups(req, 'users');
+      if (kit.platform === 'express') res.json?.({ ok: true });
+      else res.send({ ok: true });
+    },
+    [common.Put('itself/:id'), gc.ExpireGroups()],
+    [common.Req(), common.Res()],
+  );
   common.UseInterceptors(Wrap)(UsersController);
   common.Controller('users')(UsersController);
 
@@ -292,6 +309,22 @@ for (const [version, load] of KITS) {
         await h.get('/users/5');
         expect(await h.send('POST', '/users/5')).to.equal(400);
         expect((await h.get('/users/5')).xCache).to.equal('HIT');
+      });
+
+      it('an @ExpireGroups() function that throws: EINVALIDGROUP reported, and the write answered 503 (onError: fail)', async () => {
+        h.errors.length = 0;
+        expect(await h.send('PUT', '/users/naming/1')).to.equal(503);
+        expect(h.errors.map((error) => error.code)).to.deep.equal(['EINVALIDGROUP']);
+        expect(h.errors[0]?.message).to.include('no groups today');
+      });
+
+      it('a write that sends its response itself (@Res()) is expired, and reported as EMISUSE (too late for the client)', async () => {
+        await h.get('/users/7');
+        h.errors.length = 0;
+        expect(await h.send('PUT', '/users/itself/7')).to.equal(200);
+        expect(h.errors.map((error) => error.code)).to.deep.equal(['EMISUSE']);
+        expect(h.errors[0]?.message).to.include('passthrough');
+        expect((await h.get('/users/7')).xCache).to.equal('MISS');
       });
 
       it('addExpireGroups() on a route without @ExpireGroups() throws EMISUSE (a 500), and expires nothing', async () => {
