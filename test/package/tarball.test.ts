@@ -36,7 +36,7 @@ const env = Object.fromEntries(
 /** Runs a command to its end; never rejects, so results can be started early and awaited by each test. */
 function run(command: string, args: readonly string[], cwd: string): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(command, args, { cwd, env, maxBuffer: 64 * 2 ** 20, timeout: 120_000 }, (error, stdout, stderr) => {
+    execFile(command, args, { cwd, env, maxBuffer: 64 * 2 ** 20, timeout: 300_000 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
       resolve({ code, stdout, stderr: error && !stderr ? error.message : stderr });
     });
@@ -358,7 +358,8 @@ const EXPECTED_RUN = {
 };
 
 describe('the packed tarball', function () {
-  this.timeout(180_000);
+  // Four installs and five compiles side by side (with NestJS's typings): minutes on two busy cores.
+  this.timeout(360_000);
   let work: string;
   let app: string;
   let files: string[];
@@ -481,6 +482,8 @@ describe('the packed tarball', function () {
           'adapters/nest',
           'lib/stores/redis/index',
         ]) {
+          // Under node16 a CommonJS file cannot import NestJS 12 (ESM only, which nodenext allows): ESM there.
+          if (name === 'node16' && build === 'cjs' && entry === 'adapters/nest') continue;
           expect(picked(build, entry), `${build}/${entry}`).to.equal(true);
         }
       }
