@@ -13,6 +13,7 @@ import {
   type Provider,
   UseInterceptors,
 } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import { catchError, concatMap, from, mergeMap, type Observable, of, throwError } from 'rxjs';
 import type { GroupNames } from '../lib/core/expiry-groups.js';
 import type { KeyFunction } from '../lib/core/key-function.js';
@@ -24,7 +25,7 @@ import { expireWrite, type HeldWrite, namingFailed, sentBeforeExpiry } from '../
 import { prepareNodeResponse } from '../lib/http/node-capture.js';
 import { replayInstead } from '../lib/http/replay-instead.js';
 import { LazyRequestInfo, type RequestDescriber } from '../lib/http/request-info.js';
-import { enteredAt, markExpiryPath, onExpiryPath } from '../lib/http/request-mark.js';
+import { enteredAt, markEntered, markExpiryPath, onExpiryPath } from '../lib/http/request-mark.js';
 import { checkRouteOptions } from '../lib/http/route-options.js';
 import { handlerThrew } from '../lib/http/stale-fallback.js';
 import { appendExpireGroups, type ExpireOptions, notOnPath, type WriteExpiry, writeExpiry } from '../lib/http/write-expiry.js';
@@ -82,17 +83,10 @@ export const GROUP_CACHE: unique symbol = Symbol.for('group-cache.nest.cache');
 
 // The module's settings, for the interceptors; the one token they inject.
 const SETTINGS = Symbol.for('group-cache.nest.settings');
-interface Settings {
-  cache: Cache;
-  expiry: WriteExpiry;
-  owned: boolean;
-}
+type Settings = { cache: Cache; expiry: WriteExpiry; owned: boolean };
 
 type AnyFunction = (...args: never[]) => unknown;
-interface RouteSpec {
-  keyFn: KeyFunction<object>;
-  options: RouteOptions<Cache, object>;
-}
+type RouteSpec = { keyFn: KeyFunction<object>; options: RouteOptions<Cache, object> };
 const routeSpecs = new WeakMap<object, RouteSpec>();
 const expirySpecs = new WeakMap<object, ExpireGroupsFunction<object> | undefined>();
 const localsByRequest = new WeakMap<object, CacheLocals>();
@@ -339,8 +333,21 @@ function settingsOf(options: GroupCacheModuleOptions = {}): Settings {
 export class GroupCacheModule {
   readonly #settings: Settings;
 
-  constructor(settings: Settings) {
+  constructor(settings: Settings, host?: HttpAdapterHost) {
     this.#settings = settings;
+    // A fill is dated from when its request entered the app: guards may read data before the cache's interceptor.
+    const app: unknown = host?.httpAdapter?.getInstance();
+    const platform = app as { addHook?: (...args: unknown[]) => unknown; use?: (...args: unknown[]) => unknown };
+    if (typeof platform?.addHook === 'function') {
+      platform.addHook('onRequest', (request: { raw: object }, _reply: unknown, done: () => void) => {
+        markEntered(request.raw);
+        done();
+      });
+    } else
+      platform?.use?.((req: object, _res: unknown, next: () => void) => {
+        markEntered(req);
+        next();
+      });
   }
 
   /** The module with a cache made from `options` (or the cache they give). */
@@ -383,3 +390,5 @@ export class GroupCacheModule {
 
 Module({})(GroupCacheModule);
 Inject(SETTINGS)(GroupCacheModule, undefined, 0);
+Inject(HttpAdapterHost)(GroupCacheModule, undefined, 1);
+Optional()(GroupCacheModule, undefined, 1);

@@ -47,6 +47,8 @@ interface App {
   app: INestApplication;
   get(path: string, headers?: Record<string, string>): Promise<{ status: number; xCache: string | null; body: string }>;
   send(method: string, path: string): Promise<number>;
+  /** Holds the next request of GET /users/guarded/:id in its guard, after the guard read the user's version. */
+  holdGuard(): { entered: Promise<void>; release(): void };
 }
 
 /** One app with every feature under test: users behind a guard, interceptors around the cache, filters, writes. */
@@ -79,6 +81,19 @@ async function build(kit: NestKit, moduleImport: nestCommon.DynamicModule, cache
       return next.handle().pipe(tap(() => seen.push('inner after')));
     }
   }
+  // A guard that loads what the handler answers (as one that loads the user does), held while a test writes.
+  let held: { entered(): void; released: Promise<void> } | undefined;
+  class LoadingGuard {
+    async canActivate(context: { switchToHttp(): { getRequest(): Req & { version?: number } } }): Promise<boolean> {
+      const req = context.switchToHttp().getRequest();
+      req.version = versions.get(req.params.id as string) ?? 0;
+      const hold = held;
+      held = undefined;
+      hold?.entered();
+      await hold?.released;
+      return true;
+    }
+  }
   class Oops extends Error {}
   // A filter that answers an error with a 200: a thrown handler is never stored, whatever it is answered with.
   class OopsFilter {
@@ -105,6 +120,17 @@ async function build(kit: NestKit, moduleImport: nestCommon.DynamicModule, cache
     },
     // Nest applies stacked decorators bottom-up: an interceptor written above @GroupCache() runs inside it.
     [common.Get(':id'), common.UseGuards(UserGuard), common.UseInterceptors(Inner), gc.GroupCache(keyFn)],
+    [common.Req()],
+  );
+  route(
+    UsersController,
+    'guarded',
+    (req: Req & { version?: number }) => ({ id: req.params.id, version: req.version }),
+    [
+      common.Get('guarded/:id'),
+      common.UseGuards(LoadingGuard),
+      gc.GroupCache((req: Req) => ({ key: `guarded_${req.params.id}`, groups: [`user_group_${req.params.id}`] })),
+    ],
     [common.Req()],
   );
   route(
@@ -208,6 +234,16 @@ async function build(kit: NestKit, moduleImport: nestCommon.DynamicModule, cache
       const res = await fetch(url + path, { headers });
       return { status: res.status, xCache: res.headers.get('x-cache'), body: await res.text() };
     },
+    holdGuard() {
+      let entered!: () => void;
+      let release!: () => void;
+      const hold = {
+        entered: new Promise<void>((resolve) => (entered = resolve)),
+        released: new Promise<void>((resolve) => (release = resolve)),
+      };
+      held = { entered, released: hold.released };
+      return { entered: hold.entered, release };
+    },
     async send(method, path) {
       const res = await fetch(url + path, { method, headers: { 'x-user': 'ann' } });
       await res.arrayBuffer();
@@ -296,6 +332,19 @@ for (const [version, load] of KITS) {
         const after = await h.get('/users/3');
         expect(after.xCache).to.equal('MISS');
         expect(JSON.parse(after.body)).to.deep.equal({ data: { id: '3', version: 1 } });
+      });
+
+      it('a fill is dated from when its request entered the app: data a guard loaded before a write is never a HIT after it', async () => {
+        const guard = h.holdGuard();
+        const first = h.get('/users/guarded/8');
+        await guard.entered;
+        expect(await h.send('PUT', '/users/8')).to.equal(200);
+        guard.release();
+        const stale = await first;
+        expect(JSON.parse(stale.body)).to.deep.equal({ data: { id: '8', version: 0 } });
+        const next = await h.get('/users/guarded/8');
+        expect(next.xCache).to.equal('MISS');
+        expect(JSON.parse(next.body)).to.deep.equal({ data: { id: '8', version: 1 } });
       });
 
       it('addExpireGroups(req, groups) names groups from inside the handler', async () => {
