@@ -65,8 +65,9 @@ export function startServer(
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`server ${rowId} did not start in 15 s ${stderr.trim()}`));
-    }, 15_000);
+      reject(new Error(`server ${rowId} did not start in 60 s ${stderr.trim()}`));
+      // A NestJS server loads hundreds of modules first: on a busy machine that alone has taken over 15 s.
+    }, 60_000);
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
       children.delete(child);

@@ -253,6 +253,24 @@ export const ROWS = [
     version: 4,
     needs: ['group-cache/fastify'],
   },
+  {
+    id: 'nest-limit',
+    group: 'Nest 12 (Express)',
+    label: 'precomputed Buffer, res.end from the handler (limit)',
+    module: 'nest',
+    kind: 'limit',
+    version: 12,
+    limit: true,
+  },
+  {
+    id: 'nest-gc-memory',
+    group: 'Nest 12 (Express)',
+    label: 'group-cache hit, memory store',
+    module: 'nest',
+    kind: 'gcMemory',
+    version: 12,
+    needs: ['group-cache/nest'],
+  },
 ];
 
 /*

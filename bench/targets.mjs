@@ -89,6 +89,18 @@ export function checkTargets(table, micro) {
       );
   }
 
+  // Not a target: a Nest hit pays Nest's own request pipeline (guards and interceptors are looked up, the interceptor
+  // runs, Nest sends what it returns and the hit is written in its place); the limit row is a handler writing the
+  // same bytes itself.
+  const nestHit = row('nest-gc-memory');
+  if (nestHit) {
+    info(
+      'Nest 12 (Express) memory hit against its limit (a handler writing the same Buffer)',
+      `req/s ratio ${fmt(nestHit.ratio)} (spread ${fmt(nestHit.ratioMin)}-${fmt(nestHit.ratioMax)}), CPU ${fmt(nestHit.cpuRatio)} ` +
+        `(${fmt(nestHit.cpuUsPerReq, 1)} µs/req)`,
+    );
+  }
+
   // Both rows are paired with the same limit row: their ratios divide out the machine's state between rounds.
   for (const [framework, prefix] of [
     ['Express 5', 'express5'],

@@ -1,3 +1,4 @@
+import { GroupCacheError } from '../core/errors.js';
 import { discardBody } from './streams.js';
 import { runWriteExpiry, type WriteExpiry } from './write-expiry.js';
 
@@ -49,4 +50,23 @@ export async function expireWrite(settings: WriteExpiry, requested: unknown, sta
   const ok = await runWriteExpiry(settings, requested, status);
   if (ok || write.sent()) write.proceed();
   else answerExpiryFailure(write);
+}
+
+/**
+ * The groups of a write could not be named (the function naming them from its result threw): the write was applied
+ * and its expiry did not happen. Reported, and answered with the 503 under `onError: 'fail'` if nothing was sent.
+ */
+export function namingFailed(settings: WriteExpiry, write: HeldWrite, error: unknown, what: string): void {
+  const message = error instanceof Error ? error.message : String(error);
+  settings.cache.report(
+    new GroupCacheError('EINVALIDGROUP', `${what} failed: ${message}; nothing was expired`, { cause: error }),
+  );
+  if (settings.failWrite && !write.sent()) answerExpiryFailure(write);
+  else write.proceed();
+}
+
+/** A write's response went out before its expiry was recorded (the handler sent it itself): `why` says how to fix. */
+export function sentBeforeExpiry(settings: WriteExpiry, where: string, why: string): void {
+  const message = `${where} sent its response before its groups were expired: a client may read pre-write data. ${why}`;
+  settings.cache.report(new GroupCacheError('EMISUSE', message, { details: { where } }));
 }

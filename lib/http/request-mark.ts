@@ -22,6 +22,11 @@ export function markExpiryPath(request: object): void {
   else mark.expiry = true;
 }
 
+/** Notes when `request` entered the app, from a framework's first hook, if nothing of ours saw it earlier. */
+export function markEntered(request: object): void {
+  if (!marks.has(request)) marks.set(request, { at: performance.now(), expiry: false });
+}
+
 /** When the request entered the app as far as the cache knows: its mark, or now. Monotonic ms. */
 export function enteredAt(request: object): number {
   return marks.get(request)?.at ?? performance.now();

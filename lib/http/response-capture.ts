@@ -115,6 +115,11 @@ export class ResponseCapture {
     return this.#settings.fallback === undefined ? undefined : this.#settings.handlerTimeout;
   }
 
+  /** True while a stale copy stands by for a failing handler (`staleIfError`) and nothing was decided yet. */
+  get hasStaleCopy(): boolean {
+    return this.#settings.fallback !== undefined && this.#state !== 'done';
+  }
+
   /**
    * The handler failed (threw, answered 5xx, or outlasted `handlerTimeout`): the stale copy's replay to send
    * instead, marked STALE, or undefined when the route allows none. Nothing is stored; the entry stays. `why`

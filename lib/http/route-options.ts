@@ -165,6 +165,35 @@ export function routeSettings<Req>(keyFn: KeyFunction<Req>, options: RouteOption
   };
 }
 
+/**
+ * Checks `groupCache(keyFn, options)`'s arguments where the route's cache is not known yet (a decorator, run when
+ * its class is defined): throws the TypeError {@link routeSettings} would, and takes no cache.
+ */
+export function checkRouteOptions<Req>(keyFn: KeyFunction<Req>, options: RouteOptions<GroupCache, Req> = {}): void {
+  if (typeof keyFn !== 'function') throw new TypeError('argument keyFn must be a function');
+  if (typeof options !== 'object' || options === null) throw new TypeError('argument options must be an object');
+  checkOptionNames(options, ROUTE_OPTION_NAMES, 'groupCache()');
+  const raw = options as Record<string, unknown>;
+  if (options.cache !== undefined && (typeof options.cache !== 'object' || typeof options.cache.lookup !== 'function')) {
+    throw new TypeError('option cache must be a cache made by createCache()');
+  }
+  if (raw.ttl !== 'headers') ttlOption(raw, 'ttl', 1);
+  cacheControlOption(raw.cacheControl);
+  if (raw.refresh !== undefined && typeof raw.refresh !== 'function') {
+    throw new TypeError('option refresh must be a function of the request returning a boolean');
+  }
+  if (raw.statuses !== undefined) statusSet(raw.statuses as readonly number[], 'statuses');
+  for (const name of ['allowAuthorization', 'allowSetCookie', 'allowPrivate', 'staleIfErrorAfterExpire', 'cacheStatus']) {
+    flag(raw, name);
+  }
+  positiveOption(raw, 'maxEntryBytes', 1);
+  varyOption(options.vary);
+  for (const name of ['staleWhileRevalidate', 'staleIfError', 'handlerTimeout']) {
+    if (raw[name] !== undefined) ttlOption(raw, name, 0);
+  }
+  cdnTagsOption(raw.cdnTags, 'cdnTags');
+}
+
 function storagePolicy(raw: Record<string, unknown>, cache: GroupCache): StoragePolicy {
   return {
     statuses: raw.statuses === undefined ? cache.statuses : statusSet(raw.statuses as readonly number[], 'statuses'),

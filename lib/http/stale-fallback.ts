@@ -17,6 +17,15 @@ export function handlerFailed(status: number): boolean {
 }
 
 /**
+ * The handler of a fill threw, on a Node response its framework answers afterwards with an error response of its own
+ * (Nest's exception filters), at `status`. That answer is never stored, whatever status it is sent with; a failure
+ * the stale copy may stand in for (5xx) is left to the head the framework writes for it, where the copy takes over.
+ */
+export function handlerThrew(capture: ResponseCapture, status: number): void {
+  if (!handlerFailed(status) || !capture.hasStaleCopy) capture.threw(status);
+}
+
+/**
  * Calls `timedOut` with the reason once the handler has run for the route's `handlerTimeout`, when a stale copy
  * stands by; returns the timer, for the caller to clear when the handler is done. A timer never holds the process.
  */

@@ -1,14 +1,33 @@
+import { createRequire } from 'node:module';
+import * as nestCommon from '@nestjs/common';
+import * as nestCore from '@nestjs/core';
+import { ExpressAdapter } from '@nestjs/platform-express';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
 import express from 'express';
 import express4 from 'express4';
 import fastify from 'fastify';
 import fastify4 from 'fastify4';
+import * as groupCacheNest from 'group-cache/nest';
 import Koa from 'koa';
 import Koa2 from 'koa2';
 import { expressDriver } from '../drivers/express.js';
 import { fastifyDriver } from '../drivers/fastify.js';
 import { koaDriver } from '../drivers/koa.js';
+import { type NestKit, nestDriver } from '../drivers/nest.js';
 import { type AdapterDriver, adapterConformance } from '../helpers/adapter-conformance.js';
+import { nestFixture } from '../helpers/nest-fixtures.js';
 import { adapterRunsOnRedis } from '../helpers/redis-fixtures.js';
+
+const NEST_12 = (createRequire(import.meta.url)('@nestjs/core/package.json') as { version: string }).version;
+const nest12 = (platform: NestKit['platform'], adapter: NestKit['adapter']) => (): NestKit => ({
+  common: nestCommon,
+  core: nestCore,
+  adapter,
+  platform,
+  groupCache: groupCacheNest,
+  version: NEST_12,
+});
+const [nest11, nest10] = [nestFixture(11), nestFixture(10)];
 
 const drivers: AdapterDriver[] = [
   expressDriver('Express 5', express),
@@ -17,6 +36,20 @@ const drivers: AdapterDriver[] = [
   koaDriver('Koa 2', Koa2),
   fastifyDriver('Fastify 5', fastify),
   fastifyDriver('Fastify 4', fastify4 as unknown as typeof fastify),
+  nestDriver(
+    'Nest 12 on Express',
+    nest12('express', () => new ExpressAdapter()),
+  ),
+  nestDriver(
+    'Nest 12 on Fastify',
+    nest12('fastify', () => new FastifyAdapter()),
+  ),
+  // Each from its own install (test/fixtures/nest11, nest10), with the platforms of its time: Express 5 and
+  // Fastify 5 under 11, Express 4 and Fastify 4 under 10.
+  nestDriver('Nest 11 on Express', () => nest11('express')),
+  nestDriver('Nest 11 on Fastify', () => nest11('fastify')),
+  nestDriver('Nest 10 on Express', () => nest10('express')),
+  nestDriver('Nest 10 on Fastify', () => nest10('fastify')),
 ];
 
 // One redis-server for every adapter's run; each cache gets its own key prefix.

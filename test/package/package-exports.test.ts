@@ -125,11 +125,19 @@ describe('package exports', () => {
       const express = require('group-cache/express');
       const fastify = require('group-cache/fastify');
       const koa = require('group-cache/koa');
+      const nest = require('group-cache/nest');
       const redis = require('group-cache/redis');
       const suite = require('group-cache/test-suite');
-      console.log(JSON.stringify([typeof root.createCache, typeof express.groupCache, typeof fastify.groupCache, typeof koa.groupCache, typeof redis.redisStore, typeof suite.storeConformance, typeof suite.adapterConformance]));`;
+      console.log(JSON.stringify([typeof root.createCache, typeof express.groupCache, typeof fastify.groupCache, typeof koa.groupCache, typeof nest.GroupCache, typeof redis.redisStore, typeof suite.storeConformance, typeof suite.adapterConformance]));`;
     const out = execFileSync(process.execPath, ['-e', script], { cwd: new URL('../..', import.meta.url) }).toString();
-    expect(JSON.parse(out)).to.deep.equal(Array(7).fill('function'));
+    expect(JSON.parse(out)).to.deep.equal(Array(8).fill('function'));
+  });
+
+  it('group-cache/nest: the ESM and CommonJS builds export the same names, and share the injection token', async () => {
+    const esm = await import('group-cache/nest');
+    const cjs = require('group-cache/nest') as typeof esm;
+    expect(Object.keys(cjs).sort()).to.deep.equal(Object.keys(esm).sort());
+    expect(cjs.GROUP_CACHE).to.equal(esm.GROUP_CACHE);
   });
 
   it('the ESM and CommonJS builds share one default cache', () => {

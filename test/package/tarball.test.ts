@@ -19,6 +19,8 @@ const TSC = require.resolve('typescript/bin/tsc');
 // Its package exports no bin path; npm installs it under the local package (see test/package/types.test.ts).
 const TSC7 = join(ROOT, 'test/types/typescript7/node_modules/typescript/bin/tsc');
 const TYPES = ['node', 'express', 'koa'];
+// What a NestJS app installs (and a platform); @nestjs/core brings reflect-metadata's use, rxjs is Nest's peer.
+const NEST_PACKAGES = ['@nestjs/common', '@nestjs/core', 'reflect-metadata', 'rxjs'];
 
 interface Run {
   code: number;
@@ -36,7 +38,7 @@ const env = Object.fromEntries(
 /** Runs a command to its end; never rejects, so results can be started early and awaited by each test. */
 function run(command: string, args: readonly string[], cwd: string): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(command, args, { cwd, env, maxBuffer: 64 * 2 ** 20, timeout: 120_000 }, (error, stdout, stderr) => {
+    execFile(command, args, { cwd, env, maxBuffer: 64 * 2 ** 20, timeout: 300_000 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
       resolve({ code, stdout, stderr: error && !stderr ? error.message : stderr });
     });
@@ -233,6 +235,78 @@ main().catch((error: unknown) => {
 });
 `;
 
+// A NestJS app on the Express platform, written as Nest projects are (decorators, with their metadata): compiled as
+// nest.mts (ESM), nest.cts (CommonJS, which requires NestJS 12's ESM-only packages: Node 20.19+) and nest.ts.
+const NEST_PROGRAM = `
+import type { AddressInfo } from 'node:net';
+import { type CanActivate, Controller, type ExecutionContext, Get, Inject, Injectable, Module, Param, Put, UseGuards } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ExpressAdapter } from '@nestjs/platform-express';
+import { GroupCache as Cache, createCache } from 'group-cache';
+import { ExpireGroups, GROUP_CACHE, GroupCache, GroupCacheModule } from 'group-cache/nest';
+
+const cache = createCache();
+
+@Injectable()
+class UsersService {
+  constructor(readonly byClass: Cache, @Inject(GROUP_CACHE) readonly byToken: Cache) {}
+}
+
+class SignedIn implements CanActivate {
+  canActivate(context: ExecutionContext): boolean {
+    return context.switchToHttp().getRequest<{ headers: Record<string, unknown> }>().headers['x-user'] !== undefined;
+  }
+}
+
+@Controller('users')
+class UsersController {
+  @Get(':id')
+  @UseGuards(SignedIn)
+  @GroupCache((req) => ({ key: \`user_\${req.params.id}\`, groups: ['users'] }))
+  findOne(@Param('id') id: string) {
+    return { id };
+  }
+
+  @Put(':id')
+  @ExpireGroups(() => ['users'])
+  update() {
+    return { ok: true };
+  }
+}
+
+@Module({ imports: [GroupCacheModule.forRoot({ cache })], controllers: [UsersController], providers: [UsersService] })
+class AppModule {}
+
+async function main(): Promise<void> {
+  const app = await NestFactory.create(AppModule, new ExpressAdapter(), { logger: false });
+  await app.listen(0, '127.0.0.1');
+  const url = \`http://127.0.0.1:\${(app.getHttpServer().address() as AddressInfo).port}/users/1\`;
+  const seen: string[] = [];
+  for (const method of ['GET', 'GET', 'PUT', 'GET']) {
+    const response = await fetch(url, { method, headers: { 'x-user': 'ann' } });
+    await response.arrayBuffer();
+    if (method === 'GET') seen.push(response.headers.get('x-cache') ?? 'none');
+  }
+  const refused = await fetch(url);
+  await refused.arrayBuffer();
+  const service = app.get(UsersService);
+  console.log(JSON.stringify({
+    module: typeof require === 'function' ? 'commonjs' : 'esm',
+    nest: seen,
+    refused: refused.status,
+    injected: service.byClass === cache && service.byToken === cache,
+  }));
+  await app.close();
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
+`;
+
+const EXPECTED_NEST = { nest: ['MISS', 'HIT', 'MISS'], refused: 403, injected: true };
+
 const COMMON = {
   target: 'ES2022',
   lib: ['ES2023'],
@@ -240,6 +314,9 @@ const COMMON = {
   esModuleInterop: true,
   skipLibCheck: true,
   types: ['node'],
+  // What a NestJS project compiles with; nothing else here has decorators.
+  experimentalDecorators: true,
+  emitDecoratorMetadata: true,
 };
 
 // Our declarations must compile as shipped (ownErrors ignores other packages' own faults). Checking every
@@ -251,23 +328,23 @@ const CHECK_LIBS = { skipLibCheck: false };
 const CONFIGS: Record<string, { compilerOptions: Record<string, unknown>; files: string[] }> = {
   node16: {
     compilerOptions: { module: 'node16', moduleResolution: 'node16', outDir: 'out/node16', ...CHECK_LIBS },
-    files: ['esm.mts', 'cjs.cts'],
+    files: ['esm.mts', 'cjs.cts', 'nest.mts'],
   },
   nodenext: {
     compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', noEmit: true },
-    files: ['esm.mts', 'cjs.cts'],
+    files: ['esm.mts', 'cjs.cts', 'nest.mts', 'nest.cts'],
   },
   'bundler (module esnext)': {
     compilerOptions: { module: 'esnext', moduleResolution: 'bundler', noEmit: true },
-    files: ['main.ts'],
+    files: ['main.ts', 'nest.ts'],
   },
   'bundler (module preserve)': {
     compilerOptions: { module: 'preserve', moduleResolution: 'bundler', noEmit: true },
-    files: ['main.ts'],
+    files: ['main.ts', 'nest.ts'],
   },
   'commonjs + node10': {
     compilerOptions: { module: 'commonjs', moduleResolution: 'node10', outDir: 'out/node10', ...CHECK_LIBS },
-    files: ['main.ts'],
+    files: ['main.ts', 'nest.ts'],
   },
 };
 
@@ -283,7 +360,8 @@ const EXPECTED_RUN = {
 };
 
 describe('the packed tarball', function () {
-  this.timeout(180_000);
+  // Four installs and five compiles side by side (with NestJS's typings): minutes on two busy cores.
+  this.timeout(360_000);
   let work: string;
   let app: string;
   let files: string[];
@@ -312,16 +390,26 @@ describe('the packed tarball', function () {
     const tarball = join(work, info.filename);
     app = join(work, 'app');
     await Promise.all([
-      scratchProject(app, [tarball, installed('express'), installed('koa'), installed('fastify'), installed('ioredis')]),
+      scratchProject(app, [
+        tarball,
+        installed('express'),
+        installed('koa'),
+        installed('fastify'),
+        installed('ioredis'),
+        ...NEST_PACKAGES.map(installed),
+        installed('@nestjs/platform-express'),
+      ]),
       scratchProject(join(work, 'koa-only'), [tarball, installed('koa')]),
       scratchProject(join(work, 'express-only'), [tarball, installed('express')]),
+      scratchProject(join(work, 'nest-only'), [tarball, ...NEST_PACKAGES.map(installed)]),
     ]);
-    console.log(`      three scratch installs (npm, --prefer-offline): ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    console.log(`      four scratch installs (npm, --prefer-offline): ${((performance.now() - started) / 1000).toFixed(1)} s`);
     installedPkg = JSON.parse(readFileSync(join(app, 'node_modules/group-cache/package.json'), 'utf8'));
 
     mkdirSync(join(app, 'node_modules/@types'), { recursive: true });
     for (const name of TYPES) symlinkSync(join(ROOT, 'node_modules/@types', name), join(app, 'node_modules/@types', name), 'dir');
     for (const file of ['esm.mts', 'cjs.cts', 'main.ts']) writeFileSync(join(app, file), PROGRAM);
+    for (const file of ['nest.mts', 'nest.cts', 'nest.ts']) writeFileSync(join(app, file), NEST_PROGRAM);
     // Every compile starts now, side by side; each test awaits its own.
     for (const [name, config] of Object.entries(CONFIGS)) {
       const file = `tsconfig.${name.replace(/\W+/g, '-')}.json`;
@@ -373,7 +461,7 @@ describe('the packed tarball', function () {
   });
 
   for (const name of Object.keys(CONFIGS)) {
-    it(`type-checks the public API (root, /express, /fastify, /koa, /redis, /test-suite) under ${name}`, async () => {
+    it(`type-checks the public API (root, /express, /fastify, /koa, /nest, /redis, /test-suite) under ${name}`, async () => {
       const result = await compiled.get(name);
       if (!result) throw new Error(`no compile for ${name}`);
       const listed = result.stdout.split('\n');
@@ -388,7 +476,16 @@ describe('the packed tarball', function () {
       const builds =
         name.startsWith('node1') || name.startsWith('nodenext') ? ['esm', 'cjs'] : name.startsWith('bundler') ? ['esm'] : ['cjs'];
       for (const build of builds) {
-        for (const entry of ['lib/index', 'adapters/express', 'adapters/fastify', 'adapters/koa', 'lib/stores/redis/index']) {
+        for (const entry of [
+          'lib/index',
+          'adapters/express',
+          'adapters/fastify',
+          'adapters/koa',
+          'adapters/nest',
+          'lib/stores/redis/index',
+        ]) {
+          // Under node16 a CommonJS file cannot import NestJS 12 (ESM only, which nodenext allows): ESM there.
+          if (name === 'node16' && build === 'cjs' && entry === 'adapters/nest') continue;
           expect(picked(build, entry), `${build}/${entry}`).to.equal(true);
         }
       }
@@ -402,6 +499,18 @@ describe('the packed tarball', function () {
     await compiledClean('node16');
     const out = await ok(process.execPath, ['out/node16/esm.mjs'], app);
     expect(JSON.parse(out)).to.deep.equal({ module: 'esm', ...EXPECTED_RUN });
+  });
+
+  it('runs a NestJS app as ESM (node16 .mts) and as CommonJS (commonjs + node10): a guard before the hit, the write expiring', async () => {
+    await compiledClean('node16');
+    await compiledClean('commonjs + node10');
+    for (const [file, module] of [
+      ['out/node16/nest.mjs', 'esm'],
+      ['out/node10/nest.js', 'commonjs'],
+    ] as const) {
+      const out = await ok(process.execPath, [file], app);
+      expect(JSON.parse(out), file).to.deep.equal({ module, ...EXPECTED_NEST });
+    }
   });
 
   it('runs as CommonJS (node16 .cts and commonjs + node10)', async () => {
@@ -542,6 +651,27 @@ export const store = (client: object) => redisStore({ client });
         }
         expect(result.code).to.not.equal(0);
       });
+    }
+  });
+
+  it('installing for NestJS never pulls Express, Koa or Fastify in, and group-cache/nest loads (ESM and CommonJS)', async () => {
+    const dir = join(work, 'nest-only');
+    const names = installedNames(JSON.parse((await run('npm', ['ls', '--all', '--json'], dir)).stdout) as LsTree);
+    expect(names).to.include.members(['group-cache', '@nestjs/common', '@nestjs/core']);
+    for (const other of ['express', 'koa', 'fastify']) expect(names, other).to.not.include(other);
+    const load = `console.log(typeof require('group-cache/nest').GroupCache); import('group-cache/nest').then(m => console.log(typeof m.GroupCacheModule.forRoot))`;
+    expect((await ok(process.execPath, ['-e', load], dir)).trim().split('\n')).to.deep.equal(['function', 'function']);
+  });
+
+  it('group-cache/nest without NestJS installed fails naming the package to install (ESM and CommonJS)', async () => {
+    const dir = join(work, 'express-only');
+    for (const load of [
+      `require('group-cache/nest')`,
+      `import('group-cache/nest').catch((e) => { console.error(e.message); process.exit(1); })`,
+    ]) {
+      const result = await run(process.execPath, ['-e', load], dir);
+      expect(result.code, load).to.not.equal(0);
+      expect(result.stderr, load).to.match(/@nestjs\/common/);
     }
   });
 });

@@ -74,6 +74,18 @@ export function myStore(options?: MemoryStoreOptions) {
   return Object.assign(memoryStore(options), { recordCount: () => 0 });
 }
 `,
+  'shared.ts': `import type { CallHandler, CanActivate, NestInterceptor } from '@nestjs/common';
+import type { Observable } from 'rxjs';
+export declare class AuthGuard implements CanActivate {
+  canActivate(): boolean;
+}
+export declare class TimingInterceptor implements NestInterceptor {
+  intercept(context: unknown, next: CallHandler): Observable<unknown>;
+}
+export declare class EnvelopeInterceptor implements NestInterceptor {
+  intercept(context: unknown, next: CallHandler): Observable<unknown>;
+}
+`,
   'my-driver.ts': `import type { AdapterDriver } from 'group-cache/test-suite';
 export declare const myFrameworkDriver: AdapterDriver;
 `,
@@ -82,12 +94,15 @@ export declare const myFrameworkDriver: AdapterDriver;
 const LATEST = 'test/types and the ```ts blocks of README.md and docs/ (Express 5, Koa, Fastify 5)';
 const OLDER = 'test/types on the older majors (Express 4, Fastify 4)';
 const LEGACY_DECORATORS = 'test/types/cached.ts under experimentalDecorators + emitDecoratorMetadata';
+// NestJS code needs the decorator settings every Nest project has; the blocks that import it are compiled with them.
+const NEST = 'test/types/nest.ts and the ```ts blocks using NestJS (experimentalDecorators, emitDecoratorMetadata)';
+const isNest = (code: string): boolean => /from '(@nestjs\/|group-cache\/nest')/.test(code);
 
 describe('type tests (TypeScript 5 and 7)', function () {
   // Two TypeScript 5 programs side by side take ~20 s on 2 busy cores; a TypeScript 7 one about a second.
   this.timeout(120_000);
   const snippetDir = join(ROOT, 'test/output', `types-snippets-${process.pid}`);
-  const snippetFiles: Array<{ file: string; source: string }> = [];
+  const snippetFiles: Array<{ file: string; source: string; nest: boolean }> = [];
   const compiles = new Map<string, Promise<Compile>>();
 
   before(() => {
@@ -103,7 +118,7 @@ describe('type tests (TypeScript 5 and 7)', function () {
         const file = `${doc.replace(/\W+/g, '-')}-line-${line}.ts`;
         // `export {}` keeps a block with no import a module.
         writeFileSync(join(snippetDir, file), `${code}\nexport {};\n`);
-        snippetFiles.push({ file, source: `${doc}:${line}` });
+        snippetFiles.push({ file, source: `${doc}:${line}`, nest: isNest(code) });
       }
     }
     for (const [name, code] of Object.entries(SNIPPET_STUBS)) writeFileSync(join(snippetDir, name), code);
@@ -115,7 +130,18 @@ describe('type tests (TypeScript 5 and 7)', function () {
         files: [
           'readme-env.d.ts',
           ...['express.ts', 'koa.ts', 'fastify.ts', 'cached.ts'].map((file) => relative(snippetDir, join(TYPES, file))),
-          ...snippetFiles.map((s) => s.file),
+          ...snippetFiles.filter((s) => !s.nest).map((s) => s.file),
+        ],
+      }),
+    );
+    writeFileSync(
+      join(snippetDir, 'tsconfig.nest.json'),
+      JSON.stringify({
+        extends: relative(snippetDir, join(TYPES, 'tsconfig.nest.json')),
+        files: [
+          'readme-env.d.ts',
+          relative(snippetDir, join(TYPES, 'nest.ts')),
+          ...snippetFiles.filter((s) => s.nest).map((s) => s.file),
         ],
       }),
     );
@@ -123,6 +149,7 @@ describe('type tests (TypeScript 5 and 7)', function () {
       [LATEST]: ['-p', relative(ROOT, join(snippetDir, 'tsconfig.json'))],
       [OLDER]: ['-p', 'test/types/tsconfig.v4.json'],
       [LEGACY_DECORATORS]: ['-p', 'test/types/tsconfig.decorators-legacy.json'],
+      [NEST]: ['-p', relative(ROOT, join(snippetDir, 'tsconfig.nest.json'))],
     };
     for (const compiler of Object.keys(COMPILERS) as Compiler[]) {
       for (const [name, args] of Object.entries(projects)) compiles.set(`${compiler}: ${name}`, tsc(compiler, args));
@@ -151,8 +178,12 @@ describe('type tests (TypeScript 5 and 7)', function () {
     expect(snippetFiles.filter((s) => s.source.startsWith('README.md:')).length).to.be.at.least(5);
   });
 
+  it('docs/nest.md has TypeScript blocks to check, compiled as a NestJS project', () => {
+    expect(snippetFiles.filter((s) => s.nest && s.source.startsWith('docs/nest.md:')).length).to.be.at.least(4);
+  });
+
   for (const compiler of Object.keys(COMPILERS) as Compiler[]) {
-    for (const project of [LATEST, OLDER, LEGACY_DECORATORS]) {
+    for (const project of [LATEST, OLDER, LEGACY_DECORATORS, NEST]) {
       it(`${compiler}: ${project} compile with no error`, async () => {
         const result = await compiles.get(`${compiler}: ${project}`);
         // Errors name the generated file, which names the Markdown file and line its block starts on.
