@@ -11,7 +11,7 @@ import { prepareNodeResponse } from '../lib/http/node-capture.js';
 import type { Replay } from '../lib/http/replay.js';
 import { LazyRequestInfo, type RequestDescriber } from '../lib/http/request-info.js';
 import { declaredEnteredAt, MARK, markDeclared, onDeclaredPath } from '../lib/http/request-mark.js';
-import { appendExpireGroups, type ExpireOptions, notOnPath, writeExpiry } from '../lib/http/write-expiry.js';
+import { appendExpireGroups, type ExpireOptions, notOnPath, requestIdOf, writeExpiry } from '../lib/http/write-expiry.js';
 
 export type { ExpireOptions, InspectorOptions, KeyFunction, RouteOptions };
 
@@ -66,11 +66,13 @@ function bindRouteHooks(routeOptions: { url: string; onRequest?: unknown; preHan
 const originalUrl = (request: FastifyRequest): string => request.originalUrl;
 
 // `where` read per request off `request.routeOptions`, for a route whose pattern the expireGroups() plugin did not see.
+function routeOf(request: FastifyRequest): string {
+  const url: unknown = request.routeOptions.url;
+  return typeof url === 'string' ? url : (request.url.split('?', 1)[0] ?? '');
+}
+
 const DESCRIBER: RequestDescriber<FastifyRequest> = {
-  where(request) {
-    const url: unknown = request.routeOptions.url;
-    return `${request.method} ${typeof url === 'string' ? url : request.url.split('?', 1)[0]}`;
-  },
+  where: (request) => `${request.method} ${routeOf(request)}`,
   url: originalUrl,
 };
 
@@ -250,6 +252,11 @@ function heldReply(reply: FastifyReply, payload: unknown, next: SendNext): HeldW
     body: payload,
     headerNames: () => Object.keys(reply.getHeaders()),
     removeHeader: (name) => reply.removeHeader(name),
+    request: () => ({
+      method: reply.request.method,
+      route: routeOf(reply.request),
+      requestId: requestIdOf(reply.request.headers, reply.getHeader('x-request-id'), reply.request.id),
+    }),
     answer(status, contentType, body) {
       reply.code(status).header('content-type', contentType);
       next(null, body);

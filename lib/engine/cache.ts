@@ -6,8 +6,16 @@ import { StoreClock } from '../core/store-clock.js';
 import type { CacheStore } from '../stores/contract.js';
 import { type CacheSettings, cacheSettings } from './cache-options.js';
 import { type DataKeyResult, type DataOptions, getOrSet as getOrSetData, wrap as wrapData } from './data-cache.js';
-import type { CacheOptions, CacheStats, GroupCacheEvents, InspectedEntry, InspectOptions } from './engine-types.js';
+import type {
+  CacheOptions,
+  CacheStats,
+  ExpireCallOptions,
+  GroupCacheEvents,
+  InspectedEntry,
+  InspectOptions,
+} from './engine-types.js';
 import { Expiry } from './expiry.js';
+import { expiryTrigger } from './expiry-trigger.js';
 import type { Acquired, AcquireRequest } from './fill.js';
 import { FillLock, lockingStore } from './fill-lock.js';
 import { inspectKey } from './inspect.js';
@@ -113,14 +121,16 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
    * serves no entry of those groups meanwhile, and the promise rejects with a `GroupCacheError` (`EEXPIRE`) so a
    * caller can choose to fail its own response. A value that is not a group name (an object, `''`, `NaN`) never
    * costs the valid ones their expiry: they are applied, and the promise then rejects with `EINVALIDGROUP`.
+   * `options.trigger` names the request that caused it, for `expire` listeners, `onExpire` and the inspector (the
+   * `expireGroups()` middleware passes the write's).
    */
-  expireGroups(groups: GroupNames): Promise<void> {
-    return this.#expiry.expireGroups(groups);
+  expireGroups(groups: GroupNames, options?: ExpireCallOptions): Promise<void> {
+    return this.#expiry.expireGroups(groups, expiryTrigger(options));
   }
 
-  /** Expires one key: its entry, and any fill of it already running, are never served. */
-  expireKey(key: string): Promise<void> {
-    return this.#expiry.expireKey(key);
+  /** Expires one key: its entry, and any fill of it already running, are never served. `options` as above. */
+  expireKey(key: string, options?: ExpireCallOptions): Promise<void> {
+    return this.#expiry.expireKey(key, expiryTrigger(options));
   }
 
   /** Removes every entry and group record of this cache's store. */

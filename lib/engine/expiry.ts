@@ -5,7 +5,7 @@ import { collectExpiryGroups, type GroupNames } from '../core/expiry-groups.js';
 import { cdnTag, groupTag, keyId } from '../core/keys.js';
 import type { StoreClock } from '../core/store-clock.js';
 import type { CacheStore } from '../stores/contract.js';
-import type { ExpireEvent, ExpiryNotice } from './engine-types.js';
+import type { ExpireEvent, ExpiryNotice, ExpiryTrigger } from './engine-types.js';
 import type { Telemetry } from './telemetry.js';
 import { callStore } from './timeout.js';
 
@@ -58,7 +58,7 @@ export class Expiry {
   }
 
   /** See `GroupCache.expireGroups`. */
-  async expireGroups(groups: GroupNames): Promise<void> {
+  async expireGroups(groups: GroupNames, trigger?: ExpiryTrigger): Promise<void> {
     const { groups: list, rejected } = collectExpiryGroups(groups);
     let failure: unknown;
     for (let i = 0; i < list.length; i += EXPIRY_BATCH) {
@@ -66,7 +66,7 @@ export class Expiry {
       try {
         await this.#expire(
           batch.map((group) => groupTag(group, this.#settings.maxKeyLength)),
-          { groups: batch, keys: [] },
+          withTrigger({ groups: batch, keys: [] }, trigger),
         );
       } catch (error) {
         failure ??= error; // each failed batch is queued for retry on its own; the rest still go
@@ -86,11 +86,11 @@ export class Expiry {
   }
 
   /** See `GroupCache.expireKey`. */
-  async expireKey(key: string): Promise<void> {
+  async expireKey(key: string, trigger?: ExpiryTrigger): Promise<void> {
     if (typeof key !== 'string' || key === '') throw new TypeError('argument key must be a non-empty string');
     const { store, storeTimeout, maxKeyLength, telemetry } = this.#settings;
     const id = keyId(key, maxKeyLength);
-    await this.#expire([id], { groups: [], keys: [key] });
+    await this.#expire([id], withTrigger({ groups: [], keys: [key] }, trigger));
     try {
       await callStore('store.delete', storeTimeout, () => store.delete(id));
     } catch (error) {
@@ -134,7 +134,10 @@ export class Expiry {
   #notify(event: ExpireEvent): void {
     const { onExpire, telemetry } = this.#settings;
     if (onExpire === undefined || (event.groups.length === 0 && event.keys.length === 0)) return;
-    const notice: ExpiryNotice = { groups: [...event.groups], keys: [...event.keys], cdnTags: event.groups.map(cdnTag) };
+    const notice: ExpiryNotice = withTrigger(
+      { groups: [...event.groups], keys: [...event.keys], cdnTags: event.groups.map(cdnTag) },
+      event.trigger,
+    );
     const failed = (error: unknown): void => {
       const message = `onExpire failed: ${messageOf(error)}`;
       telemetry.report(new GroupCacheError('EEXPIRE', message, { cause: error, details: { ...event } }));
@@ -228,6 +231,11 @@ export class Expiry {
     this.#pending.clear();
     this.#pendingNames.clear();
   }
+}
+
+function withTrigger<Event extends ExpireEvent>(event: Event, trigger: ExpiryTrigger | undefined): Event {
+  if (trigger !== undefined) event.trigger = trigger;
+  return event;
 }
 
 function messageOf(error: unknown): string {
