@@ -9,6 +9,8 @@ import { SCRIPT_CHARTS } from './inspector-script-charts.js';
 const SCRIPT_LOG = `
 const MAX_ROWS = 200;
 let lastSeq = 0;
+// Bumped by each new filter: an answer to a request sent under an older filter is dropped.
+let generation = 0;
 const pending = [];
 const pause = { button: false, pointer: false, scrolled: false };
 
@@ -113,13 +115,16 @@ function showDecisions(answer, force) {
 
 async function pollDecisions(force) {
   if (chosenEvents().length === 0) return;
+  const asked = generation;
   const answer = await call('api/decisions?' + decisionQuery());
+  if (asked !== generation) return;
   if (answer.ok) showDecisions(answer.body, force);
   $('filter-error').textContent = answer.ok ? '' : answer.body.error;
 }
 
 // A new filter starts the log over, shown at once even while paused: the reader asked for it.
 function refilter() {
+  generation++;
   lastSeq = 0;
   pending.length = 0;
   $('decisions').tBodies[0].replaceChildren();

@@ -18,6 +18,7 @@ import Koa from 'koa';
 import Koa2 from 'koa2';
 import request from 'supertest';
 
+type ExpiryNotice = Parameters<NonNullable<CacheOptions['onExpire']>>[0];
 type InspectorOptions = { cache?: GroupCache; maxDecisions?: number; historyMinutes?: number; maxRoutes?: number };
 
 interface Setup {
@@ -298,8 +299,8 @@ for (const driver of DRIVERS) {
     });
 
     it('an expiry made by a write names its trigger: method, route pattern, status, X-Request-Id, and how many groups', async () => {
-      const { cache } = clockedCache();
       const notices: ExpiryNotice[] = [];
+      const cache = createCache({ onExpire: (notice) => void notices.push(notice) });
       const events: ExpireEvent[] = [];
       cache.on('expire', (event) => events.push(event));
       setup = driver.make({ cache });
@@ -310,7 +311,9 @@ for (const driver of DRIVERS) {
       expect(body.decisions).to.have.length(1);
       expect(body.decisions[0]).to.include({ event: 'expire', where: 'PUT /users/:id', groupCount: 2, keyCount: 0 });
       expect(body.decisions[0].trigger).to.deep.equal(trigger);
-      expect(notices).to.deep.equal([]);
+      expect(notices).to.deep.equal([
+        { groups: ['user_group_42', 'users'], keys: [], cdnTags: ['user_group_42', 'users'], trigger },
+      ]);
     });
 
     it('the request id comes from the response when the request has none, and a long one is cut', async () => {
