@@ -124,12 +124,12 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
    * `options.trigger` names the request that caused it, for `expire` listeners, `onExpire` and the inspector (the
    * `expireGroups()` middleware passes the write's).
    */
-  expireGroups(groups: GroupNames, options?: ExpireCallOptions): Promise<void> {
+  async expireGroups(groups: GroupNames, options?: ExpireCallOptions): Promise<void> {
     return this.#expiry.expireGroups(groups, expiryTrigger(options));
   }
 
   /** Expires one key: its entry, and any fill of it already running, are never served. `options` as above. */
-  expireKey(key: string, options?: ExpireCallOptions): Promise<void> {
+  async expireKey(key: string, options?: ExpireCallOptions): Promise<void> {
     return this.#expiry.expireKey(key, expiryTrigger(options));
   }
 
