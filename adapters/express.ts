@@ -150,7 +150,8 @@ export function addExpireGroups(res: Response, groups: GroupNames): void {
 }
 
 /**
- * The inspector page (hit ratio and why requests missed, per-minute history, routes, recent decisions, key lookup, group expiry) and its JSON API.
+ * The inspector page (hit ratio and why requests missed, per-minute history, routes, recent decisions, key lookup,
+ * group expiry) and its JSON API.
  * Serves nothing until mounted; mount it behind your own authentication:
  *
  * ```js

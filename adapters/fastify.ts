@@ -325,7 +325,8 @@ export type InspectorPlugin = ((instance: FastifyInstance, options: unknown, don
 const INSPECTOR_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
 
 /**
- * The inspector page (hit ratio and why requests missed, per-minute history, routes, recent decisions, key lookup, group expiry) and its JSON API, as a
+ * The inspector page (hit ratio and why requests missed, per-minute history, routes, recent decisions, key lookup,
+ * group expiry) and its JSON API, as a
  * plugin registered under a prefix, inside a scope that holds your authentication:
  *
  * ```js

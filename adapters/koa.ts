@@ -303,7 +303,8 @@ export interface KoaInspectorOptions extends InspectorOptions {
 }
 
 /**
- * The inspector page (hit ratio and why requests missed, per-minute history, routes, recent decisions, key lookup, group expiry) and its JSON API,
+ * The inspector page (hit ratio and why requests missed, per-minute history, routes, recent decisions, key lookup,
+ * group expiry) and its JSON API,
  * under `prefix`; every other request goes to `next()`. Put your own authentication in front of it:
  *
  * ```js
