@@ -97,7 +97,14 @@ describe('inspector page in Chromium', function () {
   function logRows(): Promise<string[][]> {
     return page
       .locator('#decisions tbody tr')
-      .evaluateAll((rows) => rows.map((row) => Array.from((row as HTMLTableRowElement).cells, (cell) => cell.textContent ?? '')));
+      .evaluateAll((rows) =>
+        rows.map((row) =>
+          Array.from(
+            (row as unknown as { cells: ArrayLike<{ textContent: string | null }> }).cells,
+            (cell) => cell.textContent ?? '',
+          ),
+        ),
+      );
   }
 
   /** Waits until `check` holds (the page polls each second). */
@@ -246,7 +253,7 @@ describe('inspector page in Chromium', function () {
     await page.locator('#expire-result', { hasText: 'Expired group "user_group_1".' }).waitFor(WAIT);
     expect(await xCache('/users/1')).to.equal('MISS');
     await until('the page expiry is listed with its trigger', async () =>
-      (await logRows()).some((row) => row[3] === 'POST /_cache/api/expire' && row[4].startsWith('triggered by POST')),
+      (await logRows()).some((row) => row[3] === 'POST /_cache/api/expire' && row[4]?.startsWith('triggered by POST') === true),
     );
     expect(problems).to.deep.equal([]);
     await page.screenshot({ path: join(BROWSER_OUTPUT, 'inspector.png'), fullPage: true });

@@ -10,7 +10,7 @@ import express from 'express';
 import express4 from 'express4';
 import Fastify from 'fastify';
 import fastify4 from 'fastify4';
-import { createCache, type ExpireEvent, type ExpiryNotice, type GroupCache } from 'group-cache';
+import { type CacheOptions, createCache, type ExpireEvent, type GroupCache } from 'group-cache';
 import * as expressAdapter from 'group-cache/express';
 import * as fastifyAdapter from 'group-cache/fastify';
 import * as koaAdapter from 'group-cache/koa';
