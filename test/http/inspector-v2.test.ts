@@ -17,6 +17,10 @@ import * as koaAdapter from 'group-cache/koa';
 import Koa from 'koa';
 import Koa2 from 'koa2';
 import request from 'supertest';
+// The feed and the history are internals: taken from the source, with a cache made there too.
+import { createCache as createSourceCache } from '../../lib/engine/cache.js';
+import { HitHistory, MINUTE } from '../../lib/http/hit-history.js';
+import { InspectorFeed } from '../../lib/http/inspector-feed.js';
 
 type ExpiryNotice = Parameters<NonNullable<CacheOptions['onExpire']>>[0];
 type InspectorOptions = { cache?: GroupCache; maxDecisions?: number; historyMinutes?: number; maxRoutes?: number };
@@ -383,5 +387,45 @@ describe('inspector v2 options and bounds', () => {
     } finally {
       inspector.close();
     }
+  });
+});
+
+describe('what the inspector keeps is bounded whatever the events', () => {
+  const long = (prefix: string, i: number) => `${prefix}${i}-${'x'.repeat(600)}`;
+
+  it('the decision rings hold maxDecisions each; an expiry keeps 20 names, each cut, and counts the rest', () => {
+    const cache = createSourceCache();
+    const feed = new InspectorFeed(cache, { decisions: 50, historyMinutes: 10, routes: 5 });
+    feed.start();
+    try {
+      for (let i = 0; i < 300; i++) {
+        cache.emit('hit', { key: long('k', i), where: long('GET /r', i), bytes: 1 });
+        const groups = Array.from({ length: 100 }, (_, j) => long('g', j));
+        cache.emit('expire', { groups, keys: [], trigger: { method: 'PUT', route: '/r', status: 200 } });
+      }
+      const kept = feed.log.recent();
+      expect(kept.filter((d) => d.event === 'hit')).to.have.length(50);
+      const expiries = kept.filter((d) => d.event === 'expire');
+      expect(expiries).to.have.length(50);
+      for (const d of expiries) {
+        expect(d.groups).to.have.length(20);
+        expect(d).to.include({ groupCount: 100, more: 80 });
+        for (const name of d.groups ?? []) expect(name).to.have.length(513);
+      }
+      for (const d of kept) expect(d.key?.length ?? 0).to.be.at.most(513);
+      expect(feed.routes.report()).to.have.length(6); // five routes, and the others' row
+      expect(feed.history.buckets(cache.now())).to.have.length(1);
+    } finally {
+      feed.stop();
+    }
+  });
+
+  it('the history ring never holds more than historyMinutes buckets, and a clock stepped back counts in the latest', () => {
+    const history = new HitHistory(4);
+    for (let minute = 0; minute < 100; minute++) history.count('hits', minute * MINUTE);
+    history.count('misses', 10 * MINUTE); // a clock set back 89 minutes
+    const buckets = history.buckets(99 * MINUTE);
+    expect(buckets.map((b) => b.at / MINUTE)).to.deep.equal([96, 97, 98, 99]);
+    expect(buckets.at(-1)).to.include({ hits: 1, misses: 1 });
   });
 });
