@@ -172,9 +172,14 @@ function renderRoutes() {
   $('routes').tBodies[0].replaceChildren(...rows);
 }
 
+let routeNames = '';
 function showRoutes(answer) {
   routeRows = answer.routes;
   renderRoutes();
+  // Rebuilt only when the routes changed: rebuilding would close the list while someone picks from it.
+  const names = JSON.stringify(routeRows.map((r) => r.route));
+  if (names === routeNames) return;
+  routeNames = names;
   const select = $('filter-route');
   const chosen = select.value;
   const options = [el('option', 'all routes')];

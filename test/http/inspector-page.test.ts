@@ -124,6 +124,7 @@ describe('inspector page in Chromium', function () {
     expect(response?.status()).to.equal(200);
     expect(page.url()).to.equal(`${server.url}/_cache/`);
     await until('the hit ratios are shown', async () => (await text('#ratio-hour')).endsWith('%'));
+    await until('the reasons are shown', async () => (await page.locator('#miss-reasons tbody tr').count()) >= 2);
     const sections = await page.locator('main > section h2').allTextContents();
     expect(sections[0]).to.equal('Hit ratio');
     expect(sections[1]).to.equal('Why requests were not served from the cache');
