@@ -10,7 +10,14 @@ import { prepareNodeResponse, sendNodeReplay } from '../lib/http/node-capture.js
 import { holdEndForExpiry } from '../lib/http/node-expiry.js';
 import { LazyRequestInfo, type RequestDescriber } from '../lib/http/request-info.js';
 import { enteredAt, markExpiryPath, onExpiryPath } from '../lib/http/request-mark.js';
-import { appendExpireGroups, type ExpireOptions, notOnPath, writeExpiry } from '../lib/http/write-expiry.js';
+import {
+  appendExpireGroups,
+  type ExpireOptions,
+  notOnPath,
+  requestIdOf,
+  type WriteRequest,
+  writeExpiry,
+} from '../lib/http/write-expiry.js';
 
 export type { ExpireOptions, InspectorOptions, KeyFunction, RouteOptions };
 
@@ -33,11 +40,14 @@ export type GroupCacheMiddleware = <P, ResBody, ReqBody, ReqQuery, Locals extend
   next: NextFunction,
 ) => void;
 
+/** The matched route's pattern (mount path included), else the path. */
+function routeOf(req: Request): string {
+  const path: unknown = req.route?.path;
+  return `${req.baseUrl}${typeof path === 'string' ? path : req.path}`;
+}
+
 const DESCRIBER: RequestDescriber<Request> = {
-  where(req) {
-    const path: unknown = req.route?.path;
-    return `${req.method} ${req.baseUrl}${typeof path === 'string' ? path : req.path}`;
-  },
+  where: (req) => `${req.method} ${routeOf(req)}`,
   url: (req) => req.originalUrl,
 };
 
@@ -130,7 +140,12 @@ export function expireGroups(options?: ExpireOptions): RequestHandler {
   const settings = writeExpiry(options);
   return function expireGroupsMiddleware(req: Request, res: Response, next: NextFunction): void {
     markExpiryPath(req);
-    holdEndForExpiry(res, settings, () => res.locals.expireGroups, next);
+    const request = (): WriteRequest => ({
+      method: req.method,
+      route: routeOf(req),
+      requestId: requestIdOf(req.headers, res.getHeader('x-request-id')),
+    });
+    holdEndForExpiry(res, settings, () => res.locals.expireGroups, next, request);
     next();
   };
 }
@@ -142,7 +157,8 @@ export function addExpireGroups(res: Response, groups: GroupNames): void {
 }
 
 /**
- * The inspector page (live counters, hit ratio, recent decisions, key lookup, group expiry) and its JSON API.
+ * The inspector page (hit ratio and why requests missed, per-minute history, routes, recent decisions, key lookup,
+ * group expiry) and its JSON API.
  * Serves nothing until mounted; mount it behind your own authentication:
  *
  * ```js

@@ -12,7 +12,7 @@ import { prepareNodeResponse } from '../lib/http/node-capture.js';
 import type { Replay } from '../lib/http/replay.js';
 import { LazyRequestInfo, type RequestDescriber } from '../lib/http/request-info.js';
 import { declaredEnteredAt, MARK, markDeclared, onDeclaredPath } from '../lib/http/request-mark.js';
-import { appendExpireGroups, type ExpireOptions, notOnPath, writeExpiry } from '../lib/http/write-expiry.js';
+import { appendExpireGroups, type ExpireOptions, notOnPath, requestIdOf, writeExpiry } from '../lib/http/write-expiry.js';
 
 export type { ExpireOptions, InspectorOptions, KeyFunction, RouteOptions };
 
@@ -73,11 +73,13 @@ function bindRouteHooks(routeOptions: { url: string; onRequest?: unknown; preHan
 const originalUrl = (request: FastifyRequest): string => request.originalUrl;
 
 // `where` read per request off `request.routeOptions`, for a route whose pattern the expireGroups() plugin did not see.
+function routeOf(request: FastifyRequest): string {
+  const url: unknown = request.routeOptions.url;
+  return typeof url === 'string' ? url : (request.url.split('?', 1)[0] ?? '');
+}
+
 const DESCRIBER: RequestDescriber<FastifyRequest> = {
-  where(request) {
-    const url: unknown = request.routeOptions.url;
-    return `${request.method} ${typeof url === 'string' ? url : request.url.split('?', 1)[0]}`;
-  },
+  where: (request) => `${request.method} ${routeOf(request)}`,
   url: originalUrl,
 };
 
@@ -257,6 +259,11 @@ function heldReply(reply: FastifyReply, payload: unknown, next: SendNext): HeldW
     body: payload,
     headerNames: () => Object.keys(reply.getHeaders()),
     removeHeader: (name) => reply.removeHeader(name),
+    request: () => ({
+      method: reply.request.method,
+      route: routeOf(reply.request),
+      requestId: requestIdOf(reply.request.headers, reply.getHeader('x-request-id'), reply.request.id),
+    }),
     answer(status, contentType, body) {
       reply.code(status).header('content-type', contentType);
       next(null, body);
@@ -325,7 +332,8 @@ export type InspectorPlugin = ((instance: FastifyInstance, options: unknown, don
 const INSPECTOR_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
 
 /**
- * The inspector page (live counters, hit ratio, recent decisions, key lookup, group expiry) and its JSON API, as a
+ * The inspector page (hit ratio and why requests missed, per-minute history, routes, recent decisions, key lookup,
+ * group expiry) and its JSON API, as a
  * plugin registered under a prefix, inside a scope that holds your authentication:
  *
  * ```js

@@ -17,7 +17,7 @@ import { enteredAt, markExpiryPath, onExpiryPath } from '../lib/http/request-mar
 import type { ResponseCapture } from '../lib/http/response-capture.js';
 import { type AwaitedResponse, awaitHandler } from '../lib/http/stale-fallback.js';
 import { discardBody, isNodeStream, teeStream } from '../lib/http/streams.js';
-import { appendExpireGroups, type ExpireOptions, notOnPath, writeExpiry } from '../lib/http/write-expiry.js';
+import { appendExpireGroups, type ExpireOptions, notOnPath, requestIdOf, writeExpiry } from '../lib/http/write-expiry.js';
 
 export type { ExpireOptions, InspectorOptions, KeyFunction, RouteOptions };
 
@@ -30,12 +30,14 @@ type KoaTypes<Param> = RequiresTypes<
 // Statuses Koa sends without a body (its `statuses.empty`).
 const EMPTY_STATUSES = new Set([204, 205, 304]);
 
+/** The matched route's pattern: @koa/router records it (prefix included); plain Koa only has the path. */
+function routeOf(ctx: Context): string {
+  const matched: unknown = (ctx as { _matchedRoute?: unknown })._matchedRoute;
+  return typeof matched === 'string' ? matched : ctx.path;
+}
+
 const DESCRIBER: RequestDescriber<Context> = {
-  where(ctx) {
-    // @koa/router records the matched pattern (prefix included); plain Koa only has the path.
-    const matched: unknown = (ctx as { _matchedRoute?: unknown })._matchedRoute;
-    return `${ctx.method} ${typeof matched === 'string' ? matched : ctx.path}`;
-  },
+  where: (ctx) => `${ctx.method} ${routeOf(ctx)}`,
   url: (ctx) => ctx.originalUrl,
 };
 
@@ -281,6 +283,11 @@ export function expireGroups(options?: ExpireOptions): Middleware {
       body: ctx.body, // a stream is destroyed: Koa 2 would leave it open
       headerNames: () => Object.keys(ctx.response.headers),
       removeHeader: (name) => ctx.remove(name),
+      request: () => ({
+        method: ctx.method,
+        route: routeOf(ctx),
+        requestId: requestIdOf(ctx.req.headers, ctx.response.get('x-request-id')),
+      }),
       answer(status, contentType, body) {
         ctx.status = status;
         ctx.type = contentType;
@@ -303,7 +310,8 @@ export interface KoaInspectorOptions extends InspectorOptions {
 }
 
 /**
- * The inspector page (live counters, hit ratio, recent decisions, key lookup, group expiry) and its JSON API,
+ * The inspector page (hit ratio and why requests missed, per-minute history, routes, recent decisions, key lookup,
+ * group expiry) and its JSON API,
  * under `prefix`; every other request goes to `next()`. Put your own authentication in front of it:
  *
  * ```js

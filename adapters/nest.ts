@@ -28,7 +28,15 @@ import { LazyRequestInfo, type RequestDescriber } from '../lib/http/request-info
 import { enteredAt, markEntered, markExpiryPath, onExpiryPath } from '../lib/http/request-mark.js';
 import { checkRouteOptions } from '../lib/http/route-options.js';
 import { handlerThrew } from '../lib/http/stale-fallback.js';
-import { appendExpireGroups, type ExpireOptions, notOnPath, type WriteExpiry, writeExpiry } from '../lib/http/write-expiry.js';
+import {
+  appendExpireGroups,
+  type ExpireOptions,
+  notOnPath,
+  requestIdOf,
+  type WriteExpiry,
+  type WriteRequest,
+  writeExpiry,
+} from '../lib/http/write-expiry.js';
 
 export type { ExpireOptions, KeyFunction, RouteOptions };
 
@@ -209,7 +217,11 @@ class ExpireGroupsInterceptor implements NestInterceptor {
 
   async #expire(req: PlatformRequest, res: object, result: unknown, groupsOf?: ExpireGroupsFunction<object>): Promise<unknown> {
     const raw = rawResponse(res);
-    const write = heldWrite(raw, res, result);
+    const write = heldWrite(raw, res, result, () => ({
+      method: req.method,
+      route: DESCRIBER.where(req).slice(req.method.length + 1),
+      requestId: requestIdOf(req.headers, (res as PlatformResponse).getHeaders()['x-request-id']),
+    }));
     const locals = cacheLocals(req);
     if (groupsOf !== undefined) {
       try {
@@ -238,9 +250,10 @@ interface PlatformResponse {
  * interceptors hand it on. The 503 of a failed expiry (a body of the cache's, as every adapter's) is written in place
  * of what Nest sends then, as a hit is: whatever the interceptors around it make of the result.
  */
-function heldWrite(raw: ServerResponse, res: object, result: unknown): HeldWrite {
+function heldWrite(raw: ServerResponse, res: object, result: unknown, request: () => WriteRequest): HeldWrite {
   const platform = res as PlatformResponse;
   return {
+    request,
     body: result,
     sent: () => raw.headersSent,
     proceed: () => {},

@@ -7,8 +7,16 @@ import type { CacheStore } from '../stores/contract.js';
 import { type CacheSettings, cacheSettings } from './cache-options.js';
 import { type DataKeyResult, type DataOptions, getOrSet as getOrSetData, wrap as wrapData } from './data-cache.js';
 import { EdgePurge } from './edge-purge.js';
-import type { CacheOptions, CacheStats, GroupCacheEvents, InspectedEntry, InspectOptions } from './engine-types.js';
+import type {
+  CacheOptions,
+  CacheStats,
+  ExpireCallOptions,
+  GroupCacheEvents,
+  InspectedEntry,
+  InspectOptions,
+} from './engine-types.js';
 import { Expiry } from './expiry.js';
+import { expiryTrigger } from './expiry-trigger.js';
 import type { Acquired, AcquireRequest } from './fill.js';
 import { FillLock, lockingStore } from './fill-lock.js';
 import { inspectKey } from './inspect.js';
@@ -129,20 +137,23 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
    * caller can choose to fail its own response. A value that is not a group name (an object, `''`, `NaN`) never
    * costs the valid ones their expiry: they are applied, and the promise then rejects with `EINVALIDGROUP`. With
    * an `edge`, it resolves once every edge was purged too, and rejects with `EPURGE` when one could not be (its
-   * purge is retried meanwhile).
+   * purge is retried meanwhile). `options.trigger` names the request that caused it, for `expire` listeners,
+   * `onExpire` and the inspector (the `expireGroups()` middleware passes the write's).
    */
-  expireGroups(groups: GroupNames): Promise<void> {
+  async expireGroups(groups: GroupNames, options?: ExpireCallOptions): Promise<void> {
+    const trigger = expiryTrigger(options);
     const hooks = this.#hooks;
-    if (hooks === undefined || hooks.enabled?.('expire') === false) return this.#expiry.expireGroups(groups);
+    if (hooks === undefined || hooks.enabled?.('expire') === false) return this.#expiry.expireGroups(groups, trigger);
     const names = typeof groups === 'object' && groups !== null ? [...groups].map(String) : [String(groups)];
-    return traced(hooks.start('expire', { groups: names }), () => this.#expiry.expireGroups(groups)) as Promise<void>;
+    return traced(hooks.start('expire', { groups: names }), () => this.#expiry.expireGroups(groups, trigger)) as Promise<void>;
   }
 
-  /** Expires one key: its entry, and any fill of it already running, are never served. */
-  expireKey(key: string): Promise<void> {
+  /** Expires one key: its entry, and any fill of it already running, are never served. `options` as above. */
+  async expireKey(key: string, options?: ExpireCallOptions): Promise<void> {
+    const trigger = expiryTrigger(options);
     const hooks = this.#hooks;
-    if (hooks === undefined || hooks.enabled?.('expire') === false) return this.#expiry.expireKey(key);
-    return traced(hooks.start('expire', { keys: [String(key)] }), () => this.#expiry.expireKey(key)) as Promise<void>;
+    if (hooks === undefined || hooks.enabled?.('expire') === false) return this.#expiry.expireKey(key, trigger);
+    return traced(hooks.start('expire', { keys: [String(key)] }), () => this.#expiry.expireKey(key, trigger)) as Promise<void>;
   }
 
   /** Removes every entry and group record of this cache's store. */

@@ -201,6 +201,10 @@ export interface KeyEvent {
   key: string;
   where: string;
 }
+/** A fresh entry served: `bytes` is the size of the body sent from the cache. */
+export interface HitEvent extends KeyEvent {
+  bytes: number;
+}
 export interface BypassEvent {
   reason: string;
   where: string;
@@ -208,6 +212,8 @@ export interface BypassEvent {
 }
 export interface StoreEvent extends KeyEvent {
   bytes: number;
+  /** How long the fill took, from its request entering the app (or `getOrSet` being called) to the store taking it. */
+  ms: number;
 }
 /** A fill that ran and was not stored: `reason` is its counted kind, `detail` the words of the log line. */
 export interface NotStoredEvent extends KeyEvent {
@@ -222,11 +228,31 @@ export interface EvictEvent {
 export interface ExpireEvent {
   groups: string[];
   keys: string[];
+  /** The request that caused it, when a write middleware (or the inspector) did; none from code or a retry. */
+  trigger?: ExpiryTrigger;
+}
+
+/** The request that caused an expiry, as the `expireGroups()` middleware names it. */
+export interface ExpiryTrigger {
+  /** The write's method (`POST`). */
+  method: string;
+  /** The matched route's pattern (`/users/:id`), else the path. */
+  route: string;
+  /** The write's response status. */
+  status: number;
+  /** The request's id, when it had one: its `X-Request-Id` header, else the response's (Fastify: else `request.id`). */
+  requestId?: string;
+}
+
+/** Options of {@link GroupCache.expireGroups} and {@link GroupCache.expireKey}. */
+export interface ExpireCallOptions {
+  /** What caused this expiry: passed on to `expire` listeners, `onExpire` and the inspector. Strings are cut. */
+  trigger?: ExpiryTrigger;
 }
 
 /** The events a cache emits. `error` never throws: with no listener it goes to the `debug` log. */
 export interface GroupCacheEvents {
-  hit: [KeyEvent];
+  hit: [HitEvent];
   miss: [KeyEvent];
   /** A stale copy was served (`staleWhileRevalidate`, `staleIfError`). */
   stale: [KeyEvent];

@@ -6,7 +6,7 @@ import { cdnTag, groupTag, keyId } from '../core/keys.js';
 import type { StoreClock } from '../core/store-clock.js';
 import type { CacheStore } from '../stores/contract.js';
 import type { EdgePurge } from './edge-purge.js';
-import type { ExpireEvent, ExpiryNotice } from './engine-types.js';
+import type { ExpireEvent, ExpiryNotice, ExpiryTrigger } from './engine-types.js';
 import type { Telemetry } from './telemetry.js';
 import { callStore } from './timeout.js';
 
@@ -61,7 +61,7 @@ export class Expiry {
   }
 
   /** See `GroupCache.expireGroups`. */
-  async expireGroups(groups: GroupNames): Promise<void> {
+  async expireGroups(groups: GroupNames, trigger?: ExpiryTrigger): Promise<void> {
     const { groups: list, rejected } = collectExpiryGroups(groups);
     let failure: unknown;
     for (let i = 0; i < list.length; i += EXPIRY_BATCH) {
@@ -69,7 +69,7 @@ export class Expiry {
       try {
         await this.#expire(
           batch.map((group) => groupTag(group, this.#settings.maxKeyLength)),
-          { groups: batch, keys: [] },
+          withTrigger({ groups: batch, keys: [] }, trigger),
         );
       } catch (error) {
         failure ??= error; // each failed batch is queued for retry on its own; the rest still go
@@ -89,11 +89,11 @@ export class Expiry {
   }
 
   /** See `GroupCache.expireKey`. */
-  async expireKey(key: string): Promise<void> {
+  async expireKey(key: string, trigger?: ExpiryTrigger): Promise<void> {
     if (typeof key !== 'string' || key === '') throw new TypeError('argument key must be a non-empty string');
     const { store, storeTimeout, maxKeyLength, telemetry } = this.#settings;
     const id = keyId(key, maxKeyLength);
-    await this.#expire([id], { groups: [], keys: [key] });
+    await this.#expire([id], withTrigger({ groups: [], keys: [key] }, trigger));
     try {
       await callStore('store.delete', storeTimeout, () => store.delete(id));
     } catch (error) {
@@ -139,7 +139,10 @@ export class Expiry {
   #notify(event: ExpireEvent): void {
     const { onExpire, telemetry } = this.#settings;
     if (onExpire === undefined || (event.groups.length === 0 && event.keys.length === 0)) return;
-    const notice: ExpiryNotice = { groups: [...event.groups], keys: [...event.keys], cdnTags: event.groups.map(cdnTag) };
+    const notice: ExpiryNotice = withTrigger(
+      { groups: [...event.groups], keys: [...event.keys], cdnTags: event.groups.map(cdnTag) },
+      event.trigger,
+    );
     const failed = (error: unknown): void => {
       const message = `onExpire failed: ${messageOf(error)}`;
       telemetry.report(new GroupCacheError('EEXPIRE', message, { cause: error, details: { ...event } }));
@@ -236,6 +239,11 @@ export class Expiry {
     this.#pending.clear();
     this.#pendingNames.clear();
   }
+}
+
+function withTrigger<Event extends ExpireEvent>(event: Event, trigger: ExpiryTrigger | undefined): Event {
+  if (trigger !== undefined) event.trigger = trigger;
+  return event;
 }
 
 function messageOf(error: unknown): string {

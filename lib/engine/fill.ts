@@ -67,6 +67,8 @@ export class Fill {
   /** Store-clock stamp taken before the handler ran. */
   readonly startedAt: number;
   readonly where: string;
+  /** `performance.now()` when its request entered the app, for the fill's duration in `store` events. */
+  readonly enteredAt: number;
   /** While this fill first waits for another instance's fill of its key (fill-lock.ts). For the engine. */
   locking: Promise<unknown> | undefined;
   /** The first of its tags this process expired while it ran: the store will refuse it for that. For the engine. */
@@ -86,6 +88,7 @@ export class Fill {
     this.id = request.id;
     this.tags = entryTags(request.groups, request.keyTag, maxKeyLength);
     this.where = request.source.where;
+    this.enteredAt = request.enteredAt;
     this.startedAt = startedAt;
   }
 

@@ -210,7 +210,7 @@ export class Lookups implements FillOwner {
   }
 
   #hit(entry: CachedEntry, request: AcquireRequest, now: number): Acquired {
-    this.#settings.telemetry.hit(request.key, request.source, now - entry.storedAt);
+    this.#settings.telemetry.hit(request.key, request.source, now, entry);
     // The clock read that judged it fresh dates its Age too: one read per hit.
     return { type: 'hit', entry, now };
   }

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { MAX_TTL } from '../core/options.js';
 import { describeTag } from '../core/tag-names.js';
 import type { CachedEntry, CacheStore, StoreRefusal } from '../stores/contract.js';
@@ -37,7 +38,7 @@ export async function storeFill(
   }
   released();
   if (stored) {
-    telemetry.stored(fill.key, fill.where, entry.body.length);
+    telemetry.stored(fill.key, fill.where, entry.body.length, performance.now() - fill.enteredAt);
   } else {
     telemetry.refused();
     if (failed) telemetry.notStored(fill.key, fill.where, 'store-unavailable', 'the store failed');

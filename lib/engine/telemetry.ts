@@ -1,7 +1,7 @@
 import type { EventEmitter } from 'node:events';
 import createDebug from 'debug';
 import { GroupCacheError } from '../core/errors.js';
-import type { EvictionReason } from '../stores/contract.js';
+import type { CachedEntry, EvictionReason } from '../stores/contract.js';
 import type { CacheStats, ExpireEvent, GroupCacheEvents } from './engine-types.js';
 import type { CacheTelemetry } from './instrumentation.js';
 import { BYPASS_REASONS, bypassReason, NOT_STORED_REASONS, type NotStoredReason, reasonCounts } from './reasons.js';
@@ -54,11 +54,14 @@ export class Telemetry {
   }
 
   // `source.where` is read only when a log or a listener needs it: an adapter may work it out on demand.
-  hit(key: string, source: Source, age: number): void {
+  // The entry's body size is read only for a listener; `now` dates its age for the log.
+  hit(key: string, source: Source, now: number, entry: CachedEntry): void {
     this.counts.hits++;
     if (this.#hooks !== undefined) this.#hooks.outcome('hit', source);
-    if (routeLog.enabled) routeLog('%s %s hit age=%dms', source.where, key, age);
-    if (this.#events.listenerCount('hit') > 0) this.#events.emit('hit', { key, where: source.where });
+    if (routeLog.enabled) routeLog('%s %s hit age=%dms', source.where, key, now - entry.storedAt);
+    if (this.#events.listenerCount('hit') > 0) {
+      this.#events.emit('hit', { key, where: source.where, bytes: entry.body.length });
+    }
   }
 
   /** A lookup that found nothing it could serve; `note` says why when the log should (`HEAD: not filled`). */
@@ -93,9 +96,10 @@ export class Telemetry {
     debug('fill of %s waited %d ms for another instance: %s', where, Math.round(ms), outcome);
   }
 
-  stored(key: string, where: string, bytes: number): void {
+  /** A fill the store took: `ms` since its request entered the app. */
+  stored(key: string, where: string, bytes: number, ms: number): void {
     this.counts.stores++;
-    if (this.#events.listenerCount('store') > 0) this.#events.emit('store', { key, where, bytes });
+    if (this.#events.listenerCount('store') > 0) this.#events.emit('store', { key, where, bytes, ms });
   }
 
   /** A fill the store refused (or could not take): counted apart from the reason it is filed under. */

@@ -1,133 +1,150 @@
 /*
- * The inspector's record of recent cache decisions: a fixed-size ring fed from a cache's events. It listens only
- * from `start()` to `stop()` (the life of an inspector), so a cache with no inspector pays nothing for it.
- * Keys, routes and reasons come from requests (attackers choose them): each is cut to a bounded length, and an
- * expiry keeps only its first few names, so the ring's memory stays bounded whatever the traffic.
+ * The inspector's record of recent cache decisions: two fixed-size rings, one for what is served from the cache
+ * (hits and stale copies, the bulk of the traffic) and one for everything else, so that a flood of hits never
+ * pushes the misses, bypasses and expiries an operator looks for out of memory. Keys, routes and reasons come from
+ * requests (attackers choose them): each is cut to a bounded length, and an expiry keeps only its first few names,
+ * so the rings' memory stays bounded whatever the traffic.
  */
-import type { GroupCache } from '../engine/cache.js';
-import type { BypassEvent, EvictEvent, ExpireEvent, KeyEvent, NotStoredEvent, StoreEvent } from '../engine/engine-types.js';
+import type { ExpireEvent, ExpiryTrigger } from '../engine/engine-types.js';
+
+export const DECISION_EVENTS = [
+  'hit',
+  'miss',
+  'stale',
+  'invalidated',
+  'bypass',
+  'store',
+  'not-stored',
+  'evict',
+  'expire',
+] as const;
+export type DecisionEvent = (typeof DECISION_EVENTS)[number];
 
 /** One decision of the cache, as the inspector shows it. */
 export interface Decision {
   /** Increases by one per decision recorded, from 1. */
   seq: number;
-  /** Wall-clock time of the event (ms since the epoch). */
+  /** Time of the event (ms since the epoch, on the cache's clock). */
   at: number;
-  event: 'hit' | 'miss' | 'stale' | 'invalidated' | 'bypass' | 'store' | 'not-stored' | 'evict' | 'expire';
+  event: DecisionEvent;
   key?: string;
-  /** The route (`GET /users/:id`). */
+  /** The route (`GET /users/:id`); for an expiry, its trigger's method and route. */
   where?: string;
   /** Why: a bypass's, a refusal's (`not-stored`) or an eviction's reason. */
   reason?: string;
-  /** Body bytes stored. */
+  /** Body bytes stored, or served by a hit. */
   bytes?: number;
+  /** For `store`: how long the fill took (ms). */
+  ms?: number;
   /** For `evict`: the store id. */
   id?: string;
-  /** For `expire`: the groups and keys expired (the first few; `more` counts the rest). */
+  /** For `expire`: the groups and keys expired (the first few; `more` counts the rest), and how many of each. */
   groups?: string[];
   keys?: string[];
   more?: number;
+  groupCount?: number;
+  keyCount?: number;
+  /** For `expire`: the request that caused it, when one did. */
+  trigger?: ExpiryTrigger;
+}
+
+/** Which decisions a reader wants: any of `events` (all when empty), of one route, with `text` in a key or name. */
+export interface DecisionFilter {
+  events?: ReadonlySet<DecisionEvent>;
+  route?: string;
+  /** Matched without regard to case against the key, the store id, and an expiry's groups and keys. */
+  text?: string;
 }
 
 const MAX_TEXT = 512;
 const MAX_NAMES = 20;
 
-function cut(text: string): string {
+export function cut(text: string): string {
   return text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT)}…` : text;
 }
 
-export class DecisionLog {
-  readonly #cache: GroupCache;
-  readonly #ring: (Decision | undefined)[];
-  #seq = 0;
-  #listening = false;
-
-  constructor(cache: GroupCache, size: number) {
-    this.#cache = cache;
-    this.#ring = new Array<Decision | undefined>(size);
-  }
-
-  readonly #onHit = (event: KeyEvent): void => this.#keyed('hit', event);
-  readonly #onMiss = (event: KeyEvent): void => this.#keyed('miss', event);
-  readonly #onStale = (event: KeyEvent): void => this.#keyed('stale', event);
-  readonly #onInvalidated = (event: KeyEvent): void => this.#keyed('invalidated', event);
-  readonly #onStore = (event: StoreEvent): void => this.#push({ ...this.#keyFields(event), event: 'store', bytes: event.bytes });
-  readonly #onNotStored = (event: NotStoredEvent): void =>
-    this.#push({ ...this.#keyFields(event), event: 'not-stored', reason: cut(`${event.reason}: ${event.detail}`) });
-  readonly #onBypass = (event: BypassEvent): void => {
-    const decision: Omit<Decision, 'seq' | 'at'> = { event: 'bypass', where: cut(event.where), reason: cut(event.reason) };
-    if (event.key !== undefined) decision.key = cut(event.key);
-    this.#push(decision);
+/** An expiry as a decision: its first names, how many there were, and its trigger. */
+export function expireDecision(event: ExpireEvent): Omit<Decision, 'seq' | 'at'> {
+  const groups = event.groups.slice(0, MAX_NAMES).map(cut);
+  const keys = event.keys.slice(0, MAX_NAMES - groups.length).map(cut);
+  const decision: Omit<Decision, 'seq' | 'at'> = {
+    event: 'expire',
+    groups,
+    keys,
+    groupCount: event.groups.length,
+    keyCount: event.keys.length,
   };
-  readonly #onEvict = (event: EvictEvent): void => this.#push({ event: 'evict', id: cut(event.id), reason: event.reason });
-  readonly #onExpire = (event: ExpireEvent): void => {
-    const names = event.groups.length + event.keys.length;
-    const groups = event.groups.slice(0, MAX_NAMES).map(cut);
-    const keys = event.keys.slice(0, MAX_NAMES - groups.length).map(cut);
-    const decision: Omit<Decision, 'seq' | 'at'> = { event: 'expire', groups, keys };
-    if (names > groups.length + keys.length) decision.more = names - groups.length - keys.length;
-    this.#push(decision);
-  };
+  const shown = groups.length + keys.length;
+  if (event.groups.length + event.keys.length > shown) decision.more = event.groups.length + event.keys.length - shown;
+  const { trigger } = event;
+  if (trigger !== undefined) {
+    decision.trigger = { ...trigger };
+    decision.where = `${trigger.method} ${trigger.route}`;
+  }
+  return decision;
+}
 
-  /** Starts listening to the cache's events (no-op when listening). `error` is left alone on purpose: a listener
-   * there would silence the cache's own fallbacks (the debug log, process warnings for lost expiries). */
-  start(): void {
-    if (this.#listening) return;
-    this.#listening = true;
-    const cache = this.#cache;
-    cache.on('hit', this.#onHit);
-    cache.on('miss', this.#onMiss);
-    cache.on('stale', this.#onStale);
-    cache.on('invalidated', this.#onInvalidated);
-    cache.on('store', this.#onStore);
-    cache.on('notStored', this.#onNotStored);
-    cache.on('bypass', this.#onBypass);
-    cache.on('evict', this.#onEvict);
-    cache.on('expire', this.#onExpire);
+function matches(decision: Decision, filter: DecisionFilter): boolean {
+  if (filter.events !== undefined && filter.events.size > 0 && !filter.events.has(decision.event)) return false;
+  if (filter.route !== undefined && filter.route !== '' && decision.where !== filter.route) return false;
+  if (filter.text === undefined || filter.text === '') return true;
+  const text = filter.text.toLowerCase();
+  const names = [decision.key, decision.id, ...(decision.groups ?? []), ...(decision.keys ?? [])];
+  return names.some((name) => name?.toLowerCase().includes(text) === true);
+}
+
+class Ring {
+  readonly #slots: (Decision | undefined)[];
+  #next = 0;
+
+  constructor(size: number) {
+    this.#slots = new Array<Decision | undefined>(size);
   }
 
-  /** Stops listening; what was recorded stays readable. */
-  stop(): void {
-    if (!this.#listening) return;
-    this.#listening = false;
-    const cache = this.#cache;
-    cache.off('hit', this.#onHit);
-    cache.off('miss', this.#onMiss);
-    cache.off('stale', this.#onStale);
-    cache.off('invalidated', this.#onInvalidated);
-    cache.off('store', this.#onStore);
-    cache.off('notStored', this.#onNotStored);
-    cache.off('bypass', this.#onBypass);
-    cache.off('evict', this.#onEvict);
-    cache.off('expire', this.#onExpire);
+  push(decision: Decision): void {
+    this.#slots[this.#next] = decision;
+    this.#next = (this.#next + 1) % this.#slots.length;
   }
 
-  /** The decisions held, oldest first; only those after `since` (a `seq`) when given. */
-  recent(since = 0): Decision[] {
-    const size = this.#ring.length;
+  /** What it holds after `since`, oldest first. */
+  after(since: number): Decision[] {
+    const size = this.#slots.length;
     const out: Decision[] = [];
-    for (let seq = Math.max(since + 1, this.#seq - size + 1); seq <= this.#seq; seq++) {
-      const decision = this.#ring[seq % size];
-      if (decision !== undefined) out.push(decision);
+    for (let i = 0; i < size; i++) {
+      const decision = this.#slots[(this.#next + i) % size];
+      if (decision !== undefined && decision.seq > since) out.push(decision);
     }
     return out;
+  }
+}
+
+export class DecisionLog {
+  readonly #served: Ring;
+  readonly #others: Ring;
+  #seq = 0;
+
+  /** Keeps the last `size` hits and stale copies, and the last `size` other decisions. */
+  constructor(size: number) {
+    this.#served = new Ring(size);
+    this.#others = new Ring(size);
+  }
+
+  /** Records a decision at `at` (the cache's clock). */
+  push(at: number, decision: Omit<Decision, 'seq' | 'at'>): void {
+    const seq = ++this.#seq;
+    const ring = decision.event === 'hit' || decision.event === 'stale' ? this.#served : this.#others;
+    ring.push({ seq, at, ...decision });
+  }
+
+  /** The decisions held after `since` (a `seq`) that pass `filter`, oldest first: at most the last `limit`. */
+  recent(since = 0, filter: DecisionFilter = {}, limit = Infinity): Decision[] {
+    const all = [...this.#served.after(since), ...this.#others.after(since)].sort((a, b) => a.seq - b.seq);
+    const kept = all.filter((decision) => matches(decision, filter));
+    return kept.length > limit ? kept.slice(kept.length - limit) : kept;
   }
 
   /** The `seq` of the latest decision (0 before any). */
   get seq(): number {
     return this.#seq;
-  }
-
-  #keyFields(event: KeyEvent): { key: string; where: string } {
-    return { key: cut(event.key), where: cut(event.where) };
-  }
-
-  #keyed(name: 'hit' | 'miss' | 'stale' | 'invalidated', event: KeyEvent): void {
-    this.#push({ ...this.#keyFields(event), event: name });
-  }
-
-  #push(decision: Omit<Decision, 'seq' | 'at'>): void {
-    const seq = ++this.#seq;
-    this.#ring[seq % this.#ring.length] = { seq, at: this.#cache.now(), ...decision };
   }
 }

@@ -1,6 +1,6 @@
 import { GroupCacheError } from '../core/errors.js';
 import { discardBody } from './streams.js';
-import { runWriteExpiry, type WriteExpiry } from './write-expiry.js';
+import { runWriteExpiry, type WriteExpiry, type WriteRequest } from './write-expiry.js';
 
 /**
  * The response that replaces a write whose group expiry could not be recorded, with `onError: 'fail'`:
@@ -32,6 +32,8 @@ export interface HeldWrite {
   removeHeader(name: string): void;
   /** Answers with this status, Content-Type and body instead of the write's own. */
   answer(status: number, contentType: string, body: string): void;
+  /** Names the write for its expiry's trigger (method, route pattern, request id). */
+  request(): WriteRequest;
 }
 
 /** Replaces a write's response (whose head was not sent) with the 503 of a failed expiry. */
@@ -47,7 +49,7 @@ export function answerExpiryFailure(write: HeldWrite): void {
  * only with what `proceed` or `answer` threw.
  */
 export async function expireWrite(settings: WriteExpiry, requested: unknown, status: number, write: HeldWrite): Promise<void> {
-  const ok = await runWriteExpiry(settings, requested, status);
+  const ok = await runWriteExpiry(settings, requested, status, () => write.request());
   if (ok || write.sent()) write.proceed();
   else answerExpiryFailure(write);
 }

@@ -6,14 +6,21 @@
  * Attackers choose keys, group names and headers, so nothing here builds HTML from data: the page gets data as
  * JSON and renders it with textContent (inspector-page.ts), under a CSP that allows no inline script or style.
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import { GroupCacheError } from '../core/errors.js';
 import { checkOptionNames, positiveOption } from '../core/options.js';
 import type { GroupCache } from '../engine/cache.js';
 import { defaultCache } from '../engine/default-cache.js';
-import { DecisionLog } from './decision-log.js';
-import { INSPECTOR_CSS, INSPECTOR_JS, inspectorHtml } from './inspector-page.js';
+import { DECISION_EVENTS, type DecisionEvent, type DecisionFilter } from './decision-log.js';
+import { type InspectorResponse, json, refuse, respond } from './inspector-answers.js';
+import { BodyTooLarge, expireFromPage, MAX_LOOKUP_KEY } from './inspector-expire.js';
+import { type FeedSizes, InspectorFeed } from './inspector-feed.js';
+import { inspectorHtml } from './inspector-page.js';
+import { INSPECTOR_JS } from './inspector-script.js';
+import { INSPECTOR_CSS } from './inspector-style.js';
+
+export type { InspectorResponse } from './inspector-answers.js';
+export { BodyTooLarge, MAX_LOOKUP_KEY, TOKEN_HEADER } from './inspector-expire.js';
 
 /** Options of `inspector()`. */
 export interface InspectorOptions<Cache = GroupCache> {
@@ -21,8 +28,15 @@ export interface InspectorOptions<Cache = GroupCache> {
   cache?: Cache;
   /** Include stored bodies in key lookups. Default false: bodies may hold personal data. */
   showBodies?: boolean;
-  /** How many recent decisions are kept. Default 200. */
+  /**
+   * How many recent decisions are kept: this many hits and stale copies, and this many other decisions (misses,
+   * bypasses, stores, expiries...), so that hits never push the rest out. Default 200.
+   */
   maxDecisions?: number;
+  /** How many minutes of per-minute history are kept for the hit-ratio chart (at most a week). Default 360 (6 h). */
+  historyMinutes?: number;
+  /** Most routes with a row of their own in the route table; the rest share one row. Default 100 (at most 10,000). */
+  maxRoutes?: number;
   /**
    * The CSRF token the page sends back on its POSTs: at least 32 characters of `A-Z a-z 0-9 _ -`. Default: random,
    * per inspector. Give every instance of an app behind a load balancer the same one, or a POST that reaches
@@ -31,10 +45,18 @@ export interface InspectorOptions<Cache = GroupCache> {
   csrfToken?: string;
 }
 
-const OPTION_NAMES = Object.keys({ cache: true, showBodies: true, maxDecisions: true, csrfToken: true } satisfies Record<
-  keyof InspectorOptions,
-  true
->);
+const OPTION_NAMES = Object.keys({
+  cache: true,
+  showBodies: true,
+  maxDecisions: true,
+  historyMinutes: true,
+  maxRoutes: true,
+  csrfToken: true,
+} satisfies Record<keyof InspectorOptions, true>);
+
+const MAX_HISTORY_MINUTES = 7 * 24 * 60;
+const MAX_ROUTES = 10_000;
+const MAX_DECISIONS = 100_000;
 
 /** A request to the inspector, as an adapter sees it. */
 export interface InspectorRequest {
@@ -56,132 +78,98 @@ export interface InspectorRequest {
   readBody(limit: number): Promise<unknown>;
 }
 
-export interface InspectorResponse {
-  status: number;
-  headers: Record<string, string>;
-  body: string;
-}
-
-/** A key longer than this is refused by the lookup (the cache stores long keys by digest; none is this long). */
-export const MAX_LOOKUP_KEY = 8192;
-const MAX_POST_BYTES = 64 * 1024;
-const MAX_EXPIRE_GROUPS = 100;
 // A stored body is shown up to this many bytes (with showBodies), so one lookup cannot return megabytes of JSON.
 const MAX_SHOWN_BODY = 256 * 1024;
-export const TOKEN_HEADER = 'x-group-cache-token';
-const GET_PATHS = new Set(['/', '/inspector.js', '/inspector.css', '/api/stats', '/api/decisions', '/api/entry']);
-
-const SECURITY_HEADERS: Readonly<Record<string, string>> = {
-  'Content-Security-Policy':
-    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; " +
-    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
-  'X-Content-Type-Options': 'nosniff',
-  // no-store also keeps group-cache itself from storing these responses (storage-policy.ts), were a groupCache()
-  // mounted in front of the inspector.
-  'Cache-Control': 'no-store',
-  'Referrer-Policy': 'no-referrer',
-  'X-Frame-Options': 'DENY',
-  'Cross-Origin-Resource-Policy': 'same-origin',
-};
-
-function respond(status: number, type: string, body: string, extra?: Record<string, string>): InspectorResponse {
-  return { status, headers: { ...SECURITY_HEADERS, 'Content-Type': type, ...extra }, body };
-}
-
-function json(status: number, value: unknown): InspectorResponse {
-  return respond(status, 'application/json; charset=utf-8', JSON.stringify(value));
-}
-
-function refuse(status: number, error: string, extra?: Record<string, string>): InspectorResponse {
-  return respond(status, 'application/json; charset=utf-8', JSON.stringify({ error }), extra);
-}
-
-function header(headers: IncomingHttpHeaders, name: string): string | undefined {
-  const value = headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-/** Why a state-changing request looks cross-site, or undefined when it does not. */
-function crossSite(headers: IncomingHttpHeaders): string | undefined {
-  const site = header(headers, 'sec-fetch-site');
-  if (site !== undefined && site !== 'same-origin') return `Sec-Fetch-Site: ${site}`;
-  const origin = header(headers, 'origin');
-  if (origin === undefined) return undefined;
-  const host = header(headers, 'host')?.toLowerCase();
-  let originHost: string | undefined;
-  try {
-    originHost = new URL(origin).host.toLowerCase();
-  } catch {
-    // 'null' (sandboxed frames, some redirects) and junk are not the page's origin
-  }
-  return originHost !== undefined && originHost === host ? undefined : 'Origin does not match Host';
-}
-
-function tokenMatches(sent: string | undefined, token: Buffer): boolean {
-  if (sent === undefined) return false;
-  const bytes = Buffer.from(sent);
-  return bytes.length === token.length && timingSafeEqual(bytes, token);
-}
-
-/** The groups of an expire request's body, or an error message. */
-function groupsOf(body: unknown): string[] | string {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return 'the body must be a JSON object';
-  const groups: unknown = (body as { groups?: unknown }).groups;
-  const list = typeof groups === 'string' ? [groups] : groups;
-  if (!Array.isArray(list) || list.length === 0) return 'groups must be a group name or a non-empty array of them';
-  if (list.length > MAX_EXPIRE_GROUPS) return `at most ${MAX_EXPIRE_GROUPS} groups per request`;
-  for (const group of list) {
-    if (typeof group !== 'string' || group === '' || group.length > MAX_LOOKUP_KEY) {
-      return `each group must be a non-empty string of at most ${MAX_LOOKUP_KEY} characters`;
-    }
-  }
-  return list as string[];
-}
+// A decisions filter's key text is cut to this; a route filter is at most a route's own bound.
+const MAX_FILTER_TEXT = 512;
+// The page shows at most this many decisions: an answer holds no more.
+const MAX_DECISIONS_SENT = 500;
+const GET_PATHS = new Set([
+  '/',
+  '/inspector.js',
+  '/inspector.css',
+  '/api/stats',
+  '/api/decisions',
+  '/api/entry',
+  '/api/history',
+  '/api/routes',
+]);
 
 function bodyText(body: Buffer): { body: string; bodyTruncated?: true } {
   if (body.length <= MAX_SHOWN_BODY) return { body: body.toString('utf8') };
   return { body: body.subarray(0, MAX_SHOWN_BODY).toString('utf8'), bodyTruncated: true };
 }
 
+/** The filter of a `GET api/decisions` query (`event=miss,bypass&route=GET%20/users/:id&q=user_1`), or why not. */
+function decisionQuery(params: URLSearchParams): { since: number; filter: DecisionFilter } | string {
+  const since = Number(params.get('since') ?? 0);
+  const events = new Set<DecisionEvent>();
+  for (const name of (params.get('event') ?? '').split(',')) {
+    if (name === '') continue;
+    if (!(DECISION_EVENTS as readonly string[]).includes(name)) return `unknown event ${JSON.stringify(name.slice(0, 40))}`;
+    events.add(name as DecisionEvent);
+  }
+  const route = params.get('route') ?? '';
+  const text = params.get('q') ?? '';
+  if (route.length > MAX_LOOKUP_KEY || text.length > MAX_FILTER_TEXT) return 'route or q is too long';
+  return { since: Number.isSafeInteger(since) && since > 0 ? since : 0, filter: { events, route, text } };
+}
+
+/** A bounded positive integer option. */
+function boundedOption(raw: Record<string, unknown>, name: string, fallback: number, max: number): number {
+  const value = positiveOption(raw, name, fallback, true);
+  if (value > max) throw new TypeError(`option ${name} must be at most ${max}, got ${value}`);
+  return value;
+}
+
+/** Every option but the cache, checked: a throw here leaves no listener on any cache. */
+function checkedOptions(options: InspectorOptions): { token: string; showBodies: boolean; sizes: FeedSizes } {
+  if (typeof options !== 'object' || options === null) throw new TypeError('argument options must be an object');
+  checkOptionNames(options, OPTION_NAMES, 'inspector()');
+  const raw = options as Record<string, unknown>;
+  if (raw.showBodies !== undefined && typeof raw.showBodies !== 'boolean') {
+    throw new TypeError('option showBodies must be a boolean');
+  }
+  if (raw.cache !== undefined && (typeof raw.cache !== 'object' || raw.cache === null || !('inspect' in raw.cache))) {
+    throw new TypeError('option cache must be a cache made by createCache()');
+  }
+  const token = raw.csrfToken ?? randomBytes(32).toString('base64url');
+  if (typeof token !== 'string' || !/^[A-Za-z0-9_-]{32,}$/.test(token)) {
+    throw new TypeError('option csrfToken must be a string of at least 32 characters among A-Z a-z 0-9 _ -');
+  }
+  const sizes = {
+    decisions: boundedOption(raw, 'maxDecisions', 200, MAX_DECISIONS),
+    historyMinutes: boundedOption(raw, 'historyMinutes', 360, MAX_HISTORY_MINUTES),
+    routes: boundedOption(raw, 'maxRoutes', 100, MAX_ROUTES),
+  };
+  return { token, showBodies: raw.showBodies === true, sizes };
+}
+
 /**
- * The inspector of one cache: answers its page, assets and JSON API. Listens to the cache's events (for the recent
- * decisions) from creation until {@link close}.
+ * The inspector of one cache: answers its page, assets and JSON API. Records what the cache does (recent
+ * decisions, per-minute history, per-route counters) from its events, from creation until {@link close}.
  */
 export class Inspector {
   readonly cache: GroupCache;
   readonly #showBodies: boolean;
-  readonly #log: DecisionLog;
+  readonly #feed: InspectorFeed;
   // The CSRF token: given to the page in its HTML, required on every POST.
   readonly #tokenBytes: Buffer;
   readonly #html: string;
 
   constructor(options: InspectorOptions = {}) {
-    if (typeof options !== 'object' || options === null) throw new TypeError('argument options must be an object');
-    checkOptionNames(options, OPTION_NAMES, 'inspector()');
-    const raw = options as Record<string, unknown>;
-    if (raw.showBodies !== undefined && typeof raw.showBodies !== 'boolean') {
-      throw new TypeError('option showBodies must be a boolean');
-    }
-    if (raw.cache !== undefined && (typeof raw.cache !== 'object' || raw.cache === null || !('inspect' in raw.cache))) {
-      throw new TypeError('option cache must be a cache made by createCache()');
-    }
-    const token = raw.csrfToken ?? randomBytes(32).toString('base64url');
-    if (typeof token !== 'string' || !/^[A-Za-z0-9_-]{32,}$/.test(token)) {
-      throw new TypeError('option csrfToken must be a string of at least 32 characters among A-Z a-z 0-9 _ -');
-    }
-    const maxDecisions = positiveOption(raw, 'maxDecisions', 200, true);
-    // Every option checked before the default cache is taken and the cache gets listeners: a throw leaves neither.
+    const { token, showBodies, sizes } = checkedOptions(options);
     this.#tokenBytes = Buffer.from(token);
     this.#html = inspectorHtml(token);
-    this.#showBodies = options.showBodies === true;
+    this.#showBodies = showBodies;
     this.cache = options.cache ?? defaultCache();
-    this.#log = new DecisionLog(this.cache, maxDecisions);
-    this.#log.start();
+    this.#feed = new InspectorFeed(this.cache, sizes);
+    this.#feed.start();
   }
 
-  /** Stops recording decisions (the page keeps working, with the decisions recorded so far). */
+  /** Stops recording (the page keeps working, with what was recorded so far). */
   close(): void {
-    this.#log.stop();
+    this.#feed.stop();
   }
 
   /** Answers a request under the mount point, or undefined for a path that is not the inspector's. */
@@ -195,7 +183,7 @@ export class Inspector {
     }
     if (path === '/api/expire') {
       if (method !== 'POST') return refuse(405, 'use POST', { Allow: 'POST' });
-      return this.#expire(request);
+      return expireFromPage(this.cache, request, this.#tokenBytes);
     }
     if (!GET_PATHS.has(path)) return undefined;
     if (method !== 'GET') return refuse(405, 'use GET', { Allow: 'GET, HEAD' });
@@ -203,6 +191,7 @@ export class Inspector {
   }
 
   #get(path: string, query: string): Promise<InspectorResponse> | InspectorResponse {
+    const feed = this.#feed;
     switch (path) {
       case '/':
         return respond(200, 'text/html; charset=utf-8', this.#html);
@@ -212,14 +201,24 @@ export class Inspector {
         return respond(200, 'text/css; charset=utf-8', INSPECTOR_CSS);
       case '/api/stats':
         return json(200, { at: this.cache.now(), stats: this.cache.stats() });
-      case '/api/decisions': {
-        const since = Number(new URLSearchParams(query).get('since') ?? 0);
-        const after = Number.isSafeInteger(since) && since > 0 ? since : 0;
-        return json(200, { seq: this.#log.seq, decisions: this.#log.recent(after) });
+      case '/api/history': {
+        const at = this.cache.now();
+        return json(200, { at, minutes: feed.history.minutes, buckets: feed.history.buckets(at) });
       }
+      case '/api/routes':
+        return json(200, { maxRoutes: feed.routes.maxRoutes, routes: feed.routes.report() });
+      case '/api/decisions':
+        return this.#decisions(new URLSearchParams(query));
       default:
         return this.#lookup(new URLSearchParams(query)); // '/api/entry'
     }
+  }
+
+  #decisions(params: URLSearchParams): InspectorResponse {
+    const asked = decisionQuery(params);
+    if (typeof asked === 'string') return refuse(400, asked);
+    const log = this.#feed.log;
+    return json(200, { seq: log.seq, decisions: log.recent(asked.since, asked.filter, MAX_DECISIONS_SENT) });
   }
 
   async #lookup(params: URLSearchParams): Promise<InspectorResponse> {
@@ -237,54 +236,12 @@ export class Inspector {
     const { body, ...shown } = entry;
     return json(200, { ...shown, data, found: true, ...(body !== undefined && bodyText(body)) });
   }
-
-  async #expire(request: InspectorRequest): Promise<InspectorResponse> {
-    const { headers } = request;
-    const site = crossSite(headers);
-    if (site !== undefined) return refuse(403, `cross-site request refused (${site})`);
-    if (!tokenMatches(header(headers, TOKEN_HEADER), this.#tokenBytes)) {
-      return refuse(403, `missing or wrong ${TOKEN_HEADER} header (reload the page)`);
-    }
-    // A JSON content type cannot be sent by a plain HTML form, nor cross-site without a CORS preflight.
-    const type = header(headers, 'content-type')?.split(';')[0]?.trim().toLowerCase();
-    if (type !== 'application/json') return refuse(415, 'the body must be application/json');
-    let body: unknown;
-    try {
-      body = await request.readBody(MAX_POST_BYTES);
-    } catch (error) {
-      if (error instanceof BodyTooLarge) return refuse(413, error.message);
-      return refuse(400, `the body could not be read: ${(error as Error).message}`);
-    }
-    if (Buffer.isBuffer(body)) {
-      try {
-        body = JSON.parse(body.toString('utf8'));
-      } catch {
-        return refuse(400, 'the body is not valid JSON');
-      }
-    }
-    const groups = groupsOf(body);
-    if (typeof groups === 'string') return refuse(400, groups);
-    try {
-      await this.cache.expireGroups(groups);
-    } catch (error) {
-      const code = error instanceof GroupCacheError ? error.code : undefined;
-      return json(503, { error: `the expiry could not be recorded now: ${(error as Error).message}`, code });
-    }
-    return json(200, { expired: groups });
-  }
 }
 
 /** A request URL's path and query string (without `?`), as sent. */
 export function splitUrl(url: string): { fullPath: string; query: string } {
   const mark = url.indexOf('?');
   return mark === -1 ? { fullPath: url, query: '' } : { fullPath: url.slice(0, mark), query: url.slice(mark + 1) };
-}
-
-/** Thrown by {@link readNodeBody} past its limit. */
-export class BodyTooLarge extends Error {
-  constructor(limit: number) {
-    super(`the body is larger than ${limit} bytes`);
-  }
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import { GroupCacheError } from '../core/errors.js';
 import { collectExpiryGroups, type GroupNames } from '../core/expiry-groups.js';
 import { checkOptionNames } from '../core/options.js';
@@ -50,16 +51,45 @@ export function writeExpiry(options: ExpireOptions = {}): WriteExpiry {
   return { cache, succeeded: options.succeeded ?? isSuccess, failWrite: options.onError !== 'continue' };
 }
 
+/** A write request as an adapter names it, for its expiry's trigger (read only when the write expires groups). */
+export interface WriteRequest {
+  method: string;
+  /** The matched route's pattern, else the path. */
+  route: string;
+  /** See {@link requestIdOf}. */
+  requestId: string | undefined;
+}
+
+function firstValue(value: unknown): string | undefined {
+  const first: unknown = Array.isArray(value) ? value[0] : value;
+  return typeof first === 'string' && first !== '' ? first : undefined;
+}
+
 /**
- * Runs the expiry a write asked for, if it succeeded. Resolves true when the response may go out as it is,
- * false when `onError: 'fail'` wants it failed. Never rejects: the cache has already reported store failures
- * and values that are not group names (and applied every valid group).
+ * A request's id for an expiry trigger: its `X-Request-Id` header, else the response's (set by a request-id
+ * middleware), else `fallback` (Fastify's `request.id`). The cache cuts it to a bound: a client chooses it.
  */
-export async function runWriteExpiry(settings: WriteExpiry, requested: unknown, status: number): Promise<boolean> {
+export function requestIdOf(requestHeaders: IncomingHttpHeaders, responseHeader: unknown, fallback?: string): string | undefined {
+  return firstValue(requestHeaders['x-request-id']) ?? firstValue(responseHeader) ?? firstValue(fallback);
+}
+
+/**
+ * Runs the expiry a write asked for, if it succeeded, naming the write (`request`) as its trigger. Resolves true
+ * when the response may go out as it is, false when `onError: 'fail'` wants it failed. Never rejects: the cache
+ * has already reported store failures and values that are not group names (and applied every valid group).
+ */
+export async function runWriteExpiry(
+  settings: WriteExpiry,
+  requested: unknown,
+  status: number,
+  request: () => WriteRequest,
+): Promise<boolean> {
   if (requested === undefined || requested === null || !settings.succeeded(status)) return true;
   checkExpiryTarget(settings.cache);
+  const { method, route, requestId } = request();
+  const trigger = requestId === undefined ? { method, route, status } : { method, route, status, requestId };
   try {
-    await settings.cache.expireGroups(requested as GroupNames);
+    await settings.cache.expireGroups(requested as GroupNames, { trigger });
     return true;
   } catch (error) {
     if (!(error instanceof GroupCacheError)) settings.cache.report(error);

@@ -14,7 +14,7 @@
  * A STALE copy that stands in for a refill that failed (`staleIfError`) went through a lookup that missed: it
  * counts `misses` and `stale`, and the refill's `notStoredReasons['served-stale']`.
  */
-import { DecisionLog } from '../../lib/http/decision-log.js';
+import { InspectorFeed } from '../../lib/http/inspector-feed.js';
 import type { CacheStats } from '../../lib/index.js';
 import { assert } from '../assert.js';
 import type { Harness, HarnessOptions, RouteSpec, Scenario } from '../harness.js';
@@ -109,13 +109,13 @@ function delta<K extends string>(after: Record<K, number>, before: Record<K, num
  */
 async function check(
   h: Harness,
-  log: DecisionLog,
+  feed: InspectorFeed,
   send: () => Promise<RawResponse>,
   expected: Expected,
   label: string,
 ): Promise<RawResponse> {
   const before = h.cache.stats();
-  const seq = log.seq;
+  const seq = feed.log.seq;
   const res = await send();
   const word = expected.word;
   const stored = expected.stored === true ? 1 : 0;
@@ -162,7 +162,7 @@ async function check(
   const events: string[] = expected.afterMiss === true ? ['miss', 'not-stored:served-stale', 'stale'] : [EVENT[word]];
   if (stored) events.push('store');
   if (refused && expected.afterMiss !== true) events.push(`not-stored:${expected.detail ?? ''}`);
-  const decisions = log.recent(seq).map((decision) => {
+  const decisions = feed.log.recent(seq).map((decision) => {
     if (decision.event !== 'not-stored') return decision.event;
     return expected.detail === undefined && expected.afterMiss !== true
       ? 'not-stored:'
@@ -179,7 +179,8 @@ async function harness(setup: (options?: HarnessOptions) => Promise<Harness>, op
     cacheOptions: { cacheStatus: true, ttl: 10_000, ...options.cacheOptions },
     routes: outcomeRoutes(control),
   });
-  const log = new DecisionLog(h.cache, 64);
+  // What the inspector records (its decision log), fed from the cache's events.
+  const log = new InspectorFeed(h.cache, { decisions: 64, historyMinutes: 1, routes: 16 });
   log.start();
   return { h, log, control };
 }

@@ -100,6 +100,7 @@ describe('adapter rules (lib/http)', () => {
       answer: (...args) => {
         answered = args;
       },
+      request: () => ({ method: 'POST', route: '/users/:id', requestId: '7' }),
     };
     answerExpiryFailure(write);
     expect(body.destroyed).to.equal(true);
