@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import Koa from 'koa';
 import { expressDriver } from '../drivers/express.js';
 import { fastifyDriver } from '../drivers/fastify.js';
+import { honoDriver } from '../drivers/hono.js';
 import { koaDriver } from '../drivers/koa.js';
 import { adapterConformance } from '../helpers/adapter-conformance.js';
 import { connect, type RedisServer, startRedisOrSkip, uniquePrefix } from '../helpers/redis-server.js';
@@ -15,7 +16,12 @@ import { connect, type RedisServer, startRedisOrSkip, uniquePrefix } from '../he
 let server: RedisServer | undefined;
 let client: Redis | undefined;
 let suites = 0;
-for (const driver of [expressDriver('Express 5', express), koaDriver('Koa 3', Koa), fastifyDriver('Fastify 5', fastify)]) {
+for (const driver of [
+  expressDriver('Express 5', express),
+  koaDriver('Koa 3', Koa),
+  fastifyDriver('Fastify 5', fastify),
+  honoDriver('Hono 4'),
+]) {
   suites++;
   adapterConformance(driver, {
     label: 'tieredStore',
