@@ -206,7 +206,8 @@ export function inspector<E extends Env = Env>(options: HonoInspectorOptions): M
       fullPath: full,
       query,
       headers: requestHeaders(c),
-      readBody: (limit) => readWebBody(c.req.raw, limit),
+      // A body the app's own middleware already read (c.req.json()) is kept by Hono: read from there.
+      readBody: (limit) => (c.req.raw.bodyUsed ? c.req.arrayBuffer().then(Buffer.from) : readWebBody(c.req.raw, limit)),
     });
     if (answer === undefined) return next().then(() => undefined);
     return new Response(answer.body, { status: answer.status, headers: answer.headers });
