@@ -235,6 +235,41 @@ export const ROWS = [
     version: 4,
     needs: ['group-cache/fastify'],
   },
+  {
+    id: 'hono4-limit',
+    group: 'Hono 4',
+    label: 'precomputed Buffer, c.body (limit)',
+    module: 'hono',
+    kind: 'limit',
+    version: 4,
+    limit: true,
+  },
+  {
+    id: 'hono4-limit-headers',
+    group: 'Hono 4',
+    label: 'precomputed Buffer + the headers a hit adds',
+    module: 'hono',
+    kind: 'limitHeaders',
+    version: 4,
+  },
+  {
+    id: 'hono4-gc-memory',
+    group: 'Hono 4',
+    label: 'group-cache hit, memory store',
+    module: 'hono',
+    kind: 'gcMemory',
+    version: 4,
+    needs: ['group-cache/hono'],
+  },
+  {
+    id: 'hono4-gc-redis',
+    group: 'Hono 4',
+    label: 'group-cache hit, Redis store',
+    module: 'hono',
+    kind: 'gcRedis',
+    version: 4,
+    needs: ['group-cache/hono', 'group-cache/redis', 'redis'],
+  },
 ];
 
 /*

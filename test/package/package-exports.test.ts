@@ -111,12 +111,14 @@ describe('package exports', () => {
       const root = require('group-cache');
       const express = require('group-cache/express');
       const fastify = require('group-cache/fastify');
+      const fetch = require('group-cache/fetch');
+      const hono = require('group-cache/hono');
       const koa = require('group-cache/koa');
       const redis = require('group-cache/redis');
       const suite = require('group-cache/test-suite');
-      console.log(JSON.stringify([typeof root.createCache, typeof express.groupCache, typeof fastify.groupCache, typeof koa.groupCache, typeof redis.redisStore, typeof suite.storeConformance, typeof suite.adapterConformance]));`;
+      console.log(JSON.stringify([typeof root.createCache, typeof express.groupCache, typeof fastify.groupCache, typeof fetch.groupCache, typeof hono.groupCache, typeof koa.groupCache, typeof redis.redisStore, typeof suite.storeConformance, typeof suite.adapterConformance]));`;
     const out = execFileSync(process.execPath, ['-e', script], { cwd: new URL('../..', import.meta.url) }).toString();
-    expect(JSON.parse(out)).to.deep.equal(Array(7).fill('function'));
+    expect(JSON.parse(out)).to.deep.equal(Array(9).fill('function'));
   });
 
   it('the ESM and CommonJS builds share one default cache', () => {
@@ -183,4 +185,24 @@ describe('package exports', () => {
     const file = fileURLToPath(new URL('../../dist/esm/test-suite/index.d.ts', import.meta.url));
     expect(declaredExports(file)).to.deep.equal([...values, ...types].sort());
   });
+
+  for (const [entry, values, types] of [
+    [
+      'hono',
+      ['addExpireGroups', 'expireGroups', 'groupCache', 'inspector'],
+      ['ExpireOptions', 'GroupCacheVariables', 'HonoInspectorOptions', 'InspectorOptions', 'KeyFunction', 'RouteOptions'],
+    ],
+    [
+      'fetch',
+      ['addExpireGroups', 'expireGroups', 'groupCache', 'requestLocals'],
+      ['ExpireOptions', 'FetchHandler', 'KeyFunction', 'RequestLocals', 'RouteOptions'],
+    ],
+  ] as const) {
+    it(`group-cache/${entry} exports its documented names, from ESM and CommonJS`, async () => {
+      expect(Object.keys(await import(`group-cache/${entry}`)).sort()).to.deep.equal(values);
+      expect(Object.keys(require(`group-cache/${entry}`) as object).sort()).to.deep.equal(values);
+      const file = fileURLToPath(new URL(`../../dist/esm/adapters/${entry}.d.ts`, import.meta.url));
+      expect(declaredExports(file)).to.deep.equal([...values, ...types].sort());
+    });
+  }
 });
