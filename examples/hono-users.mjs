@@ -1,5 +1,5 @@
 // A small users API on Hono (under Node, with @hono/node-server) and group-cache on the embedded in-memory store:
-// the Express demo, on Hono. Run: npm run start:hono   (PORT=3002 by default; listens on 127.0.0.1 unless HOST is
+// the Express demo, on Hono. Run: npm run start:hono   (PORT=3003 by default; listens on 127.0.0.1 unless HOST is
 // set, see listen.mjs)
 import { getRequestListener } from '@hono/node-server';
 import { createCache } from 'group-cache';
@@ -70,7 +70,7 @@ app.delete('/users/:id', (c) => {
 
 app.get('/stats', (c) => c.json(cache.stats()));
 
-listen(getRequestListener(app.fetch), 3002, (url) => {
+listen(getRequestListener(app.fetch), 3003, (url) => {
   console.log(`group-cache Hono demo on ${url} (in-memory store)
 
   curl -si ${url}/users/1 | grep -i x-cache        # X-Cache: MISS (handler ran)

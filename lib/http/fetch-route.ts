@@ -203,6 +203,10 @@ export class FetchRoute<Req> {
       ended();
       return ours;
     }
+    // A body read whole ahead has a length: sent as the handler's would be, not chunked.
+    if (ahead.pending === undefined && !headers.has('content-length')) {
+      headers.set('content-length', String(ahead.chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0)));
+    }
     ours = new Response(teeBody(reader, ahead, capture, ended), init);
     return ours;
   }
