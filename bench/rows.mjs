@@ -253,6 +253,14 @@ export const ROWS = [
     version: 4,
   },
   {
+    id: 'hono4-limit-headers-mw',
+    group: 'Hono 4',
+    label: 'limit-headers behind a no-op app and route middleware',
+    module: 'hono',
+    kind: 'limitHeadersMiddleware',
+    version: 4,
+  },
+  {
     id: 'hono4-gc-memory',
     group: 'Hono 4',
     label: 'group-cache hit, memory store',

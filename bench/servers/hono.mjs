@@ -57,6 +57,22 @@ export const builders = {
     });
     return { app };
   },
+  // limit-headers behind the least a cached route adds: an app-wide and a route middleware that only await next().
+  async limitHeadersMiddleware(options) {
+    const { app: inner } = await builders.limitHeaders(options);
+    const app = new Hono();
+    app.use(async (_c, next) => {
+      await next();
+    });
+    app.get(
+      '/users/:id',
+      async (_c, next) => {
+        await next();
+      },
+      (c) => inner.fetch(c.req.raw),
+    );
+    return { app };
+  },
   // The route the miss rows are paired with: the same handler as the group-cache rows', no cache, no middleware.
   async json({ body }) {
     const payload = payloadOf(body);
