@@ -67,7 +67,7 @@ export function groupCache<Args extends unknown[] = []>(
     const info = new LazyRequestInfo(request, DESCRIBER, request.method, webHeaderMap(request.headers), enteredAt(request));
     return route.respond(request, {
       info,
-      signal: request.signal,
+      signal: () => request.signal,
       locals: () => locals.get(request),
       run: async () => handler(request, ...args),
     });

@@ -8,7 +8,7 @@ import type { RouteOptions } from '../lib/http/cached-route.js';
 import { type FetchExchange, FetchRoute } from '../lib/http/fetch-route.js';
 import { Inspector, type InspectorOptions, readWebBody } from '../lib/http/inspector.js';
 import { checkMountOrder, type MountedLayer } from '../lib/http/mount-order.js';
-import { LazyRequestInfo, type RequestDescriber } from '../lib/http/request-info.js';
+import { LazyRequestInfo, type RequestDescriber, type RequestInfo } from '../lib/http/request-info.js';
 import { enteredAt, markExpiryPath, onExpiryPath } from '../lib/http/request-mark.js';
 import { expireBeforeResponse } from '../lib/http/web-expiry.js';
 import { pathAndQuery, webHeaderMap } from '../lib/http/web-response.js';
@@ -85,6 +85,40 @@ function matchedLayers(c: Context): MountedLayer[] {
   });
 }
 
+/*
+ * One request as the route cache sees it. A class, not an object literal: a literal with a getter takes V8's slow
+ * path on every request, and a hit pays for every allocation here.
+ */
+class HonoExchange implements FetchExchange {
+  readonly info: RequestInfo;
+  ran = false;
+  readonly #c: Context;
+  readonly #next: Next;
+
+  constructor(c: Context, next: Next, info: RequestInfo) {
+    this.#c = c;
+    this.#next = next;
+    this.info = info;
+  }
+
+  signal(): AbortSignal {
+    return this.#c.req.raw.signal;
+  }
+
+  locals(): GroupCacheVariables {
+    return handlerValues(this.#c);
+  }
+
+  run(): Promise<Response> {
+    this.ran = true;
+    return this.#next().then(() => this.#c.res);
+  }
+
+  sent(): Response {
+    return this.#c.res;
+  }
+}
+
 const MOUNTED_LATE =
   'app.use(expireGroups()) is registered after the routes: Hono runs handlers in the order they were registered, so ' +
   "the writes those routes answer never reach it and c.set('expireGroups', ...) is never expired. Register it first.";
@@ -117,23 +151,11 @@ export function groupCache<E extends Env = Env, P extends string = string>(
     }
     const raw = c.req.raw;
     const info = new LazyRequestInfo<Context>(c, DESCRIBER, c.req.method, requestHeaders(c), enteredAt(raw));
-    let ran = false;
-    const exchange: FetchExchange = {
-      info,
-      get signal() {
-        return raw.signal;
-      },
-      locals: () => handlerValues(c),
-      run() {
-        ran = true;
-        return next().then(() => c.res);
-      },
-      sent: () => c.res,
-    };
+    const exchange = new HonoExchange(c, next, info);
     // A hit is returned, for Hono to set as a handler's response; after the handler, c.res is replaced (emptied
     // first: Hono's setter would merge the handler's headers, a stale copy's Content-Length among them, into ours).
     const settle = (response: Response): Response | undefined => {
-      if (!ran) return response;
+      if (!exchange.ran) return response;
       c.res = undefined;
       c.res = response;
       return undefined;

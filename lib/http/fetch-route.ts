@@ -10,8 +10,8 @@ import { discardResponse, replayResponse, webHeaderMap, withHeaders } from './we
 export interface FetchExchange {
   /** The request facts the cache reads (method, headers as a map, where, url, when it entered). */
   readonly info: RequestInfo;
-  /** Aborts when the client goes away before the response finished (`request.signal`). */
-  readonly signal: AbortSignal | undefined;
+  /** Aborts when the client goes away before the response finished (`request.signal`); read on misses only. */
+  signal(): AbortSignal | undefined;
   /** Where the handler leaves `cacheGroups`, `cacheTtl` and `cacheSkip` (Hono's `c.var`). */
   locals(): unknown;
   /** Runs the handler (and whatever runs after the cache); resolves with its response. */
@@ -139,7 +139,7 @@ export class FetchRoute<Req> {
   async #fill(miss: Miss, exchange: FetchExchange): Promise<Response> {
     const capture = miss.capture;
     capture.readHandlerValues(() => exchange.locals());
-    const signal = exchange.signal;
+    const signal = exchange.signal();
     const closed = (): void => capture.abort('connection closed before the response finished');
     if (signal?.aborted) closed();
     else signal?.addEventListener('abort', closed, { once: true });
