@@ -54,6 +54,8 @@ async function library(root) {
     fastify: await import(new URL('adapters/fastify.js', base).href),
     // A build from before group-cache/opentelemetry has none: its otel rows cannot run there.
     opentelemetry: await import(new URL('adapters/opentelemetry.js', base).href).catch(() => undefined),
+    // A build from before the Hono adapter has none: its Hono rows then fail by name (library.mjs's part()).
+    hono: await import(new URL('adapters/hono.js', base).href).catch(() => undefined),
   };
 }
 
@@ -75,7 +77,7 @@ async function handlerFor(rowId, lib) {
     handler.unique = { next: 1 };
     return handler;
   }
-  const match = /^(koa|express|fastify)(\d)-(.+)$/.exec(rowId);
+  const match = /^(koa|express|fastify|hono)(\d)-(.+)$/.exec(rowId);
   if (!match) throw new Error(`unknown row ${rowId}`);
   const [, framework, version, kind] = match;
   const camel =

@@ -77,6 +77,7 @@ export function checkTargets(table, micro) {
   for (const [framework, prefix] of [
     ['Fastify 5', 'fastify5'],
     ['Fastify 4', 'fastify4'],
+    ['Hono 4', 'hono4'],
   ]) {
     const hit = row(`${prefix}-gc-memory`);
     const name = `${framework} memory hit >= 0.9 of limit (judged on: req/s ratio; CPU ratio shown)`;
@@ -106,6 +107,7 @@ export function checkTargets(table, micro) {
     ['Express 5', 'express5'],
     ['Koa 3', 'koa3'],
     ['Fastify 5', 'fastify5'],
+    ['Hono 4', 'hono4'],
   ]) {
     const memory = row(`${prefix}-gc-memory`);
     const redis = row(`${prefix}-gc-redis`);

@@ -1,4 +1,4 @@
-// The library a builder runs on: the module namespaces given as `lib` ({ core, express, koa, fastify, nest, redis } of
+// The library a builder runs on: the module namespaces given as `lib` ({ core, express, koa, fastify, nest, hono, redis } of
 // another build, as bench/inproc.mjs loads them), or else this package's, imported by name when first needed (so a
 // row never needs a module it does not use: bench/run.mjs skips rows whose module is not built).
 const NAMES = {
@@ -7,6 +7,7 @@ const NAMES = {
   koa: 'group-cache/koa',
   fastify: 'group-cache/fastify',
   nest: 'group-cache/nest',
+  hono: 'group-cache/hono',
   redis: 'group-cache/redis',
   opentelemetry: 'group-cache/opentelemetry',
 };

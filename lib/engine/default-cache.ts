@@ -89,7 +89,8 @@ export function checkExpiryMiddleware(cache: GroupCache, where: string): void {
     cache,
     cache,
     `groupCache() on ${where} caches responses, but this process made no expireGroups() middleware: groups a write names in ` +
-      'res.locals.expireGroups (Koa: ctx.state.expireGroups, Fastify: reply.expireGroups) are never expired, and ' +
+      "res.locals.expireGroups (Koa: ctx.state.expireGroups, Fastify: reply.expireGroups, Hono: c.set('expireGroups')) " +
+      'are never expired, and ' +
       'reads keep serving what they cached before the write. Mount app.use(expireGroups()) before the routes ' +
       "(Fastify: await app.register(expireGroups())), with the routes' { cache } if they have one. An app that " +
       'expires only from code (cache.expireGroups()) or by TTL says so with createCache({ expireFromCodeOnly: true }).',

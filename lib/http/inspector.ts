@@ -268,3 +268,20 @@ export function readNodeBody(req: IncomingMessage, parsed: unknown, limit: numbe
     req.once('error', reject);
   });
 }
+
+/** Reads a Web request's body (fetch's `Request`), at most `limit` bytes, as a Buffer. */
+export async function readWebBody(request: Request, limit: number): Promise<Buffer> {
+  if (request.body === null) return Buffer.alloc(0);
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+    size += chunk.value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      throw new BodyTooLarge(limit);
+    }
+    chunks.push(chunk.value);
+  }
+  return Buffer.concat(chunks);
+}

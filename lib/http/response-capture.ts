@@ -110,6 +110,11 @@ export class ResponseCapture {
     this.#body = new BodyCollector(settings.policy.maxEntryBytes);
   }
 
+  /** The largest body this capture stores, in bytes (the route's `maxEntryBytes`). */
+  get maxEntryBytes(): number {
+    return this.#policy.maxEntryBytes;
+  }
+
   /** With `staleIfError`: after how long the handler counts as failed, if the route set `handlerTimeout`. */
   get handlerTimeout(): number | undefined {
     return this.#settings.fallback === undefined ? undefined : this.#settings.handlerTimeout;

@@ -8,7 +8,7 @@ import type { ResponseCapture } from './response-capture.js';
  * throws, answers 5xx, or outlasts `handlerTimeout`) is answered for with the stale copy, and whatever it does to
  * the response afterwards is absorbed. The rules live here once; node-capture.ts applies them to a Node response
  * written through `res.write` / `res.end` (Express, Fastify), `awaitHandler` below to a framework whose middleware
- * awaits its downstream (Koa).
+ * awaits its downstream (Koa), fetch-route.ts to a handler that returns a Web `Response` (Hono, fetch handlers).
  */
 
 /** True for a status the stale copy stands in for. */
@@ -75,14 +75,18 @@ function standIn(capture: ResponseCapture, response: AwaitedResponse, why?: stri
   return true;
 }
 
+/** The handler's outcome as {@link outlasted} sees it: its result, or why it counts as failed. */
+export type Outlasted<T> = { done: true; value: T } | { done: false; why: string };
+
 /** Resolves with the downstream's outcome, or the reason once the handler outlasted `handlerTimeout` first. */
-function outlasted(downstream: Promise<void>, capture: ResponseCapture): Promise<string | undefined> {
-  if (capture.handlerTimeout === undefined) return downstream.then(() => undefined);
+export function outlasted<T>(downstream: Promise<T>, capture: ResponseCapture): Promise<Outlasted<T>> {
+  const done = (value: T): Outlasted<T> => ({ done: true, value });
+  if (capture.handlerTimeout === undefined) return downstream.then(done);
   let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<string>((resolve) => {
-    timer = handlerTimer(capture, resolve);
+  const timedOut = new Promise<Outlasted<T>>((resolve) => {
+    timer = handlerTimer(capture, (why) => resolve({ done: false, why }));
   });
-  return Promise.race([downstream.then(() => undefined), timedOut]).finally(() => clearTimeout(timer));
+  return Promise.race([downstream.then(done), timedOut]).finally(() => clearTimeout(timer));
 }
 
 /**
@@ -98,8 +102,8 @@ export async function awaitHandler(
   abortOnClose(response.res, capture);
   const downstream = next();
   try {
-    const why = await outlasted(downstream, capture);
-    if (why !== undefined && standIn(capture, response, why)) {
+    const outcome = await outlasted(downstream, capture);
+    if (!outcome.done && standIn(capture, response, outcome.why)) {
       // Answered: whatever the handler does later is not sent, and its failure is nobody's to handle.
       downstream.catch(() => {});
       return false;

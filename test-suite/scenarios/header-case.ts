@@ -40,9 +40,10 @@ export const HEADER_CASE_SCENARIOS: Scenario[] = [
         const miss = await rawNames(`${server.url}/cased`);
         const hit = await rawNames(`${server.url}/cased`);
         assert.deepEqual([miss.xcache, hit.xcache], ['MISS', 'HIT']);
+        // As the miss sent them: a framework whose responses are Web `Headers` (Hono) sends every name in lower case.
         for (const name of ['X-Custom-Header', 'x-lower-header']) {
-          includes(miss.names, name, `miss sends ${name}`);
-          includes(hit.names, name, `hit sends ${name}`);
+          const sent = miss.names.find((candidate) => candidate.toLowerCase() === name.toLowerCase());
+          includes(hit.names, sent, `hit sends ${name} as the miss did`);
         }
         const type = miss.names.find((name) => name.toLowerCase() === 'content-type');
         includes(hit.names, type);

@@ -4,6 +4,7 @@ import { tieredStore } from 'group-cache/redis';
 import Koa from 'koa';
 import { expressDriver } from '../drivers/express.js';
 import { fastifyDriver } from '../drivers/fastify.js';
+import { honoDriver } from '../drivers/hono.js';
 import { koaDriver } from '../drivers/koa.js';
 import { adapterConformance } from '../helpers/adapter-conformance.js';
 import { adapterRunsOnRedis } from '../helpers/redis-fixtures.js';
@@ -13,6 +14,11 @@ import { adapterRunsOnRedis } from '../helpers/redis-fixtures.js';
 const onTiered = adapterRunsOnRedis()('tieredStore', 'ioredis', (redis, options) =>
   tieredStore({ redis, l1: { now: options.now } }),
 );
-for (const driver of [expressDriver('Express 5', express), koaDriver('Koa 3', Koa), fastifyDriver('Fastify 5', fastify)]) {
+for (const driver of [
+  expressDriver('Express 5', express),
+  koaDriver('Koa 3', Koa),
+  fastifyDriver('Fastify 5', fastify),
+  honoDriver('Hono 4'),
+]) {
   adapterConformance(driver, { ...onTiered });
 }

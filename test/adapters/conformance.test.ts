@@ -12,6 +12,7 @@ import Koa from 'koa';
 import Koa2 from 'koa2';
 import { expressDriver } from '../drivers/express.js';
 import { fastifyDriver } from '../drivers/fastify.js';
+import { honoDriver } from '../drivers/hono.js';
 import { koaDriver } from '../drivers/koa.js';
 import { type NestKit, nestDriver } from '../drivers/nest.js';
 import { type AdapterDriver, adapterConformance } from '../helpers/adapter-conformance.js';
@@ -36,6 +37,7 @@ const drivers: AdapterDriver[] = [
   koaDriver('Koa 2', Koa2),
   fastifyDriver('Fastify 5', fastify),
   fastifyDriver('Fastify 4', fastify4 as unknown as typeof fastify),
+  honoDriver('Hono 4'),
   nestDriver(
     'Nest 12 on Express',
     nest12('express', () => new ExpressAdapter()),
@@ -62,7 +64,7 @@ const onNodeRedis = onRedisStore('redisStore (node-redis)', 'node-redis');
 // the memory store; on Redis, the newest major of each framework: the store sits below the adapter, and the older
 // majors differ from the newer ones only in how they write a response, which the memory runs already cover. This
 // keeps npm test near a minute on this machine's two cores.
-const newest = [drivers[0], drivers[2], drivers[4]].filter((driver) => driver !== undefined);
+const newest = [drivers[0], drivers[2], drivers[4], drivers[6]].filter((driver) => driver !== undefined);
 for (const driver of drivers) adapterConformance(driver);
 for (const driver of newest) adapterConformance(driver, { ...onRedis });
 // The client sits below the store, so Express 5 and Koa 3 suffice for node-redis: the cross product of every

@@ -62,7 +62,7 @@ async function run(framework: string, mount: string): Promise<Run> {
   }
 }
 
-const FRAMEWORKS = ['express', 'express4', 'koa', 'koa2', 'fastify', 'fastify4'];
+const FRAMEWORKS = ['express', 'express4', 'koa', 'koa2', 'fastify', 'fastify4', 'hono'];
 
 describe('a forgotten expireGroups() is reported (issue 27, item 9)', function () {
   this.timeout(60_000);

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import type { RequestListener } from 'node:http';
+import { getRequestListener } from '@hono/node-server';
 import Router from '@koa/router';
 import { expect } from 'chai';
 import express, { type RequestHandler } from 'express';
@@ -10,7 +11,9 @@ import fastify4 from 'fastify4';
 import { createCache, defaultCache, type GroupCache } from 'group-cache';
 import * as expressAdapter from 'group-cache/express';
 import * as fastifyAdapter from 'group-cache/fastify';
+import * as honoAdapter from 'group-cache/hono';
 import * as koaAdapter from 'group-cache/koa';
+import { Hono } from 'hono';
 import Koa, { type Context, type Next } from 'koa';
 import Koa2 from 'koa2';
 import request from 'supertest';
@@ -133,6 +136,37 @@ const fastifyDriver = (name: string, createApp: typeof Fastify): Driver => ({
   },
 });
 
+// A JSON body parser, the Hono way: middleware that reads c.req.json() (Hono keeps what it read for later readers).
+const honoDriver: Driver = {
+  name: 'Hono',
+  make(options, extra = {}) {
+    const cache = options.cache;
+    const app = new Hono();
+    if (extra.bodyParser) {
+      app.use(async (c, next) => {
+        if (c.req.header('content-type')?.startsWith('application/json')) await c.req.json();
+        await next();
+      });
+    }
+    if (extra.cacheEverything) app.use(honoAdapter.groupCache(() => ({ groups: ['all'] }), { cache }));
+    const inspector = honoAdapter.inspector({ ...options, prefix: '/_cache' });
+    app.use('/_cache', inspector);
+    app.use('/_cache/*', inspector);
+    app.get(
+      '/users/:id',
+      honoAdapter.groupCache(
+        (c) => ({ key: `user_${c.req.param('id')}`, groups: [`user_group_${c.req.param('id')}`, 'users'] }),
+        {
+          cache,
+        },
+      ),
+      (c) => c.json(secretBody(c.req.param('id'))),
+    );
+    app.get('/other', (c) => c.text('the app'));
+    return { app: getRequestListener(app.fetch), close: inspector.close };
+  },
+};
+
 /** The CSRF token the page carries, read as the page's script reads it. */
 async function tokenOf(app: RequestListener): Promise<string> {
   const page = await request(app).get('/_cache/');
@@ -148,6 +182,7 @@ const DRIVERS = [
   koaDriver('Koa 2', Koa2 as unknown as typeof Koa),
   fastifyDriver('Fastify', Fastify),
   fastifyDriver('Fastify 4', fastify4 as unknown as typeof Fastify),
+  honoDriver,
 ];
 
 for (const driver of DRIVERS) {

@@ -21,6 +21,7 @@ const OPTION_INTERFACES = [
   'ExpireOptions',
   'InspectorOptions',
   'KoaInspectorOptions',
+  'HonoInspectorOptions',
   'DataOptions',
   'CachedOptions',
   'MemoryStoreOptions',

@@ -131,7 +131,7 @@ describe('the demos listen on loopback unless HOST is set', function () {
     for (const child of children.splice(0)) child.kill();
   });
 
-  for (const file of ['express-users.mjs', 'koa-users.mjs']) {
+  for (const file of ['express-users.mjs', 'koa-users.mjs', 'hono-users.mjs']) {
     it(`${file}: 127.0.0.1 by default, printed as such; every interface with HOST=0.0.0.0`, async () => {
       const local = await startDemo(file, {});
       children.push(local.child);
@@ -149,4 +149,33 @@ describe('the demos listen on loopback unless HOST is set', function () {
       }
     });
   }
+});
+
+describe('examples/hono-users.mjs: the users demo on Hono', function () {
+  this.timeout(30_000);
+  let demo: { child: ChildProcess; url: URL } | undefined;
+  afterEach(() => demo?.child.kill());
+
+  it('a read is a MISS then a HIT; a PUT expires its user and the list; a 404 is not stored', async () => {
+    demo = await startDemo('hono-users.mjs', {});
+    const at = (path: string) => new URL(path, demo?.url);
+    const read = async (path: string) => {
+      const res = await fetch(at(path));
+      return { xcache: res.headers.get('x-cache'), status: res.status, body: (await res.json()) as unknown };
+    };
+    expect((await read('/users/1')).xcache).to.equal('MISS');
+    expect((await read('/users/1')).xcache).to.equal('HIT');
+    expect((await read('/users')).xcache).to.equal('MISS');
+    const put = await fetch(at('/users/1'), {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Ada L.' }),
+    });
+    expect(put.status).to.equal(200);
+    await put.arrayBuffer();
+    const after = await read('/users/1');
+    expect([after.xcache, (after.body as { name: string }).name]).to.deep.equal(['MISS', 'Ada L.']);
+    expect((await read('/users')).xcache).to.equal('MISS');
+    expect([(await read('/users/9')).status, (await read('/users/9')).xcache]).to.deep.equal([404, 'MISS']);
+  });
 });

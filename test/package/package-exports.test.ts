@@ -127,13 +127,15 @@ describe('package exports', () => {
       const root = require('group-cache');
       const express = require('group-cache/express');
       const fastify = require('group-cache/fastify');
+      const fetch = require('group-cache/fetch');
+      const hono = require('group-cache/hono');
       const koa = require('group-cache/koa');
       const nest = require('group-cache/nest');
       const redis = require('group-cache/redis');
       const suite = require('group-cache/test-suite');
-      console.log(JSON.stringify([typeof root.createCache, typeof express.groupCache, typeof fastify.groupCache, typeof koa.groupCache, typeof nest.GroupCache, typeof redis.redisStore, typeof suite.storeConformance, typeof suite.adapterConformance]));`;
+      console.log(JSON.stringify([typeof root.createCache, typeof express.groupCache, typeof fastify.groupCache, typeof fetch.groupCache, typeof hono.groupCache, typeof koa.groupCache, typeof nest.GroupCache, typeof redis.redisStore, typeof suite.storeConformance, typeof suite.adapterConformance]));`;
     const out = execFileSync(process.execPath, ['-e', script], { cwd: new URL('../..', import.meta.url) }).toString();
-    expect(JSON.parse(out)).to.deep.equal(Array(8).fill('function'));
+    expect(JSON.parse(out)).to.deep.equal(Array(10).fill('function'));
   });
 
   it('group-cache/nest: the ESM and CommonJS builds export the same names, and share the injection token', async () => {
@@ -211,4 +213,24 @@ describe('package exports', () => {
     const file = fileURLToPath(new URL('../../dist/esm/test-suite/index.d.ts', import.meta.url));
     expect(declaredExports(file)).to.deep.equal([...values, ...types].sort());
   });
+
+  for (const [entry, values, types] of [
+    [
+      'hono',
+      ['addExpireGroups', 'expireGroups', 'groupCache', 'inspector'],
+      ['ExpireOptions', 'GroupCacheVariables', 'HonoInspectorOptions', 'InspectorOptions', 'KeyFunction', 'RouteOptions'],
+    ],
+    [
+      'fetch',
+      ['addExpireGroups', 'expireGroups', 'groupCache', 'requestLocals'],
+      ['ExpireOptions', 'FetchHandler', 'KeyFunction', 'RequestLocals', 'RouteOptions'],
+    ],
+  ] as const) {
+    it(`group-cache/${entry} exports its documented names, from ESM and CommonJS`, async () => {
+      expect(Object.keys(await import(`group-cache/${entry}`)).sort()).to.deep.equal(values);
+      expect(Object.keys(require(`group-cache/${entry}`) as object).sort()).to.deep.equal(values);
+      const file = fileURLToPath(new URL(`../../dist/esm/adapters/${entry}.d.ts`, import.meta.url));
+      expect(declaredExports(file)).to.deep.equal([...values, ...types].sort());
+    });
+  }
 });

@@ -2,8 +2,8 @@
  * The tarball is what gets tested: `npm pack`, install the .tgz into scratch projects, type-check a program that
  * uses the public API under every module resolution TypeScript users pick, and run it as ESM and as CommonJS.
  * Real npm, real tsc. The scratch projects take typescript and @types from this repository's node_modules (no
- * download); express, koa, fastify and ioredis come from the registry at the versions installed here, so npm's cache
- * answers (--prefer-offline).
+ * download); express, koa, fastify, hono, @hono/node-server and ioredis come from the registry at the versions installed
+ * here, so npm's cache answers (--prefer-offline).
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -92,6 +92,8 @@ import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import Fastify, { type FastifyRequest } from 'fastify';
+import { getRequestListener } from '@hono/node-server';
+import { Hono } from 'hono';
 import { Redis } from 'ioredis';
 import Koa from 'koa';
 import {
@@ -107,6 +109,8 @@ import {
 } from 'group-cache';
 import { expireGroups as expressExpire, groupCache as expressCache, inspector as expressInspector } from 'group-cache/express';
 import { expireGroups as fastifyExpire, groupCache as fastifyCache, inspector as fastifyInspector } from 'group-cache/fastify';
+import { expireGroups as fetchExpire, groupCache as fetchCache, requestLocals } from 'group-cache/fetch';
+import { expireGroups as honoExpire, groupCache as honoCache, inspector as honoInspector } from 'group-cache/hono';
 import { expireGroups as koaExpire, groupCache as koaCache, inspector as koaInspector } from 'group-cache/koa';
 import { redisStore } from 'group-cache/redis';
 import { type AdapterDriver, adapterConformance, storeConformance, type TestRunner } from 'group-cache/test-suite';
@@ -210,6 +214,24 @@ async function main(): Promise<void> {
   });
   await fastify.ready();
 
+  const hono = new Hono();
+  hono.use(honoExpire({ cache }));
+  hono.use('/_cache/*', honoInspector({ cache, prefix: '/_cache' }));
+  hono.get('/users/:id', honoCache((c) => ({ key: \`hono_\${c.req.param('id')}\`, groups: ['users'] }), route), (c) =>
+    c.json({ id: c.req.param('id') }),
+  );
+  hono.put('/users/:id', (c) => {
+    c.set('expireGroups', ['users']);
+    return c.json({ ok: true });
+  });
+
+  const readPlain = fetchCache((request) => ({ key: \`fetch_\${request.url}\`, groups: ['users'] }), () => Response.json({ ok: 1 }), route);
+  const plain = fetchExpire(async (request: Request) => {
+    if (request.method === 'GET') return readPlain(request);
+    requestLocals(request).expireGroups = 'users';
+    return new Response('done');
+  }, { cache });
+
   const client = new Redis({ lazyConnect: true });
   const shared: CacheStore = redisStore({ client, prefix: 'gc:' });
   client.disconnect();
@@ -220,6 +242,8 @@ async function main(): Promise<void> {
     express: await xCache(app),
     koa: await xCache(koa.callback()),
     fastify: await xCache((req, res) => fastify.routing(req, res)),
+    hono: await xCache(getRequestListener(hono.fetch)),
+    fetch: await xCache(getRequestListener(plain)),
     store: shared.name,
     stats: typeof stats.hits,
     defaultCache: defaultCache() === defaultCache(),
@@ -352,6 +376,8 @@ const EXPECTED_RUN = {
   express: ['MISS', 'HIT', 'MISS'],
   koa: ['MISS', 'HIT', 'MISS'],
   fastify: ['MISS', 'HIT', 'MISS'],
+  hono: ['MISS', 'HIT', 'MISS'],
+  fetch: ['MISS', 'HIT', 'MISS'],
   store: 'redis',
   stats: 'number',
   defaultCache: true,
@@ -360,7 +386,7 @@ const EXPECTED_RUN = {
 };
 
 describe('the packed tarball', function () {
-  // Four installs and five compiles side by side (with NestJS's typings): minutes on two busy cores.
+  // Five installs and five compiles side by side (with NestJS's and Hono's typings): minutes on two busy cores.
   this.timeout(360_000);
   let work: string;
   let app: string;
@@ -395,6 +421,8 @@ describe('the packed tarball', function () {
         installed('express'),
         installed('koa'),
         installed('fastify'),
+        installed('hono'),
+        installed('@hono/node-server'),
         installed('ioredis'),
         ...NEST_PACKAGES.map(installed),
         installed('@nestjs/platform-express'),
@@ -402,6 +430,7 @@ describe('the packed tarball', function () {
       scratchProject(join(work, 'koa-only'), [tarball, installed('koa')]),
       scratchProject(join(work, 'express-only'), [tarball, installed('express')]),
       scratchProject(join(work, 'nest-only'), [tarball, ...NEST_PACKAGES.map(installed)]),
+      scratchProject(join(work, 'hono-only'), [tarball, installed('hono')]),
     ]);
     console.log(`      four scratch installs (npm, --prefer-offline): ${((performance.now() - started) / 1000).toFixed(1)} s`);
     installedPkg = JSON.parse(readFileSync(join(app, 'node_modules/group-cache/package.json'), 'utf8'));
@@ -461,14 +490,14 @@ describe('the packed tarball', function () {
   });
 
   for (const name of Object.keys(CONFIGS)) {
-    it(`type-checks the public API (root, /express, /fastify, /koa, /nest, /redis, /test-suite) under ${name}`, async () => {
+    it(`type-checks the public API (root, /express, /fastify, /fetch, /hono, /koa, /nest, /redis, /test-suite) under ${name}`, async () => {
       const result = await compiled.get(name);
       if (!result) throw new Error(`no compile for ${name}`);
       const listed = result.stdout.split('\n');
       expect(ownErrors(result.stdout + result.stderr)).to.deep.equal([]);
       expect(
         listed.filter((line) => line.endsWith('.d.ts') && line.includes('node_modules/group-cache/')),
-        'files',
+        `files (tsc said: ${result.stderr.slice(0, 500)})`,
       ).to.not.be.empty;
       const picked = (build: string, entry: string) =>
         listed.some((line) => line.endsWith(`/node_modules/group-cache/dist/${build}/${entry}.d.ts`));
@@ -480,6 +509,8 @@ describe('the packed tarball', function () {
           'lib/index',
           'adapters/express',
           'adapters/fastify',
+          'adapters/fetch',
+          'adapters/hono',
           'adapters/koa',
           'adapters/nest',
           'lib/stores/redis/index',
@@ -522,17 +553,18 @@ describe('the packed tarball', function () {
     }
   });
 
-  for (const [framework, other] of [
-    ['koa', 'express'],
-    ['express', 'koa'],
-  ] as const) {
-    it(`installing for ${framework} never pulls ${other} in, and group-cache/${framework} loads without it`, async () => {
+  const FRAMEWORKS = ['express', 'koa', 'fastify', 'hono'] as const;
+  for (const framework of ['koa', 'express', 'hono'] as const) {
+    const others = FRAMEWORKS.filter((name) => name !== framework);
+    it(`installing for ${framework} never pulls ${others.join(', ')} in, and group-cache/${framework} loads without them`, async () => {
       const dir = join(work, `${framework}-only`);
       const listed = await run('npm', ['ls', '--all', '--json'], dir);
       const names = installedNames(JSON.parse(listed.stdout) as LsTree);
       expect(names).to.include.members(['group-cache', framework]);
-      expect(names).to.not.include(other);
-      expect(existsSync(join(dir, 'node_modules', other))).to.equal(false);
+      for (const other of others) {
+        expect(names).to.not.include(other);
+        expect(existsSync(join(dir, 'node_modules', other))).to.equal(false);
+      }
       const load = `require('group-cache'); require('group-cache/${framework}'); import('group-cache/${framework}').then(m => console.log(typeof m.groupCache))`;
       expect((await ok(process.execPath, ['-e', load], dir)).trim()).to.equal('function');
     });
@@ -673,5 +705,18 @@ export const store = (client: object) => redisStore({ client });
       expect(result.code, load).to.not.equal(0);
       expect(result.stderr, load).to.match(/@nestjs\/common/);
     }
+  });
+
+  it('without hono installed, group-cache/hono fails to load naming the package to install (ESM and CommonJS)', async () => {
+    const dir = join(work, 'express-only');
+    const esm = await run(process.execPath, ['--input-type=module', '-e', "await import('group-cache/hono')"], dir);
+    expect(esm.code).to.not.equal(0);
+    expect(esm.stderr).to.include("Cannot find package 'hono'");
+    const cjs = await run(process.execPath, ['-e', "require('group-cache/hono')"], dir);
+    expect(cjs.code).to.not.equal(0);
+    expect(cjs.stderr).to.match(/Cannot find module 'hono\//);
+    // The fetch entry needs no framework at all.
+    const fetch = await run(process.execPath, ['-e', "console.log(typeof require('group-cache/fetch').groupCache)"], dir);
+    expect(fetch.stdout.trim()).to.equal('function');
   });
 });

@@ -1,6 +1,6 @@
 /*
  * Type tests (issue 27, item 11): what TypeScript users write against the built declarations, checked by the
- * compilers they use. test/types/ holds typed routes on Express 4 and 5, Koa, Fastify 4 and 5 (expect-type and
+ * compilers they use. test/types/ holds typed routes on Express 4 and 5, Koa, Fastify 4 and 5, Hono (expect-type and
  * @ts-expect-error lines, so a widened or broken type fails the compile), and every ```ts block of README.md and
  * docs/*.md is compiled too. Each runs under TypeScript 5 (`typescript`) and 7 (`typescript7`, a local package
  * one level down: see test/types/typescript7/package.json). Nothing is run, only compiled.
@@ -91,7 +91,7 @@ export declare const myFrameworkDriver: AdapterDriver;
 `,
 };
 
-const LATEST = 'test/types and the ```ts blocks of README.md and docs/ (Express 5, Koa, Fastify 5)';
+const LATEST = 'test/types and the ```ts blocks of README.md and docs/ (Express 5, Koa, Fastify 5, Hono)';
 const OLDER = 'test/types on the older majors (Express 4, Fastify 4)';
 const LEGACY_DECORATORS = 'test/types/cached.ts under experimentalDecorators + emitDecoratorMetadata';
 // NestJS code needs the decorator settings every Nest project has; the blocks that import it are compiled with them.
@@ -129,7 +129,9 @@ describe('type tests (TypeScript 5 and 7)', function () {
         // One program with test/types' own files: a TypeScript 5 program pays seconds for loading the typings.
         files: [
           'readme-env.d.ts',
-          ...['express.ts', 'koa.ts', 'fastify.ts', 'cached.ts'].map((file) => relative(snippetDir, join(TYPES, file))),
+          ...['express.ts', 'koa.ts', 'fastify.ts', 'cached.ts', 'hono.ts'].map((file) =>
+            relative(snippetDir, join(TYPES, file)),
+          ),
           ...snippetFiles.filter((s) => !s.nest).map((s) => s.file),
         ],
       }),
