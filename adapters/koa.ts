@@ -103,21 +103,28 @@ function bufferedBody(ctx: Context): Buffer | string | 'json' | { refused: strin
  */
 function captureJson(ctx: Context, body: unknown, capture: ResponseCapture): () => boolean {
   const res = ctx.res;
-  const own = Object.hasOwn(res, 'end');
   const end = res.end;
   // Koa's error response (its own serialisation threw) also ends in res.end(text), with the body still set: it is
   // told apart by the status and type it sets.
   const status = res.statusCode;
   const type = res.getHeader('content-type');
   let read = false;
+  let called = false;
+  // Left in place once called (never deleted: a deleted property would turn the response into a slow dictionary
+  // object for the rest of its life).
   res.end = function endAndRead(this: typeof res, ...args: unknown[]) {
-    if (own) res.end = end;
-    else delete (res as Partial<typeof res>).end;
     const chunk = args[0];
-    if (typeof chunk === 'string' && ctx.body === body && res.statusCode === status && res.getHeader('content-type') === type) {
+    if (
+      !called &&
+      typeof chunk === 'string' &&
+      ctx.body === body &&
+      res.statusCode === status &&
+      res.getHeader('content-type') === type
+    ) {
       capture.write(chunk);
       read = true;
     }
+    called = true;
     return (end as (...rest: unknown[]) => typeof res).apply(this, args);
   } as typeof res.end;
   return () => read;

@@ -67,7 +67,7 @@ describe('body copies on a miss', () => {
     it('a body in one write is copied once, into a Buffer of its own', () => {
       const source = Buffer.alloc(KB64, 7);
       const collector = new BodyCollector(1_000_000);
-      let body = Buffer.alloc(0);
+      let body: Buffer = Buffer.alloc(0);
       const bytes = bytesAllocated(() => {
         collector.push(source);
         body = collector.toBuffer();
@@ -82,7 +82,7 @@ describe('body copies on a miss', () => {
     it('a string in one write is encoded once, straight into the Buffer kept', () => {
       const text = `{"name":"${'é'.repeat(500)}"}`;
       const collector = new BodyCollector(1_000_000);
-      let body = Buffer.alloc(0);
+      let body: Buffer = Buffer.alloc(0);
       const bytes = bytesAllocated(() => {
         collector.push(text);
         body = collector.toBuffer();
@@ -95,7 +95,7 @@ describe('body copies on a miss', () => {
     it('a body in several writes with a declared length is copied once', () => {
       const chunks = [Buffer.alloc(KB64 / 4, 1), 'x'.repeat(KB64 / 4), Buffer.alloc(KB64 / 4, 3), 'y'.repeat(KB64 / 4)];
       const collector = new BodyCollector(1_000_000);
-      let body = Buffer.alloc(0);
+      let body: Buffer = Buffer.alloc(0);
       const bytes = bytesAllocated(() => {
         collector.expect(KB64);
         for (const chunk of chunks) collector.push(chunk);
