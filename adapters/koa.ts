@@ -85,28 +85,79 @@ function sendReplay(ctx: Context, replay: Replay): void {
 }
 
 /**
- * The bytes Koa will send for `ctx.body`, as its `respond()` serialises them, or a reason it cannot be stored.
- * Streams are handled apart; Koa 3's web bodies (Blob, ReadableStream, Response) are passed through uncached.
+ * The bytes Koa will send for `ctx.body`, `'json'` for a body Koa serialises itself (read as it sends it: see
+ * {@link captureJson}), or a reason it cannot be stored. Streams are handled apart; Koa 3's web bodies (Blob,
+ * ReadableStream, Response) are passed through uncached.
  */
-function bufferedBody(ctx: Context): Buffer | { refused: string } {
+function bufferedBody(ctx: Context): Buffer | string | 'json' | { refused: string } {
   const body: unknown = ctx.body;
   if (body === null || body === undefined) {
     // `ctx.body = null` makes the status 204; an unset body at another status becomes Koa's status message.
     return EMPTY_STATUSES.has(ctx.status) ? Buffer.alloc(0) : { refused: `no body at status ${ctx.status}` };
   }
-  if (Buffer.isBuffer(body)) return body;
-  if (typeof body === 'string') return Buffer.from(body);
+  if (Buffer.isBuffer(body) || typeof body === 'string') return body;
   if (typeof body !== 'object') return { refused: `unsupported body type ${typeof body}` };
   for (const name of ['Blob', 'ReadableStream', 'Response'] as const) {
     const WebType: unknown = globalThis[name];
     if (typeof WebType === 'function' && body instanceof WebType) return { refused: `${name} body` };
   }
-  // Koa's respond(): `JSON.stringify(body)`, no spaces; its body setter already set the JSON Content-Type.
+  return 'json';
+}
+
+/*
+ * A JSON body is read where Koa's respond() sends it, `res.end(JSON.stringify(body))`, rather than serialised here
+ * too: one serialisation per miss, and `ctx.body` stays the handler's object for every middleware further up. The
+ * stored bytes are then the bytes sent, as on every Node-capture adapter. Returns whether they were read: not when
+ * Koa failed to serialise the body, or sent another one (an encoder outside: see captureContext).
+ */
+function captureJson(ctx: Context, body: unknown, capture: ResponseCapture): () => boolean {
+  const res = ctx.res;
+  const end = res.end;
+  // Koa's error response (its own serialisation threw) also ends in res.end(text), with the body still set: it is
+  // told apart by the status and type it sets.
+  const status = res.statusCode;
+  const type = res.getHeader('content-type');
+  let read = false;
+  let called = false;
+  // Left in place once called (never deleted: a deleted property would turn the response into a slow dictionary
+  // object for the rest of its life).
+  res.end = function endAndRead(this: typeof res, ...args: unknown[]) {
+    const chunk = args[0];
+    if (
+      !called &&
+      typeof chunk === 'string' &&
+      ctx.body === body &&
+      res.statusCode === status &&
+      res.getHeader('content-type') === type
+    ) {
+      capture.write(chunk);
+      read = true;
+    }
+    called = true;
+    return (end as (...rest: unknown[]) => typeof res).apply(this, args);
+  } as typeof res.end;
+  return () => read;
+}
+
+/*
+ * A JSON body Koa did not send as such. An encoder outside (koa-compress) sent its encoding of the object instead:
+ * the identity bytes are stored, serialised here as Koa would have (the encoder serialised it too), and the encoder
+ * encodes each hit. Otherwise Koa could not serialise it and answered with an error: nothing is stored. Returns
+ * whether the capture may end.
+ */
+function identityJson(capture: ResponseCapture, body: unknown, encodedOutside: boolean): boolean {
+  let text: string | undefined;
   try {
-    return Buffer.from(JSON.stringify(body));
-  } catch (error) {
-    return { refused: `body cannot be sent as JSON: ${(error as Error).message}` }; // Koa's respond() fails it too
+    text = encodedOutside ? JSON.stringify(body) : undefined;
+  } catch {
+    // As Koa's respond() would have failed: not stored.
   }
+  if (typeof text !== 'string') {
+    capture.abort('the JSON body was not sent', 'body');
+    return false;
+  }
+  capture.write(text);
+  return true;
 }
 
 /*
@@ -138,13 +189,17 @@ function captureContext(ctx: Context, miss: Extract<Outcome, { type: 'miss' }>):
     return;
   }
   let sentInFull = (): boolean => true;
+  let json = false;
   const body: unknown = ctx.body;
   if (isNodeStream(body)) {
     if (capture.head(ctx.status, ctx.response.headers)) sentInFull = teeBody(ctx, body, capture);
   } else if (capture.head(ctx.status, ctx.response.headers)) {
     // The head first: a 404 with no body is refused for its status, as on every adapter, not for its body.
     const bytes = bufferedBody(ctx);
-    if (Buffer.isBuffer(bytes)) capture.write(bytes);
+    if (bytes === 'json') {
+      json = true;
+      sentInFull = captureJson(ctx, body, capture);
+    } else if (typeof bytes === 'string' || Buffer.isBuffer(bytes)) capture.write(bytes);
     else capture.abort(bytes.refused, 'body');
   }
   // Nothing is sent yet: a refusal gets its Cache-Status detail, a stored head gets its CDN tags.
@@ -158,8 +213,9 @@ function captureContext(ctx: Context, miss: Extract<Outcome, { type: 'miss' }>):
   res.once('finish', () => {
     const encodedOutside = String(res.getHeader('content-encoding') ?? '') !== encoding;
     if (ctx.body !== sent && !encodedOutside) capture.abort('the body was replaced after the cache read it');
-    else if (!sentInFull()) capture.abort('the stream body was not sent in full');
-    else void capture.end(res.statusCode, res.getHeaders(), rawHeaderNames(res));
+    else if (sentInFull() || (json && identityJson(capture, body, encodedOutside))) {
+      void capture.end(res.statusCode, res.getHeaders(), rawHeaderNames(res));
+    } else if (!json) capture.abort('the stream body was not sent in full');
   });
 }
 

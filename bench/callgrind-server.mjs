@@ -18,12 +18,18 @@
 // requests after a pause) cancels. --single-threaded keeps GC and compilation on the main thread, where callgrind
 // counts them (in a normal server they run on helper threads, which process CPU time also counts).
 // --keep=<dir> keeps the callgrind outputs (for callgrind_annotate); otherwise they go to a temp dir that is removed.
+// Miss rows (rows.mjs MISS_ROWS) get a new id on every request, counting up, and FULL_ENTRIES of them before the
+// warm-up, so that every measured request misses on a full store; their Redis rows get a redis-server of this
+// process's own at its maxmemory (processes.mjs startFullRedis), as in bench/run.mjs.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startFullRedis } from './processes.mjs';
+import { ALL_ROWS } from './rows.mjs';
+import { FULL_ENTRIES } from './servers/library.mjs';
 import { IDS } from './servers/payload.mjs';
 
 const args = process.argv.slice(2);
@@ -56,17 +62,36 @@ function request(agent, port, id) {
   });
 }
 
-/** `total` requests, ids cycling over IDS, `connections` at a time (one request in flight per connection). */
-async function load(agent, port, total) {
-  let next = 0;
+/**
+ * `total` requests, `connections` at a time (one request in flight per connection): ids cycling over IDS, or with
+ * `unique` (a miss row's counter) a new id each, counting up.
+ */
+async function load(agent, port, total, unique) {
+  let sent = 0;
   const worker = async () => {
-    while (next < total) await request(agent, port, IDS[next++ % IDS.length]);
+    while (sent < total) {
+      const id = unique === undefined ? IDS[sent % IDS.length] : unique.next++;
+      sent++;
+      await request(agent, port, id);
+    }
   };
   await Promise.all(Array.from({ length: Math.min(connections, total) }, worker));
 }
 
+// The miss rows' full redis-server, started on the first Redis miss row.
+let fullRedis;
+async function envFor(row) {
+  if (!row.fullRedis) return process.env;
+  fullRedis ??= await startFullRedis({ pinned: false });
+  if (fullRedis.skip) throw new Error(fullRedis.skip);
+  return { ...process.env, BENCH_REDIS_URL: fullRedis.url };
+}
+
 /** Runs `row` under callgrind; returns the totals of each measured window (`counts`), by event name. */
 async function profile(row) {
+  const spec = ALL_ROWS.find((candidate) => candidate.id === row);
+  const unique = spec?.misses ? { next: 1 } : undefined;
+  const env = spec === undefined ? process.env : await envFor(spec);
   const outFile = join(outDir, `${row}.out`);
   const child = spawn(
     'valgrind',
@@ -79,7 +104,7 @@ async function profile(row) {
       'bench/server.mjs',
       row,
     ],
-    { cwd: root, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] },
+    { cwd: root, env, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] },
   );
   children.add(child);
   const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -91,13 +116,15 @@ async function profile(row) {
   const agent = new Agent({ keepAlive: true, maxSockets: connections });
   let at = performance.now();
   const took = () => `${((performance.now() - at) / 1000).toFixed(0)} s`;
-  for (const id of IDS) await request(agent, port, id); // fills the cache: one miss per id
-  await load(agent, port, warmup);
+  // Fills the cache: one miss per id, or for a miss row its store, full.
+  if (unique === undefined) for (const id of IDS) await request(agent, port, id);
+  else await load(agent, port, FULL_ENTRIES, unique);
+  await load(agent, port, warmup, unique);
   control('--zero');
   const phases = [`warm-up ${took()}`];
   for (const count of counts) {
     at = performance.now();
-    await load(agent, port, count);
+    await load(agent, port, count, unique);
     control('--dump');
     phases.push(`${count} requests ${took()}`);
   }
@@ -137,3 +164,5 @@ for (const row of rowIds) {
   );
   console.log(`  totals ${JSON.stringify({ row, [low]: a, [high]: b })}`);
 }
+fullRedis?.close?.();
+await fullRedis?.stop?.();

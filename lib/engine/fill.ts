@@ -81,6 +81,7 @@ export class Fill {
   #onSettled: ((stored: boolean) => void) | undefined;
   // Releases the store's fill lock this fill holds (fill-lock.ts): once, when it settles or is given up.
   #unlock: (() => void) | undefined;
+  #lockToken: string | undefined;
 
   constructor(owner: FillOwner, request: AcquireRequest, startedAt: number, maxKeyLength: number) {
     this.#owner = owner;
@@ -140,16 +141,29 @@ export class Fill {
     else this.#onSettled = listener;
   }
 
-  /** Holds the store's fill lock until this fill settles. For the engine. */
-  holdLock(unlock: () => void): void {
+  /** Holds the store's fill lock (its `token`) until this fill settles. For the engine. */
+  holdLock(token: string, unlock: () => void): void {
     this.#unlock = unlock;
+    this.#lockToken = token;
     if (this.#settled) this.unlock();
+  }
+
+  /** The token of the store's fill lock this fill still holds, for a store that releases it as it stores. */
+  get lockToken(): string | undefined {
+    return this.#lockToken;
+  }
+
+  /** The store released the lock as it stored the entry (`setAndUnlock` answered): nothing is left to release. */
+  lockReleased(): void {
+    this.#unlock = undefined;
+    this.#lockToken = undefined;
   }
 
   /** Lets the store's fill lock go now (the fill runs on, but no other instance need wait for it). For the engine. */
   unlock(): void {
     const unlock = this.#unlock;
     this.#unlock = undefined;
+    this.#lockToken = undefined;
     unlock?.();
   }
 

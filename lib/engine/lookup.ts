@@ -284,7 +284,7 @@ export class Lookups implements FillOwner {
       fill.settle(outcome.entry);
       return this.#hit(outcome.entry, request, this.#settings.now());
     }
-    if (outcome.type === 'locked') fill.holdLock(() => lock.release(fill.id, outcome.token));
+    if (outcome.type === 'locked') fill.holdLock(outcome.token, () => lock.release(fill.id, outcome.token));
     return this.#miss(fill, request, fallback, revalidating);
   }
 }

@@ -30,8 +30,15 @@ export async function storeFill(
   const refused = (why: StoreRefusal): void => {
     cause ??= why;
   };
+  // A fill holding the store's fill lock releases it with the write, where the store can (one call, not two).
+  const token = fill.lockToken;
   try {
-    stored = await callStore('store.set', storeTimeout, () => store.set(fill.id, entry, refused));
+    if (token === undefined || store.setAndUnlock === undefined) {
+      stored = await callStore('store.set', storeTimeout, () => store.set(fill.id, entry, refused));
+    } else {
+      stored = await callStore('store.set', storeTimeout, () => store.setAndUnlock?.(fill.id, entry, token, refused) ?? false);
+      fill.lockReleased();
+    }
   } catch (error) {
     failed = true;
     telemetry.report(error);

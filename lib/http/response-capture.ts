@@ -230,6 +230,8 @@ export class ResponseCapture {
       this.#handlerControl = headerValue(headers, 'cache-control');
     }
     this.#state = 'capturing';
+    const declared = headers['content-length'];
+    if (declared !== undefined) this.#body.expect(Number(declared));
     this.#encodingAtHead = headerValue(headers, 'content-encoding');
     this.#varyAtHead = headerValue(headers, 'vary');
     const cdn = this.#settings.cdnTags;

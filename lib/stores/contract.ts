@@ -146,6 +146,13 @@ export interface CacheStore {
   /** Releases the fill lock of `key` only while `token` holds it: a lock that expired and was taken again stays. */
   unlockFill?(key: string, token: string): MaybePromise<void>;
   /**
+   * Optional, for a store that locks fills: {@link set}, then {@link unlockFill} with `token`, whether the entry was
+   * stored or refused, in that order (an instance that takes the lock next must find the entry), and in one
+   * operation where the store can (one round trip). The cache calls it instead of the pair for a fill that holds
+   * the lock; should it fail, the cache still releases the lock with `unlockFill`.
+   */
+  setAndUnlock?(key: string, entry: CachedEntry, token: string, refused?: (cause: StoreRefusal) => void): MaybePromise<boolean>;
+  /**
    * Optional: reads `key` as {@link get} does, for inspection, without changing anything a lookup would (an LRU
    * store's recency). The cache falls back to `get` when a store has none.
    */

@@ -105,9 +105,25 @@ local function publish(seq, stream, maxlen, stamp, epoch, tags, first)
 end
 `;
 
-// The body both set scripts share once they know where the epoch comes from and where the tags start.
-export function setScript(prelude: string, epochOf: string, firstTag: number): string {
-  return `${prelude}
+/*
+ * The body both set scripts share once they know where the epoch comes from and where the tags start. With
+ * `unlock` (the lock key and the holder's token, as Lua expressions), the fill lock is released after the entry is
+ * written or refused, in the same script, by the compare-and-delete of the unlock script.
+ */
+export function setScript(prelude: string, epochOf: string, firstTag: number, unlock?: { key: string; token: string }): string {
+  const body = setBody(epochOf, firstTag);
+  if (unlock === undefined) return `${prelude}${body}`;
+  const { key, token } = unlock;
+  return `${prelude}local function store_entry()${body}end
+local stored = store_entry()
+local held = redis.call('GET', ${key})
+if held and string.sub(held, 1, #${token} + 1) == ${token} .. ':' then redis.call('DEL', ${key}) end
+return stored
+`;
+}
+
+function setBody(epochOf: string, firstTag: number): string {
+  return `
 local ttl = tonumber(ARGV[2])
 if not (ttl and ttl >= 1 and ttl <= ${MAX_TTL} and ttl == math.floor(ttl)) then return 0 end
 check_run(KEYS[2], KEYS[4])

@@ -45,6 +45,15 @@ return out
  */
 const SET_SCRIPT = setScript(PRELUDE, 'epoch_of(KEYS[2], clock())', 5);
 /**
+ * set and unlock: set, then the fill lock this fill holds released as unlock releases it (only while the token
+ * holds it), whether the entry was stored or refused: a miss's write and its release in one round trip. The entry is
+ * written before the lock goes, so an instance that takes the lock next finds the entry (fill-lock.ts).
+ * KEYS: [1] the entry hash, [2] the records sorted set, [3] the longest-ttl string, [4] the run id, [5] the lock key.
+ * ARGV: [1] startedAt (µs), [2] the ms to keep it, [3] metadata JSON, [4] body, [5] the lock's token, [6..] its tags.
+ * Returns set's answer.
+ */
+const SET_UNLOCK_SCRIPT = setScript(PRELUDE, 'epoch_of(KEYS[2], clock())', 6, { key: 'KEYS[5]', token: 'ARGV[5]' });
+/**
  * expire: records "expired now" for every tag, one ZADD whatever the number of entries tagged; prunes records
  * older than the longest ttl and those over maxRecords, raising the epoch over whatever it drops; publishes it all
  * on the expiry stream.
@@ -144,6 +153,7 @@ return 0
 export const SCRIPTS = {
   getMany: { name: 'groupCacheGetMany2', numberOfKeys: 2, lua: GET_MANY_SCRIPT },
   set: { name: 'groupCacheSet3', numberOfKeys: 4, lua: SET_SCRIPT },
+  setUnlock: { name: 'groupCacheSetUnlock1', numberOfKeys: 5, lua: SET_UNLOCK_SCRIPT },
   expire: { name: 'groupCacheExpire4', numberOfKeys: 5, lua: EXPIRE_SCRIPT },
   touch: { name: 'groupCacheTouch4', numberOfKeys: 4, lua: TOUCH_SCRIPT },
   streamState: { name: 'groupCacheStreamState4', numberOfKeys: 4, lua: STREAM_STATE_SCRIPT },

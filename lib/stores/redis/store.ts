@@ -219,16 +219,10 @@ export class RedisStore implements CacheStore {
 
   async set(id: string, entry: CachedEntry): Promise<boolean> {
     this.#ready();
-    // Kept until its stale window ends. A fraction of a ms rounds up; anything else outside 1..MAX_TTL is refused,
-    // never stored without an expiry.
-    const px = Math.ceil(entry.staleUntil - entry.storedAt);
-    if (!(px >= 1 && px <= MAX_TTL)) return false;
-    const encoded = encodeMeta(entry);
-    const tags = entry.tags.map(wire);
-    let size = encoded.length + entry.body.length + id.length * 3;
-    for (const tag of tags) size += tag.length * 3;
-    if (size > this.#maxEntryBytes) return false;
-    if (this.#cluster !== undefined) return this.#cluster.set(id, entry, px, encoded);
+    const args = this.#setArgs(id, entry);
+    if (args === undefined) return false;
+    if (this.#cluster !== undefined) return this.#cluster.set(id, entry, args.px, args.encoded);
+    const { px, encoded, tags } = args;
     const stored = await this.#client.run(SCRIPTS.set, [
       this.#entryKey(id),
       this.#records,
@@ -241,6 +235,54 @@ export class RedisStore implements CacheStore {
       ...tags,
     ]);
     return Number(stored) === 1;
+  }
+
+  /**
+   * As {@link set}, then releases the fill lock `token` holds, as {@link unlockFill} does, whether the entry was
+   * stored or refused: on one node both go in one script (the entry is written before the lock goes). On a cluster
+   * the lock key lives apart from the entry's bucket, so it is two calls, in that order.
+   */
+  async setAndUnlock(id: string, entry: CachedEntry, token: string): Promise<boolean> {
+    this.#ready();
+    const args = this.#setArgs(id, entry);
+    const cluster = this.#cluster;
+    if (args === undefined || cluster !== undefined) {
+      try {
+        return args !== undefined && (await cluster?.set(id, entry, args.px, args.encoded)) === true;
+      } finally {
+        await this.unlockFill(id, token);
+      }
+    }
+    const { px, encoded, tags } = args;
+    const stored = await this.#client.run(SCRIPTS.setUnlock, [
+      this.#entryKey(id),
+      this.#records,
+      this.#longestTtl,
+      this.#run,
+      this.#lockKey(id),
+      String(entry.startedAt),
+      String(px),
+      encoded,
+      entry.body,
+      token,
+      ...tags,
+    ]);
+    return Number(stored) === 1;
+  }
+
+  /*
+   * What a set sends besides the keys, or undefined for an entry refused before any call: kept until its stale window
+   * ends (a fraction of a ms rounds up; anything else outside 1..MAX_TTL is refused, never stored without an expiry),
+   * and no larger than maxEntryBytes as sent.
+   */
+  #setArgs(id: string, entry: CachedEntry): { px: number; encoded: Buffer; tags: string[] } | undefined {
+    const px = Math.ceil(entry.staleUntil - entry.storedAt);
+    if (!(px >= 1 && px <= MAX_TTL)) return undefined;
+    const encoded = encodeMeta(entry);
+    const tags = entry.tags.map(wire);
+    let size = encoded.length + entry.body.length + id.length * 3;
+    for (const tag of tags) size += tag.length * 3;
+    return size > this.#maxEntryBytes ? undefined : { px, encoded, tags };
   }
 
   async expire(tags: readonly string[]): Promise<number | undefined> {

@@ -212,13 +212,22 @@ export class TieredStore implements CacheStore {
     return this.#records.plan(id, entry).buckets.every((n) => this.#follower.epochKnown(n));
   }
 
-  async set(id: string, entry: CachedEntry): Promise<boolean> {
+  set(id: string, entry: CachedEntry): Promise<boolean> {
+    return this.#write(id, entry, () => this.#redis.set(id, entry));
+  }
+
+  /** As {@link set}, releasing the fill lock `token` holds in the same call (RedisStore.setAndUnlock). */
+  setAndUnlock(id: string, entry: CachedEntry, token: string): Promise<boolean> {
+    return this.#write(id, entry, () => this.#redis.setAndUnlock(id, entry, token));
+  }
+
+  async #write(id: string, entry: CachedEntry, send: () => Promise<boolean>): Promise<boolean> {
     const generation = this.#generation;
     const following = this.#follower.following();
     // Let go of the copy this write replaces before sending it: a lookup meanwhile goes to Redis, behind the write
     // on the same connection, instead of answering the old copy from the tier (a refresh, then a read).
     this.#tier.delete(id);
-    const stored = await this.#redis.set(id, entry);
+    const stored = await send();
     if (stored && following && generation === this.#generation) this.#keep(id, entry);
     return stored;
   }
