@@ -10,6 +10,7 @@ import { CachedRoute, type Outcome, type RouteOptions } from '../lib/http/cached
 import { expireWrite } from '../lib/http/expiry-failure.js';
 import { rawHeaderNames } from '../lib/http/headers.js';
 import { Inspector, type InspectorOptions, readNodeBody } from '../lib/http/inspector.js';
+import { identityJson, readJsonAtEnd } from '../lib/http/json-capture.js';
 import { checkMountOrder, type MountedLayer } from '../lib/http/mount-order.js';
 import type { Replay } from '../lib/http/replay.js';
 import { LazyRequestInfo, type RequestDescriber } from '../lib/http/request-info.js';
@@ -86,7 +87,7 @@ function sendReplay(ctx: Context, replay: Replay): void {
 
 /**
  * The bytes Koa will send for `ctx.body`, `'json'` for a body Koa serialises itself (read as it sends it: see
- * {@link captureJson}), or a reason it cannot be stored. Streams are handled apart; Koa 3's web bodies (Blob,
+ * `readJsonAtEnd`), or a reason it cannot be stored. Streams are handled apart; Koa 3's web bodies (Blob,
  * ReadableStream, Response) are passed through uncached.
  */
 function bufferedBody(ctx: Context): Buffer | string | 'json' | { refused: string } {
@@ -102,62 +103,6 @@ function bufferedBody(ctx: Context): Buffer | string | 'json' | { refused: strin
     if (typeof WebType === 'function' && body instanceof WebType) return { refused: `${name} body` };
   }
   return 'json';
-}
-
-/*
- * A JSON body is read where Koa's respond() sends it, `res.end(JSON.stringify(body))`, rather than serialised here
- * too: one serialisation per miss, and `ctx.body` stays the handler's object for every middleware further up. The
- * stored bytes are then the bytes sent, as on every Node-capture adapter. Returns whether they were read: not when
- * Koa failed to serialise the body, or sent another one (an encoder outside: see captureContext).
- */
-function captureJson(ctx: Context, body: unknown, capture: ResponseCapture): () => boolean {
-  const res = ctx.res;
-  const end = res.end;
-  // Koa's error response (its own serialisation threw) also ends in res.end(text), with the body still set: it is
-  // told apart by the status and type it sets.
-  const status = res.statusCode;
-  const type = res.getHeader('content-type');
-  let read = false;
-  let called = false;
-  // Left in place once called (never deleted: a deleted property would turn the response into a slow dictionary
-  // object for the rest of its life).
-  res.end = function endAndRead(this: typeof res, ...args: unknown[]) {
-    const chunk = args[0];
-    if (
-      !called &&
-      typeof chunk === 'string' &&
-      ctx.body === body &&
-      res.statusCode === status &&
-      res.getHeader('content-type') === type
-    ) {
-      capture.write(chunk);
-      read = true;
-    }
-    called = true;
-    return (end as (...rest: unknown[]) => typeof res).apply(this, args);
-  } as typeof res.end;
-  return () => read;
-}
-
-/*
- * A JSON body Koa did not send as such. An encoder outside (koa-compress) sent its encoding of the object instead:
- * the identity bytes are stored, serialised here as Koa would have (the encoder serialised it too), and the encoder
- * encodes each hit. Otherwise Koa could not serialise it and answered with an error: nothing is stored. Returns
- * whether the capture may end.
- */
-function identityJson(capture: ResponseCapture, body: unknown, encodedOutside: boolean): boolean {
-  let text: string | undefined;
-  try {
-    text = encodedOutside ? JSON.stringify(body) : undefined;
-  } catch {
-    // As Koa's respond() would have failed: not stored.
-  }
-  if (typeof text !== 'string') {
-    capture.abort('the JSON body was not sent', 'body');
-    return false;
-  }
-  capture.write(text);
-  return true;
 }
 
 /*
@@ -198,7 +143,7 @@ function captureContext(ctx: Context, miss: Extract<Outcome, { type: 'miss' }>):
     const bytes = bufferedBody(ctx);
     if (bytes === 'json') {
       json = true;
-      sentInFull = captureJson(ctx, body, capture);
+      sentInFull = readJsonAtEnd(ctx.res, () => ctx.body === body, capture);
     } else if (typeof bytes === 'string' || Buffer.isBuffer(bytes)) capture.write(bytes);
     else capture.abort(bytes.refused, 'body');
   }

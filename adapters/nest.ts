@@ -24,19 +24,11 @@ import { CachedRoute, type Outcome, type RouteOptions } from '../lib/http/cached
 import { expireWrite, type HeldWrite, namingFailed, sentBeforeExpiry } from '../lib/http/expiry-failure.js';
 import { prepareNodeResponse } from '../lib/http/node-capture.js';
 import { replayInstead } from '../lib/http/replay-instead.js';
-import { LazyRequestInfo, type RequestDescriber } from '../lib/http/request-info.js';
+import { LazyRequestInfo, type RequestDescriber, writeRequestOf } from '../lib/http/request-info.js';
 import { enteredAt, markEntered, markExpiryPath, onExpiryPath } from '../lib/http/request-mark.js';
 import { checkRouteOptions } from '../lib/http/route-options.js';
 import { handlerThrew } from '../lib/http/stale-fallback.js';
-import {
-  appendExpireGroups,
-  type ExpireOptions,
-  notOnPath,
-  requestIdOf,
-  type WriteExpiry,
-  type WriteRequest,
-  writeExpiry,
-} from '../lib/http/write-expiry.js';
+import { appendExpireGroups, type ExpireOptions, notOnPath, type WriteExpiry, writeExpiry } from '../lib/http/write-expiry.js';
 
 export type { ExpireOptions, KeyFunction, RouteOptions };
 
@@ -217,11 +209,9 @@ class ExpireGroupsInterceptor implements NestInterceptor {
 
   async #expire(req: PlatformRequest, res: object, result: unknown, groupsOf?: ExpireGroupsFunction<object>): Promise<unknown> {
     const raw = rawResponse(res);
-    const write = heldWrite(raw, res, result, () => ({
-      method: req.method,
-      route: DESCRIBER.where(req).slice(req.method.length + 1),
-      requestId: requestIdOf(req.headers, (res as PlatformResponse).getHeaders()['x-request-id']),
-    }));
+    const write = heldWrite(raw, res, result, () =>
+      writeRequestOf(DESCRIBER, req, (res as PlatformResponse).getHeaders()['x-request-id']),
+    );
     const locals = cacheLocals(req);
     if (groupsOf !== undefined) {
       try {
@@ -250,7 +240,7 @@ interface PlatformResponse {
  * interceptors hand it on. The 503 of a failed expiry (a body of the cache's, as every adapter's) is written in place
  * of what Nest sends then, as a hit is: whatever the interceptors around it make of the result.
  */
-function heldWrite(raw: ServerResponse, res: object, result: unknown, request: () => WriteRequest): HeldWrite {
+function heldWrite(raw: ServerResponse, res: object, result: unknown, request: HeldWrite['request']): HeldWrite {
   const platform = res as PlatformResponse;
   return {
     request,

@@ -94,11 +94,7 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
       telemetry,
       pending,
     });
-    const edge = settings.edge;
-    this.#edgePurge =
-      edge === undefined
-        ? undefined
-        : new EdgePurge({ edge, telemetry, maxPending: settings.maxPending, retryInterval: settings.retryInterval });
+    this.#edgePurge = edgePurgeOf(settings, telemetry);
     this.#expiry = new Expiry({
       ...this.#common(),
       maxPending: settings.maxPending,
@@ -266,4 +262,10 @@ export class GroupCache extends EventEmitter<GroupCacheEvents> {
 /** Creates a cache. With no options: a memory store of 64 MiB and a 60 s TTL. */
 export function createCache(options?: CacheOptions): GroupCache {
   return new GroupCache(options);
+}
+
+// Set when the cache has an `edge`: every group expiry purges it as part of expiring.
+function edgePurgeOf(settings: CacheSettings, telemetry: Telemetry): EdgePurge | undefined {
+  const { edge, maxPending, retryInterval } = settings;
+  return edge === undefined ? undefined : new EdgePurge({ edge, telemetry, maxPending, retryInterval });
 }

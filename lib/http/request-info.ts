@@ -1,4 +1,6 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { HeaderMap } from './headers.js';
+import { requestIdOf, type WriteRequest } from './write-expiry.js';
 
 /** The request facts the core needs, as an adapter reads them off its framework. */
 export interface RequestInfo {
@@ -50,4 +52,20 @@ export class LazyRequestInfo<Source> implements RequestInfo {
   get url(): string {
     return this.#describer.url(this.#source);
   }
+}
+
+/**
+ * A write named for its expiry's trigger from how `describer` names it (`PUT /users/:id`) and the request id its
+ * headers carry (see `requestIdOf`).
+ */
+export function writeRequestOf<Source extends { method: string; headers: IncomingHttpHeaders }>(
+  describer: RequestDescriber<Source>,
+  req: Source,
+  responseRequestId: unknown,
+): WriteRequest {
+  return {
+    method: req.method,
+    route: describer.where(req).slice(req.method.length + 1),
+    requestId: requestIdOf(req.headers, responseRequestId),
+  };
 }
