@@ -2,12 +2,11 @@ import { performance } from 'node:perf_hooks';
 import createDebug from 'debug';
 import { GroupCacheError } from '../core/errors.js';
 import { cdnTag } from '../core/keys.js';
+import { Backoff } from './backoff.js';
 import type { EdgeSettings, Purger } from './purger.js';
 import type { Telemetry } from './telemetry.js';
 
 const purgeLog = createDebug('group-cache:purge');
-
-const MAX_RETRY_DELAY = 30_000;
 
 /** What the edge purge needs of the cache it works for. */
 export interface EdgePurgeSettings {
@@ -36,8 +35,7 @@ export class EdgePurge {
   readonly #settings: EdgePurgeSettings;
   // Tags whose purge failed, per edge, oldest first, waiting for a retry.
   readonly #pending = new Map<Purger, Set<string>>();
-  #retryTimer: NodeJS.Timeout | undefined;
-  #retryAttempt = 0;
+  readonly #backoff = new Backoff(() => void this.#retry());
   #closed = false;
 
   constructor(settings: EdgePurgeSettings) {
@@ -111,14 +109,9 @@ export class EdgePurge {
 
   // Never sooner than the window: a retry is a purge like the first, and the same race holds for it.
   #scheduleRetry(): void {
-    if (this.#retryTimer !== undefined || this.#closed || this.pending === 0) return;
+    if (this.#closed || this.pending === 0) return;
     const { retryInterval, edge } = this.#settings;
-    const delay = Math.max(edge.window, Math.min(retryInterval * 2 ** this.#retryAttempt, MAX_RETRY_DELAY));
-    this.#retryTimer = setTimeout(() => {
-      this.#retryTimer = undefined;
-      void this.#retry();
-    }, delay);
-    this.#retryTimer.unref();
+    this.#backoff.schedule(retryInterval, edge.window);
   }
 
   async #retry(): Promise<void> {
@@ -132,7 +125,7 @@ export class EdgePurge {
       if (queued?.size === 0) this.#pending.delete(purger);
       purgeLog('retried purge of %d tag(s) at %s landed', tags.length, purger.name);
     }
-    this.#retryAttempt = failures.length === 0 ? 0 : this.#retryAttempt + 1;
+    this.#backoff.settled(failures.length === 0);
     for (const { purger, error } of failures) purgeLog('retry of the purge at %s failed: %s', purger.name, messageOf(error));
     this.#scheduleRetry();
   }
@@ -147,8 +140,7 @@ export class EdgePurge {
   /** Stops retrying; purges still queued are reported as dropped. */
   close(): void {
     this.#closed = true;
-    clearTimeout(this.#retryTimer);
-    this.#retryTimer = undefined;
+    this.#backoff.stop();
     for (const [purger, tags] of this.#pending) this.#reportDropped(purger, [...tags], 'the cache was closed');
     this.#pending.clear();
   }

@@ -5,6 +5,7 @@ import { collectExpiryGroups, type GroupNames } from '../core/expiry-groups.js';
 import { cdnTag, groupTag, keyId } from '../core/keys.js';
 import type { StoreClock } from '../core/store-clock.js';
 import type { CacheStore } from '../stores/contract.js';
+import { Backoff } from './backoff.js';
 import type { EdgePurge } from './edge-purge.js';
 import type { ExpireEvent, ExpiryNotice, ExpiryTrigger } from './engine-types.js';
 import type { Telemetry } from './telemetry.js';
@@ -12,7 +13,6 @@ import { callStore } from './timeout.js';
 
 const expireLog = createDebug('group-cache:expire');
 
-const MAX_RETRY_DELAY = 30_000;
 // Tags per store call: a write may name any number of groups, the store gets them in bounded batches.
 const EXPIRY_BATCH = 1_000;
 
@@ -46,8 +46,7 @@ export class Expiry {
   readonly #pending: Set<string>;
   // What each queued tag names, so that a retried expiry can tell onExpire too.
   readonly #pendingNames = new Map<string, { group?: string; key?: string }>();
-  #retryTimer: NodeJS.Timeout | undefined;
-  #retryAttempt = 0;
+  readonly #backoff = new Backoff(() => void this.#retry());
   #closed = false;
 
   constructor(settings: ExpirySettings) {
@@ -180,13 +179,8 @@ export class Expiry {
   }
 
   #scheduleRetry(): void {
-    if (this.#retryTimer !== undefined || this.#closed || this.#pending.size === 0) return;
-    const delay = Math.min(this.#settings.retryInterval * 2 ** this.#retryAttempt, MAX_RETRY_DELAY);
-    this.#retryTimer = setTimeout(() => {
-      this.#retryTimer = undefined;
-      void this.#retry();
-    }, delay);
-    this.#retryTimer.unref();
+    if (this.#closed || this.#pending.size === 0) return;
+    this.#backoff.schedule(this.#settings.retryInterval);
   }
 
   async #retry(): Promise<void> {
@@ -195,7 +189,7 @@ export class Expiry {
     try {
       await callStore('store.expire (retry)', storeTimeout, () => store.expire(tags));
       for (const tag of tags) this.#pending.delete(tag);
-      this.#retryAttempt = 0;
+      this.#backoff.settled(true);
       telemetry.expired(tags.length);
       expireLog('retried expiry of %d tags landed', tags.length);
       const landed = this.#landed(tags);
@@ -203,7 +197,7 @@ export class Expiry {
       // Nobody waits for this one: a failed purge is reported and retried by the edge purge itself.
       this.#settings.edge?.purge(landed.groups).catch(() => {});
     } catch (error) {
-      this.#retryAttempt++;
+      this.#backoff.settled(false);
       expireLog('retry of %d expiries failed: %s', tags.length, messageOf(error));
     }
     this.#scheduleRetry();
@@ -233,8 +227,7 @@ export class Expiry {
   /** Stops retrying; expiries still queued are reported as dropped. */
   close(): void {
     this.#closed = true;
-    clearTimeout(this.#retryTimer);
-    this.#retryTimer = undefined;
+    this.#backoff.stop();
     if (this.#pending.size > 0) this.#reportDropped([...this.#pending], 'the cache was closed');
     this.#pending.clear();
     this.#pendingNames.clear();
