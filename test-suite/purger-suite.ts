@@ -4,7 +4,7 @@
  */
 import type { Purger } from '../lib/index.js';
 import { assert, atMost } from './assert.js';
-import { type RunnerOption, resolveRunner, type SuiteContext } from './runner.js';
+import { fixtureHooks, type RunnerOption, resolveRunner, type SuiteContext } from './runner.js';
 
 /** What the edge would do with a response put there: serve it as is, only as stale (soft-purged), or not at all. */
 export type EdgeState = 'fresh' | 'stale' | 'gone';
@@ -41,7 +41,8 @@ const DIGEST = 'G-2hJ_yX0ab9QkLmNoPqRsTuVwXyZ0123456789-_AbC';
 
 /** The tests that define a purger: `purgerConformance('varnishPurger', factory)`. */
 export function purgerConformance(name: string, factory: PurgerFactory, options: RunnerOption = {}): void {
-  const { describe, it, before, after, afterEach } = resolveRunner(options.runner, 'purgerConformance');
+  const runner = resolveRunner(options.runner, 'purgerConformance');
+  const { describe, it } = runner;
   describe(`purger conformance: ${name}`, () => {
     const fixtures: PurgerFixture[] = [];
     async function fresh(): Promise<PurgerFixture> {
@@ -50,15 +51,7 @@ export function purgerConformance(name: string, factory: PurgerFactory, options:
       return fixture;
     }
 
-    before(async function (this: SuiteContext | undefined) {
-      await factory.setup?.(this);
-    });
-    afterEach(async () => {
-      for (const fixture of fixtures.splice(0)) await fixture.cleanup?.();
-    });
-    after(async () => {
-      await factory.teardown?.();
-    });
+    fixtureHooks(runner, factory, fixtures);
 
     it('has a name to report failures with', async () => {
       const { purger } = await fresh();

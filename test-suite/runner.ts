@@ -55,3 +55,29 @@ export function resolveRunner(runner: TestRunner | undefined, suite: string): Te
   }
   return found as unknown as TestRunner;
 }
+
+/** What the shipped suites' factories have in common: a set-up before the tests and a teardown after them. */
+export interface FixtureFactory {
+  setup?(context: SuiteContext | undefined): Promise<void>;
+  teardown?(): Promise<void>;
+}
+
+/**
+ * Registers a suite's hooks: the factory's setup before its tests, each test's fixtures cleaned up after it, the
+ * factory's teardown after the last.
+ */
+export function fixtureHooks(
+  runner: TestRunner,
+  factory: FixtureFactory,
+  fixtures: Array<{ cleanup?(): Promise<void> | void }>,
+): void {
+  runner.before(async function (this: SuiteContext | undefined) {
+    await factory.setup?.(this);
+  });
+  runner.afterEach(async () => {
+    for (const fixture of fixtures.splice(0)) await fixture.cleanup?.();
+  });
+  runner.after(async () => {
+    await factory.teardown?.();
+  });
+}

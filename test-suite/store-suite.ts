@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { CachedEntry, CacheStore, HeaderList, StoreLookup } from '../lib/index.js';
 import { above, assert, atLeast, atMost, below } from './assert.js';
-import { type RunnerOption, resolveRunner, type SuiteContext } from './runner.js';
+import { fixtureHooks, type RunnerOption, resolveRunner, type SuiteContext } from './runner.js';
 
 /** Options a conformance test may ask of a fresh store. */
 export interface StoreFixtureOptions {
@@ -74,7 +74,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * Stamps always come from the store's own lookups: the suite never assumes what its clock is.
  */
 export function storeConformance(name: string, factory: StoreFactory, options: RunnerOption = {}): void {
-  const { describe, it, before, after, afterEach } = resolveRunner(options.runner, 'storeConformance');
+  const runner = resolveRunner(options.runner, 'storeConformance');
+  const { describe, it } = runner;
   describe(`store conformance: ${name}`, () => {
     const fixtures: StoreFixture[] = [];
     async function fresh(options?: StoreFixtureOptions): Promise<CacheStore> {
@@ -93,15 +94,7 @@ export function storeConformance(name: string, factory: StoreFactory, options: R
       return value;
     }
 
-    before(async function (this: SuiteContext | undefined) {
-      await factory.setup?.(this);
-    });
-    afterEach(async () => {
-      for (const fixture of fixtures.splice(0)) await fixture.cleanup?.();
-    });
-    after(async () => {
-      await factory.teardown?.();
-    });
+    fixtureHooks(runner, factory, fixtures);
 
     it('get(id) of a missing id is a miss, expiredAt 0, with a numeric stamp', async () => {
       const store = await fresh();
