@@ -2,7 +2,8 @@
 export const LOOKUP = {
   source: { where: 'bench' },
   canFill: true,
-  accepts: () => true,
+  // Any stored entry may answer (lib/engine/selection.ts): the benches store no Vary.
+  selection: { reuse: true, values: undefined, complete: true },
   staleWhileRevalidate: 0,
   staleIfError: 0,
   staleIfErrorAfterExpire: false,
