@@ -23,6 +23,17 @@ export type { CacheControlInfo, CacheControlOption, RequestInfo, RouteOptions, S
 type Answered = Exclude<Acquired, { type: 'vary' }>;
 type Filling = Extract<Acquired, { type: 'fill' }>;
 
+// A lookup as the route asked it: what answering it needs, and what asking again needs.
+interface Asked {
+  request: AcquireRequest;
+  /** The key with the route's `vary` values: variants' ids derive from it. */
+  key: string;
+  info: RequestInfo;
+  ttl: number;
+  fromHeaders: boolean;
+  refresh: boolean;
+}
+
 /** The key of a key function that gave groups only: method and URL, query parameters sorted. HEAD reads GET's. */
 export function defaultKey(method: string, url: string): string {
   const query = url.indexOf('?');
@@ -197,7 +208,6 @@ export class CachedRoute<Req> {
     const cache = this.cache;
     const key = this.#vary.length === 0 ? spec.key : spec.key + varyKeySuffix(this.#vary, info.headers);
     const id = keyId(key, cache.maxKeyLength);
-    const variantId = (suffix: string) => keyId(key + suffix, cache.maxKeyLength);
     const request: AcquireRequest = {
       key: spec.key,
       id,
@@ -207,7 +217,7 @@ export class CachedRoute<Req> {
       canFill: info.method === 'GET',
       enteredAt: info.enteredAt,
       // A refresh takes no stored entry, fresh or not: the lookup starts a fill, whose entry replaces the old one.
-      selection: this.#seenVary.selection(info.headers, variantId, refresh, false),
+      selection: this.#seenVary.selection(info.headers, key, cache.maxKeyLength, refresh, false),
       staleWhileRevalidate: this.#stale.whileRevalidate,
       staleIfError: this.#stale.ifError,
       staleIfErrorAfterExpire: this.#stale.afterExpire,
@@ -215,15 +225,18 @@ export class CachedRoute<Req> {
     const ttl = spec.ttl ?? this.#ttl;
     // The key function's ttl wins over the response's headers, as it wins over the route's ttl.
     const fromHeaders = this.#ttlFromHeaders && spec.ttl === undefined;
-    const answer = (acquired: Acquired): Outcome | Promise<Outcome> => {
-      if (acquired.type !== 'vary') return this.#outcome(acquired, info, ttl, fromHeaders, spec.groups);
-      // An entry of names this route had not seen vary: the request works their values out and asks once more.
-      this.#seenVary.learn(acquired.names);
-      const selection = this.#seenVary.selection(info.headers, variantId, refresh, true);
-      return Promise.resolve(cache.lookup({ ...request, selection })).then(answer);
-    };
+    const asked: Asked = { request, key, info, ttl, fromHeaders, refresh };
     const acquired = cache.lookup(request);
-    return isPromiseLike(acquired) ? acquired.then(answer) : answer(acquired);
+    return isPromiseLike(acquired) ? acquired.then((value) => this.#answer(value, asked)) : this.#answer(acquired, asked);
+  }
+
+  #answer(acquired: Acquired, asked: Asked): Outcome | Promise<Outcome> {
+    const { request, info } = asked;
+    if (acquired.type !== 'vary') return this.#outcome(acquired, info, asked.ttl, asked.fromHeaders, request.groups);
+    // An entry of names this route had not seen vary: the request works their values out and asks once more.
+    this.#seenVary.learn(acquired.names);
+    const selection = this.#seenVary.selection(info.headers, asked.key, this.cache.maxKeyLength, asked.refresh, true);
+    return Promise.resolve(this.cache.lookup({ ...request, selection })).then((value) => this.#answer(value, asked));
   }
 
   #outcome(acquired: Answered, info: RequestInfo, ttl: number, fromHeaders: boolean, groups: readonly string[]): Outcome {

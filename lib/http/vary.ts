@@ -1,3 +1,4 @@
+import { keyId } from '../core/keys.js';
 import type { Selection } from '../engine/selection.js';
 import { acceptedCodings, preferredCoding } from './accept-encoding.js';
 import { type HeaderMap, headerTokens, headerValue } from './headers.js';
@@ -50,10 +51,10 @@ export class SeenVary {
   /**
    * What a request takes of the entries of `key`: their `Vary` values matched; when they vary on Accept-Encoding,
    * a coding the request accepts (a compressor that chose oddly must never make a client get gzip or br it did
-   * not ask for), and each coding class its own entry beside the first (`variantId`). `complete` once the request
+   * not ask for), and each coding class its own entry beside the first (under `key` and its class). `complete` once the request
    * was answered `vary`: names past the bound then read as a mismatch.
    */
-  selection(headers: HeaderMap, variantId: (suffix: string) => string, refresh: boolean, complete: boolean): Selection {
+  selection(headers: HeaderMap, key: string, maxKeyLength: number, refresh: boolean, complete: boolean): Selection {
     const names = this.#names;
     if (names.length === 0 && !refresh && !complete) return UNKNOWN_VARY;
     const values = new Map<string, string>();
@@ -65,7 +66,7 @@ export class SeenVary {
       values,
       complete,
       header: { name: 'content-encoding', oneOf: acceptedCodings(headers), whenVaryOn: 'accept-encoding' },
-      alternate: { name: 'accept-encoding', id: variantId(`\naccept-encoding:${coding}`) },
+      alternate: { name: 'accept-encoding', id: keyId(`${key}\naccept-encoding:${coding}`, maxKeyLength) },
     };
   }
 }
