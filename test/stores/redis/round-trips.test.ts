@@ -8,6 +8,7 @@ import { createCache, type GroupCache } from 'group-cache';
 import { groupCache } from 'group-cache/express';
 import { type RedisStore, redisStore } from 'group-cache/redis';
 import type { Redis } from 'ioredis';
+import { entryStoredNow } from '../../helpers/entries.js';
 import { express, request } from '../../helpers/express-app.js';
 import { useRedis } from '../../helpers/redis-fixtures.js';
 import { connect, uniquePrefix } from '../../helpers/redis-server.js';
@@ -114,18 +115,7 @@ describe('Redis store: round trips of a miss', () => {
     const lookup = await store.get('k');
     const token = await store.lockFill('k', 10_000);
     expect(token).to.be.a('string');
-    const entry = {
-      status: 200,
-      headers: [],
-      body: Buffer.from('x'),
-      etag: '"x"',
-      vary: [],
-      tags: ['g:one'],
-      startedAt: lookup.stamp,
-      storedAt: Date.now(),
-      freshUntil: Date.now() + 60_000,
-      staleUntil: Date.now() + 60_000,
-    };
+    const entry = entryStoredNow(lookup.stamp, ['g:one'], 'x');
     expect(await store.setAndUnlock('k', entry, token as string)).to.equal(true);
     expect(await client.exists(`${prefix}lock:k`)).to.equal(0);
     expect((await store.get('k')).entry?.body.toString()).to.equal('x');
@@ -135,18 +125,7 @@ describe('Redis store: round trips of a miss', () => {
     const lookup = await store.get('k');
     const token = (await store.lockFill('k', 10_000)) as string;
     await store.expire(['g:one']);
-    const entry = {
-      status: 200,
-      headers: [],
-      body: Buffer.from('x'),
-      etag: '"x"',
-      vary: [],
-      tags: ['g:one'],
-      startedAt: lookup.stamp,
-      storedAt: Date.now(),
-      freshUntil: Date.now() + 60_000,
-      staleUntil: Date.now() + 60_000,
-    };
+    const entry = entryStoredNow(lookup.stamp, ['g:one'], 'x');
     expect(await store.setAndUnlock('k', entry, token)).to.equal(false);
     expect(await client.exists(`${prefix}lock:k`)).to.equal(0);
     // A lock another holder took is left alone.
