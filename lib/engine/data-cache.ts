@@ -16,7 +16,7 @@
  * and reported (`EVALUE`), so that every call of its key gets the loader's own value.
  */
 import { performance } from 'node:perf_hooks';
-import etag from 'etag';
+import { bodyEtag } from '../core/body-etag.js';
 import { GroupCacheError } from '../core/errors.js';
 import { normalizeGroups, normalizeKeyResult } from '../core/key-function.js';
 import { dataKeyId, keyId } from '../core/keys.js';
@@ -277,7 +277,7 @@ async function commitValue(cache: DataHost, fill: Fill, value: unknown, settings
     status: 200,
     headers: [['content-type', codec.contentType]],
     body,
-    etag: etag(body),
+    etag: bodyEtag(body),
     vary: [],
     tags: [...fill.tags],
     startedAt: fill.startedAt,

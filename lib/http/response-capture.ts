@@ -1,5 +1,5 @@
 import createDebug from 'debug';
-import etag from 'etag';
+import { bodyEtag } from '../core/body-etag.js';
 import { type CdnTagHeader, groupTag } from '../core/keys.js';
 import type { Fill } from '../engine/fill.js';
 import { isNotStoredReason } from '../engine/reasons.js';
@@ -69,7 +69,7 @@ function contentCoding(value: HeaderMap[string]): string | undefined {
  * only a weak validator stand for representations whose bytes differ.
  */
 function entityTag(handlerTag: HeaderMap[string], body: Buffer, encodedPerClient: boolean): string {
-  if (typeof handlerTag !== 'string' || handlerTag === '') return etag(body);
+  if (typeof handlerTag !== 'string' || handlerTag === '') return bodyEtag(body);
   return encodedPerClient && !handlerTag.startsWith('W/') ? `W/${handlerTag}` : handlerTag;
 }
 
