@@ -17,8 +17,12 @@ export function headerText(value: HeaderMap[string]): string {
   return typeof value === 'object' ? value.join(',') : String(value);
 }
 
+// An absent header's tokens: most responses send no Vary, Connection or Cache-Control, and each miss asks for them.
+const NO_TOKENS: readonly string[] = Object.freeze([]);
+
 /** The lower-cased tokens of a comma-separated header, directive arguments dropped (`private="x"` → `private`). */
-export function headerTokens(value: HeaderMap[string]): string[] {
+export function headerTokens(value: HeaderMap[string]): readonly string[] {
+  if (value === undefined) return NO_TOKENS;
   const tokens: string[] = [];
   for (const part of headerText(value).split(',')) {
     const token = part.split('=', 1)[0]?.trim().toLowerCase();
