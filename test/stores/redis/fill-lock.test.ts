@@ -109,6 +109,9 @@ describe('fill lock: two instances in one process on one Redis', () => {
       store: redisStore({ client: created.client as RedisClient, prefix }),
       waitTimeout: 3_000,
       fillLockTime: 3_000,
+      // Not what these tests check: a loaded CI host once took over the default 500 ms for a lockFill(), so A ran its
+      // handler without the lock (failing open, as it should) and B's waiting requests no longer waited on A.
+      storeTimeout: 5_000,
       ...(options.fillLock === undefined ? {} : { fillLock: options.fillLock }),
     });
     const errors: GroupCacheError[] = [];
@@ -188,8 +191,10 @@ describe('fill lock: two instances in one process on one Redis', () => {
     handler.setCookie = true;
     const first = getRaw(a.url, '/items/1');
     await until('A runs its handler', () => a.runs() === 1);
+    expect(await locks(), 'A runs its handler holding the fill lock').to.have.length(1);
     const waiting = Promise.all(Array.from({ length: 5 }, () => getRaw(b.url, '/items/1')));
     await pause(50);
+    expect(b.runs(), 'B waits on the lock A holds').to.equal(0);
     handler.setCookie = false;
     const released = Date.now();
     gate.resolve();
@@ -277,7 +282,8 @@ describe('fill lock: two instances in one process on one Redis', () => {
       `~${prefix}run`,
     );
     const url = redis.server.url.replace('redis://', 'redis://nolock:pw@');
-    const a = await instance({ url });
+    // A long TTL: the HIT below must not depend on how fast a loaded host gets from the store to the next request.
+    const a = await instance({ url, ttl: 60_000 });
     const res = await getRaw(a.url, '/items/1');
     expect(res.status).to.equal(200);
     expect(res.headers['x-cache']).to.equal('MISS');
