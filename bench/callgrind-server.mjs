@@ -90,6 +90,8 @@ async function envFor(row) {
 /** Runs `row` under callgrind; returns the totals of each measured window (`counts`), by event name. */
 async function profile(row) {
   const spec = ALL_ROWS.find((candidate) => candidate.id === row);
+  // Its requests are GETs: a write row (PUTs, bench/run.mjs) would measure its read route instead.
+  if (spec?.writes) throw new Error(`${row} is a write row: bench/callgrind-server.mjs sends GETs only`);
   const unique = spec?.misses ? { next: 1 } : undefined;
   const env = spec === undefined ? process.env : await envFor(spec);
   const outFile = join(outDir, `${row}.out`);

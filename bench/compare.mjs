@@ -6,15 +6,16 @@
 // --inproc: instead of servers, bench/inproc.mjs runs whole requests in one process against both builds (CPU ns per
 // request, no sockets): the comparison to trust when other work loads the machine. Rows then may include limit-headers.
 // Miss rows (bench/rows.mjs MISS_ROWS) get what bench/run.mjs gives them: a new id each request, each side's store
-// filled first, and for the Redis ones the redis-server at its maxmemory (both sides share it).
+// filled first, and for the Redis ones the redis-server at its maxmemory (both sides share it). Write rows get PUTs,
+// the 1 MB rows their fewer connections, as in bench/run.mjs.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fillUnique, measure, uniqueRequests } from './load.mjs';
+import { fillUnique, measure, uniqueRequests, writeRequests } from './load.mjs';
 import { planPinning, startFullRedis, startRedis, startServer } from './processes.mjs';
-import { MISS_ROWS, ROWS } from './rows.mjs';
+import { THROUGHPUT_ROWS } from './rows.mjs';
 import { FULL_ENTRIES } from './servers/library.mjs';
 
 const args = process.argv.slice(2);
@@ -53,7 +54,7 @@ function prepareRef() {
 
 async function main() {
   const rows = ids.map((id) => {
-    const row = [...ROWS, ...MISS_ROWS].find((candidate) => candidate.id === id);
+    const row = THROUGHPUT_ROWS.find((candidate) => candidate.id === id);
     if (!row) throw new Error(`unknown row ${id}`);
     return row;
   });
@@ -94,17 +95,19 @@ async function main() {
         `${connections} connections; pinning ${pinning.pinned ? 'on' : `off (${pinning.reason})`}`,
     );
     const base = (server) => `http://127.0.0.1:${server.port}`;
-    const requests = (side, server) => (side.row.misses ? uniqueRequests(server) : undefined);
+    const requests = (side, server) => (side.row.writes ? writeRequests() : side.row.misses ? uniqueRequests(server) : undefined);
+    const connectionsOf = (side) => side.row.connections ?? connections;
     for (const side of sides) {
       for (const server of [side.before, side.after]) {
         if (side.row.misses) await fillUnique(base(server), server, FULL_ENTRIES);
-        await measure(base(server), { duration: 1, connections, requests: requests(side, server) });
+        await measure(base(server), { duration: 1, connections: connectionsOf(side), requests: requests(side, server) });
       }
     }
     for (let round = 0; round < rounds; round++) {
       process.stdout.write(`Round ${round + 1}/${rounds}:`);
       for (const side of sides) {
-        const run = (server) => measure(base(server), { duration, connections, server, requests: requests(side, server) });
+        const run = (server) =>
+          measure(base(server), { duration, connections: connectionsOf(side), server, requests: requests(side, server) });
         let before;
         let after;
         if (round % 2 === 0) {

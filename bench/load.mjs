@@ -1,6 +1,6 @@
 // Load generation with autocannon, run programmatically in the bench's own process (pinned apart from servers).
 import autocannon from 'autocannon';
-import { IDS } from './servers/payload.mjs';
+import { IDS, WRITE_BODY } from './servers/payload.mjs';
 
 function percentile(sorted, p) {
   if (sorted.length === 0) return Number.NaN;
@@ -32,6 +32,16 @@ export function uniqueRequests(counter) {
       },
     },
   ];
+}
+
+/** Requests for autocannon of the write rows: `PUT /users/:id` with a small JSON body, the 16 ids in a cycle. */
+export function writeRequests() {
+  return IDS.map((id) => ({
+    method: 'PUT',
+    path: `/users/${id}`,
+    headers: { 'content-type': 'application/json' },
+    body: WRITE_BODY,
+  }));
 }
 
 /** Sends `count` unique ids from the counter on (16 at a time), as a miss row's fill before its warm-up. */

@@ -1,6 +1,6 @@
 // Every throughput row: which framework module builds it, and what it needs to run.
 // `limit: true` marks the row the others of its group are paired with and compared with: the framework's limit row
-// for hits, the uncached route for misses (MISS_ROWS).
+// for hits, the uncached route for misses (MISS_ROWS) and writes (WRITE_ROWS), limit-headers for big bodies (BIG_ROWS).
 export const ROWS = [
   {
     id: 'express5-limit',
@@ -363,6 +363,93 @@ export const MISS_ROWS = MISS_FRAMEWORKS.flatMap(({ prefix, group, module, versi
   }),
 );
 
+/*
+ * Write rows (issue 26): `PUT /users/:id` with a small JSON body, ids cycling over the 16, every request a write.
+ * One group per framework; its `limit` is the same write route without the cache, which each row is paired with
+ * (`writes: true` tells bench/run.mjs to load the group with PUTs and to check that a write expires). The rows with
+ * a store carry the library's expireGroups() and expire 1 or 10 groups a write, on the memory or the Redis store.
+ */
+const WRITE_FRAMEWORKS = [
+  { prefix: 'express5', group: 'Express 5', module: 'express', version: 5, how: 'res.locals.expireGroups' },
+  { prefix: 'koa3', group: 'Koa 3', module: 'koa', version: 3, how: 'ctx.state.expireGroups' },
+  { prefix: 'fastify5', group: 'Fastify 5', module: 'fastify', version: 5, how: 'reply.expireGroups' },
+];
+
+export const WRITE_ROWS = WRITE_FRAMEWORKS.flatMap(({ prefix, group, module, version, how }) => {
+  const common = { group: `${group} writes`, module, version, writes: true };
+  const adapter = `group-cache/${module}`;
+  return [
+    { ...common, id: `${prefix}-write-uncached`, label: 'PUT updating the user, no cache (paired)', kind: 'write', limit: true },
+    ...[1, 10].flatMap((groups) => [
+      {
+        ...common,
+        id: `${prefix}-write-gc-memory-${groups}g`,
+        label: `the same + expireGroups(), ${how} = ${groups} group${groups > 1 ? 's' : ''}, memory store`,
+        kind: 'gcMemoryWrite',
+        options: { groups },
+        needs: [adapter],
+      },
+      {
+        ...common,
+        id: `${prefix}-write-gc-redis-${groups}g`,
+        label: `the same + expireGroups(), ${how} = ${groups} group${groups > 1 ? 's' : ''}, Redis store`,
+        kind: 'gcRedisWrite',
+        options: { groups },
+        needs: [adapter, 'group-cache/redis', 'redis'],
+      },
+    ]),
+  ];
+});
+
+/*
+ * Big-body hit rows (issue 26): hits of 64 KB and 1 MB of JSON. One group per framework and size; its `limit` is the
+ * framework's limit-headers row sending the same bytes from a precomputed Buffer, the least a hit can cost. The hit's
+ * handler builds the JSON (bench/servers/payload.mjs), run once by the fill. The 1 MB body (1,000,000 bytes) sits
+ * 5% under the cache's default maxEntryBytes (1 MiB, the largest body stored), so these rows set maxEntryBytes to
+ * 2 MiB on the cache and on the memory store rather than rest on that margin. The 1 MB rows load with 8 connections (`connections`), not 32: 32 MB in flight
+ * would make the run measure socket buffers and the load generator's parser more than the server.
+ */
+export const BIG_ENTRY_BYTES = 2 * 2 ** 20;
+
+const BIG_FRAMEWORKS = [
+  { prefix: 'express5', group: 'Express 5', module: 'express', version: 5 },
+  { prefix: 'koa3', group: 'Koa 3', module: 'koa', version: 3 },
+  { prefix: 'fastify5', group: 'Fastify 5', module: 'fastify', version: 5 },
+];
+
+export const BIG_ROWS = BIG_FRAMEWORKS.flatMap(({ prefix, group, module, version }) =>
+  [
+    { body: '64k', size: '64 KB', connections: undefined },
+    { body: '1m', size: '1 MB', connections: 8 },
+  ].flatMap(({ body, size, connections }) => {
+    const common = { group: `${group} hits, ${size}`, module, version, ...(connections ? { connections } : {}) };
+    return [
+      {
+        ...common,
+        id: `${prefix}-hit-${body}-limit-headers`,
+        label: 'precomputed Buffer + the headers a hit adds (paired)',
+        kind: 'limitHeaders',
+        options: { body },
+        limit: true,
+      },
+      {
+        ...common,
+        id: `${prefix}-hit-${body}-gc-memory`,
+        label: 'group-cache hit, memory store, maxEntryBytes 2 MiB (cache and store)',
+        kind: 'gcMemory',
+        options: { body, maxEntryBytes: BIG_ENTRY_BYTES },
+        needs: [`group-cache/${module}`],
+      },
+    ];
+  }),
+);
+
+/*
+ * Issue 26's cost rows, for `--costs`: misses, writes, big bodies, and the Koa hit rows judged against koa-cash
+ * (with the limit rows they are paired with).
+ */
+const KOA_CASH_ROWS = ['koa3-limit', 'koa3-gc-memory', 'koa3-koa-cash', 'koa2-limit', 'koa2-gc-memory', 'koa2-koa-cash'];
+
 /** Servers for the mixed workload (90% reads over 10,000 keys, 10% writes expiring a group). */
 export const MIXED_ROWS = [
   {
@@ -385,4 +472,9 @@ export const MIXED_ROWS = [
   },
 ];
 
-export const ALL_ROWS = [...ROWS, ...MISS_ROWS, ...MIXED_ROWS];
+export const COST_ROWS = [...ROWS.filter((row) => KOA_CASH_ROWS.includes(row.id)), ...MISS_ROWS, ...WRITE_ROWS, ...BIG_ROWS];
+
+/** Every throughput row of `npm run bench` (bench/run.mjs), hits first. */
+export const THROUGHPUT_ROWS = [...ROWS, ...BIG_ROWS, ...MISS_ROWS, ...WRITE_ROWS];
+
+export const ALL_ROWS = [...THROUGHPUT_ROWS, ...MIXED_ROWS];

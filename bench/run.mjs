@@ -1,16 +1,18 @@
 // The benchmark: `npm run bench` (full, for the README) or `npm run bench:quick` (development).
 // Options: --quick, --only=<row id,...>, --no-micro, --no-mixed, --profile=<row id> (CPU profile of one server),
-// --misses (the miss rows alone), --no-misses (all but them).
+// --misses (the miss rows alone), --no-misses (all but them), --costs (issue 26's cost rows: misses, writes, big-body
+// hits and the Koa hit rows judged against koa-cash).
 // Before/after against a git ref: bench/compare.mjs (`npm run bench:compare -- <ref>`).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { fillUnique, measure, uniqueRequests } from './load.mjs';
+import { fillUnique, measure, uniqueRequests, writeRequests } from './load.mjs';
 import { FULL_REDIS_MAXMEMORY, moduleMissing, planPinning, startFullRedis, startRedis, startServer } from './processes.mjs';
 import { formatMicro, formatTable } from './report.mjs';
-import { ALL_ROWS, MISS_ROWS, MIXED_ROWS, ROWS } from './rows.mjs';
+import { ALL_ROWS, COST_ROWS, MISS_ROWS, MIXED_ROWS, THROUGHPUT_ROWS } from './rows.mjs';
 import { FULL_ENTRIES } from './servers/library.mjs';
+import { sizeOf, WRITE_BODY } from './servers/payload.mjs';
 import { checkTargets } from './targets.mjs';
 
 const args = process.argv.slice(2);
@@ -20,6 +22,7 @@ const only = option('only')?.split(',');
 const profileRow = option('profile');
 const missesOnly = args.includes('--misses');
 const noMisses = args.includes('--no-misses');
+const costsOnly = args.includes('--costs');
 const settings = quick
   ? { mode: 'quick', warmup: 1, duration: 1.5, rounds: 2, connections: 32, mixedDuration: 3 }
   : { mode: 'full', warmup: 3, duration: 3, rounds: 5, connections: 32, mixedDuration: 10 };
@@ -65,6 +68,7 @@ function skipReason(row, context) {
 /** One GET to check the row answers 200 with the payload (and, for group-cache rows, a HIT on the second). */
 async function sanityCheck(row, port) {
   if (row.misses) return missSanityCheck(row, port);
+  if (row.writes) return writeSanityCheck(row, port);
   const url = `http://127.0.0.1:${port}/users/1`;
   let response;
   for (let i = 0; i < 2; i++) {
@@ -72,6 +76,11 @@ async function sanityCheck(row, port) {
     await response.arrayBuffer();
   }
   if (response.status !== 200) throw new Error(`GET /users/1 answered ${response.status}`);
+  if (row.options?.body !== undefined) {
+    const length = Number(response.headers.get('content-length'));
+    const [least, most] = sizeOf(row.options.body);
+    if (!(length >= least && length <= most)) throw new Error(`GET /users/1 answered ${length} bytes`);
+  }
   if (row.kind.startsWith('gc') && response.headers.get('x-cache') !== 'HIT') {
     throw new Error(`second GET /users/1 was not a hit (X-Cache: ${response.headers.get('x-cache')})`);
   }
@@ -91,7 +100,7 @@ async function missSanityCheck(row, port) {
     return { length, status: response.headers.get('x-cache') };
   };
   const first = await get();
-  const [least, most] = row.options.body === '64k' ? [60_000, 70_000] : [900, 1_100];
+  const [least, most] = sizeOf(row.options.body);
   if (first.length < least || first.length > most) throw new Error(`GET /users/0 answered ${first.length} bytes`);
   if (!row.kind.startsWith('gc')) return;
   if (first.status !== 'MISS') throw new Error(`first GET /users/0 was not a miss (X-Cache: ${first.status})`);
@@ -100,11 +109,49 @@ async function missSanityCheck(row, port) {
 }
 
 /*
- * What the load sends a row: the 16 ids in a cycle, or for a miss row a new id each request. The count lives on the
- * row's entry, so no key repeats across its fill, warm-up and rounds.
+ * A write row: a PUT answers 200 with the user updated; on a group-cache row, a cached GET of that user is a HIT
+ * before the PUT and a MISS after it, and /__stats counts as many groups expired as the row names (a write that
+ * expired nothing would measure less than an expiry costs).
+ */
+async function writeSanityCheck(row, port) {
+  const url = `http://127.0.0.1:${port}/users/1`;
+  const put = async () => {
+    const response = await fetch(url, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: WRITE_BODY });
+    const body = await response.json();
+    if (response.status !== 200 || body.role !== 'editor') {
+      throw new Error(`PUT /users/1 answered ${response.status} ${JSON.stringify(body).slice(0, 80)}`);
+    }
+  };
+  if (!row.kind.startsWith('gc')) return put();
+  const get = async () => {
+    const response = await fetch(url);
+    await response.arrayBuffer();
+    return response.headers.get('x-cache');
+  };
+  const expired = async () => (await (await fetch(`http://127.0.0.1:${port}/__stats`)).json()).expires;
+  await get();
+  const before = await get();
+  if (before !== 'HIT') throw new Error(`second GET /users/1 was not a hit (X-Cache: ${before})`);
+  const expiredBefore = await expired();
+  await put();
+  const count = (await expired()) - expiredBefore;
+  if (count !== row.options.groups) throw new Error(`PUT /users/1 expired ${count} groups, not ${row.options.groups}`);
+  const after = await get();
+  if (after !== 'MISS') throw new Error(`GET /users/1 after a PUT was not a miss (X-Cache: ${after})`);
+}
+
+/*
+ * What the load sends a row: the 16 ids in a cycle, for a write row as PUTs, or for a miss row a new id each request.
+ * The count lives on the row's entry, so no key repeats across its fill, warm-up and rounds.
  */
 function requestsOf(entry) {
+  if (entry.row.writes) return writeRequests();
   return entry.row.misses ? uniqueRequests(entry) : undefined;
+}
+
+/** Connections of a row's load: the run's, or fewer for the 1 MB rows (bench/rows.mjs BIG_ROWS). */
+function connectionsOf(entry) {
+  return entry.row.connections ?? settings.connections;
 }
 
 /*
@@ -147,9 +194,13 @@ async function startRows(rows, context) {
   return { running, skipped };
 }
 
-/** The throughput rows of this run: --only's, else the hit rows and the miss rows (--misses, --no-misses). */
+/*
+ * The throughput rows of this run: --only's, else every row; --misses the miss rows alone, --no-misses all but them,
+ * --costs issue 26's cost rows (COST_ROWS).
+ */
 function selectedRows() {
-  const rows = missesOnly ? MISS_ROWS : noMisses ? ROWS : [...ROWS, ...MISS_ROWS];
+  let rows = missesOnly ? MISS_ROWS : costsOnly ? COST_ROWS : THROUGHPUT_ROWS;
+  if (noMisses) rows = rows.filter((row) => !row.misses);
   return rows.filter((row) => !only || only.includes(row.id));
 }
 
@@ -164,7 +215,7 @@ async function throughput(context) {
   }
   console.log(`Warm-up: ${settings.warmup} s per row`);
   for (const entry of running) {
-    await measure(entry.base, { duration: settings.warmup, connections: settings.connections, requests: requestsOf(entry) });
+    await measure(entry.base, { duration: settings.warmup, connections: connectionsOf(entry), requests: requestsOf(entry) });
   }
   const samples = new Map(running.map(({ row }) => [row.id, []]));
   const limitOf = new Map(running.filter(({ row }) => row.limit).map((entry) => [entry.row.group, entry]));
@@ -172,7 +223,7 @@ async function throughput(context) {
   const run = async (entry, round, pair) => {
     const sample = await measure(entry.base, {
       duration: settings.duration,
-      connections: settings.connections,
+      connections: connectionsOf(entry),
       requests: requestsOf(entry),
       server: entry.server,
     });
@@ -242,6 +293,9 @@ function summarize(rows, samples, skipped) {
       const ratios = limitSamples && !row.limit ? own.map((sample) => sample.rps / partner(sample).rps) : [];
       // The same comparison in server CPU time per request: limit's µs over this row's (1.00 = as cheap).
       const cpuRatios = limitSamples && !row.limit ? own.map((sample) => partner(sample).cpuUsPerReq / sample.cpuUsPerReq) : [];
+      // p99 latency against the limit row's in the same pair: over it (1.00 = the same) and added to it (ms).
+      const p99Ratios = limitSamples && !row.limit ? own.map((sample) => sample.p99 / partner(sample).p99) : [];
+      const p99Added = limitSamples && !row.limit ? own.map((sample) => sample.p99 - partner(sample).p99) : [];
       return {
         id: row.id,
         group: row.group,
@@ -258,6 +312,8 @@ function summarize(rows, samples, skipped) {
         ratioMax: ratios.length ? Math.max(...ratios) : undefined,
         cpuUsPerReq: median(own.map((s) => s.cpuUsPerReq)),
         cpuRatio: cpuRatios.length ? median(cpuRatios) : undefined,
+        p99Ratio: p99Ratios.length ? median(p99Ratios) : undefined,
+        p99Added: p99Added.length ? median(p99Added) : undefined,
         samples: own,
       };
     }),
@@ -368,7 +424,7 @@ async function profile(context) {
   const entry = running[0];
   const { base, server } = entry;
   const filled = row.misses ? await fillMissRow(entry) : 0;
-  const load = { connections: settings.connections, requests: requestsOf(entry) };
+  const load = { connections: connectionsOf(entry), requests: requestsOf(entry) };
   const warm = await measure(base, { duration: settings.warmup, ...load });
   const sample = await measure(base, { duration: settings.duration * 2, ...load });
   console.log(`${row.id}: ${Math.round(sample.rps)} req/s under the profiler`);
@@ -394,7 +450,8 @@ async function main() {
   console.log(`Pinning: ${pinning.pinned ? `yes (${pinning.reason})` : `no (${pinning.reason})`}`);
   console.log(
     `Load: autocannon, ${settings.connections} connections, ${settings.rounds} rounds of ${settings.duration} s per row, ` +
-      `each row paired with its limit row; ${settings.warmup} s warm-up; medians of the rounds, spread min-max`,
+      `each row paired with its limit row (the 1 MB rows: 8 connections); ${settings.warmup} s warm-up; medians of the ` +
+      'rounds, spread min-max',
   );
   // The miss rows' Redis is another server (startFullRedis).
   const onRedis = (row) => row.needs?.includes('redis') && !row.fullRedis;
@@ -416,8 +473,9 @@ async function main() {
   try {
     if (profileRow) return await profile(context);
     const table = await throughput(context);
-    const mixedResults = args.includes('--no-mixed') ? { rows: [], skipped: [] } : await mixed(context);
-    const microResults = args.includes('--no-micro') ? undefined : await micro(context);
+    // --costs is the cost rows alone: neither the mixed workload nor the in-process measurements.
+    const mixedResults = args.includes('--no-mixed') || costsOnly ? { rows: [], skipped: [] } : await mixed(context);
+    const microResults = args.includes('--no-micro') || costsOnly ? undefined : await micro(context);
     const targets = checkTargets(table, microResults);
     const results = {
       date: new Date().toISOString(),

@@ -2,9 +2,11 @@
 // (bench/inproc.mjs). Each builder takes `{ version, lib?, redisUrl?, prefix?, oneRoute? }` and returns
 // `{ app, cache? }`: `lib` is another build's modules (bench/servers/library.mjs; by default the package's),
 // `oneRoute` leaves the group-cache rows' write and stats routes out (the other rows have the measured route alone).
-// The miss rows add `body` ('1k' or '64k', the JSON the route answers) and `full` (a store that is already full).
+// The miss rows add `body` ('1k' or '64k', the JSON the route answers) and `full` (a store that is already full), the
+// big-body hit rows `body` ('64k', '1m') and `maxEntryBytes` (of the cache and its memory store), the write rows
+// `groups` (how many the write expires).
 import { groupCacheBuilders, part, store, telemetry as telemetryOf } from './library.mjs';
-import { bodies, payloadOf, sleep, user, userIdOf, userKey } from './payload.mjs';
+import { bodies, payloadOf, sleep, user, userIdOf, userKey, userUpdates, writeGroups } from './payload.mjs';
 
 async function loadExpress(version) {
   return version === 4 ? (await import('express4')).default : (await import('express')).default;
@@ -16,7 +18,7 @@ async function loadExpress(version) {
  */
 async function groupCacheApp(
   storeKind,
-  { version, lib, redisUrl, prefix, oneRoute = false, body, full, telemetry },
+  { version, lib, redisUrl, prefix, oneRoute = false, body, full, telemetry, maxEntryBytes },
   { early = false } = {},
 ) {
   const express = await loadExpress(version);
@@ -24,9 +26,10 @@ async function groupCacheApp(
   const { groupCache, expireGroups } = await part(lib, 'express');
   const traced = await telemetryOf(telemetry, lib);
   const cache = createCache({
-    store: await store(storeKind, { lib, redisUrl, prefix, full }),
+    store: await store(storeKind, { lib, redisUrl, prefix, full, maxEntryBytes }),
     ttl: 600_000,
     ...(traced === undefined ? {} : { telemetry: traced }),
+    ...(maxEntryBytes === undefined ? {} : { maxEntryBytes }),
   });
   const payload = payloadOf(body);
   const app = express();
@@ -55,6 +58,37 @@ async function groupCacheApp(
   return { app, cache };
 }
 
+/*
+ * The write rows: `PUT /users/:id` (its JSON body parsed by express.json()) updates the user and answers it. With a
+ * store, the route carries expireGroups() and names `groups` groups in res.locals.expireGroups, as the README shows,
+ * and the read route is cached (the run checks a write turns its next read into a miss); without, neither.
+ */
+async function writeApp(storeKind, { version, lib, redisUrl, prefix, groups = 1 }) {
+  const express = await loadExpress(version);
+  const users = userUpdates();
+  const app = express();
+  const read = (req, res) => res.json(users.read(req.params.id));
+  if (storeKind === undefined) {
+    app.get('/users/:id', read);
+    app.put('/users/:id', express.json(), (req, res) => res.json(users.update(req.params.id, req.body)));
+    return { app };
+  }
+  const { createCache } = await part(lib, 'core');
+  const { groupCache, expireGroups } = await part(lib, 'express');
+  const cache = createCache({ store: await store(storeKind, { lib, redisUrl, prefix }), ttl: 600_000 });
+  app.get(
+    '/users/:id',
+    groupCache((req) => userKey(req.params.id), { cache }),
+    read,
+  );
+  app.put('/users/:id', express.json(), expireGroups({ cache }), (req, res) => {
+    res.locals.expireGroups = writeGroups(req.params.id, groups);
+    res.json(users.update(req.params.id, req.body));
+  });
+  app.get('/__stats', (_req, res) => res.json(cache.stats()));
+  return { app, cache };
+}
+
 export const builders = {
   async limit({ version }) {
     const express = await loadExpress(version);
@@ -68,9 +102,9 @@ export const builders = {
   },
   // The limit row plus the headers a group-cache hit adds (etag, age, content-length, x-cache): what the hit
   // costs beyond the framework once its extra header bytes are accounted for.
-  async limitHeaders({ version, pass }) {
+  async limitHeaders({ version, pass, body }) {
     const express = await loadExpress(version);
-    const precomputed = bodies();
+    const precomputed = bodies(body);
     const etags = new Map([...precomputed].map(([id, body]) => [id, `W/"${body.length.toString(16)}-${id}"`]));
     const app = express();
     const handler = (req, res) => {
@@ -109,6 +143,9 @@ export const builders = {
     return { app };
   },
   ...groupCacheBuilders(groupCacheApp),
+  write: (options) => writeApp(undefined, options),
+  gcMemoryWrite: (options) => writeApp('memory', options),
+  gcRedisWrite: (options) => writeApp('redis', options),
   async gcMemoryEarly(options) {
     return groupCacheApp('memory', options, { early: true });
   },

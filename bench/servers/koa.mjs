@@ -1,9 +1,11 @@
 // Koa rows (3 and 2), for the servers (bench/server.mjs) and in-process runs (bench/inproc.mjs). Each builder takes
 // `{ version, lib?, redisUrl?, prefix?, oneRoute? }` and returns `{ app, cache? }`: `lib` is another build's modules
 // (bench/servers/library.mjs; by default the package's), `oneRoute` leaves out the write and stats routes (below).
-// The miss rows add `body` ('1k' or '64k', the JSON the route answers) and `full` (a store that is already full).
+// The miss rows add `body` ('1k' or '64k', the JSON the route answers) and `full` (a store that is already full), the
+// big-body hit rows `body` ('64k', '1m') and `maxEntryBytes` (of the cache and its memory store), the write rows
+// `groups` (how many the write expires).
 import { FULL_ENTRIES, groupCacheBuilders, part, store } from './library.mjs';
-import { bodies, payloadOf, sleep, user, userIdOf, userKey } from './payload.mjs';
+import { bodies, payloadOf, sleep, user, userIdOf, userKey, userUpdates, writeGroups } from './payload.mjs';
 
 async function base(version) {
   const Koa = (await import(version === 2 ? 'koa2' : 'koa')).default;
@@ -35,12 +37,16 @@ function finish(app, router, { cache, oneRoute = false } = {}) {
  */
 async function groupCacheApp(
   storeKind,
-  { version, lib, redisUrl, prefix, oneRoute = false, body, full },
+  { version, lib, redisUrl, prefix, oneRoute = false, body, full, maxEntryBytes },
   { early = false } = {},
 ) {
   const { createCache } = await part(lib, 'core');
   const { groupCache, expireGroups } = await part(lib, 'koa');
-  const cache = createCache({ store: await store(storeKind, { lib, redisUrl, prefix, full }), ttl: 600_000 });
+  const cache = createCache({
+    store: await store(storeKind, { lib, redisUrl, prefix, full, maxEntryBytes }),
+    ttl: 600_000,
+    ...(maxEntryBytes === undefined ? {} : { maxEntryBytes }),
+  });
   const payload = payloadOf(body);
   const { app, router } = await base(version);
   const handler = (ctx) => {
@@ -73,6 +79,53 @@ async function groupCacheApp(
   return finish(app, router, { cache, oneRoute });
 }
 
+/** The JSON body of a request, read whole (Koa parses none itself; the write rows need no body-parser package). */
+async function jsonBody(ctx) {
+  const chunks = [];
+  for await (const chunk of ctx.req) chunks.push(chunk);
+  return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+}
+
+/*
+ * The write rows: `PUT /users/:id` reads its JSON body, updates the user and answers it. With a store, the route
+ * carries expireGroups() and names `groups` groups in ctx.state.expireGroups, as the README shows, and the read route
+ * is cached (the run checks a write turns its next read into a miss); without, neither. The three routes of the other
+ * Koa rows, in every write row.
+ */
+async function writeApp(storeKind, { version, lib, redisUrl, prefix, groups = 1 }) {
+  const users = userUpdates();
+  const { app, router } = await base(version);
+  const read = (ctx) => {
+    ctx.body = users.read(ctx.params.id);
+  };
+  let cache;
+  if (storeKind === undefined) {
+    router.get('/users/:id', read);
+    router.put('/users/:id', async (ctx) => {
+      ctx.body = users.update(ctx.params.id, await jsonBody(ctx));
+    });
+  } else {
+    const { createCache } = await part(lib, 'core');
+    const { groupCache, expireGroups } = await part(lib, 'koa');
+    cache = createCache({ store: await store(storeKind, { lib, redisUrl, prefix }), ttl: 600_000 });
+    router.get(
+      '/users/:id',
+      groupCache((ctx) => userKey(ctx.params.id), { cache }),
+      read,
+    );
+    router.put('/users/:id', expireGroups({ cache }), async (ctx) => {
+      const changes = await jsonBody(ctx);
+      ctx.state.expireGroups = writeGroups(ctx.params.id, groups);
+      ctx.body = users.update(ctx.params.id, changes);
+    });
+  }
+  router.get('/__stats', (ctx) => {
+    ctx.body = cache?.stats() ?? {};
+  });
+  app.use(router.routes());
+  return { app, cache };
+}
+
 export const builders = {
   async limit({ version, oneRoute }) {
     const precomputed = bodies();
@@ -85,8 +138,8 @@ export const builders = {
   },
   // The limit row plus the headers a group-cache hit adds (etag, age, x-cache; Koa sets content-length), set as a
   // Koa handler would: the physical limit of a hit, which the hit rows are judged against.
-  async limitHeaders({ version, oneRoute, pass }) {
-    const precomputed = bodies();
+  async limitHeaders({ version, oneRoute, pass, body }) {
+    const precomputed = bodies(body);
     const etags = new Map([...precomputed].map(([id, body]) => [id, `W/"${body.length.toString(16)}-${id}"`]));
     const { app, router } = await base(version);
     const handler = (ctx) => {
@@ -123,6 +176,9 @@ export const builders = {
     return finish(app, router, { oneRoute });
   },
   ...groupCacheBuilders(groupCacheApp),
+  write: (options) => writeApp(undefined, options),
+  gcMemoryWrite: (options) => writeApp('memory', options),
+  gcRedisWrite: (options) => writeApp('redis', options),
   async gcMemoryEarly(options) {
     return groupCacheApp('memory', options, { early: true });
   },

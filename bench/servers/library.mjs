@@ -31,12 +31,14 @@ export const FULL_ENTRIES = 2_000;
  * `tieredStrict` (each hit confirmed by one Redis call). The Redis ones need `redisUrl` (there is no default: a
  * benchmark never talks to a Redis on 6379 by accident) and write under `prefix`. `full`: a memory store bounded to
  * FULL_ENTRIES (its byte bound above 2,000 entries of 64 KB, so the count is what fills it); a Redis store is full
- * when its server is (bench/run.mjs gives the miss rows a redis-server at its maxmemory).
+ * when its server is (bench/run.mjs gives the miss rows a redis-server at its maxmemory). `maxEntryBytes`: the
+ * memory store's bound on one entry (the big-body rows raise it, and the cache's, above their 1 MB body).
  */
-export async function store(kind, { lib, redisUrl, prefix, full = false }) {
+export async function store(kind, { lib, redisUrl, prefix, full = false, maxEntryBytes }) {
   if (kind === 'memory') {
     const { memoryStore } = await part(lib, 'core');
-    return full ? memoryStore({ maxEntries: FULL_ENTRIES, maxBytes: 256 * 2 ** 20 }) : memoryStore({ maxBytes: 256 * 2 ** 20 });
+    const bounds = { maxBytes: 256 * 2 ** 20, ...(maxEntryBytes === undefined ? {} : { maxEntryBytes }) };
+    return full ? memoryStore({ maxEntries: FULL_ENTRIES, ...bounds }) : memoryStore(bounds);
   }
   if (!redisUrl) throw new Error(`a ${kind} store needs a Redis URL (bench/inproc.mjs: --redis-url)`);
   const { redisStore, tieredStore } = await part(lib, 'redis');

@@ -15,6 +15,20 @@ async function bench(args: string[]): Promise<string> {
   return stdout;
 }
 
+interface Row {
+  id: string;
+  group: string;
+  module: string;
+  kind: string;
+  limit?: boolean;
+}
+
+// The bench's modules are plain JavaScript without declarations: imported by a computed specifier, they come in untyped.
+// biome-ignore lint/suspicious/noExplicitAny: see above
+async function importBench(path: string): Promise<any> {
+  return import(new URL(`../../bench/${path}`, import.meta.url).href);
+}
+
 describe('benchmark scripts (smoke)', function () {
   this.timeout(90_000);
 
@@ -36,6 +50,55 @@ describe('benchmark scripts (smoke)', function () {
     }
     expect(result.memory.storeOverheadPerEntry).to.be.greaterThan(0);
     expect(result.memory.accountedOverMeasured).to.be.greaterThan(0);
+  });
+
+  it('bench/rows.mjs: ids are unique, each group has one limit row, and each row has a builder in its module', async () => {
+    const { ALL_ROWS, COST_ROWS, THROUGHPUT_ROWS } = await importBench('rows.mjs');
+    const ids = ALL_ROWS.map((row: Row) => row.id);
+    expect(new Set(ids).size).to.equal(ids.length);
+    for (const row of ALL_ROWS as Row[]) {
+      const { builders } = await importBench(`servers/${row.module}.mjs`);
+      expect(builders, row.id).to.have.property(row.kind);
+    }
+    const groups = new Map<string, number>();
+    for (const row of THROUGHPUT_ROWS as Row[]) groups.set(row.group, (groups.get(row.group) ?? 0) + (row.limit ? 1 : 0));
+    for (const [group, limits] of groups) expect(limits, group).to.be.at.most(1);
+    expect(COST_ROWS.map((row: Row) => row.id)).to.include.members([
+      'koa3-koa-cash',
+      'express5-miss-1k-gc-memory',
+      'koa3-write-gc-redis-10g',
+      'fastify5-hit-1m-gc-memory',
+    ]);
+  });
+
+  it('bench/targets.mjs judges the write and big-body rows (PASS or FAIL, not SKIP) when they ran', async () => {
+    const { BIG_ROWS, WRITE_ROWS } = await importBench('rows.mjs');
+    const { checkTargets } = await importBench('targets.mjs');
+    const measured = [...WRITE_ROWS, ...BIG_ROWS].map((row: Row) => ({
+      id: row.id,
+      group: row.group,
+      limit: Boolean(row.limit),
+      rps: 1000,
+      p99: 2,
+      p99Max: 3,
+      ratio: row.limit ? undefined : 0.97,
+      cpuUsPerReq: 100,
+      cpuRatio: row.limit ? undefined : 0.9,
+      p99Ratio: row.limit ? undefined : 1.1,
+      p99Added: row.limit ? undefined : 0.2,
+    }));
+    const targets = checkTargets({ rows: measured, skipped: [] }, undefined) as {
+      name: string;
+      pass?: boolean;
+      info?: boolean;
+    }[];
+    const judged = targets.filter((target) => / write expiring | memory hit of /.test(target.name));
+    expect(judged).to.have.length(3 * 4 + 3 * 2 * 2);
+    for (const target of judged) expect(target.pass, target.name).to.be.a('boolean');
+    expect(judged.filter((target) => target.name.includes('Redis store')).every((target) => target.pass)).to.equal(true);
+    expect(judged.filter((target) => target.name.includes('memory store')).every((target) => !target.pass)).to.equal(true);
+    const added = targets.filter((target) => target.info && target.name.includes('added by the expiry on Redis'));
+    expect(added).to.have.length(3);
   });
 
   it('bench/inproc.mjs runs whole hits through Express, Koa and Fastify', async () => {
