@@ -47,11 +47,10 @@ export function teeStream(source: Readable, capture: ResponseCapture): TeedStrea
   });
   pipeline(source, tee, (error) => {
     if (!error) return;
-    // A premature close is the body cut off, not failing: the framework destroys the body it pipes once the client
-    // went away, and that reaches this callback before the response's own 'close'. Counted as the abort it is.
-    if ((error as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE') {
-      capture.abort('connection closed before the stream body ended');
-    } else capture.abort(`stream body errored: ${error.message}`);
+    // A premature close is the body cut off, not failing: mostly the framework destroying the body it pipes once
+    // the client went away, which reaches this callback before the response's own 'close'. Counted as an abort.
+    const cutOff = (error as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE';
+    capture.abort(cutOff ? 'stream body closed before its end' : `stream body errored: ${error.message}`);
   });
   return { stream: tee, ended: () => ended };
 }
