@@ -32,7 +32,7 @@ export interface TeedStream {
 
 /**
  * Tees a stream body: the framework sends `stream` exactly as it would have sent `source`, and every chunk is copied
- * into the capture on the way. A source that errors stores nothing.
+ * into the capture on the way. A source that errors, or is cut off before its end, stores nothing.
  */
 export function teeStream(source: Readable, capture: ResponseCapture): TeedStream {
   let ended = false;
@@ -46,7 +46,11 @@ export function teeStream(source: Readable, capture: ResponseCapture): TeedStrea
     ended = true;
   });
   pipeline(source, tee, (error) => {
-    if (error) capture.abort(`stream body errored: ${error.message}`);
+    if (!error) return;
+    // A premature close is the body cut off, not failing: mostly the framework destroying the body it pipes once
+    // the client went away, which reaches this callback before the response's own 'close'. Counted as an abort.
+    const cutOff = (error as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE';
+    capture.abort(cutOff ? 'stream body closed before its end' : `stream body errored: ${error.message}`);
   });
   return { stream: tee, ended: () => ended };
 }
