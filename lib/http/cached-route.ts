@@ -11,7 +11,7 @@ import { type CacheControlInfo, type CacheControlOption, type SentCacheControl, 
 import { EdgeControl } from './edge-control.js';
 import { type Replay, replayEntry } from './replay.js';
 import type { RequestInfo } from './request-info.js';
-import { ResponseCapture } from './response-capture.js';
+import { ResponseCapture, type RouteCapture } from './response-capture.js';
 import { type RouteOptions, routeSettings } from './route-options.js';
 import type { StoragePolicy } from './storage-policy.js';
 import { requestRefusal } from './storage-policy.js';
@@ -85,6 +85,8 @@ export class CachedRoute<Req> {
   readonly #status: StatusHeaders;
   readonly #cdnTags: CdnTagHeader | undefined;
   readonly #edge: EdgeControl;
+  // What every miss's capture of this route shares, built once here rather than per miss.
+  readonly #capture: RouteCapture;
   #cdnWarned = false;
   #expiryChecked = false;
 
@@ -103,19 +105,32 @@ export class CachedRoute<Req> {
     this.#status = settings.status;
     this.#cdnTags = settings.cdnTags;
     this.#edge = new EdgeControl(settings.cache.edge, settings.cdnTags !== undefined);
+    const cache = settings.cache;
+    this.#capture = {
+      policy: settings.policy,
+      staleFor: Math.max(settings.stale.whileRevalidate, settings.stale.ifError),
+      now: cache.now,
+      ownHeader: cache.header?.toLowerCase(),
+      handlerTimeout: settings.stale.handlerTimeout,
+      status: settings.status,
+      cdnTags: settings.cdnTags,
+      onCdnDrop: (dropped, kept, where) => this.#cdnDropped(dropped, kept, where),
+      edge: this.#edge,
+      maxKeyLength: cache.maxKeyLength,
+      maxGroups: cache.maxGroups,
+      report: (error) => cache.report(error),
+    };
   }
 
   // Tags past the CDN header's limit are lost to purges by them: said once per route, where an operator looks.
-  #cdnDropped(where: string): (dropped: number, kept: number) => void {
-    return (dropped, kept) => {
-      if (this.#cdnWarned) return;
-      this.#cdnWarned = true;
-      process.emitWarning(
-        `${this.#cdnTags} header of ${where} over its 16 KiB limit: ${dropped} group tag(s) dropped, ${kept} sent; ` +
-          'a CDN purge of the dropped groups will not reach these responses (said once per route)',
-        'GroupCacheWarning',
-      );
-    };
+  #cdnDropped(dropped: number, kept: number, where: string): void {
+    if (this.#cdnWarned) return;
+    this.#cdnWarned = true;
+    process.emitWarning(
+      `${this.#cdnTags} header of ${where} over its 16 KiB limit: ${dropped} group tag(s) dropped, ${kept} sent; ` +
+        'a CDN purge of the dropped groups will not reach these responses (said once per route)',
+      'GroupCacheWarning',
+    );
   }
 
   /** Decides what to do with a request. Never rejects: every failure becomes a pass, reported as an event. */
@@ -263,7 +278,7 @@ export class CachedRoute<Req> {
     }
     const fallback = acquired.fallback;
     const capture = new ResponseCapture(acquired.fill, {
-      policy: this.#policy,
+      route: this.#capture,
       requestHeaders: info.headers,
       ttl,
       ttlFromHeaders: fromHeaders,
@@ -271,20 +286,9 @@ export class CachedRoute<Req> {
         this.#cacheControl === undefined
           ? undefined
           : (ttlLeft: number) => this.#control({ hit: false, age: 0, ttlLeft, groups }, info.where),
-      staleFor: Math.max(this.#stale.whileRevalidate, this.#stale.ifError),
-      now: cache.now,
-      ownHeader: cache.header,
       fallback: fallback === undefined ? undefined : () => this.#staleReplay(fallback, info, groups),
-      handlerTimeout: this.#stale.handlerTimeout,
       groups,
-      status: this.#status,
-      cdnTags: this.#cdnTags,
-      onCdnDrop: this.#cdnDropped(info.where),
-      edge: this.#edge,
       enteredAt: info.enteredAt,
-      maxKeyLength: cache.maxKeyLength,
-      maxGroups: cache.maxGroups,
-      report: (error) => cache.report(error),
     });
     return { type: 'miss', capture, headers: this.#status.miss };
   }

@@ -15,9 +15,33 @@ import type { Replay } from './replay.js';
 import { responseRefusal, type StoragePolicy } from './storage-policy.js';
 import { varyValues } from './vary.js';
 
-/** How long what a capture stores is kept, and what stands in if the handler fails. */
-export interface CaptureSettings {
+/** What every capture of one route shares: built once with the route, not per miss. */
+export interface RouteCapture {
   policy: StoragePolicy;
+  /** How long past its TTL a route may serve it stale (ms): the longer of its stale windows. */
+  staleFor: number;
+  now: () => number;
+  /** The cache's status header name (lower case), never stored. */
+  ownHeader: string | undefined;
+  /** With `staleIfError`: after this long (ms) the handler counts as failed (`handlerTimeout`). */
+  handlerTimeout: number | undefined;
+  /** The route's status headers (X-Cache, Cache-Status): a refused head gets the bypass ones. */
+  status: StatusHeaders;
+  /** The header that tells a CDN the entry's groups, or undefined (`cdnTags`). */
+  cdnTags: CdnTagHeader | undefined;
+  /** Hears that tags did not fit the CDN header (`cdnTagHeader`), for the route at `where`. */
+  onCdnDrop: (dropped: number, kept: number, where: string) => void;
+  /** What the edge in front is told (`Surrogate-Control`). */
+  edge: EdgeControl;
+  maxKeyLength: number;
+  maxGroups: number;
+  /** Reports a run-time error (the cache's `error` event). */
+  report: (error: unknown) => void;
+}
+
+/** One miss's own settings: how long what it stores is kept, and what stands in if the handler fails. */
+export interface CaptureSettings {
+  route: RouteCapture;
   requestHeaders: HeaderMap;
   /** The entry's TTL (ms); with `ttlFromHeaders`, the one used when the response's headers give none. */
   ttl: number;
@@ -25,31 +49,12 @@ export interface CaptureSettings {
   ttlFromHeaders: boolean;
   /** The route's `cacheControl` for this response, given the entry's TTL (ms); undefined keeps the handler's. */
   cacheControl: ((ttl: number) => SentCacheControl | undefined) | undefined;
-  /** How long past its TTL a route may serve it stale (ms): the longer of its stale windows. */
-  staleFor: number;
-  now: () => number;
-  /** The cache's status header name, never stored. */
-  ownHeader: string | undefined;
   /** The stale copy's replay, when the route's `staleIfError` allows one for this request. */
   fallback: (() => Replay) | undefined;
-  /** With a fallback: after this long (ms) the handler counts as failed (`handlerTimeout`). */
-  handlerTimeout: number | undefined;
   /** The key function's groups (the handler may add more: `cacheGroups`). */
   groups: readonly string[];
-  /** The route's status headers (X-Cache, Cache-Status): a refused head gets the bypass ones. */
-  status: StatusHeaders;
-  /** The header that tells a CDN the entry's groups, or undefined (`cdnTags`). */
-  cdnTags: CdnTagHeader | undefined;
-  /** Hears that tags did not fit the CDN header (`cdnTagHeader`). */
-  onCdnDrop: (dropped: number, kept: number) => void;
-  /** What the edge in front is told (`Surrogate-Control`). */
-  edge: EdgeControl;
   /** `performance.now()` when the request entered the app: the fill reads its data after it. */
   enteredAt: number;
-  maxKeyLength: number;
-  maxGroups: number;
-  /** Reports a run-time error (the cache's `error` event). */
-  report: (error: unknown) => void;
 }
 
 // The decision log's namespace (as the engine's): a handler writing after the cache answered for it is a decision too.
@@ -81,8 +86,8 @@ function entityTag(handlerTag: HeaderMap[string], body: Buffer, encodedPerClient
 export class ResponseCapture {
   readonly #fill: Fill;
   readonly #settings: CaptureSettings;
+  readonly #route: RouteCapture;
   readonly #policy: StoragePolicy;
-  readonly #ownHeader: string | undefined;
   readonly #body: BodyCollector;
   #state: 'open' | 'capturing' | 'done' = 'open';
   #encodingAtHead: HeaderMap[string];
@@ -105,9 +110,9 @@ export class ResponseCapture {
   constructor(fill: Fill, settings: CaptureSettings) {
     this.#fill = fill;
     this.#settings = settings;
-    this.#policy = settings.policy;
-    this.#ownHeader = settings.ownHeader?.toLowerCase();
-    this.#body = new BodyCollector(settings.policy.maxEntryBytes);
+    this.#route = settings.route;
+    this.#policy = settings.route.policy;
+    this.#body = new BodyCollector(this.#policy.maxEntryBytes);
   }
 
   /** The largest body this capture stores, in bytes (the route's `maxEntryBytes`). */
@@ -117,7 +122,7 @@ export class ResponseCapture {
 
   /** With `staleIfError`: after how long the handler counts as failed, if the route set `handlerTimeout`. */
   get handlerTimeout(): number | undefined {
-    return this.#settings.fallback === undefined ? undefined : this.#settings.handlerTimeout;
+    return this.#settings.fallback === undefined ? undefined : this.#route.handlerTimeout;
   }
 
   /** True while a stale copy stands by for a failing handler (`staleIfError`) and nothing was decided yet. */
@@ -172,9 +177,9 @@ export class ResponseCapture {
    * response will not be stored, else the CDN tag header, if any.
    */
   headers(): readonly StatusHeader[] {
-    const edge = this.#settings.edge;
+    const edge = this.#route.edge;
     if (this.#refusal !== undefined) {
-      const refused = this.#settings.status.refused(this.#refusal);
+      const refused = this.#route.status.refused(this.#refusal);
       return edge.active ? [...refused, ...edge.refused] : refused;
     }
     if (this.#state !== 'capturing') return edge.refused;
@@ -188,10 +193,9 @@ export class ResponseCapture {
   // The handler's values, or undefined once they refused the entry (reported, and the fill cancelled).
   #handlerValues(): HandlerValues | undefined {
     if (this.#locals === undefined) return { groups: [], ttl: undefined, skip: false };
-    const settings = this.#settings;
-    const values = readHandlerValues(this.#locals(), settings.groups, settings.maxGroups, this.#fill.where);
+    const values = readHandlerValues(this.#locals(), this.#settings.groups, this.#route.maxGroups, this.#fill.where);
     if (values instanceof Error) {
-      settings.report(values);
+      this.#route.report(values);
       this.abort(values.message, 'invalid-value');
       return undefined;
     }
@@ -217,7 +221,7 @@ export class ResponseCapture {
     const values = this.#handlerValues();
     if (values === undefined) return false;
     const settings = this.#settings;
-    const fromHeaders = values.ttl === undefined && settings.ttlFromHeaders ? headerTtl(headers, settings.now()) : undefined;
+    const fromHeaders = values.ttl === undefined && settings.ttlFromHeaders ? headerTtl(headers, this.#route.now()) : undefined;
     if (fromHeaders !== undefined && fromHeaders <= 0) {
       // RFC 9111 §4.2.1: a response with no freshness lifetime is stale at once; this cache never revalidates.
       this.abort('ttl from headers: no freshness lifetime', 'no-ttl');
@@ -234,16 +238,17 @@ export class ResponseCapture {
     if (declared !== undefined) this.#body.expect(Number(declared));
     this.#encodingAtHead = headerValue(headers, 'content-encoding');
     this.#varyAtHead = headerValue(headers, 'vary');
-    const cdn = this.#settings.cdnTags;
+    const route = this.#route;
+    const cdn = route.cdnTags;
     let untagged = 0;
     if (cdn !== undefined) {
-      this.#cdnHeader = cdnTagHeader(cdn, [...this.#settings.groups, ...values.groups], (dropped, kept) => {
+      this.#cdnHeader = cdnTagHeader(cdn, [...settings.groups, ...values.groups], (dropped, kept) => {
         untagged = dropped;
-        this.#settings.onCdnDrop(dropped, kept);
+        route.onCdnDrop(dropped, kept, this.#fill.where);
       });
     }
     // A response whose tags did not all fit could not be purged by the dropped ones: the edge must not keep it.
-    const edge = settings.edge;
+    const edge = route.edge;
     this.#edgeHeaders =
       untagged > 0 ? edge.refused : edge.grant(settings.enteredAt, this.#ttl, this.#fill.doomedBy !== undefined);
     return true;
@@ -303,14 +308,15 @@ export class ResponseCapture {
     values: HandlerValues,
   ): CachedEntry {
     const body = this.#body.toBuffer();
-    const { now, staleFor, requestHeaders } = this.#settings;
+    const { now, staleFor, edge, ownHeader } = this.#route;
+    const requestHeaders = this.#settings.requestHeaders;
     const ttl = values.ttl ?? this.#ttl;
     const storedAt = now();
-    let stored = storableHeaders(headers, this.#ownHeader, rawNames);
+    let stored = storableHeaders(headers, ownHeader, rawNames);
     // Our Cache-Status member describes this response only (RFC 9211 §2): a hit sends its own.
-    if (this.#settings.status.sendsCacheStatus) stored = stored.filter(([name]) => name.toLowerCase() !== 'cache-status');
+    if (this.#route.status.sendsCacheStatus) stored = stored.filter(([name]) => name.toLowerCase() !== 'cache-status');
     // What the edge is told is decided per response (a hit has its own age and race window).
-    if (this.#settings.edge.active) stored = stored.filter(([name]) => name.toLowerCase() !== SURROGATE_CONTROL.toLowerCase());
+    if (edge.active) stored = stored.filter(([name]) => name.toLowerCase() !== SURROGATE_CONTROL.toLowerCase());
     // What the held bytes vary on is what was declared when the cache saw them: a Vary added later is an outer
     // layer's (a compressor adds Accept-Encoding even when it sends identity), and that layer runs again on hits.
     let vary = varyValues(this.#varyAtHead, requestHeaders);
@@ -342,7 +348,7 @@ export class ResponseCapture {
   #tags(added: readonly string[]): string[] {
     const tags = [...this.#fill.tags];
     for (const group of added) {
-      const tag = groupTag(group, this.#settings.maxKeyLength);
+      const tag = groupTag(group, this.#route.maxKeyLength);
       if (!tags.includes(tag)) tags.push(tag);
     }
     return tags;
