@@ -264,18 +264,24 @@ async function nodeClients(ports) {
 }
 
 async function snapshot(clients) {
-  const nodes = await Promise.all(clients.map((client) => client.call('INFO', 'stats', 'commandstats', 'memory', 'keyspace')));
+  const nodes = await Promise.all(
+    clients.map((client) => client.call('INFO', 'stats', 'commandstats', 'memory', 'keyspace', 'cpu')),
+  );
   let calls = 0;
   let ops = 0;
   let bytes = 0;
   let memory = 0;
   let keys = 0;
   let probe = 0;
+  let cpu = 0;
   const byCommand = {};
   for (const info of nodes) {
     const field = (name) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? 0);
     bytes += field('total_net_input_bytes') + field('total_net_output_bytes');
     memory += field('used_memory');
+    // Seconds, as decimals: the Redis main thread's CPU (its I/O included, since Redis 6 runs I/O there by default).
+    for (const name of ['used_cpu_sys', 'used_cpu_user'])
+      cpu += Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
     for (const [, n] of info.matchAll(/^db\d+:keys=(\d+)/gm)) keys += Number(n);
     for (const [, name, n] of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
       const count = Number(n);
@@ -285,7 +291,7 @@ async function snapshot(clients) {
     }
     probe += Buffer.byteLength(info) + 64;
   }
-  return { calls, ops, bytes, memory, keys, byCommand, probe, nodes: clients.length };
+  return { calls, ops, bytes, memory, keys, byCommand, probe, cpu, nodes: clients.length };
 }
 
 // The difference of two snapshots, less what the first snapshot's own INFO added (one call a node, its reply).
@@ -297,6 +303,7 @@ function delta(before, after) {
     calls: after.calls - before.calls,
     ops: after.ops - before.ops - before.nodes,
     bytes: after.bytes - before.bytes - before.probe,
+    cpu: after.cpu - before.cpu,
     byCommand,
   };
 }
@@ -350,7 +357,7 @@ function bucketOf(name) {
 
 const tagsOf = (id) => [`g:item_${id}`, `g:cat_${id % CATEGORIES}`, 'g:items', `k:item_${id}`];
 // Buckets of an entry's tags other than its own bucket (the key's).
-function otherBuckets(id) {
+export function otherBuckets(id) {
   const home = bucketOf(`k:item_${id}`);
   return new Set(
     tagsOf(id)
@@ -367,7 +374,7 @@ const evalsha = (keys, args) => resp(['EVALSHA', SHA, String(keys.length), ...ke
  * Per-event costs (calls, bytes) of one row, from the scripts' arguments and replies in lib/stores/redis. `entry` is
  * the bytes of an entry's metadata and body as stored, `idLength` the mean length of an id's digits, `p` the prefix.
  */
-function eventCosts(cluster, p, entry, idLength, k) {
+export function eventCosts(cluster, p, entry, idLength, k) {
   const id = `k:item_${'9'.repeat(idLength)}`;
   const tags = [`g:item_${'9'.repeat(idLength)}`, 'g:cat_99', 'g:items', id];
   const encodedTags = tags.map((t) => `${t.length}:${t}`).join('');
@@ -511,10 +518,12 @@ function predict(row, costs, counts, seconds, instances) {
 
 async function measureRow(row, ports, options, entrySize) {
   const prefix = `bench:scale:${row.kind}:${randomBytes(3).toString('hex')}:`;
+  const nodes = await nodeClients(ports);
+  // What Redis held before this row: the memory line is this row's own.
+  const empty = await snapshot(nodes);
   const instances = await Promise.all(
     Array.from({ length: row.instances }, () => startInstance(row.kind, ports, prefix, options.pinned)),
   );
-  const nodes = await nodeClients(ports);
   try {
     const random = seeded(26);
     const draw = zipf(ITEMS, 1, random);
@@ -552,13 +561,14 @@ async function measureRow(row, ports, options, entrySize) {
       opsPerRequest: redis.ops / requests,
       bytesPerRequest: redis.bytes / requests,
       cpuPerRequest: counts.cpu / requests,
+      redisCpuPerRequest: (redis.cpu * 1e6) / requests,
       redis,
       counts,
       load,
       prop,
       memory: {
-        redis: redisAfter.memory,
-        keys: redisAfter.keys,
+        redis: redisAfter.memory - empty.memory,
+        keys: redisAfter.keys - empty.keys,
         rss: after.rss / row.instances,
         tierBytes: after.tierBytes / row.instances,
       },
@@ -599,15 +609,16 @@ export async function runFleetScale({ quick, single, cluster, connections = 1, i
       `${quick ? ' (quick)' : ''}\n`,
   );
   console.log(
-    '| Instances | Redis | Store | req/s | hit ratio | p50 ms | p99 ms | calls/req | ops/req | bytes/req | propagation p50 / p99 / max ms |',
+    '| Instances | Redis | Store | req/s | hit ratio | p50 ms | p99 ms | calls/req | ops/req | bytes/req | Redis CPU µs/req | app CPU µs/req | propagation p50 / p99 / max ms |',
   );
-  console.log('| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
+  console.log('| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
   for (const r of results) {
     const prop = r.prop ? `${r.prop.p50.toFixed(1)} / ${r.prop.p99.toFixed(1)} / ${r.prop.max.toFixed(1)}` : '-';
     console.log(
       `| ${r.instances} | ${r.cluster ? 'cluster (3 masters)' : 'one node'} | ${LABEL[r.kind]} | ${Math.round(r.rps).toLocaleString('en')} | ` +
         `${r.hitRatio.toFixed(3)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.callsPerRequest.toFixed(2)} | ` +
-        `${r.opsPerRequest.toFixed(1)} | ${Math.round(r.bytesPerRequest).toLocaleString('en')} | ${prop} |`,
+        `${r.opsPerRequest.toFixed(1)} | ${Math.round(r.bytesPerRequest).toLocaleString('en')} | ${Math.round(r.redisCpuPerRequest)} | ` +
+        `${Math.round(r.cpuPerRequest)} | ${prop} |`,
     );
   }
   // The model, per row.
@@ -638,6 +649,16 @@ export async function runFleetScale({ quick, single, cluster, connections = 1, i
     checks.push([`model within ±20% of measured calls (${name})`, Math.abs(callsRatio - 1) <= 0.2, `${callsRatio.toFixed(2)}x`]);
     checks.push([`model within ±20% of measured bytes (${name})`, Math.abs(bytesRatio - 1) <= 0.2, `${bytesRatio.toFixed(2)}x`]);
   }
+  console.log('\nMemory at the end of each row: what the row added to Redis (every node), and per instance\n');
+  console.log('| Instances | Redis | Store | Redis used_memory added MB | Redis keys added | instance RSS MB | tier bytes MB |');
+  console.log('| ---: | --- | --- | ---: | ---: | ---: | ---: |');
+  for (const r of results) {
+    const mb = (n) => (n / 2 ** 20).toFixed(1);
+    console.log(
+      `| ${r.instances} | ${r.cluster ? 'cluster' : 'one node'} | ${LABEL[r.kind]} | ${mb(r.memory.redis)} | ${r.memory.keys.toLocaleString('en')} | ` +
+        `${mb(r.memory.rss)} | ${r.kind === 'redis' ? '-' : mb(r.memory.tierBytes)} |`,
+    );
+  }
   console.log('\nWhere the modelled calls go, per request (tier hits and fills as shares of the GETs)\n');
   console.log(
     '| Instances | Redis | Store | tier hits | fills | lookups | fill calls | expiry calls | confirm calls | reader calls |',
@@ -650,6 +671,15 @@ export async function runFleetScale({ quick, single, cluster, connections = 1, i
       `| ${r.instances} | ${r.cluster ? 'cluster' : 'one node'} | ${LABEL[r.kind]} | ${(r.counts.tierHits / gets).toFixed(3)} | ` +
         `${(r.counts.misses / gets).toFixed(3)} | ${per(r.model.parts.lookups)} | ${per(r.model.parts.fills)} | ${per(r.model.parts.expiries)} | ` +
         `${per(r.model.parts.confirms)} | ${per(r.model.parts.readers)} |`,
+    );
+  }
+  // On a cluster the readers' poll rounds are the one term timed by the clock: 25 ms apart, each a round trip long.
+  for (const r of results.filter((one) => one.cluster && one.kind !== 'redis')) {
+    const readers = r.redis.calls - (r.model.calls - r.model.parts.readers / r.requests) * r.requests;
+    const rounds = readers / 16 / r.instances / r.seconds;
+    console.log(
+      `${r.instances} instances, cluster, ${LABEL[r.kind]}: the measured calls imply ${rounds.toFixed(1)} poll rounds a second per ` +
+        `instance (the model: 40, one every 25 ms; a round every ${(1000 / rounds).toFixed(1)} ms measured)`,
     );
   }
   console.log('');
