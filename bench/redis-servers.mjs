@@ -16,8 +16,12 @@ export function track(child) {
   return child;
 }
 
+// The servers' directories, removed with them (redis-server writes its cluster config there).
+const dirs = new Set();
+
 function killAll() {
   for (const child of children) child.kill('SIGKILL');
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 }
 
 process.once('exit', killAll);
@@ -44,6 +48,7 @@ async function freePort() {
 export async function startRedis() {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'group-cache-fleet-bench-'));
+  dirs.add(dir);
   const child = track(
     spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
       stdio: 'ignore',
@@ -74,6 +79,7 @@ export async function startRedis() {
 // Three masters, no replicas: `redis-server --cluster-enabled yes` on free ports, then `redis-cli --cluster create`.
 export async function startCluster() {
   const dir = mkdtempSync(join(tmpdir(), 'group-cache-fleet-cluster-'));
+  dirs.add(dir);
   const ports = [];
   while (ports.length < 3) {
     const port = await freePort();
