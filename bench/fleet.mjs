@@ -10,14 +10,15 @@
 //   hit is two round trips there (the entry, then its groups' other buckets in parallel). Reported against the
 //   Redis store hit on one node.
 // Prints a table, then PASS/FAIL lines against the issue's targets (L1 >= 0.95x memory, strict >= 0.85x).
+// - Then the fleet at scale (bench/fleet-scale.mjs) on the same redis-server and cluster: 4 and 2 instances, Zipf keys,
+//   5% writes, Redis calls and bytes per request against the cost model of docs/scaling.md.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runFleetScale } from './fleet-scale.mjs';
+import { startCluster, startRedis, track } from './redis-servers.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 
@@ -76,17 +77,6 @@ function hasTaskset() {
   }
 }
 
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const agent = new Agent({ keepAlive: true, maxSockets: 1 });
 
@@ -105,80 +95,6 @@ function call(method, url) {
   });
 }
 
-async function startRedis() {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'group-cache-fleet-bench-'));
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
-    {
-      stdio: 'ignore',
-    },
-  );
-  const url = `redis://127.0.0.1:${port}`;
-  for (let i = 0; i < 200; i++) {
-    await sleep(20);
-    try {
-      const { Redis } = await import('ioredis');
-      const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-      probe.on('error', () => {});
-      await probe.connect();
-      await probe.ping();
-      probe.disconnect();
-      break;
-    } catch {}
-  }
-  return {
-    url,
-    stop() {
-      child.kill('SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-// Three masters, no replicas: `redis-server --cluster-enabled yes` on free ports, then `redis-cli --cluster create`.
-async function startCluster() {
-  const dir = mkdtempSync(join(tmpdir(), 'group-cache-fleet-cluster-'));
-  const ports = [];
-  while (ports.length < 3) {
-    const port = await freePort();
-    if (port + 10_000 < 65_536 && !ports.includes(port)) ports.push(port);
-  }
-  const children = ports.map((port) =>
-    spawn(
-      'redis-server',
-      [
-        ...['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes'],
-        ...['--cluster-config-file', join(dir, `nodes-${port}.conf`), '--cluster-node-timeout', '1000'],
-        ...['--save', '', '--appendonly', 'no', '--dir', dir],
-      ],
-      { stdio: 'ignore' },
-    ),
-  );
-  const cli = (args) => execFileSync('redis-cli', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  for (const port of ports) {
-    for (let i = 0; i < 200; i++) {
-      try {
-        if (cli(['-p', String(port), 'PING']).trim() === 'PONG') break;
-      } catch {}
-      await sleep(20);
-    }
-  }
-  cli(['--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-yes']);
-  for (let i = 0; i < 400; i++) {
-    if (ports.every((port) => cli(['-p', String(port), 'CLUSTER', 'INFO']).includes('cluster_state:ok'))) break;
-    await sleep(50);
-  }
-  return {
-    url: ports.join(','),
-    stop() {
-      for (const child of children) child.kill('SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
 const pinned = hasTaskset();
 
 async function startServer(kind, redisUrl, prefix) {
@@ -186,7 +102,7 @@ async function startServer(kind, redisUrl, prefix) {
   const [command, args] = pinned
     ? ['taskset', ['-c', '0', process.execPath, SELF, 'serve']]
     : [process.execPath, [SELF, 'serve']];
-  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = track(spawn(command, args, { env, stdio: ['ignore', 'pipe', 'inherit'] }));
   const port = await new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`server ${kind} exited (${code})`)));
     child.stdout.once('data', (data) => resolve(JSON.parse(data.toString()).port));
@@ -318,6 +234,12 @@ async function main() {
       console.log(`${ok ? 'PASS' : 'FAIL'} ${what} (${value.toFixed(2)}, the better of req/s and CPU)`);
     const errors = kinds.reduce((sum, kind) => sum + best[kind].errors, 0);
     console.log(`${errors === 0 ? 'PASS' : 'FAIL'} no errors or non-2xx answers (${errors})`);
+    await runFleetScale({
+      quick,
+      single: [Number(new URL(redis.url).port)],
+      cluster: cluster.url.split(',').map(Number),
+      pinned,
+    });
   } finally {
     redis.stop();
     cluster.stop();
@@ -326,5 +248,8 @@ async function main() {
 }
 
 // Last, so that every constant above is initialised.
-if (process.argv[2] === 'serve') await serve();
-else await main();
+// Run as a script (not imported by the other fleet script); the path may go through a symbolic link.
+if (process.argv[1] !== undefined && realpathSync(process.argv[1]) === SELF) {
+  if (process.argv[2] === 'serve') await serve();
+  else await main();
+}
