@@ -200,19 +200,36 @@ function thrownStatus(error: unknown): number {
 }
 
 // The response as the stale fallback sees it: Koa's ctx methods, which ignore a handler that answers after the stale
-// copy went out (Node's, on ctx.res, would throw: those are absorbed).
-function awaitedResponse(ctx: Context): AwaitedResponse {
-  return {
-    res: ctx.res,
-    sent: () => ctx.headerSent || !ctx.writable,
-    status: () => ctx.status,
-    replace(replay) {
-      discardBody(ctx.body);
-      for (const name of Object.keys(ctx.response.headers)) ctx.remove(name);
-      sendReplay(ctx, replay);
-    },
-    thrownStatus,
-  };
+// copy went out (Node's, on ctx.res, would throw: those are absorbed). A class: one object per miss, no closures.
+class KoaAwaited implements AwaitedResponse {
+  readonly #ctx: Context;
+
+  constructor(ctx: Context) {
+    this.#ctx = ctx;
+  }
+
+  get res(): AwaitedResponse['res'] {
+    return this.#ctx.res;
+  }
+
+  sent(): boolean {
+    return this.#ctx.headerSent || !this.#ctx.writable;
+  }
+
+  status(): number {
+    return this.#ctx.status;
+  }
+
+  replace(replay: Replay): void {
+    const ctx = this.#ctx;
+    discardBody(ctx.body);
+    for (const name of Object.keys(ctx.response.headers)) ctx.remove(name);
+    sendReplay(ctx, replay);
+  }
+
+  thrownStatus(error: unknown): number {
+    return thrownStatus(error);
+  }
 }
 
 async function fill(miss: Extract<Outcome, { type: 'miss' }>, ctx: Context, next: Next): Promise<void> {
@@ -221,7 +238,7 @@ async function fill(miss: Extract<Outcome, { type: 'miss' }>, ctx: Context, next
   capture.varyBeforeHandler(ctx.response.headers.vary);
   let stands: boolean;
   try {
-    stands = await awaitHandler(capture, next, awaitedResponse(ctx));
+    stands = await awaitHandler(capture, next, new KoaAwaited(ctx));
   } catch (error) {
     rethrowWith(error, capture.headers());
   }

@@ -102,11 +102,14 @@ export async function awaitHandler(
   abortOnClose(response.res, capture);
   const downstream = next();
   try {
-    const outcome = await outlasted(downstream, capture);
-    if (!outcome.done && standIn(capture, response, outcome.why)) {
-      // Answered: whatever the handler does later is not sent, and its failure is nobody's to handle.
-      downstream.catch(() => {});
-      return false;
+    // Raced only when there is a timeout to race: every miss of a route without one skips the race's promises.
+    if (capture.handlerTimeout !== undefined) {
+      const outcome = await outlasted(downstream, capture);
+      if (!outcome.done && standIn(capture, response, outcome.why)) {
+        // Answered: whatever the handler does later is not sent, and its failure is nobody's to handle.
+        downstream.catch(() => {});
+        return false;
+      }
     }
     await downstream;
   } catch (error) {
