@@ -234,7 +234,7 @@ function memoryOutsideTargets(micro, add) {
     ['koa', 'Koa 3'],
     ['express', 'Express 5'],
   ]) {
-    const name = `<= 300 B per entry above body + key + headers (${label}, outside view) (judged on: heapUsed + arrayBuffers after full GCs)`;
+    const name = `Memory <= 300 B per entry above body + key + headers (${label}, outside view) (judged on: heapUsed + arrayBuffers after full GCs)`;
     const result = micro?.memoryOutside?.[framework];
     if (!result) {
       add(name, undefined, 'not measured');
