@@ -355,8 +355,8 @@ log('micro: heap bytes per entry');
 output.memory = await memoryPerEntry(quick ? 5_000 : 20_000);
 output.memoryViaHttp = await memoryViaHttp(quick ? 3_000 : 10_000);
 output.memoryOutside = {
-  koa: await memoryThroughApp('koa', quick ? 20_000 : 100_000),
-  express: await memoryThroughApp('express', quick ? 20_000 : 100_000),
+  koa: await memoryThroughApp('koa', quick ? 5_000 : 100_000),
+  express: await memoryThroughApp('express', quick ? 5_000 : 100_000),
 };
 output.memoryPerRecord = await memoryPerRecord(quick ? 20_000 : 100_000);
 console.log(JSON.stringify(output));
