@@ -5,6 +5,7 @@ import { createCache, memoryStore } from 'group-cache';
 import { groupTag, keyId } from '../dist/esm/lib/core/keys.js';
 import { LOOKUP } from './lookup.mjs';
 import { user } from './servers/payload.mjs';
+import { settledGc, usersApp } from './users-app.mjs';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -110,9 +111,8 @@ async function expiryCost(makeStore, sizes, rounds, concurrency) {
   return results;
 }
 
-function heap() {
-  global.gc();
-  global.gc();
+async function heap() {
+  await settledGc();
   const usage = process.memoryUsage();
   return usage.heapUsed + usage.external;
 }
@@ -127,10 +127,10 @@ async function memoryPerEntry(count) {
   const store = memoryStore({ maxBytes: 2 ** 30, maxEntries: count * 2 });
   const cache = createCache({ store, ttl: TTL });
   await fill(cache, 'warm', ['users'], Buffer.from('warm'));
-  const before = heap();
+  const before = await heap();
   let bodies = [];
   for (let i = 0; i < count; i++) bodies.push(Buffer.from(JSON.stringify(user(i))));
-  const withBodies = heap();
+  const withBodies = await heap();
   let nominalBody = 0;
   let nominalRest = 0;
   for (let i = 0; i < count; i++) {
@@ -141,13 +141,13 @@ async function memoryPerEntry(count) {
     for (const [name, value] of entry.headers) nominalRest += name.length + value.length;
   }
   bodies = undefined;
-  const after = heap();
+  const after = await heap();
   const accounted = cache.stats().bytes;
   // The bodies as the store keeps them (it may have copied them out of the pool), held alone once it is cleared.
   let kept = [];
   for (let i = 0; i < count; i++) kept.push(store.peek(keyId(`user_${i}`)).entry.body);
   await cache.clear();
-  const keptBodies = heap();
+  const keptBodies = await heap();
   const keptBodyCost = (keptBodies - before) / count;
   kept = undefined;
   const measuredPerEntry = (after - before) / count;
@@ -207,11 +207,11 @@ async function memoryViaHttp(count) {
   for (let i = 0; i < 200; i++) await fetchOne(`warm${i % 4}`);
   const entriesBefore = cache.stats().entries;
   const bytesBefore = cache.stats().bytes;
-  const before = heap();
+  const before = await heap();
   for (let start = 0; start < count; start += 8) {
     await Promise.all(Array.from({ length: Math.min(8, count - start) }, (_, j) => fetchOne(start + j)));
   }
-  const after = heap();
+  const after = await heap();
   const stored = cache.stats().entries - entriesBefore;
   const result = {
     entries: stored,
@@ -230,6 +230,68 @@ async function memoryViaHttp(count) {
 }
 
 /*
+ * The outside view: heap bytes per cached ~1 KB response of a real Koa 3 or Express 5 app (heapUsed + arrayBuffers
+ * after full GCs, over `count` distinct users), less what the entry must hold: its body, key and stored header bytes
+ * (the ETag counted as a header). Requests go through the app as Node hands them over, an IncomingMessage and a
+ * ServerResponse, over a socket stand-in that accepts every write (as bench/inproc.mjs does): the capture sees the
+ * same res.write/res.end calls as on a real socket, and 100,000 fills take seconds, not minutes. The store counts
+ * what it is handed (a wrapper around set adds up lengths, holding nothing).
+ */
+async function memoryThroughApp(framework, count) {
+  const store = memoryStore({ maxBytes: 2 ** 30, maxEntries: count * 2 });
+  const cache = createCache({ store, ttl: TTL });
+  const drive = await usersApp(framework, cache);
+  // Warm-up: the JIT, the route's and the store's one-off structures (the shared head, the interned `g:users`).
+  await drive(Array.from({ length: 400 }, (_, i) => `warm${i}`));
+  const nominal = { body: 0, key: 0, headers: 0 };
+  const set = store.set.bind(store);
+  store.set = (key, entry, refused) => {
+    nominal.body += entry.body.length;
+    nominal.key += key.length;
+    nominal.headers += 'etag'.length + entry.etag.length;
+    for (const [name, value] of entry.headers) {
+      nominal.headers += name.length + (typeof value === 'string' ? value.length : value.join('').length);
+    }
+    return set(key, entry, refused);
+  };
+  const entriesBefore = cache.stats().entries;
+  const bytesBefore = cache.stats().bytes;
+  const before = await outsideHeap();
+  const started = Date.now();
+  await drive(Array.from({ length: count }, (_, i) => i));
+  const fillMs = Date.now() - started;
+  const after = await outsideHeap();
+  const stored = cache.stats().entries - entriesBefore;
+  if (stored !== count) throw new Error(`${framework}: ${stored} of ${count} entries stored`);
+  const measuredPerEntry = (after - before) / stored;
+  const result = {
+    entries: stored,
+    fillMs,
+    measuredPerEntry,
+    bodyPerEntry: nominal.body / stored,
+    keyPerEntry: nominal.key / stored,
+    headersPerEntry: nominal.headers / stored,
+    overheadPerEntry: measuredPerEntry - (nominal.body + nominal.key + nominal.headers) / stored,
+    accountedPerEntry: (cache.stats().bytes - bytesBefore) / stored,
+  };
+  log(
+    `  memory through ${framework === 'koa' ? 'Koa 3' : 'Express 5'} (outside view): ${measuredPerEntry.toFixed(0)} B/entry ` +
+      `over ${stored} entries (filled in ${fillMs} ms); body ${result.bodyPerEntry.toFixed(0)} B, key ` +
+      `${result.keyPerEntry.toFixed(0)} B, headers ${result.headersPerEntry.toFixed(0)} B; above them ` +
+      `${result.overheadPerEntry.toFixed(0)} B; store accounts ${result.accountedPerEntry.toFixed(0)} B`,
+  );
+  await cache.close();
+  return result;
+}
+
+// heapUsed + arrayBuffers after full GCs: what the process holds in V8's heap and in ArrayBuffer backing stores.
+async function outsideHeap() {
+  await settledGc();
+  const usage = process.memoryUsage();
+  return usage.heapUsed + usage.arrayBuffers;
+}
+
+/*
  * Heap bytes per group-expiry record in the memory store (distinct 200-character group names, as a flood of
  * expiries makes them), against what the store counts for them in stats().bytes (lib/stores/entry-size.ts recordSize).
  */
@@ -238,9 +300,9 @@ async function memoryPerRecord(count) {
   const long = 'n'.repeat(190);
   // Flat strings, as names parsed from a request are (a template string would share `long` between records).
   const name = (i) => Buffer.from(`${long}${String(i).padStart(10, '0')}`).toString('latin1');
-  const before = heap();
+  const before = await heap();
   for (let i = 0; i < count; i++) store.expire([groupTag(name(i))]);
-  const after = heap();
+  const after = await heap();
   const result = {
     records: store.stats().records,
     measuredPerRecord: (after - before) / count,
@@ -292,5 +354,9 @@ if (!memoryOnly) {
 log('micro: heap bytes per entry');
 output.memory = await memoryPerEntry(quick ? 5_000 : 20_000);
 output.memoryViaHttp = await memoryViaHttp(quick ? 3_000 : 10_000);
+output.memoryOutside = {
+  koa: await memoryThroughApp('koa', quick ? 5_000 : 100_000),
+  express: await memoryThroughApp('express', quick ? 5_000 : 100_000),
+};
 output.memoryPerRecord = await memoryPerRecord(quick ? 20_000 : 100_000);
 console.log(JSON.stringify(output));

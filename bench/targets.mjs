@@ -309,5 +309,31 @@ export function checkTargets(table, micro) {
           : `; through Express ${fmt(via.accountedOverMeasured)}x (${fmt(via.accountedPerEntry, 0)} vs ${fmt(via.measuredPerEntry, 0)} B)`),
     );
   }
+  memoryOutsideTargets(micro, add);
   return targets;
+}
+
+/*
+ * The outside view (bench/micro.mjs memoryThroughApp): heapUsed + arrayBuffers after full GCs over 100,000 entries
+ * filled through a real app, less each entry's body, key and stored header bytes.
+ */
+function memoryOutsideTargets(micro, add) {
+  for (const [framework, label] of [
+    ['koa', 'Koa 3'],
+    ['express', 'Express 5'],
+  ]) {
+    const name = `Memory <= 300 B per entry above body + key + headers (${label}, outside view) (judged on: heapUsed + arrayBuffers after full GCs)`;
+    const result = micro?.memoryOutside?.[framework];
+    if (!result) {
+      add(name, undefined, 'not measured');
+      continue;
+    }
+    add(
+      name,
+      result.overheadPerEntry <= 300,
+      `${fmt(result.overheadPerEntry, 0)} B above them (${fmt(result.measuredPerEntry, 0)} B measured over ` +
+        `${result.entries} entries; body ${fmt(result.bodyPerEntry, 0)} B, key ${fmt(result.keyPerEntry, 0)} B, ` +
+        `headers ${fmt(result.headersPerEntry, 0)} B)`,
+    );
+  }
 }

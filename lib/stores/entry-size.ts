@@ -14,11 +14,11 @@ function stringBytes(value: string): number {
 
 /*
  * The fixed part of an entry (see stored-entry.ts): its slot in the key map (whose table runs up to twice the live
- * count between rehashes), the entry object (fourteen fields, three of them its key and recency links), its one boxed
+ * count between rehashes), the entry object (thirteen fields, three of them its key and recency links), its one boxed
  * number (storedAt) and its tags array's object and backing store header. Checked against the heap by
  * bench/micro.mjs (entries of a 998 B body, two headers, two groups): see bench/results/2026-11-25-memory-store-bytes.md.
  */
-export const ENTRY_OVERHEAD_BYTES = 246;
+export const ENTRY_OVERHEAD_BYTES = 238;
 // An entry whose times do not fit small integers (see stored-entry.ts, fitTimes) keeps them in an object of their own:
 // four fields and four boxed numbers.
 export const WIDE_TIMES_BYTES = 120;

@@ -223,7 +223,7 @@ export class MemoryStore implements CacheStore {
       this.#remove(key, existing, undefined);
     }
     const head = this.#headFor(entry, headKey, found === undefined, sharable);
-    const stored = new StoredEntry(id, head, entry, ownBody(entry.body), flat(entry.etag), vary, tags, deadline, wide, size);
+    const stored = new StoredEntry(id, head, entry, ownBody(entry.body), flat(entry.etag), vary, tags, deadline, wide);
     this.#entries.set(id, stored);
     this.#recency.push(stored);
     this.#entryBytes += size;

@@ -1,5 +1,6 @@
 import { inspect } from 'node:util';
 import type { CachedEntry, HeaderList } from './contract.js';
+import { bodySize, entryOwnSize } from './entry-size.js';
 import type { Linked } from './recency-list.js';
 
 /*
@@ -25,7 +26,7 @@ export interface WideTimes {
 
 /*
  * The entry as the store keeps it, and hands back on every lookup (the same object, so a hit allocates nothing): one
- * object of fourteen fields. Status and headers are read from its shared head; of its times only `storedAt` is held
+ * object of thirteen fields. Status and headers are read from its shared head; of its times only `storedAt` is held
  * as a number (a boxed double), the others as small integer offsets from it, which V8 keeps inside the object instead
  * of in a 16-byte box each. Read through getters, the fields are what the `CachedEntry` contract says; they are not
  * own properties, so a copy must name them (`toJSON()` gives the plain object, and `console.log` shows it). The entry
@@ -47,8 +48,6 @@ export class StoredEntry implements CachedEntry, Linked<StoredEntry> {
   readonly #fresh: number;
   readonly #stale: number;
   readonly #deadline: number;
-  // Bytes counted for this entry alone (its head is counted with the head).
-  readonly #size: number;
 
   // `wide`: what fitTimes(entry, deadline) answered.
   constructor(
@@ -61,7 +60,6 @@ export class StoredEntry implements CachedEntry, Linked<StoredEntry> {
     tags: string[],
     deadline: number,
     wide: WideTimes | undefined,
-    size: number,
   ) {
     this.body = body;
     this.etag = etag;
@@ -81,7 +79,6 @@ export class StoredEntry implements CachedEntry, Linked<StoredEntry> {
       this.#stale = 0;
       this.#deadline = 0;
     }
-    this.#size = size;
   }
 
   get status(): number {
@@ -128,8 +125,12 @@ export class StoredEntry implements CachedEntry, Linked<StoredEntry> {
     return typeof started === 'number' ? entry.storedAt + entry.#deadline : started.deadline;
   }
 
+  /*
+   * Bytes counted for this entry alone (its head is counted with the head): computed again from what it holds, as
+   * the store computed them from what it was handed (the same lengths), rather than kept in a field of every entry.
+   */
   static sizeOf(entry: StoredEntry): number {
-    return entry.#size;
+    return entryOwnSize(entry.key, entry, typeof entry.#started !== 'number') + bodySize(entry.body);
   }
 
   static headOf(entry: StoredEntry): SharedHead {

@@ -42,6 +42,7 @@ describe('benchmark scripts (smoke)', function () {
     const result = JSON.parse(out.trim().split('\n').at(-1) as string) as {
       expiry: { memory: { size: number; medianUs: number; afterExpiry: string }[] };
       memory: { storeOverheadPerEntry: number; accountedOverMeasured: number };
+      memoryOutside: Record<'koa' | 'express', { entries: number; overheadPerEntry: number }>;
     };
     expect(result.expiry.memory.map((row) => row.size)).to.deep.equal([1, 1000, 100000]);
     for (const row of result.expiry.memory) {
@@ -50,6 +51,10 @@ describe('benchmark scripts (smoke)', function () {
     }
     expect(result.memory.storeOverheadPerEntry).to.be.greaterThan(0);
     expect(result.memory.accountedOverMeasured).to.be.greaterThan(0);
+    for (const framework of ['koa', 'express'] as const) {
+      expect(result.memoryOutside[framework].entries).to.equal(5000);
+      expect(result.memoryOutside[framework].overheadPerEntry).to.be.greaterThan(0);
+    }
   });
 
   it('bench/rows.mjs: ids are unique, each group has one limit row, and each row has a builder in its module', async () => {
