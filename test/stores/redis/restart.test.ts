@@ -71,6 +71,15 @@ async function read(target: Instance): Promise<[string, string | undefined]> {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+// Until the instance's store took its fill (stored after the response finished, so after its client has it).
+async function storedBy(target: Instance, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (target.cache.stats().stores < 1) {
+    if (Date.now() > deadline) throw new Error('the fill was not stored');
+    await sleep(5);
+  }
+}
+
 // Reads until a read is answered through the store (its clients reconnect on their own), then answers that read.
 async function readOnceBack(target: Instance, ms = 15_000): Promise<[string, string | undefined]> {
   const deadline = Date.now() + ms;
@@ -127,6 +136,7 @@ for (const kind of CLIENT_KINDS) {
       const a = await start(prefix);
       const b = await start(prefix);
       expect(await read(a)).to.deep.equal(['v0', 'MISS']);
+      await storedBy(a);
       expect(await read(b)).to.deep.equal(['v0', 'HIT']);
       await settled(prefix);
       // The periodic snapshot, taken before the write.
@@ -234,6 +244,8 @@ for (const kind of CLIENT_KINDS) {
         const a = await start(prefix, false, via);
         const b = await start(prefix, false, via);
         expect(await read(a)).to.deep.equal(['v0', 'MISS']);
+        // A's entry is stored once its response finished: B reads after it landed (a loaded CI host once read first).
+        await storedBy(a);
         expect(await read(b)).to.deep.equal(['v0', 'HIT']);
         const deadline = Date.now() + 15_000;
         while (
