@@ -389,10 +389,14 @@ async function mixed(context) {
   return { rows: results, skipped };
 }
 
-async function micro(context) {
-  console.log('\nMicro measurements (in-process): expiry cost by group size, heap bytes per entry');
+async function micro(context, { memoryOnly = false } = {}) {
+  console.log(
+    memoryOnly
+      ? '\nMicro measurements (in-process): heap bytes per entry'
+      : '\nMicro measurements (in-process): expiry cost by group size, heap bytes per entry',
+  );
   const script = fileURLToPath(new URL('./micro.mjs', import.meta.url));
-  const nodeArgs = ['--expose-gc', script, ...(quick ? ['--quick'] : [])];
+  const nodeArgs = ['--expose-gc', script, ...(quick ? ['--quick'] : []), ...(memoryOnly ? ['--memory'] : [])];
   if (context.redis.url) nodeArgs.push(`--redis-url=${context.redis.url}`);
   const [command, commandArgs] = context.pinning.pinned
     ? ['taskset', ['-c', '0', process.execPath, ...nodeArgs]]
@@ -473,9 +477,9 @@ async function main() {
   try {
     if (profileRow) return await profile(context);
     const table = await throughput(context);
-    // --costs is the cost rows alone: neither the mixed workload nor the in-process measurements.
+    // --costs is the cost rows alone, and the heap per entry (item 5's lines): no mixed workload, no expiry costs.
     const mixedResults = args.includes('--no-mixed') || costsOnly ? { rows: [], skipped: [] } : await mixed(context);
-    const microResults = args.includes('--no-micro') || costsOnly ? undefined : await micro(context);
+    const microResults = args.includes('--no-micro') ? undefined : await micro(context, { memoryOnly: costsOnly });
     const targets = checkTargets(table, microResults);
     const results = {
       date: new Date().toISOString(),
