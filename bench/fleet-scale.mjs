@@ -18,12 +18,12 @@
 // - The cost model of docs/scaling.md, per row: the calls and bytes it predicts from the requests' outcomes (the
 //   instances' own counters, and on a cluster the poll scripts their clients sent) against what Redis counted, PASS
 //   within ±20%.
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { startCluster, startRedis, track } from './redis-servers.mjs';
+import { hasTaskset, startCluster, startRedis, track } from './redis-servers.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const ITEMS = 100_000;
@@ -88,15 +88,6 @@ async function serve() {
   });
   const server = app.listen(0, '127.0.0.1', () => process.stdout.write(`${JSON.stringify({ port: server.address().port })}\n`));
   server.keepAliveTimeout = 60_000;
-}
-
-function hasTaskset() {
-  try {
-    execFileSync('taskset', ['-c', '0', 'true'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function startInstance(kind, ports, prefix, pinned) {

@@ -12,13 +12,13 @@
 // Prints a table, then PASS/FAIL lines against the targets (L1 >= 0.95x memory, strict >= 0.85x).
 // - Then the fleet at scale (bench/fleet-scale.mjs) on the same redis-server and cluster: 4 and 2 instances, Zipf keys,
 //   5% writes, Redis calls and bytes per request against the cost model of docs/scaling.md.
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { runFleetScale } from './fleet-scale.mjs';
-import { startCluster, startRedis, track } from './redis-servers.mjs';
+import { hasTaskset, startCluster, startRedis, track } from './redis-servers.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 
@@ -67,15 +67,6 @@ async function serve() {
 }
 
 // ---- the parent ---------------------------------------------------------------------------------------------
-
-function hasTaskset() {
-  try {
-    execFileSync('taskset', ['-c', '0', 'true'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const agent = new Agent({ keepAlive: true, maxSockets: 1 });

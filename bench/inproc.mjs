@@ -18,10 +18,10 @@
 // (bench/run.mjs gives them one at its maxmemory).
 import { readFileSync } from 'node:fs';
 import { IncomingMessage, ServerResponse } from 'node:http';
-import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { MISS_ROWS } from './rows.mjs';
 import { IDS } from './servers/payload.mjs';
+import { Sink } from './sink-socket.mjs';
 
 const args = process.argv.slice(2);
 const option = (name) => args.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -91,24 +91,6 @@ async function handlerFor(rowId, lib) {
     oneRoute: args.includes('--one-route'),
   });
   return handler;
-}
-
-// A socket stand-in: every write succeeds at once (strings are not turned into Buffers on the way).
-class Sink extends Writable {
-  constructor() {
-    super({ decodeStrings: false });
-  }
-  _write(_chunk, _encoding, callback) {
-    callback();
-  }
-  _writev(_chunks, callback) {
-    callback();
-  }
-  setTimeout() {}
-  setNoDelay() {}
-  setKeepAlive() {}
-  ref() {}
-  unref() {}
 }
 
 // What autocannon sends. Handed over as Node's parser does (rawHeaders): `req.headers` is then built on first read, a

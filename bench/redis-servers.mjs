@@ -120,3 +120,13 @@ export async function startCluster() {
     },
   };
 }
+
+/** Whether `taskset` can pin a process here (the fleet scripts put the instances on core 0 when it can). */
+export function hasTaskset() {
+  try {
+    execFileSync('taskset', ['-c', '0', 'true'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -3,25 +3,8 @@
 // accepts every write (as bench/inproc.mjs does), so the capture sees the same res.write/res.end calls as on a real
 // socket and 100,000 fills take seconds. For the heap measurements (bench/micro.mjs --memory, bench/heap-per-entry.mjs).
 import { IncomingMessage, ServerResponse } from 'node:http';
-import { Writable } from 'node:stream';
 import { user } from './servers/payload.mjs';
-
-class Sink extends Writable {
-  constructor() {
-    super({ decodeStrings: false });
-  }
-  _write(_chunk, _encoding, callback) {
-    callback();
-  }
-  _writev(_chunks, callback) {
-    callback();
-  }
-  setTimeout() {}
-  setNoDelay() {}
-  setKeepAlive() {}
-  ref() {}
-  unref() {}
-}
+import { Sink } from './sink-socket.mjs';
 
 function request(handler, id) {
   const socket = new Sink();
