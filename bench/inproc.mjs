@@ -17,11 +17,10 @@
 // request, the first 2,000 (the warm-up) filling their stores; their gc-redis rows use --redis-url's server as it is
 // (bench/run.mjs gives them one at its maxmemory).
 import { readFileSync } from 'node:fs';
-import { IncomingMessage, ServerResponse } from 'node:http';
 import { pathToFileURL } from 'node:url';
+import { inProcessGet } from './inproc-request.mjs';
 import { MISS_ROWS } from './rows.mjs';
 import { IDS } from './servers/payload.mjs';
-import { Sink } from './sink-socket.mjs';
 
 const args = process.argv.slice(2);
 const option = (name) => args.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -97,29 +96,7 @@ async function handlerFor(rowId, lib) {
 // cost a route that reads headers pays on a real server and a preset `req.headers` would hide.
 const RAW_HEADERS = ['Host', '127.0.0.1'];
 
-/** One GET through `handler`; resolves when the response finished. */
-function request(handler, id) {
-  const socket = new Sink();
-  socket.remoteAddress = '127.0.0.1';
-  const req = new IncomingMessage(socket);
-  req.method = 'GET';
-  req.url = `/users/${id}`;
-  req._addHeaderLines(RAW_HEADERS.slice(), RAW_HEADERS.length);
-  req.httpVersionMajor = 1;
-  req.httpVersionMinor = 1;
-  req.httpVersion = '1.1';
-  req.push(null);
-  const res = new ServerResponse(req);
-  res.shouldKeepAlive = true;
-  res.assignSocket(socket);
-  return new Promise((resolve) => {
-    res.once('finish', () => {
-      res.detachSocket(socket);
-      resolve(res.statusCode);
-    });
-    handler(req, res);
-  });
-}
+const request = (handler, id) => inProcessGet(handler, `/users/${id}`, RAW_HEADERS);
 
 async function run(handler, count) {
   for (let i = 0; i < count; i += 16) {

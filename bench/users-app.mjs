@@ -2,32 +2,11 @@
 // `users`), driven in-process: each request is an IncomingMessage and a ServerResponse over a socket stand-in that
 // accepts every write (as bench/inproc.mjs does), so the capture sees the same res.write/res.end calls as on a real
 // socket and 100,000 fills take seconds. For the heap measurements (bench/micro.mjs --memory, bench/heap-per-entry.mjs).
-import { IncomingMessage, ServerResponse } from 'node:http';
-import { user } from './servers/payload.mjs';
-import { Sink } from './sink-socket.mjs';
 
-function request(handler, id) {
-  const socket = new Sink();
-  socket.remoteAddress = '127.0.0.1';
-  const req = new IncomingMessage(socket);
-  req.method = 'GET';
-  req.url = `/users/${id}`;
-  req._addHeaderLines(['Host', '127.0.0.1'], 2);
-  req.httpVersionMajor = 1;
-  req.httpVersionMinor = 1;
-  req.httpVersion = '1.1';
-  req.push(null);
-  const res = new ServerResponse(req);
-  res.shouldKeepAlive = true;
-  res.assignSocket(socket);
-  return new Promise((resolve) => {
-    res.once('finish', () => {
-      res.detachSocket(socket);
-      resolve(res.statusCode);
-    });
-    handler(req, res);
-  });
-}
+import { inProcessGet } from './inproc-request.mjs';
+import { user } from './servers/payload.mjs';
+
+const request = (handler, id) => inProcessGet(handler, `/users/${id}`, ['Host', '127.0.0.1']);
 
 const route = (id) => ({ key: `user_${id}`, groups: [`user_group_${id}`, 'users'] });
 
