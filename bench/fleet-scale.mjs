@@ -21,8 +21,9 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { realpathSync } from 'node:fs';
-import { Agent, request as httpRequest } from 'node:http';
+import { Agent } from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { httpCall } from './http-call.mjs';
 import { hasTaskset, startCluster, startRedis, track } from './redis-servers.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -146,20 +147,8 @@ function zipf(n, s, random) {
   };
 }
 
-function call(instance, method, path) {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port: instance.port, path, method, agent: instance.agent }, (res) => {
-      const chunks = [];
-      res.on('data', (chunk) => chunks.push(chunk));
-      res.on('end', () =>
-        resolve({ status: res.statusCode, cache: res.headers['x-cache'], body: Buffer.concat(chunks).toString() }),
-      );
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const call = (instance, method, path) =>
+  httpCall({ host: '127.0.0.1', port: instance.port, path, method, agent: instance.agent });
 
 const now = () => performance.timeOrigin + performance.now();
 const filledAt = (body) => Number(/^\{"at":([\d.]+)/.exec(body)?.[1] ?? Number.NaN);

@@ -15,9 +15,10 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { realpathSync } from 'node:fs';
-import { Agent, request as httpRequest } from 'node:http';
-import { fileURLToPath } from 'node:url';
+import { Agent } from 'node:http';
+import { fileURLToPath, urlToHttpOptions } from 'node:url';
 import { runFleetScale } from './fleet-scale.mjs';
+import { httpCall } from './http-call.mjs';
 import { hasTaskset, startCluster, startRedis, track } from './redis-servers.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -71,20 +72,7 @@ async function serve() {
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const agent = new Agent({ keepAlive: true, maxSockets: 1 });
 
-function call(method, url) {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method, agent }, (res) => {
-      const chunks = [];
-      res.on('data', (chunk) => chunks.push(chunk));
-      res.on('end', () =>
-        resolve({ status: res.statusCode, cache: res.headers['x-cache'], body: Buffer.concat(chunks).toString() }),
-      );
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const call = (method, url) => httpCall({ ...urlToHttpOptions(new URL(url)), method, agent });
 
 const pinned = hasTaskset();
 
